@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# tools/deps.sh — install the Debian packages Zebu's build, run and tests need.
+#
+# Usage: tools/deps.sh [build|run|test|iso|bench|all]   (default: all)
+# Checks each command first and installs only what is missing, saying what it
+# installs. Uses sudo when not root. Safe to run repeatedly: when nothing is
+# missing it prints nothing and returns at once.
+set -euo pipefail
+
+want="${1:-all}"
+
+# command-or-file  package  needed-for
+table=(
+  "nasm                           nasm                 build"
+  "ld                             binutils             build"
+  "gcc                            gcc                  build"
+  "make                           make                 build"
+  "python3:/usr/bin/python3       python3              build"
+  "qemu-system-x86_64             qemu-system-x86      run"
+  "/usr/share/qemu/qboot.rom      qemu-system-data     run"
+  "grub-mkrescue                  grub-common          iso"
+  "/usr/lib/grub/i386-pc/multiboot.mod grub-pc-bin     iso"
+  "xorriso                        xorriso              iso"
+  "mformat                        mtools               iso"
+  "py:pytest                      python3-pytest       test"
+  "clang                          clang                test"
+  "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev test"
+)
+
+applies() {  # does a row's purpose belong to the requested set?
+  case "$want" in
+    all) return 0 ;;
+    build) [ "$1" = build ] ;;
+    run) [ "$1" = build ] || [ "$1" = run ] ;;
+    iso) [ "$1" = build ] || [ "$1" = iso ] || [ "$1" = run ] ;;
+    test|bench) return 0 ;;
+    *) echo "deps.sh: unknown set '$want' (build, run, iso, test, bench, all)" >&2; exit 2 ;;
+  esac
+}
+
+present() {
+  local probe="$1"
+  case "$probe" in
+    py:*) /usr/bin/python3 -c "import ${probe#py:}" >/dev/null 2>&1 ;;
+    python3:*) [ -x "${probe#python3:}" ] ;;
+    /*) [ -e "$probe" ] ;;
+    *) command -v "$probe" >/dev/null 2>&1 ;;
+  esac
+}
+
+missing=()
+for row in "${table[@]}"; do
+  read -r probe pkg purpose <<<"$row"
+  applies "$purpose" || continue
+  present "$probe" && continue
+  case " ${missing[*]-} " in *" $pkg "*) ;; *) missing+=("$pkg") ;; esac
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "deps.sh: missing packages: ${missing[*]}" >&2
+    echo "deps.sh: not root and no sudo; install them with: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "deps.sh: missing packages: ${missing[*]} (and no apt-get: install their equivalents by hand)" >&2
+  exit 1
+fi
+
+echo "deps.sh: installing missing Debian packages: ${missing[*]}"
+stamp=/var/lib/apt/periodic/zebu-update-stamp
+if [ ! -e /var/lib/apt/lists/lock ] || [ -z "$(ls /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then
+  $SUDO apt-get update -qq
+fi
+export DEBIAN_FRONTEND=noninteractive
+if ! $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/zebu-deps.log 2>&1; then
+  # The package lists may be stale; refresh once and retry.
+  $SUDO apt-get update -qq
+  if ! $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/zebu-deps.log 2>&1; then
+    tail -n 20 /tmp/zebu-deps.log >&2
+    echo "deps.sh: apt-get install failed for: ${missing[*]} (log: /tmp/zebu-deps.log)" >&2
+    exit 1
+  fi
+fi
+echo "deps.sh: installed ${missing[*]}"
