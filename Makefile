@@ -1,0 +1,216 @@
+# Zebu — a unikernel for microservices. `make help` lists everything.
+#
+# One app from apps/ (or tests/apps/) is linked with the kernel into
+# build/<app>.elf (ELF64, symbols and debug info, for gdb and the profiler)
+# and build/<app>.elf32 (the stripped 32-bit container that QEMU's -kernel and
+# GRUB load). Kernel objects are shared by every app; app objects are not.
+
+APP      ?= hello
+ARGS     ?=
+MEM      ?= 128M
+SMP      ?= 1
+NET      ?= none
+BUILD    ?= build
+V        ?= 0
+
+CC       ?= gcc
+ifeq ($(origin CC),default)
+CC       := gcc
+endif
+LD       := ld
+NASM     := nasm
+OBJCOPY  := objcopy
+PYTHON   := python3
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+APPDIR := $(firstword $(wildcard apps/$(APP) tests/apps/$(APP)))
+
+GCC_INCLUDE := $(shell $(CC) -print-file-name=include 2>/dev/null)
+LIBGCC      := $(shell $(CC) -print-libgcc-file-name 2>/dev/null)
+
+# Flags for everything in the image.
+BASE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdinc -isystem $(GCC_INCLUDE) \
+	-Ilibc/include -Iinclude -I. \
+	-fno-pie -fno-pic -mno-red-zone -mcmodel=small -fno-stack-protector \
+	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fcf-protection=none \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables -fno-common \
+	-Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
+	-MMD -MP
+# Kernel, drivers and libc run in interrupt context too: no SSE registers
+# (DESIGN.md: interrupt paths leave SSE state alone).
+KERNEL_CFLAGS := $(BASE_CFLAGS) -mgeneral-regs-only
+LIBC_CFLAGS   := $(KERNEL_CFLAGS) -fno-builtin -fno-tree-loop-distribute-patterns
+APP_CFLAGS    := $(BASE_CFLAGS)
+NASMFLAGS     := -f elf64 -g -F dwarf -w+all
+LDFLAGS       := -nostdlib -static -n -z max-page-size=0x1000 -z noexecstack \
+	--no-warn-rwx-segments -T linker.ld
+
+KERNEL_C   := $(sort $(wildcard kernel/*.c kernel/arch/*.c drivers/*.c net/*.c))
+KERNEL_ASM := $(sort $(wildcard boot/*.asm kernel/arch/*.asm))
+LIBC_C     := $(sort $(wildcard libc/*.c))
+KOBJ := $(BUILD)/obj
+KERNEL_OBJS := $(KERNEL_C:%.c=$(KOBJ)/%.o) $(KERNEL_ASM:%.asm=$(KOBJ)/%.o) \
+	$(LIBC_C:%.c=$(KOBJ)/%.o)
+
+APP_C    := $(sort $(wildcard $(APPDIR)/*.c))
+APPBUILD := $(BUILD)/app/$(APP)
+APP_OBJS := $(APP_C:$(APPDIR)/%.c=$(APPBUILD)/%.o) $(APPBUILD)/appinfo.o
+
+ELF   := $(BUILD)/$(APP).elf
+ELF32 := $(BUILD)/$(APP).elf32
+ISO   := $(BUILD)/$(APP).iso
+
+.PHONY: all image run iso test host-test system-test bench fuzz help clean deps \
+	deps-build deps-run deps-iso deps-test format check-app gdb
+.DEFAULT_GOAL := all
+
+all: image
+
+image: deps-build check-app $(ELF32)
+
+check-app:
+ifeq ($(APPDIR),)
+	@echo "make: no app '$(APP)': expected a folder apps/$(APP)/ with a main.c" >&2
+	@echo "make: apps available: $(notdir $(wildcard apps/*))" >&2
+	@exit 2
+endif
+
+# ---- dependencies: tools/deps.sh installs what is missing and says so ----
+deps-build:
+	@tools/deps.sh build
+deps-run:
+	@tools/deps.sh run
+deps-iso:
+	@tools/deps.sh iso
+deps-test:
+	@tools/deps.sh test
+deps: deps-test
+
+# ---- compile ----
+$(KOBJ)/libc/%.o: libc/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(LIBC_CFLAGS) -c $< -o $@
+
+$(KOBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(KOBJ)/%.o: %.asm
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  NASM    $<")
+	$(Q)$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -MP $< -o $@
+
+$(APPBUILD)/%.o: $(APPDIR)/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(APP_CFLAGS) -c $< -o $@
+
+# The app's name, for the banner and argv[0].
+$(APPBUILD)/appinfo.c: FORCE
+	@mkdir -p $(@D)
+	@echo 'const char zebu_app_name[] = "$(APP)";' > $@.tmp
+	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
+
+$(APPBUILD)/appinfo.o: $(APPBUILD)/appinfo.c
+	$(Q)$(CC) $(APP_CFLAGS) -c $< -o $@
+
+$(KOBJ)/ksyms_empty.c: tools/mksyms.py
+	@mkdir -p $(@D)
+	$(Q)$(PYTHON) tools/mksyms.py - $@
+
+$(KOBJ)/ksyms_empty.o: $(KOBJ)/ksyms_empty.c
+	$(Q)$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+# ---- link: pass 1 without symbols, pass 2 with the table pass 1 yields ----
+$(APPBUILD)/pass1.elf: $(KERNEL_OBJS) $(APP_OBJS) $(KOBJ)/ksyms_empty.o linker.ld
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(APP_OBJS) $(KOBJ)/ksyms_empty.o $(LIBGCC)
+
+$(APPBUILD)/ksyms.c: $(APPBUILD)/pass1.elf tools/mksyms.py
+	$(Q)$(PYTHON) tools/mksyms.py $< $@
+
+$(APPBUILD)/ksyms.o: $(APPBUILD)/ksyms.c
+	$(Q)$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(ELF): $(APPBUILD)/pass1.elf $(APPBUILD)/ksyms.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(APP_OBJS) $(APPBUILD)/ksyms.o $(LIBGCC)
+	$(Q)$(PYTHON) tools/mksyms.py --verify $(APPBUILD)/pass1.elf $@
+
+$(ELF32): $(ELF)
+	$(Q)$(OBJCOPY) -O elf32-i386 --strip-all $< $@
+	$(Q)$(PYTHON) tools/imginfo.py $@
+
+# ---- run ----
+run: deps-run image
+	$(Q)tools/zebu-run --kernel $(ELF32) --mem $(MEM) --smp $(SMP) --net $(NET) \
+		--append "$(ARGS)" --interactive
+
+gdb: deps-run image
+	$(Q)tools/zebu-run --kernel $(ELF32) --mem $(MEM) --smp $(SMP) --net $(NET) \
+		--append "$(ARGS)" --interactive --gdb-wait
+
+# ---- GRUB ISO (BIOS) ----
+iso: deps-iso image $(ISO)
+
+$(ISO): $(ELF32) tools/mkiso.sh FORCE
+	$(Q)tools/mkiso.sh $(ELF32) $@ "$(APP)" "$(ARGS)"
+
+# ---- tests ----
+TEST_APPS := hello faults
+
+test: deps-test
+	$(Q)$(MAKE) --no-print-directory host-test
+	$(Q)for a in $(TEST_APPS); do $(MAKE) --no-print-directory APP=$$a image || exit 1; done
+	$(Q)$(MAKE) --no-print-directory APP=hello iso
+	$(Q)/usr/bin/python3 -m pytest -q tests/system
+
+system-test: deps-test
+	$(Q)/usr/bin/python3 -m pytest -q tests/system
+
+-include tests/host/host.mk
+
+# ---- benchmarks ----
+bench: deps-test
+	$(Q)$(MAKE) --no-print-directory APP=hello image iso
+	$(Q)$(PYTHON) tools/bench-boot.py --runs 10 --app hello
+
+format:
+	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "Zebu — a unikernel for microservices"
+	@echo ""
+	@echo "Targets:"
+	@echo "  make [image]      build build/\$$APP.elf (symbols) and build/\$$APP.elf32 (boot image)"
+	@echo "  make run          boot the app under QEMU, serial console here (Ctrl-A X quits)"
+	@echo "  make gdb          like run, but wait for gdb on localhost:1234"
+	@echo "  make iso          build build/\$$APP.iso, a GRUB ISO that boots the same image"
+	@echo "  make test         host unit tests, then system tests that boot real QEMU guests"
+	@echo "  make host-test    host unit tests only (ASan + UBSan)"
+	@echo "  make bench        boot-time and size benchmarks (see docs/BENCHMARKS.md)"
+	@echo "  make format       clang-format every C file"
+	@echo "  make clean        remove build/"
+	@echo ""
+	@echo "Variables:"
+	@echo "  APP=name          app folder under apps/ (default: hello; now: $(APP))"
+	@echo "  ARGS='k=v ...'    boot command line: options and app arguments ('help' lists them)"
+	@echo "  MEM=128M          guest memory for run"
+	@echo "  SMP=1             guest CPUs for run"
+	@echo "  NET=none          guest network for run (none)"
+	@echo "  V=1               show full commands"
+	@echo ""
+	@echo "Apps: $(notdir $(wildcard apps/*))"
+
+FORCE:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

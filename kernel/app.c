@@ -1,0 +1,78 @@
+/*
+ * kernel/app.c — the app API (include/zebu.h) and the C library's hooks into
+ * the kernel: console output, exit, assert, errno.
+ */
+#include <assert.h>
+#include <zebu.h>
+
+#include "drivers/platform.h"
+#include "kernel/app.h"
+#include "kernel/boot.h"
+#include "kernel/cmdline.h"
+#include "kernel/kmalloc.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+#include "kernel/time.h"
+#include "libc/libc_platform.h"
+
+static const struct boot_info *app_boot_info;
+static bool mem_stats_on_exit;
+ZEBU_OPTION_BOOL("mem.stats", mem_stats_on_exit, "print allocator statistics when the app exits");
+
+void libc_console_write(const char *buf, size_t len)
+{
+    console_write(buf, len);
+}
+
+void zebu_console_write(const char *buf, size_t len)
+{
+    console_write(buf, len);
+}
+
+void zebu_exit(int status)
+{
+    if (status < 0 || status > 125)
+        status = 125;
+    if (mem_stats_on_exit)
+        kmalloc_print_stats();
+    pr_info("app", "exited with status %d", status);
+    platform_exit(status);
+}
+
+void exit(int status)
+{
+    zebu_exit(status);
+}
+
+void abort(void)
+{
+    panic("abort() called");
+}
+
+void __assert_fail(const char *expr, const char *file, int line, const char *func)
+{
+    panic("assertion failed: %s in %s at %s:%d", expr, func, file, line);
+}
+
+const char *zebu_cmdline(void)
+{
+    return cmdline_raw();
+}
+
+const char *zebu_boot_protocol(void)
+{
+    return app_boot_info ? boot_protocol_name(app_boot_info->protocol) : "unknown";
+}
+
+uint64_t zebu_time_ns(void)
+{
+    return time_since_entry_ns();
+}
+
+void app_run(const struct boot_info *bi)
+{
+    app_boot_info = bi;
+    pr_info("app", "starting %s", zebu_app_name);
+    int status = main(cmdline_argc(), cmdline_argv());
+    zebu_exit(status);
+}

@@ -1,0 +1,63 @@
+/*
+ * kernel/arch/trap.h — the register frame isr_common (isr.asm) builds, and
+ * the descriptor tables every core loads.
+ */
+#ifndef ZEBU_ARCH_TRAP_H
+#define ZEBU_ARCH_TRAP_H
+
+#include <stdint.h>
+
+/* Pushed by isr.asm, lowest address first; the CPU's part starts at rip. */
+struct trap_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rdi, rsi, rbp, rdx, rcx, rbx, rax;
+    uint64_t vector, error;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+
+/* Interrupt stack table slots (TSS.IST1..7), one stack each. */
+enum ist_slot {
+    IST_DOUBLE_FAULT = 1,
+    IST_NMI = 2,
+    IST_PAGE_FAULT = 3, /* a page fault from an overflowed stack still reports */
+};
+
+#define IST_STACK_SIZE 8192
+
+struct tss64 {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+} __attribute__((packed));
+
+/* One core's GDT (null, code, data, TSS as two slots) and TSS. */
+struct cpu_tables {
+    uint64_t gdt[5];
+    struct tss64 tss;
+    uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
+};
+
+#define GDT_KERNEL_CODE 0x08
+#define GDT_KERNEL_DATA 0x10
+#define GDT_TSS         0x18
+
+/* Builds the IDT once (all 256 vectors to isr.asm's stubs). */
+void idt_init(void);
+
+/* Loads the IDT, and this core's GDT and TSS with its IST stacks. */
+void cpu_tables_load(struct cpu_tables *t);
+
+/* Called by isr_common for every vector. */
+void trap_dispatch(struct trap_frame *f);
+
+/* Reports an unrecoverable exception and stops the machine. */
+void trap_fatal(const struct trap_frame *f) __attribute__((noreturn));
+
+/* Returns [lo, hi) of the IST stack holding addr, or 0 when none does. */
+int cpu_tables_stack_bounds(uint64_t addr, uint64_t *lo, uint64_t *hi);
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * kernel/main.c — kernel_main, the boot story.
+ *
+ * boot/start32.asm calls kernel_main on the boot processor in long mode, with
+ * RAM identity-mapped and .bss zeroed. Boot time, as the Toro work defines
+ * it, ends here. Each step below is one call; the order matters where noted.
+ */
+#include <zebu.h>
+
+#include "drivers/pit.h"
+#include "drivers/platform.h"
+#include "kernel/arch/cpu.h"
+#include "kernel/arch/trap.h"
+#include "kernel/app.h"
+#include "kernel/boot.h"
+#include "kernel/cmdline.h"
+#include "kernel/paging.h"
+#include "kernel/panic.h"
+#include "kernel/pmem.h"
+#include "kernel/printk.h"
+#include "kernel/time.h"
+
+#define ZEBU_VERSION "0.1.0"
+
+void kernel_main(const struct boot_handoff *handoff);
+
+extern char boot_stack_bottom[], boot_stack_top[];
+
+static struct boot_info boot_info;
+static struct cpu_tables bsp_tables;
+
+static long loglevel = LOG_INFO;
+ZEBU_OPTION_INT("loglevel", loglevel, 0, 3, "console log level: 0 error, 1 warn, 2 info, 3 debug");
+static bool help;
+ZEBU_OPTION_BOOL("help", help, "list the options and exit");
+
+static void print_banner(void)
+{
+    kprintf("Zebu %s: booted via %s%s%s%s, app \"%s\", %lu MiB usable\n", ZEBU_VERSION,
+            boot_protocol_name(boot_info.protocol), boot_info.loader_name[0] ? " (" : "",
+            boot_info.loader_name, boot_info.loader_name[0] ? ")" : "", zebu_app_name,
+            (unsigned long)(boot_usable_bytes(&boot_info) >> 20));
+}
+
+static void print_memory_map(void)
+{
+    for (int i = 0; i < boot_info.nregions; i++) {
+        const struct mem_region *r = &boot_info.regions[i];
+        pr_debug("mem", "%016lx-%016lx %s", r->base, r->base + r->len,
+                 r->type == MEM_USABLE ? "usable" : "reserved");
+    }
+}
+
+static void parse_command_line(void)
+{
+    if (boot_info.cmdline_truncated)
+        pr_warn("cmdline", "command line longer than %d bytes was truncated", BOOT_CMDLINE_MAX);
+    int refused = cmdline_parse(boot_info.cmdline, zebu_app_name);
+    log_level_console = loglevel;
+    if (refused < 0) {
+        pr_err("cmdline", "refusing to start: %d malformed option%s", -refused,
+               refused == -1 ? "" : "s");
+        platform_exit(ZEBU_EXIT_USAGE);
+    }
+    if (help) {
+        cmdline_print_help();
+        platform_exit(0);
+    }
+}
+
+void kernel_main(const struct boot_handoff *handoff)
+{
+    uint64_t tsc_main = cpu_rdtsc();
+
+    /* Exceptions first: from here on a fault is reported, not a reset. */
+    idt_init();
+    cpu_tables_load(&bsp_tables);
+    backtrace_add_stack((uint64_t)(uintptr_t)boot_stack_bottom,
+                        (uint64_t)(uintptr_t)boot_stack_top);
+    for (int i = 0; i < 3; i++)
+        backtrace_add_stack((uint64_t)(uintptr_t)bsp_tables.ist_stacks[i],
+                            (uint64_t)(uintptr_t)bsp_tables.ist_stacks[i] + IST_STACK_SIZE);
+
+    /* Consoles, then what the loader told us, then the banner. */
+    console_init();
+    if (boot_info_parse(handoff, &boot_info) != 0)
+        panic("unknown boot protocol %u", handoff->protocol);
+    print_banner();
+
+    /* The TSC frequency: every timestamp after this line is in ms. */
+    time_init(boot_info.tsc_entry);
+    pr_info("time", "TSC %lu kHz (from %s); entry to kernel_main took %lu us", time_tsc_khz(),
+            time_source(), time_tsc_to_ns(tsc_main - boot_info.tsc_entry) / 1000);
+
+    /* Options may change the log level, or stop the boot when malformed. */
+    parse_command_line();
+
+    /* Legacy PIC masked: no stray vectors before the APIC drivers exist. */
+    pic_disable();
+
+    /* Physical memory, then the page-table fix-ups that need pages. */
+    print_memory_map();
+    pmem_init(&boot_info);
+    if (paging_init(&boot_info) != 0)
+        panic("paging: out of memory for page tables");
+    struct pmem_stats ps;
+    pmem_get_stats(&ps);
+    pr_info("mem", "%lu KiB free for the heap, RAM mapped up to %lu MiB, page 0 unmapped",
+            ps.free_bytes >> 10, paging_mapped_top() >> 20);
+
+    /* The app, as the one thread there is for now. */
+    app_run(&boot_info);
+}

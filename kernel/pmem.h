@@ -1,0 +1,49 @@
+/*
+ * kernel/pmem.h — physical page allocator.
+ *
+ * Memory is identity-mapped, so a page's physical address is also the pointer
+ * the kernel uses. Blocks are 2^order pages, naturally aligned. Each page has
+ * a 16-bit tag that the owner of the page may set (kmalloc records which
+ * size class a page serves); pmem itself never reads it.
+ */
+#ifndef ZEBU_KERNEL_PMEM_H
+#define ZEBU_KERNEL_PMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/boot.h"
+
+#define PAGE_SIZE  4096ul
+#define PAGE_SHIFT 12
+#define PMEM_MAX_ORDER 20 /* 4 GiB blocks */
+
+/* Takes the usable regions of bi minus the low 1 MiB, the image and modules. */
+void pmem_init(const struct boot_info *bi);
+
+/*
+ * Allocates 2^order contiguous pages aligned to their size. Returns the
+ * address (identity-mapped) or NULL when no block is free; the contents are
+ * not zeroed. pmem_free takes the same order back.
+ */
+void *pmem_alloc(unsigned order);
+void pmem_free(void *p, unsigned order);
+
+/* Smallest order whose block holds `bytes`. */
+unsigned pmem_order_for(size_t bytes);
+
+/* Per-page tag (0 when never set). Valid only for pages pmem handed out. */
+uint16_t pmem_get_tag(const void *p);
+void pmem_set_tag(const void *p, uint16_t tag);
+
+/* Is [p, p + len) RAM that pmem manages or the kernel image? */
+int pmem_is_ram(uint64_t p, uint64_t len);
+
+struct pmem_stats {
+    uint64_t total_bytes;     /* handed to pmem at init */
+    uint64_t free_bytes;      /* not allocated now */
+    uint64_t alloc_failures;  /* requests that returned NULL */
+};
+void pmem_get_stats(struct pmem_stats *s);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * kernel/time.c — TSC frequency and nanosecond conversion.
+ *
+ * Sources, best first (each is exact where it exists, so it needs no wait):
+ *   CPUID 0x15 (TSC/crystal ratio and crystal Hz), CPUID 0x16 (base MHz),
+ *   the hypervisor leaf 0x40000010 (TSC kHz; KVM/VMware style),
+ *   then the PIT: a 2 ms one-shot on channel 2 measured with RDTSC.
+ * Under TCG (FIELD-NOTES.md) only the PIT exists; when nothing does, a guess
+ * of 1 GHz is used and a warning printed, so timestamps are still ordered.
+ * Conversion: ns = ticks * mult >> 32, with mult = 2^32 * 1e9 / hz, in 128-bit
+ * arithmetic so that long uptimes do not overflow.
+ */
+#include "drivers/pit.h"
+#include "kernel/arch/cpu.h"
+#include "kernel/printk.h"
+#include "kernel/time.h"
+
+static uint64_t tsc_at_entry;
+static uint64_t tsc_hz;
+static uint64_t ns_mult; /* 0 until calibrated */
+static const char *tsc_source = "none";
+
+static uint64_t tsc_hz_from_cpuid(void)
+{
+    struct cpuid_regs r;
+    cpu_cpuid(0, 0, &r);
+    uint32_t max_leaf = r.eax;
+    if (max_leaf >= 0x15) {
+        cpu_cpuid(0x15, 0, &r);
+        if (r.eax != 0 && r.ebx != 0 && r.ecx != 0) {
+            tsc_source = "cpuid-15h";
+            return (uint64_t)r.ecx * r.ebx / r.eax;
+        }
+    }
+    if (max_leaf >= 0x16) {
+        cpu_cpuid(0x16, 0, &r);
+        if ((r.eax & 0xFFFF) != 0) {
+            tsc_source = "cpuid-16h";
+            return (uint64_t)(r.eax & 0xFFFF) * 1000000;
+        }
+    }
+    cpu_cpuid(1, 0, &r);
+    if (r.ecx & CPUID_1_ECX_HYPERVISOR) {
+        cpu_cpuid(0x40000000, 0, &r);
+        if (r.eax >= 0x40000010) {
+            cpu_cpuid(0x40000010, 0, &r);
+            if (r.eax != 0) {
+                tsc_source = "hypervisor-leaf";
+                return (uint64_t)r.eax * 1000;
+            }
+        }
+    }
+    return 0;
+}
+
+static uint64_t tsc_hz_from_pit(void)
+{
+    const uint16_t ticks = PIT_HZ / 500; /* 2 ms */
+    uint64_t delta = pit_measure_tsc(ticks);
+    if (delta == 0)
+        return 0;
+    tsc_source = "pit";
+    return delta * PIT_HZ / ticks;
+}
+
+void time_init(uint64_t tsc_entry)
+{
+    tsc_at_entry = tsc_entry;
+    uint64_t hz = tsc_hz_from_cpuid();
+    if (hz == 0)
+        hz = tsc_hz_from_pit();
+    int guessed = hz < 1000000; /* below 1 MHz is no working clock */
+    if (guessed) {
+        hz = 1000000000ull;
+        tsc_source = "guess";
+    }
+    tsc_hz = hz;
+    ns_mult = (1000000000ull << 32) / hz; /* fits: 1e9 * 2^32 < 2^64 */
+    if (guessed)
+        pr_warn("time", "no TSC frequency source (no CPUID leaf, no PIT); assuming 1 GHz");
+}
+
+uint64_t time_tsc_to_ns(uint64_t ticks)
+{
+    return (uint64_t)(((unsigned __int128)ticks * ns_mult) >> 32);
+}
+
+uint64_t time_since_entry_ns(void)
+{
+    if (ns_mult == 0)
+        return 0;
+    return time_tsc_to_ns(cpu_rdtsc() - tsc_at_entry);
+}
+
+uint64_t time_tsc_khz(void)
+{
+    return tsc_hz / 1000;
+}
+
+const char *time_source(void)
+{
+    return tsc_source;
+}

@@ -1,0 +1,27 @@
+/*
+ * kernel/time.h — monotonic time from the TSC.
+ *
+ * time_init() finds the TSC frequency (CPUID leaf 0x15 or 0x16, the
+ * hypervisor timing leaf 0x40000010, else the PIT as a stopwatch) and fixes
+ * the conversion; time_ns() is nanoseconds since boot entry (the TSC the stub
+ * read). Before time_init() every reading is 0.
+ */
+#ifndef ZEBU_KERNEL_TIME_H
+#define ZEBU_KERNEL_TIME_H
+
+#include <stdint.h>
+
+/* Calibrates against the best source there is; tsc_entry is the stub's TSC. */
+void time_init(uint64_t tsc_entry);
+
+/* Nanoseconds since boot entry; 0 before time_init(). */
+uint64_t time_since_entry_ns(void);
+
+/* Converts a TSC delta to nanoseconds. */
+uint64_t time_tsc_to_ns(uint64_t ticks);
+
+/* TSC frequency in kHz, and where it came from ("cpuid-15h", "pit", ...). */
+uint64_t time_tsc_khz(void);
+const char *time_source(void);
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * kernel/trap.c — CPU exceptions: name, decode, report, stop.
+ *
+ * Every exception is fatal in Zebu (no user mode, no demand paging): the
+ * report names the vector, decodes the error code, prints CR2 for page
+ * faults, all registers and a symbolized backtrace, then ends the VM with
+ * ZEBU_EXIT_PANIC. panic() and KASSERT() come through here too (via ud2), so
+ * every stop looks the same. A fault while reporting prints one line and
+ * halts instead of recursing.
+ */
+#include <stdio.h>
+
+#include "drivers/platform.h"
+#include "kernel/arch/cpu.h"
+#include "kernel/arch/trap.h"
+#include "kernel/ksyms.h"
+#include "kernel/panic.h"
+#include "kernel/printk.h"
+
+static const char *const exception_names[32] = {
+    [0] = "divide error (#DE)",
+    [1] = "debug (#DB)",
+    [2] = "non-maskable interrupt (NMI)",
+    [3] = "breakpoint (#BP)",
+    [4] = "overflow (#OF)",
+    [5] = "bound range exceeded (#BR)",
+    [6] = "invalid opcode (#UD)",
+    [7] = "device not available (#NM)",
+    [8] = "double fault (#DF)",
+    [9] = "coprocessor segment overrun",
+    [10] = "invalid TSS (#TS)",
+    [11] = "segment not present (#NP)",
+    [12] = "stack-segment fault (#SS)",
+    [13] = "general protection fault (#GP)",
+    [14] = "page fault (#PF)",
+    [15] = "reserved vector 15",
+    [16] = "x87 floating-point error (#MF)",
+    [17] = "alignment check (#AC)",
+    [18] = "machine check (#MC)",
+    [19] = "SIMD floating-point exception (#XM)",
+    [20] = "virtualization exception (#VE)",
+    [21] = "control protection exception (#CP)",
+    [22] = "reserved vector 22",
+    [23] = "reserved vector 23",
+    [24] = "reserved vector 24",
+    [25] = "reserved vector 25",
+    [26] = "reserved vector 26",
+    [27] = "reserved vector 27",
+    [28] = "hypervisor injection exception (#HV)",
+    [29] = "VMM communication exception (#VC)",
+    [30] = "security exception (#SX)",
+    [31] = "reserved vector 31",
+};
+
+static int reporting;
+
+static void print_symbolized(const char *label, uint64_t addr)
+{
+    uint64_t off, size;
+    const char *name = ksym_lookup(addr, &off, &size);
+    if (name != NULL)
+        kprintf("  %s %016lx %s+0x%lx/0x%lx\n", label, addr, name, off, size);
+    else
+        kprintf("  %s %016lx\n", label, addr);
+}
+
+static void print_error_code(const struct trap_frame *f)
+{
+    if (f->vector == 14) {
+        uint64_t e = f->error;
+        kprintf("  error %#lx: %s, %s, %s%s%s\n", e,
+                (e & 1) ? "protection violation" : "page not present", (e & 2) ? "write" : "read",
+                (e & 4) ? "user" : "kernel", (e & 8) ? ", reserved bit set" : "",
+                (e & 16) ? ", instruction fetch" : "");
+        kprintf("  address (CR2) %016lx%s\n", cpu_read_cr2(),
+                cpu_read_cr2() < 4096 ? "  <- NULL pointer dereference" : "");
+    } else if (f->vector == 8 || (f->vector >= 10 && f->vector <= 13) || f->vector == 17 ||
+               f->vector == 21 || f->vector == 29 || f->vector == 30) {
+        kprintf("  error %#lx%s\n", f->error,
+                (f->error != 0 && f->vector != 8) ? " (segment selector index)" : "");
+    }
+}
+
+static void print_registers(const struct trap_frame *f)
+{
+    kprintf("  RAX %016lx RBX %016lx RCX %016lx RDX %016lx\n", f->rax, f->rbx, f->rcx, f->rdx);
+    kprintf("  RSI %016lx RDI %016lx RBP %016lx RSP %016lx\n", f->rsi, f->rdi, f->rbp, f->rsp);
+    kprintf("  R8  %016lx R9  %016lx R10 %016lx R11 %016lx\n", f->r8, f->r9, f->r10, f->r11);
+    kprintf("  R12 %016lx R13 %016lx R14 %016lx R15 %016lx\n", f->r12, f->r13, f->r14, f->r15);
+    kprintf("  RIP %016lx RFLAGS %016lx CS %04lx SS %04lx\n", f->rip, f->rflags, f->cs, f->ss);
+    kprintf("  CR0 %016lx CR2 %016lx CR3 %016lx CR4 %016lx\n", cpu_read_cr0(), cpu_read_cr2(),
+            cpu_read_cr3(), cpu_read_cr4());
+}
+
+void trap_fatal(const struct trap_frame *f)
+{
+    if (reporting++) {
+        kprintf("\nzebu: fault (vector %lu at %016lx) while reporting a fault; halting\n",
+                f->vector, f->rip);
+        platform_exit(ZEBU_EXIT_PANIC);
+    }
+    console_break_lock();
+    const char *msg = panic_message();
+    if (msg != NULL && f->vector == 6) {
+        kprintf("\nPANIC: %s\n", msg);
+    } else {
+        const char *name = f->vector < 32 ? exception_names[f->vector] : "unexpected interrupt";
+        kprintf("\nPANIC: CPU exception: %s, vector %lu\n", name, f->vector);
+        print_error_code(f);
+    }
+    print_symbolized("at ", f->rip);
+    print_registers(f);
+    kprintf("backtrace:\n");
+    backtrace_print(f->rip, f->rsp, f->rbp);
+    kprintf("zebu: kernel stopped (exit status %d)\n", ZEBU_EXIT_PANIC);
+    platform_exit(ZEBU_EXIT_PANIC);
+}
+
+void trap_dispatch(struct trap_frame *f)
+{
+    if (f->vector < 32)
+        trap_fatal(f);
+    /* Device interrupts arrive with the interrupt controllers (SMP issue).
+     * Until then every line is masked, so any other vector is a bug. */
+    trap_fatal(f);
+}

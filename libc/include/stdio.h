@@ -1,0 +1,50 @@
+/*
+ * stdio.h - formatted output.
+ *
+ * There are no FILE streams. snprintf/vsnprintf format into memory;
+ * printf/vprintf/puts/putchar write to the console through the platform hook
+ * libc_console_write() (see libc/libc_platform.h), which the kernel provides.
+ * printf output is passed to the hook in pieces of at most a few hundred
+ * bytes, so a long line may reach the console as several writes.
+ *
+ * Supported conversions: d i u x X o c s p %%
+ *   length modifiers: hh h l ll z t j (ignored on c, s and p, except l)
+ *   flags: - 0 + space #; width and precision, either may be '*'
+ * %s with a NULL pointer prints "(null)" (nothing when the precision is
+ * below 6, as glibc does) and %p prints "0x" and lowercase hex, or "(nil)"
+ * for NULL; both honour width and '-'.
+ *
+ * NOT supported: floating point (%f %F %e %E %g %G %a %A), %n, wide
+ * characters (%lc %ls), the L q modifiers, positional arguments (%1$d). An unsupported or
+ * unknown conversion is printed literally, whole, from '%' to its final
+ * character ("%5k" prints "%5k") and consumes no argument.
+ *
+ * Return values follow C99: the number of characters that the full output
+ * has (for snprintf, whether or not it fit), or -1 with errno = EOVERFLOW if
+ * that count does not fit in an int.
+ */
+#ifndef ZEBU_LIBC_STDIO_H
+#define ZEBU_LIBC_STDIO_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define EOF (-1)
+
+/*
+ * Formats into buf, writing at most size bytes including the terminating
+ * NUL; buf is always NUL-terminated when size > 0. buf may be NULL when
+ * size == 0 (to measure the output).
+ */
+int snprintf(char *restrict buf, size_t size, const char *restrict fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int vsnprintf(char *restrict buf, size_t size, const char *restrict fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* Console output. */
+int printf(const char *restrict fmt, ...) __attribute__((format(printf, 1, 2)));
+int vprintf(const char *restrict fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+int puts(const char *s); /* writes s and a newline; returns strlen(s) + 1 */
+int putchar(int c);      /* writes (unsigned char)c; returns it */
+
+#endif /* ZEBU_LIBC_STDIO_H */

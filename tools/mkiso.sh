@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# tools/mkiso.sh IMAGE.elf32 OUT.iso APPNAME "ARGS" — a GRUB rescue ISO (BIOS)
+# that boots IMAGE through multiboot with ARGS as its command line. GRUB's
+# console goes to COM1 and the screen; the menu has no timeout.
+set -euo pipefail
+img="$1" out="$2" app="$3" args="${4:-}"
+for t in grub-mkrescue xorriso mformat; do
+  command -v "$t" >/dev/null || { echo "mkiso: $t missing: run tools/deps.sh iso" >&2; exit 1; }
+done
+[ -d /usr/lib/grub/i386-pc ] || { echo "mkiso: GRUB BIOS modules missing: install grub-pc-bin" >&2; exit 1; }
+dir="$(dirname "$out")/iso-$app"
+rm -rf "$dir"
+mkdir -p "$dir/boot/grub"
+cp "$img" "$dir/boot/zebu.elf"
+cat > "$dir/boot/grub/grub.cfg" <<CFG
+set timeout=0
+set default=0
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+menuentry "Zebu ($app)" {
+    multiboot /boot/zebu.elf $args
+    boot
+}
+CFG
+log="$(mktemp)"
+if ! grub-mkrescue -o "$out.tmp" "$dir" >"$log" 2>&1; then
+  cat "$log" >&2; rm -f "$log"
+  echo "mkiso: grub-mkrescue failed" >&2
+  exit 1
+fi
+rm -f "$log"
+mv "$out.tmp" "$out"
+echo "  ISO     $out ($(( $(stat -c %s "$out") / 1024 )) KiB)"
