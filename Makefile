@@ -163,7 +163,7 @@ $(ISO): $(ELF32) tools/mkiso.sh FORCE
 	$(Q)tools/mkiso.sh $(ELF32) $@ "$(APP)" "$(ARGS)"
 
 # ---- tests ----
-TEST_APPS := hello faults
+TEST_APPS := hello ktest
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory host-test

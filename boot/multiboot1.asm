@@ -20,14 +20,14 @@ BOOT_PROTO_MULTIBOOT1 equ 1         ; matches enum boot_protocol in kernel/boot.
 extern start32_common
 extern start32_fail
 
-section .boot.header
+section .boot.header progbits alloc noexec nowrite align=4
 align 4
 mb1_header:                         ; section 3.1.1: magic, flags, checksum
     dd MB1_HEADER_MAGIC
     dd MB1_FLAGS
     dd -(MB1_HEADER_MAGIC + MB1_FLAGS)
 
-section .boot.text
+section .boot.text progbits alloc exec nowrite align=16
 global _start
 global mb1_entry
 _start:
@@ -43,6 +43,6 @@ mb1_entry:
     mov esi, msg_bad_magic
     jmp start32_fail
 
-section .boot.data
+section .boot.data progbits alloc noexec write align=16
 msg_bad_magic:
     db "zebu: bad boot magic: not started by a multiboot loader; halting", 13, 10, 0

@@ -54,7 +54,7 @@ global boot_pd
 global boot_stack_bottom
 global boot_stack_top
 
-section .boot.text
+section .boot.text progbits alloc exec nowrite align=16
 
 start32_common:
     ; 2. Long mode? CPUID 80000000h gives the highest extended leaf;
@@ -315,7 +315,7 @@ long_mode_entry:
     hlt
     jmp .hang
 
-section .boot.data
+section .boot.data progbits alloc noexec write align=16
 align 16
 gdt64:
     dq 0                            ; null

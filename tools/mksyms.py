@@ -14,6 +14,17 @@ import subprocess
 import sys
 
 
+GCC_CLONE_SUFFIXES = ("cold", "part", "isra", "constprop", "lto_priv", "localalias", "clone")
+
+
+def is_asm_local(name):
+    """NASM exports local labels as parent.local; gcc's clones (f.cold,
+    f.part.0, ...) are real functions and stay."""
+    if "." not in name:
+        return False
+    return not name.split(".", 1)[1].startswith(GCC_CLONE_SUFFIXES)
+
+
 def read_symbols(elf):
     out = subprocess.run(["nm", "-S", "--defined-only", elf], check=True,
                          capture_output=True, text=True).stdout
@@ -27,7 +38,7 @@ def read_symbols(elf):
             size = "0"
         else:
             continue
-        if kind not in "tTwW" or name.startswith(".L"):
+        if kind not in "tTwW" or name.startswith(".L") or is_asm_local(name):
             continue
         a = int(addr, 16)
         if a >= 1 << 32:
