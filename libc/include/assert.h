@@ -21,7 +21,7 @@
 
 /* Reports a failed assertion and never returns. Implemented by the kernel. */
 void __assert_fail(const char *expr, const char *file, int line, const char *func)
-    __attribute__((noreturn));
+    __attribute__((__noreturn__));
 
 #define static_assert _Static_assert
 

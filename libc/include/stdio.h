@@ -37,13 +37,13 @@
  * size == 0 (to measure the output).
  */
 int snprintf(char *restrict buf, size_t size, const char *restrict fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((__format__(__printf__, 3, 4)));
 int vsnprintf(char *restrict buf, size_t size, const char *restrict fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
+    __attribute__((__format__(__printf__, 3, 0)));
 
 /* Console output. */
-int printf(const char *restrict fmt, ...) __attribute__((format(printf, 1, 2)));
-int vprintf(const char *restrict fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+int printf(const char *restrict fmt, ...) __attribute__((__format__(__printf__, 1, 2)));
+int vprintf(const char *restrict fmt, va_list ap) __attribute__((__format__(__printf__, 1, 0)));
 int puts(const char *s); /* writes s and a newline; returns strlen(s) + 1 */
 int putchar(int c);      /* writes (unsigned char)c; returns it */
 

@@ -51,7 +51,7 @@ void *realloc(void *ptr, size_t size);
 void *aligned_alloc(size_t alignment, size_t size);
 
 /* Process termination, implemented by the kernel (a unikernel halts). */
-void exit(int status) __attribute__((noreturn));
-void abort(void) __attribute__((noreturn));
+void exit(int status) __attribute__((__noreturn__));
+void abort(void) __attribute__((__noreturn__));
 
 #endif /* ZEBU_LIBC_STDLIB_H */

@@ -44,7 +44,7 @@ HOST_FS_CFLAGS := $(HOST_CFLAGS) -ffreestanding -nostdinc -isystem $(HOST_GCC_IN
 HOST_LIBC_CFLAGS := $(HOST_FS_CFLAGS) -Ilibc -include tests/host/libc_rename.h
 HOST_TEST_CFLAGS := $(HOST_CFLAGS) -Itests/host
 
-HOST_RUN_ENV := ASAN_OPTIONS=abort_on_error=0:detect_leaks=1:strict_string_checks=1 \
+HOST_RUN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 HOST_LIBC_SRCS := $(sort $(wildcard libc/*.c))

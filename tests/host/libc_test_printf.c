@@ -192,8 +192,9 @@ TEST(printf_length_modifiers_truncate)
     check_same("%td %tu %tx", (ptrdiff_t)PTRDIFF_MIN, (ptrdiff_t)-1, (ptrdiff_t)-1);
     check_same("%jd %ju %jo", INTMAX_MIN, UINTMAX_MAX, UINTMAX_MAX);
     check_same("%ld %lu %lx %lo", LONG_MIN, ULONG_MAX, ULONG_MAX, ULONG_MAX);
-    /* Length modifiers on p (and h-ish ones on c and s) are ignored, as in glibc. */
-    check_same("%hhp %lp %zp", (void *)0x1234, (void *)0x1234, (void *)0x1234);
+    /* Length modifiers on p are ignored, as glibc does. */
+    check_ours("0x1234 0x1234 0x1234", "%hhp %lp %zp", (void *)0x1234, (void *)0x1234,
+               (void *)0x1234);
 }
 
 TEST(printf_star_width_precision)
@@ -232,7 +233,7 @@ TEST(printf_mixed_and_literal_text)
     check_same("plain text, no conversions");
     check_same("100%% sure, %d%%", 99);
     check_same("%s=%d (0x%04x) %c%c%c", "answer", 42, 42, 'o', 'k', '!');
-    check_same("%5%|%-5%|%05%|%.3%");
+    check_ours("%|%|%|%", "%5%|%-5%|%05%|%.3%"); /* glibc agrees; ASan dislikes it */
     check_same("%d %s %u %x %X %o %c %p %%", -1, "str", 2u, 0xabu, 0xcdu, 8u, 'c', (void *)16);
     check_same("%i|%5i|%-5i|%05i", -7, -7, -7, -7);
     check_same("%.0d|%.0u|%.0x|%#.0x|%#.0o|%.0i", 0, 0u, 0u, 0u, 0u, 0);
@@ -248,10 +249,12 @@ TEST(printf_mixed_and_literal_text)
 TEST(printf_precision_stops_reading_string)
 {
     /* With a precision, %s must not read past it: the array has no NUL, so
-     * AddressSanitizer would catch a strlen. */
+     * AddressSanitizer would catch a strlen. (Expected strings are spelled
+     * out: ASan's own checks inside glibc's printf misjudge this case.) */
     char *unterminated = malloc(5);
     memcpy(unterminated, "abcde", 5);
-    check_same("%.5s|%.3s|%.0s|%8.5s", unterminated, unterminated, unterminated, unterminated);
+    check_ours("abcde|abc||   abcde|ab   ", "%.5s|%.3s|%.0s|%8.5s|%-5.2s", unterminated,
+               unterminated, unterminated, unterminated, unterminated);
     free(unterminated);
 }
 

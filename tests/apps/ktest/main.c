@@ -7,7 +7,7 @@
 
 static const char *mode = "none";
 ZEBU_OPTION_STRING("mode", mode,
-                   "pagefault | null | ud | divide | panic | assert | highmem | none");
+                   "pagefault | null | ud | divide | panic | assert | highmem | spin | none");
 
 /* The functions below are noinline so the backtrace names each level. */
 __attribute__((noinline)) void fault_write_unmapped(volatile uint64_t *where);
@@ -62,6 +62,9 @@ __attribute__((noinline)) static void fault_dispatch(const char *m)
         abort();
     else if (strcmp(m, "highmem") == 0)
         touch_big_blocks();
+    else if (strcmp(m, "spin") == 0)
+        for (;;)
+            __asm__ volatile("" ::: "memory"); /* until the test ends the VM */
 }
 
 int main(int argc, char **argv)

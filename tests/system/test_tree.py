@@ -1,0 +1,48 @@
+"""Rules of the source tree that a compiler does not check (STYLE.md 1, 2)."""
+import glob
+import os
+import re
+
+from conftest import ROOT
+
+# The only C files that may contain inline assembly.
+ASM_ALLOWED = {"kernel/arch/cpu.h"}
+ASM_RE = re.compile(r"\b(__asm__|asm)\s*(volatile|__volatile__)?\s*\(")
+INCLUDE_RE = re.compile(r'#\s*include\s*[<"]([^>"]+)[>"]')
+
+
+def sources(*dirs):
+    for d in dirs:
+        for ext in ("c", "h"):
+            for p in glob.glob(os.path.join(ROOT, d, "**", f"*.{ext}"), recursive=True):
+                yield os.path.relpath(p, ROOT)
+
+
+def test_inline_asm_only_in_the_arch_header():
+    offenders = []
+    for rel in sources("kernel", "drivers", "libc", "net", "include", "apps"):
+        with open(os.path.join(ROOT, rel)) as f:
+            if ASM_RE.search(f.read()) and rel not in ASM_ALLOWED:
+                offenders.append(rel)
+    assert offenders == []
+
+
+def test_portable_code_includes_no_kernel_or_driver_headers():
+    offenders = []
+    for rel in sources("net", "libc", "include"):
+        with open(os.path.join(ROOT, rel)) as f:
+            for inc in INCLUDE_RE.findall(f.read()):
+                if inc.startswith(("kernel/", "drivers/", "../")):
+                    offenders.append(f"{rel}: {inc}")
+    assert offenders == []
+
+
+def test_apps_include_only_the_public_header():
+    offenders = []
+    for rel in sources("apps"):
+        with open(os.path.join(ROOT, rel)) as f:
+            for inc in INCLUDE_RE.findall(f.read()):
+                local = os.path.exists(os.path.join(ROOT, os.path.dirname(rel), inc))
+                if inc != "zebu.h" and not local:
+                    offenders.append(f"{rel}: {inc}")
+    assert offenders == []
