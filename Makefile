@@ -34,7 +34,7 @@ GCC_INCLUDE := $(shell $(CC) -print-file-name=include 2>/dev/null)
 LIBGCC      := $(shell $(CC) -print-libgcc-file-name 2>/dev/null)
 
 # Flags for everything in the image.
-BASE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdinc -isystem $(GCC_INCLUDE) \
+BASE_CFLAGS := -std=gnu11 -D_LIBC_LIMITS_H_ -O2 -g -ffreestanding -nostdinc -isystem $(GCC_INCLUDE) \
 	-Ilibc/include -Iinclude -I. \
 	-fno-pie -fno-pic -mno-red-zone -mcmodel=small -fno-stack-protector \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fcf-protection=none \
@@ -174,7 +174,7 @@ test: deps-test
 system-test: deps-test
 	$(Q)/usr/bin/python3 -m pytest -q tests/system
 
--include tests/host/host.mk
+include tests/host/host.mk
 
 # ---- benchmarks ----
 bench: deps-test

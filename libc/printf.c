@@ -66,8 +66,10 @@ static void emit(struct out *o, const char *bytes, size_t len)
 
 /* Runs of pad characters come from these, so padding to a huge width costs
  * one sink call per 64 bytes and no stack buffer. */
-static const char spaces[PAD_RUN + 1] = "                                                                ";
-static const char zeros[PAD_RUN + 1] = "0000000000000000000000000000000000000000000000000000000000000000";
+static const char spaces[PAD_RUN + 1] =
+    "                                                                ";
+static const char zeros[PAD_RUN + 1] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
 
 /* Emits count bytes of run (spaces or zeros). */
 static void emit_repeat(struct out *o, const char *run, size_t count)
@@ -122,9 +124,8 @@ static void format_integer(struct out *o, const struct spec *sp, unsigned long l
         } while (v != 0);
     }
     size_t ndigits = (size_t)(end - p);
-    size_t nzeros = sp->precision > 0 && (size_t)sp->precision > ndigits
-                       ? (size_t)sp->precision - ndigits
-                       : 0;
+    size_t nzeros =
+        sp->precision > 0 && (size_t)sp->precision > ndigits ? (size_t)sp->precision - ndigits : 0;
 
     /* '#' with o: the first digit printed must be 0. */
     if ((sp->flags & FLAG_ALT) && base == 8 && nzeros == 0 && (ndigits == 0 || *p != '0'))

@@ -40,7 +40,7 @@ static void console_write(void *ctx, const char *bytes, size_t len)
         c->used += n;
         bytes += n;
         len -= n;
-        if (c->used == CONSOLE_CHUNK + 1)
+        if (c->used == CONSOLE_CHUNK)
             console_flush(c);
     }
 }

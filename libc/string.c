@@ -22,8 +22,8 @@
  * alignment, so it is only used on 8-byte-aligned addresses.
  */
 typedef uint64_t __attribute__((__may_alias__)) word_t;
-#define WORD_SIZE    sizeof(word_t)
-#define WORD_MASK    (WORD_SIZE - 1)
+#define WORD_SIZE     sizeof(word_t)
+#define WORD_MASK     (WORD_SIZE - 1)
 #define IS_ALIGNED(p) (((uintptr_t)(p)&WORD_MASK) == 0)
 
 /* Forward copy shared by memcpy and memmove (safe when dst <= src). */

@@ -13,34 +13,34 @@
 #ifndef ZEBU_LIBC_ERRNO_H
 #define ZEBU_LIBC_ERRNO_H
 
-#define EPERM        1   /* operation not permitted */
-#define ENOENT       2   /* no such file or entry */
-#define EINTR        4   /* interrupted */
-#define EIO          5   /* I/O error */
-#define ENXIO        6   /* no such device or address */
-#define E2BIG        7   /* argument list too long */
-#define EAGAIN       11  /* try again */
+#define EPERM        1  /* operation not permitted */
+#define ENOENT       2  /* no such file or entry */
+#define EINTR        4  /* interrupted */
+#define EIO          5  /* I/O error */
+#define ENXIO        6  /* no such device or address */
+#define E2BIG        7  /* argument list too long */
+#define EAGAIN       11 /* try again */
 #define EWOULDBLOCK  EAGAIN
-#define ENOMEM       12  /* out of memory */
-#define EACCES       13  /* permission denied */
-#define EFAULT       14  /* bad address */
-#define EBUSY        16  /* device or resource busy */
-#define EEXIST       17  /* already exists */
-#define ENODEV       19  /* no such device */
-#define EINVAL       22  /* invalid argument */
-#define ENOSPC       28  /* no space left */
-#define EPIPE        32  /* broken pipe */
-#define EDOM         33  /* argument out of domain (C standard) */
-#define ERANGE       34  /* result out of range */
-#define ENOSYS       38  /* not implemented */
-#define EPROTO       71  /* protocol error */
-#define EBADMSG      74  /* bad message */
-#define EOVERFLOW    75  /* value too large for its type */
-#define EILSEQ       84  /* illegal byte sequence (C standard) */
-#define ENOTSOCK     88  /* not a socket */
-#define EDESTADDRREQ 89  /* destination address required */
-#define EMSGSIZE     90  /* message too long */
-#define ENOTSUP      95  /* operation not supported */
+#define ENOMEM       12 /* out of memory */
+#define EACCES       13 /* permission denied */
+#define EFAULT       14 /* bad address */
+#define EBUSY        16 /* device or resource busy */
+#define EEXIST       17 /* already exists */
+#define ENODEV       19 /* no such device */
+#define EINVAL       22 /* invalid argument */
+#define ENOSPC       28 /* no space left */
+#define EPIPE        32 /* broken pipe */
+#define EDOM         33 /* argument out of domain (C standard) */
+#define ERANGE       34 /* result out of range */
+#define ENOSYS       38 /* not implemented */
+#define EPROTO       71 /* protocol error */
+#define EBADMSG      74 /* bad message */
+#define EOVERFLOW    75 /* value too large for its type */
+#define EILSEQ       84 /* illegal byte sequence (C standard) */
+#define ENOTSOCK     88 /* not a socket */
+#define EDESTADDRREQ 89 /* destination address required */
+#define EMSGSIZE     90 /* message too long */
+#define ENOTSUP      95 /* operation not supported */
 #define EOPNOTSUPP   ENOTSUP
 #define EAFNOSUPPORT 97  /* address family not supported */
 #define EADDRINUSE   98  /* address already in use */

@@ -8,16 +8,21 @@
  * bytes, so a long line may reach the console as several writes.
  *
  * Supported conversions: d i u x X o c s p %%
- *   length modifiers: hh h l ll z t j (ignored on c, s and p, except l)
+ *   length modifiers: hh h l ll z t j on integers; ignored on p, and on
+ *   c and s except l (wide characters, unsupported)
  *   flags: - 0 + space #; width and precision, either may be '*'
+ * Flag combinations C leaves undefined behave as in glibc ('+' and ' ' on
+ * %p print a sign; '0' pads only numbers; "%5%" prints "%").
  * %s with a NULL pointer prints "(null)" (nothing when the precision is
  * below 6, as glibc does) and %p prints "0x" and lowercase hex, or "(nil)"
  * for NULL; both honour width and '-'.
  *
  * NOT supported: floating point (%f %F %e %E %g %G %a %A), %n, wide
- * characters (%lc %ls), the L q modifiers, positional arguments (%1$d). An unsupported or
- * unknown conversion is printed literally, whole, from '%' to its final
- * character ("%5k" prints "%5k") and consumes no argument.
+ * characters (%lc %ls), the L and q modifiers, positional arguments (%1$d).
+ * An unsupported or unknown conversion is printed literally, whole, from
+ * '%' to its final character ("%5k" prints "%5k"), and consumes no
+ * argument (any argument meant for it may shift later conversions).
+ * A width or precision above INT_MAX saturates to INT_MAX.
  *
  * Return values follow C99: the number of characters that the full output
  * has (for snprintf, whether or not it fit), or -1 with errno = EOVERFLOW if

@@ -23,8 +23,8 @@ size_t strlen(const char *s);
 size_t strnlen(const char *s, size_t maxlen); /* reads at most maxlen bytes */
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
-int strcasecmp(const char *a, const char *b);              /* ASCII case folding */
-int strncasecmp(const char *a, const char *b, size_t n);   /* ASCII case folding */
+int strcasecmp(const char *a, const char *b);            /* ASCII case folding */
+int strncasecmp(const char *a, const char *b, size_t n); /* ASCII case folding */
 
 /* Searching. strchr/strrchr find the terminating NUL when c == 0. */
 char *strchr(const char *s, int c);

@@ -41,7 +41,7 @@ int zt_probe_assert_enabled(int value)
 
 int zt_probe_assert_disabled(int *counter)
 {
-    (void)counter; /* assert() expands to nothing, as C specifies */
+    (void)counter;           /* assert() expands to nothing, as C specifies */
     assert(++*counter == 0); /* must not be evaluated */
     return 1;
 }

@@ -74,8 +74,8 @@
 #define __errno_location zt___errno_location
 
 /* libc_internal.h: not public, but global symbols all the same. */
-#define libc_format       zt_libc_format
-#define libc_digit_value  zt_libc_digit_value
-#define libc_scan_digits  zt_libc_scan_digits
+#define libc_format      zt_libc_format
+#define libc_digit_value zt_libc_digit_value
+#define libc_scan_digits zt_libc_scan_digits
 
 #endif /* ZEBU_TESTS_HOST_LIBC_RENAME_H */

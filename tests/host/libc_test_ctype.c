@@ -28,8 +28,8 @@ TEST(ctype_vs_glibc)
     for (size_t k = 0; k < sizeof(classes) / sizeof(classes[0]); k++) {
         for (int c = -1; c <= 255; c++) {
             int ours = classes[k].ours(c) != 0, ref = classes[k].ref(c) != 0;
-            CHECK_AT(__FILE__, __LINE__, ours == ref, "%s(%d): ours %d, glibc %d",
-                     classes[k].name, c, ours, ref);
+            CHECK_AT(__FILE__, __LINE__, ours == ref, "%s(%d): ours %d, glibc %d", classes[k].name,
+                     c, ours, ref);
         }
     }
     for (int c = -1; c <= 255; c++) {
@@ -46,9 +46,9 @@ TEST(ctype_out_of_range)
 
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         int c = values[i];
-        int any = zt_isdigit(c) | zt_isxdigit(c) | zt_isalpha(c) | zt_isalnum(c) |
-                  zt_isspace(c) | zt_isupper(c) | zt_islower(c) | zt_isprint(c) |
-                  zt_isgraph(c) | zt_ispunct(c) | zt_iscntrl(c);
+        int any = zt_isdigit(c) | zt_isxdigit(c) | zt_isalpha(c) | zt_isalnum(c) | zt_isspace(c) |
+                  zt_isupper(c) | zt_islower(c) | zt_isprint(c) | zt_isgraph(c) | zt_ispunct(c) |
+                  zt_iscntrl(c);
         CHECK_AT(__FILE__, __LINE__, any == 0, "value %d is in some class", c);
         CHECK_INT_EQ(zt_tolower(c), c);
         CHECK_INT_EQ(zt_toupper(c), c);

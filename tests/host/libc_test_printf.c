@@ -80,7 +80,7 @@ static const struct {
     const char *text;
     enum len_kind kind;
 } lengths[] = {
-    {"", L_INT},   {"hh", L_INT},  {"h", L_INT},       {"l", L_LONG},
+    {"", L_INT},     {"hh", L_INT}, {"h", L_INT},     {"l", L_LONG},
     {"ll", L_LLONG}, {"z", L_SIZE}, {"t", L_PTRDIFF}, {"j", L_INTMAX},
 };
 
@@ -159,8 +159,9 @@ TEST(printf_integer_table)
 TEST(printf_char_string_pointer_table)
 {
     static const int chars[] = {'a', ' ', '%', 0x7f, 0x80, 0xff, 0x141 /* prints 'A' */, 0};
-    static const char *const strings[] = {"", "a", "hello", "exactly twenty-four char",
-                                          "a string longer than any of the widths", NULL};
+    static const char *const strings[] = {
+        "",  "a", "hello", "exactly twenty-four char", "a string longer than any of the widths",
+        NULL};
     static const uintptr_t pointers[] = {0, 1, 0xdeadbeef, 0x7fffffffffff, UINTPTR_MAX};
     char flags[8], fmt[64];
 
@@ -312,8 +313,8 @@ static void check_truncation(const char *fmt, ...)
         int untouched = 1;
         for (size_t j = size; j < size + 16; j++)
             untouched &= buf[j] == 0x5a;
-        CHECK_AT(__FILE__, __LINE__, untouched, "format \"%s\" size %zu: wrote past the end",
-                 fmt, size);
+        CHECK_AT(__FILE__, __LINE__, untouched, "format \"%s\" size %zu: wrote past the end", fmt,
+                 size);
         free(buf);
     }
 }

@@ -96,8 +96,7 @@ static void check_long_printf(const char *fmt, ...)
 
     CHECK_INT_EQ(ret, expected_len);
     CHECK_AT(__FILE__, __LINE__, console_is(expected, (size_t)expected_len),
-             "format \"%s\": console got %zu bytes, expected %d", fmt, console.len,
-             expected_len);
+             "format \"%s\": console got %zu bytes, expected %d", fmt, console.len, expected_len);
     CHECK_AT(__FILE__, __LINE__, console.largest_write <= CHUNK_LIMIT,
              "format \"%s\": a write of %zu bytes", fmt, console.largest_write);
     CHECK_UINT_EQ(console.empty_writes, 0);

@@ -95,8 +95,7 @@ TEST(string_memmove_overlap)
                 memcpy(expect, buf, SIZE);
                 memmove(expect + dst, expect + src, len);
                 void *ret = zt_memmove(buf + dst, buf + src, len);
-                CHECK_AT(__FILE__, __LINE__,
-                         ret == buf + dst && memcmp(buf, expect, SIZE) == 0,
+                CHECK_AT(__FILE__, __LINE__, ret == buf + dst && memcmp(buf, expect, SIZE) == 0,
                          "memmove dst %zu src %zu len %zu", dst, src, len);
             }
         }
@@ -223,8 +222,9 @@ TEST(string_strlen_strnlen)
 }
 
 static const char *const compare_strings[] = {
-    "", "a", "b", "A", "B", "ab", "abc", "abd", "ABC", "aBc", "abcd", "\x7f", "\x80", "\xff",
-    "a\x80", "a\x7f", "hello world", "hello", "Hello World", "zzz", "[", "`", "@", "{",
+    "",     "a",    "b",    "A",    "B",     "ab",    "abc",         "abd",   "ABC",         "aBc",
+    "abcd", "\x7f", "\x80", "\xff", "a\x80", "a\x7f", "hello world", "hello", "Hello World", "zzz",
+    "[",    "`",    "@",    "{",
 };
 #define NSTRINGS (sizeof(compare_strings) / sizeof(compare_strings[0]))
 
@@ -238,8 +238,7 @@ TEST(string_comparisons_vs_glibc)
             CHECK_AT(__FILE__, __LINE__, sign(zt_strcasecmp(a, b)) == sign(strcasecmp(a, b)),
                      "strcasecmp(\"%s\", \"%s\")", a, b);
             for (size_t n = 0; n <= 12; n++) {
-                CHECK_AT(__FILE__, __LINE__,
-                         sign(zt_strncmp(a, b, n)) == sign(strncmp(a, b, n)),
+                CHECK_AT(__FILE__, __LINE__, sign(zt_strncmp(a, b, n)) == sign(strncmp(a, b, n)),
                          "strncmp(\"%s\", \"%s\", %zu)", a, b, n);
                 CHECK_AT(__FILE__, __LINE__,
                          sign(zt_strncasecmp(a, b, n)) == sign(strncasecmp(a, b, n)),
@@ -271,12 +270,13 @@ TEST(string_search_chr_spn)
 TEST(string_strstr_edges)
 {
     static const char *const hay[] = {"", "a", "aaab", "abababc", "hello world", "abc", "xabcabd"};
-    static const char *const needles[] = {"", "a", "aab", "ababc", "world", "abcd",
-                                          "abd", "hello world!", "b", "xabcabd", "o w"};
+    static const char *const needles[] = {
+        "", "a", "aab", "ababc", "world", "abcd", "abd", "hello world!", "b", "xabcabd", "o w"};
 
     for (size_t h = 0; h < sizeof(hay) / sizeof(hay[0]); h++) {
         for (size_t n = 0; n < sizeof(needles) / sizeof(needles[0]); n++) {
-            CHECK_AT(__FILE__, __LINE__, zt_strstr(hay[h], needles[n]) == strstr(hay[h], needles[n]),
+            CHECK_AT(__FILE__, __LINE__,
+                     zt_strstr(hay[h], needles[n]) == strstr(hay[h], needles[n]),
                      "strstr(\"%s\", \"%s\")", hay[h], needles[n]);
         }
     }

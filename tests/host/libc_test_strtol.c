@@ -54,7 +54,8 @@ static const char *const inputs[] = {
     "+ 1",
     "1 2",
     "0x-1",
-    "\xff" "1",
+    "\xff"
+    "1",
     "9223372036854775806",
     "9223372036854775807",
     "9223372036854775808",
@@ -110,13 +111,13 @@ static const int bases[] = {0, 2, 8, 10, 16, 36, -1, 1, 37};
         int ours_errno = ZT_ERRNO;                                                                 \
         __typeof__(ref_fn(s, NULL, 0)) ref_v = ref_fn(s, &ref_end, base);                          \
         int ref_errno = errno;                                                                     \
-        /* glibc leaves endptr alone for an invalid base; ours sets it to s. */                   \
+        /* glibc leaves endptr alone for an invalid base; ours sets it to s. */                    \
         if (ref_errno == EINVAL)                                                                   \
             ref_end = (char *)s;                                                                   \
         CHECK_AT(__FILE__, __LINE__,                                                               \
                  ours_v == ref_v && ours_end == ref_end && ours_errno == ref_errno,                \
                  #ours_fn "(\"%s\", base %d): ours " fmt " end +%td errno %d, glibc " fmt          \
-                 " end +%td errno %d",                                                             \
+                          " end +%td errno %d",                                                    \
                  s, base, ours_v, ours_end - s, ours_errno, ref_v, ref_end - s, ref_errno);        \
         /* endptr may be NULL. */                                                                  \
         CHECK(ours_fn(s, NULL, base) == ours_v);                                                   \
@@ -272,8 +273,8 @@ TEST(parse_ulong_cases)
         int ret = zt_parse_ulong(c->s, c->min, c->max, &out);
         unsigned long expected = c->ret == 0 ? c->value : 0x5a5a;
         CHECK_AT(__FILE__, __LINE__, ret == c->ret && out == expected,
-                 "parse_ulong(\"%s\", %lu, %lu): %d, %lu; expected %d, %lu", c->s, c->min,
-                 c->max, ret, out, c->ret, expected);
+                 "parse_ulong(\"%s\", %lu, %lu): %d, %lu; expected %d, %lu", c->s, c->min, c->max,
+                 ret, out, c->ret, expected);
     }
     unsigned long out = 7;
     CHECK_INT_EQ(zt_parse_ulong(NULL, 0, 10, &out), -EINVAL);
