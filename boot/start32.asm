@@ -16,7 +16,9 @@
 ;   5. enables PAE, SSE (OSFXSR), NX, long mode and paging, loads the 64-bit
 ;      GDT and far-jumps to 64-bit code (SDM vol. 3A, 10.8.5 "Initializing
 ;      IA-32e mode"),
-;   6. calls kernel_main(&boot_handoff) on the boot stack, with RBP = 0 so
+;   6. starts the other CPUs (ap_trampoline.asm: they park in long mode,
+;      and kernel/smp.c releases them), without waiting for them,
+;   7. calls kernel_main(&boot_handoff) on the boot stack, with RBP = 0 so
 ;      that every frame-pointer walk ends there.
 
 bits 32
@@ -41,6 +43,7 @@ EFER_NXE        equ 1 << 11
 BOOT_STACK_SIZE equ 32768
 
 extern kernel_main
+extern ap_wake_all
 extern __bss_start
 extern __bss_end
 extern __text_end
@@ -308,6 +311,13 @@ long_mode_entry:
     mov gs, ax
     mov rsp, boot_stack_top
     xor ebp, ebp                    ; the frame chain ends here
+    rdtsc                           ; boot trace: TSC before and after
+    mov [boot_handoff + 24], eax
+    mov [boot_handoff + 28], edx
+    call ap_wake_all                ; APs start and park while we go on
+    rdtsc
+    mov [boot_handoff + 32], eax
+    mov [boot_handoff + 36], edx
     mov rdi, boot_handoff
     call kernel_main
 .hang:
@@ -338,6 +348,8 @@ boot_handoff:
     dq 0                            ; +8  TSC at entry
     dd 0                            ; +16 GiB identity-mapped by the stub
     dd 0                            ; +20 reserved
+    dq 0                            ; +24 TSC before starting the APs
+    dq 0                            ; +32 TSC after sending their IPIs
 
 section .bss
 align 4096

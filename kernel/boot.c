@@ -108,6 +108,8 @@ int boot_info_parse(const struct boot_handoff *h, struct boot_info *bi)
     memset(bi, 0, sizeof(*bi));
     bi->protocol = (enum boot_protocol)h->protocol;
     bi->tsc_entry = h->tsc_entry;
+    bi->tsc_ap_wake_start = h->tsc_ap_wake_start;
+    bi->tsc_ap_wake_end = h->tsc_ap_wake_end;
     bi->mapped_gib = h->mapped_gib;
     switch (bi->protocol) {
     case BOOT_PROTO_MULTIBOOT1:

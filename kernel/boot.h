@@ -25,6 +25,8 @@ struct boot_handoff {
     uint64_t tsc_entry;  /* TSC read right after the CPU checks */
     uint32_t mapped_gib; /* GiB the stub identity-mapped */
     uint32_t reserved;
+    uint64_t tsc_ap_wake_start; /* TSC around ap_wake_all (boot trace) */
+    uint64_t tsc_ap_wake_end;
 };
 
 enum mem_type {
@@ -54,6 +56,7 @@ struct boot_module {
 struct boot_info {
     enum boot_protocol protocol;
     uint64_t tsc_entry;
+    uint64_t tsc_ap_wake_start, tsc_ap_wake_end;
     uint32_t mapped_gib;
     char loader_name[48];
     char cmdline[BOOT_CMDLINE_MAX]; /* options only: the image path is dropped */

@@ -155,7 +155,35 @@ static inline void cpu_ltr(uint16_t selector)
     __asm__ volatile("ltr %0" : : "r"(selector));
 }
 
+/* Enables interrupts and halts as one step: STI's one-instruction shadow
+ * means an interrupt pending at the STI is taken after HLT starts, so a
+ * wake-up IPI cannot slip in between a check and the halt. */
+static inline void cpu_irq_enable_and_halt(void)
+{
+    __asm__ volatile("sti; hlt" : : : "memory");
+}
+
+static inline int cpu_irq_enabled(void)
+{
+    return (cpu_read_rflags() & (1u << 9)) != 0;
+}
+
+/* The per-core pointer kept at %gs:0 (kernel/percpu.h). */
+static inline void *cpu_gs_self(void)
+{
+    void *p;
+    __asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+    return p;
+}
+
+#define MSR_GS_BASE        0xC0000101
+#define MSR_APIC_BASE      0x1B
+#define MSR_TSC_DEADLINE   0x6E0
+#define MSR_X2APIC_BASE    0x800
+
 /* CPUID feature bits the kernel asks about. */
+#define CPUID_1_ECX_X2APIC      (1u << 21)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_TSC        (1u << 4)
 #define CPUID_81_EDX_NX        (1u << 20)
