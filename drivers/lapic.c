@@ -128,6 +128,11 @@ void lapic_send_ipi(uint32_t apic_id, uint8_t vector)
     send_icr(apic_id, ICR_FIXED | ICR_ASSERT | vector);
 }
 
+void lapic_send_nmi(uint32_t apic_id)
+{
+    send_icr(apic_id, ICR_NMI | ICR_ASSERT);
+}
+
 void lapic_send_nmi_all_others(void)
 {
     send_icr(0, ICR_NMI | ICR_ASSERT | ICR_ALL_BUT_SELF);

@@ -27,6 +27,8 @@ void lapic_eoi(void);
 
 /* Fixed interrupt `vector` to the core with this APIC id. */
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+/* NMI to one core (releases a parked AP). */
+void lapic_send_nmi(uint32_t apic_id);
 /* NMI to every other core (panic stop). */
 void lapic_send_nmi_all_others(void);
 /* INIT, then STARTUP with the trampoline at page `page` (addr >> 12). */

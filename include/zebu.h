@@ -117,7 +117,110 @@ const char *zebu_cmdline(void);
 /* How the kernel was booted: "multiboot1", ... */
 const char *zebu_boot_protocol(void);
 
-/* Nanoseconds since the kernel's first instruction (monotonic). */
+/* ---- Time ---------------------------------------------------------------*/
+
+/* Nanoseconds since the kernel's first instruction (monotonic, all cores). */
 uint64_t zebu_time_ns(void);
+
+/* Blocks the calling thread for at least ns nanoseconds (never less); the
+ * core runs other threads meanwhile. 0 yields. */
+void zebu_sleep_ns(uint64_t ns);
+
+/* ---- Cores --------------------------------------------------------------
+ *
+ * Cores are numbered 0 .. zebu_core_count() - 1; core 0 boots the machine
+ * and runs main(). The cpus= option caps how many are started.
+ */
+int zebu_core_count(void);
+/* The core the calling thread runs on (threads never move). */
+int zebu_core_id(void);
+/* The local APIC id of a core, or -1 when there is no such core. */
+long zebu_core_apic_id(int core);
+
+/* ---- Threads ------------------------------------------------------------
+ *
+ * Each core schedules its own threads cooperatively: a thread runs until it
+ * returns, yields, sleeps or waits (on an event, a mailbox, a join). There
+ * is no preemption, so a thread that computes for long should call
+ * zebu_thread_yield() now and then. Every thread stack has a guard page:
+ * overflowing it stops the VM with a report that names the thread.
+ */
+struct zebu_thread;
+
+/*
+ * Starts fn(arg) as a new thread on `core`, named `name` (copied; NULL for
+ * "thread"), with a stack of at least stack_size bytes (0: 64 KiB). Returns
+ * NULL when the core does not exist or memory runs out. The caller owns the
+ * handle: pass it to zebu_thread_join() or zebu_thread_detach() once.
+ */
+struct zebu_thread *zebu_thread_create(void *(*fn)(void *), void *arg, int core,
+                                       const char *name, size_t stack_size);
+/* Waits for t to finish and returns what fn returned; frees t. */
+void *zebu_thread_join(struct zebu_thread *t);
+/* Lets t free itself when it finishes; t must not be used afterwards. */
+void zebu_thread_detach(struct zebu_thread *t);
+/* Lets the other runnable threads of this core run first. */
+void zebu_thread_yield(void);
+/* Ends the calling thread with `result` (as returning it from fn would). */
+void zebu_thread_exit(void *result) __attribute__((noreturn));
+/* The calling thread's name. */
+const char *zebu_thread_name(void);
+
+/* ---- Events -------------------------------------------------------------
+ *
+ * An event counts signals. zebu_event_signal() wakes one waiting thread, or
+ * is remembered for the next zebu_event_wait() when none waits. Any thread
+ * on any core may signal; waiting blocks only the calling thread.
+ */
+struct zebu_event;
+/* NULL when memory runs out. */
+struct zebu_event *zebu_event_create(void);
+void zebu_event_signal(struct zebu_event *e);
+void zebu_event_wait(struct zebu_event *e);
+/* Frees e; no thread may be waiting on it. */
+void zebu_event_destroy(struct zebu_event *e);
+
+/* ---- Mailboxes ----------------------------------------------------------
+ *
+ * A mailbox carries messages from any number of threads, on any cores, to
+ * one receiving thread, in the order each sender sent them. Sending never
+ * blocks and never copies: a message is the app's own struct with a
+ * struct zebu_msg as a member, and the mailbox links it in place. The
+ * sender gives up the message when it sends it; the receiver owns it once
+ * received. Lock-free (one atomic compare-and-swap per send).
+ */
+struct zebu_msg {
+    struct zebu_msg *next; /* the mailbox's link: leave it alone */
+};
+struct zebu_mailbox;
+/* NULL when memory runs out. */
+struct zebu_mailbox *zebu_mailbox_create(void);
+void zebu_mailbox_send(struct zebu_mailbox *mb, struct zebu_msg *msg);
+/* Blocks until a message arrives. Only one thread may receive at a time. */
+struct zebu_msg *zebu_mailbox_recv(struct zebu_mailbox *mb);
+/* A message if one is waiting, else NULL; never blocks. */
+struct zebu_msg *zebu_mailbox_try_recv(struct zebu_mailbox *mb);
+/* Frees mb; it must be empty and nobody may be receiving. */
+void zebu_mailbox_destroy(struct zebu_mailbox *mb);
+
+/* Recovers the app's struct from its embedded zebu_msg. */
+#define ZEBU_MSG_CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* ---- Memory -------------------------------------------------------------
+ *
+ * malloc, calloc, realloc, aligned_alloc and free (<stdlib.h>) are backed by
+ * per-core caches: any thread may free what any other allocated. Out of
+ * memory returns NULL (never stops the VM) and is counted.
+ */
+struct zebu_mem_stats {
+    uint64_t total_bytes;     /* RAM the kernel manages */
+    uint64_t free_bytes;      /* pages not handed out */
+    uint64_t heap_in_use;     /* bytes malloc has handed out and not taken back */
+    uint64_t allocs, frees;   /* malloc-family calls that returned memory / free calls */
+    uint64_t failures;        /* allocations that returned NULL */
+};
+void zebu_mem_stats(struct zebu_mem_stats *s);
+/* Prints the kernel's allocator statistics, per core, on the console. */
+void zebu_mem_print_stats(void);
 
 #endif

@@ -12,8 +12,11 @@
 #include "kernel/kmalloc.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "kernel/sched.h"
 #include "kernel/time.h"
 #include "libc/libc_platform.h"
+
+#define APP_STACK_SIZE (256 * 1024)
 
 static const struct boot_info *app_boot_info;
 static bool mem_stats_on_exit;
@@ -69,10 +72,19 @@ uint64_t zebu_time_ns(void)
     return time_since_entry_ns();
 }
 
-void app_run(const struct boot_info *bi)
+static void *app_main_thread(void *arg)
 {
-    app_boot_info = bi;
+    (void)arg;
     pr_info("app", "starting %s", zebu_app_name);
     int status = main(cmdline_argc(), cmdline_argv());
     zebu_exit(status);
+}
+
+void app_start(const struct boot_info *bi)
+{
+    app_boot_info = bi;
+    struct thread *t = thread_create(app_main_thread, NULL, 0, "main", APP_STACK_SIZE);
+    if (t == NULL)
+        panic("app: no memory for the main thread");
+    thread_detach(t);
 }

@@ -7,7 +7,8 @@
 /* The app's name (apps/<name>), from the build's generated appinfo.c. */
 extern const char zebu_app_name[];
 
-/* Runs the app's main() and ends the VM with its status. */
-void app_run(const struct boot_info *bi) __attribute__((noreturn));
+/* Starts the app's main() as thread "main" on core 0; when main returns the
+ * VM ends with its status. */
+void app_start(const struct boot_info *bi);
 
 #endif

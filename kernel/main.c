@@ -15,9 +15,12 @@
 #include "kernel/boot.h"
 #include "kernel/cmdline.h"
 #include "kernel/paging.h"
+#include "kernel/percpu.h"
 #include "kernel/panic.h"
 #include "kernel/pmem.h"
 #include "kernel/printk.h"
+#include "kernel/sched.h"
+#include "kernel/smp.h"
 #include "kernel/time.h"
 
 #define ZEBU_VERSION "0.1.0"
@@ -27,7 +30,6 @@ void kernel_main(const struct boot_handoff *handoff);
 extern char boot_stack_bottom[], boot_stack_top[];
 
 static struct boot_info boot_info;
-static struct cpu_tables bsp_tables;
 
 static long loglevel = LOG_INFO;
 ZEBU_OPTION_INT("loglevel", loglevel, 0, 3, "console log level: 0 error, 1 warn, 2 info, 3 debug");
@@ -72,14 +74,12 @@ void kernel_main(const struct boot_handoff *handoff)
 {
     uint64_t tsc_main = cpu_rdtsc();
 
-    /* Exceptions first: from here on a fault is reported, not a reset. */
+    /* Exceptions and per-core state 0 first: from here on a fault is
+     * reported, not a reset, and this_cpu() works. */
     idt_init();
-    cpu_tables_load(&bsp_tables);
+    smp_init_bsp((uint64_t)(uintptr_t)boot_stack_bottom, (uint64_t)(uintptr_t)boot_stack_top);
     backtrace_add_stack((uint64_t)(uintptr_t)boot_stack_bottom,
                         (uint64_t)(uintptr_t)boot_stack_top);
-    for (int i = 0; i < 3; i++)
-        backtrace_add_stack((uint64_t)(uintptr_t)bsp_tables.ist_stacks[i],
-                            (uint64_t)(uintptr_t)bsp_tables.ist_stacks[i] + IST_STACK_SIZE);
 
     /* Consoles, then what the loader told us, then the banner. */
     console_init();
@@ -89,8 +89,10 @@ void kernel_main(const struct boot_handoff *handoff)
 
     /* The TSC frequency: every timestamp after this line is in ms. */
     time_init(boot_info.tsc_entry);
-    pr_info("time", "TSC %lu kHz (from %s); entry to kernel_main took %lu us", time_tsc_khz(),
-            time_source(), time_tsc_to_ns(tsc_main - boot_info.tsc_entry) / 1000);
+    pr_info("time", "TSC %lu kHz (from %s); entry to kernel_main took %lu us (starting the "
+            "other cores: %lu us)", time_tsc_khz(), time_source(),
+            time_tsc_to_ns(tsc_main - boot_info.tsc_entry) / 1000,
+            time_tsc_to_ns(boot_info.tsc_ap_wake_end - boot_info.tsc_ap_wake_start) / 1000);
 
     /* Options may change the log level, or stop the boot when malformed. */
     parse_command_line();
@@ -108,6 +110,13 @@ void kernel_main(const struct boot_handoff *handoff)
     pr_info("mem", "%lu KiB free for the heap, RAM mapped up to %lu MiB, page 0 unmapped",
             ps.free_bytes >> 10, paging_mapped_top() >> 20);
 
-    /* The app, as the one thread there is for now. */
-    app_run(&boot_info);
+    /* Scheduling on this core, then every other core into its own. */
+    sched_init_cpu(this_cpu(), (uint64_t)(uintptr_t)boot_stack_bottom,
+                   (uint64_t)(uintptr_t)boot_stack_top);
+    smp_start(&boot_info);
+
+    /* The app's main() as a thread on core 0; this context becomes core 0's
+     * idle loop. */
+    app_start(&boot_info);
+    sched_run_idle();
 }

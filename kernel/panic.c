@@ -21,6 +21,7 @@
 #include "kernel/ksyms.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
+#include "kernel/sched.h"
 
 #define BT_MAX_DEPTH  48
 #define BT_MAX_STACKS 32
@@ -40,11 +41,15 @@ void backtrace_add_stack(uint64_t lo, uint64_t hi)
         stacks[nstacks++] = (struct stack_range){lo, hi};
 }
 
+static struct stack_range thread_stack; /* the current thread's, per walk */
+
 static const struct stack_range *stack_of(uint64_t addr)
 {
     for (int i = 0; i < nstacks; i++)
         if (addr >= stacks[i].lo && addr + 16 <= stacks[i].hi)
             return &stacks[i];
+    if (addr >= thread_stack.lo && addr + 16 <= thread_stack.hi)
+        return &thread_stack;
     return NULL;
 }
 
@@ -101,6 +106,8 @@ static uint64_t frameless_caller(uint64_t rip, uint64_t rsp)
 void backtrace_print(uint64_t rip, uint64_t rsp, uint64_t rbp)
 {
     int depth = 0;
+    if (!sched_current_stack(&thread_stack.lo, &thread_stack.hi))
+        thread_stack.lo = thread_stack.hi = 0;
     print_frame(depth++, rip, rip);
     uint64_t leaf_caller = frameless_caller(rip, rsp);
     if (leaf_caller != 0)

@@ -17,7 +17,8 @@
 
 static uint64_t tsc_at_entry;
 static uint64_t tsc_hz;
-static uint64_t ns_mult; /* 0 until calibrated */
+static uint64_t ns_mult;  /* 0 until calibrated */
+static uint64_t tsc_mult; /* TSC ticks per ns, 32.32 fixed point */
 static const char *tsc_source = "none";
 
 static uint64_t tsc_hz_from_cpuid(void)
@@ -76,6 +77,7 @@ void time_init(uint64_t tsc_entry)
     }
     tsc_hz = hz;
     ns_mult = (1000000000ull << 32) / hz; /* fits: 1e9 * 2^32 < 2^64 */
+    tsc_mult = (uint64_t)(((unsigned __int128)hz << 32) / 1000000000u);
     if (guessed)
         pr_warn("time", "no TSC frequency source (no CPUID leaf, no PIT); assuming 1 GHz");
 }
@@ -83,6 +85,11 @@ void time_init(uint64_t tsc_entry)
 uint64_t time_tsc_to_ns(uint64_t ticks)
 {
     return (uint64_t)(((unsigned __int128)ticks * ns_mult) >> 32);
+}
+
+uint64_t time_ns_to_tsc(uint64_t ns)
+{
+    return (uint64_t)(((unsigned __int128)ns * tsc_mult) >> 32);
 }
 
 uint64_t time_since_entry_ns(void)

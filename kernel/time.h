@@ -20,6 +20,15 @@ uint64_t time_since_entry_ns(void);
 /* Converts a TSC delta to nanoseconds. */
 uint64_t time_tsc_to_ns(uint64_t ticks);
 
+/* Converts nanoseconds to TSC ticks (rounded down). */
+uint64_t time_ns_to_tsc(uint64_t ns);
+
+/* Nanoseconds of the monotonic clock (the same as time_since_entry_ns). */
+static inline uint64_t time_ns(void)
+{
+    return time_since_entry_ns();
+}
+
 /* TSC frequency in kHz, and where it came from ("cpuid-15h", "pit", ...). */
 uint64_t time_tsc_khz(void);
 const char *time_source(void);

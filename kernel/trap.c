@@ -10,12 +10,15 @@
  */
 #include <stdio.h>
 
+#include "drivers/lapic.h"
 #include "drivers/platform.h"
 #include "kernel/arch/cpu.h"
 #include "kernel/arch/trap.h"
 #include "kernel/ksyms.h"
 #include "kernel/panic.h"
+#include "kernel/percpu.h"
 #include "kernel/printk.h"
+#include "kernel/sched.h"
 
 static const char *const exception_names[32] = {
     [0] = "divide error (#DE)",
@@ -53,6 +56,37 @@ static const char *const exception_names[32] = {
 };
 
 static int reporting;
+static int stopping; /* set by the first core to report: the others halt */
+static void (*irq_handlers[256])(void);
+static uint64_t unexpected_irqs;
+
+void irq_set_handler(unsigned vector, void (*handler)(void))
+{
+    if (vector >= 32 && vector < 256)
+        irq_handlers[vector] = handler;
+}
+
+/* Other cores stop when told by NMI, so the report is the last output. */
+static void stop_other_cores(void)
+{
+    __atomic_store_n(&stopping, 1, __ATOMIC_SEQ_CST);
+    if (cpu_count > 1)
+        lapic_send_nmi_all_others();
+}
+
+static void print_context(const struct trap_frame *f)
+{
+    struct cpu *c = this_cpu();
+    if (c == NULL || c->current == NULL)
+        return;
+    struct thread *t = c->current;
+    kprintf("  on core %u (APIC id %u), thread '%s' (id %lu)\n", c->id, c->apic_id, t->name,
+            t->id);
+    struct thread *owner = f->vector == 14 ? sched_guard_owner(cpu_read_cr2()) : NULL;
+    if (owner != NULL)
+        kprintf("  STACK OVERFLOW in thread '%s': it ran into the guard page at %p below its "
+                "stack\n", owner->name, (void *)owner->stack);
+}
 
 static void print_symbolized(const char *label, uint64_t addr)
 {
@@ -94,11 +128,14 @@ static void print_registers(const struct trap_frame *f)
 
 void trap_fatal(const struct trap_frame *f)
 {
-    if (reporting++) {
+    if (__atomic_fetch_add(&reporting, 1, __ATOMIC_SEQ_CST) != 0) {
+        if (__atomic_load_n(&stopping, __ATOMIC_SEQ_CST))
+            platform_halt(); /* another core is reporting */
         kprintf("\nzebu: fault (vector %lu at %016lx) while reporting a fault; halting\n",
                 f->vector, f->rip);
         platform_exit(ZEBU_EXIT_PANIC);
     }
+    stop_other_cores();
     console_break_lock();
     const char *msg = panic_message();
     if (msg != NULL && f->vector == 6) {
@@ -108,6 +145,7 @@ void trap_fatal(const struct trap_frame *f)
         kprintf("\nPANIC: CPU exception: %s, vector %lu\n", name, f->vector);
         print_error_code(f);
     }
+    print_context(f);
     print_symbolized("at ", f->rip);
     print_registers(f);
     kprintf("backtrace:\n");
@@ -118,9 +156,18 @@ void trap_fatal(const struct trap_frame *f)
 
 void trap_dispatch(struct trap_frame *f)
 {
+    if (f->vector == 2 && __atomic_load_n(&stopping, __ATOMIC_SEQ_CST))
+        platform_halt(); /* another core panicked */
     if (f->vector < 32)
         trap_fatal(f);
-    /* Device interrupts arrive with the interrupt controllers (SMP issue).
-     * Until then every line is masked, so any other vector is a bug. */
-    trap_fatal(f);
+    if (f->vector == VEC_SPURIOUS)
+        return; /* no EOI for the spurious vector (SDM 11.9) */
+    struct cpu *c = this_cpu();
+    c->stats.irqs++;
+    void (*h)(void) = irq_handlers[f->vector];
+    if (h != NULL)
+        h();
+    else
+        unexpected_irqs++;
+    lapic_eoi();
 }

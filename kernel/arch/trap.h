@@ -51,6 +51,10 @@ void idt_init(void);
 /* Loads the IDT, and this core's GDT and TSS with its IST stacks. */
 void cpu_tables_load(struct cpu_tables *t);
 
+/* Installs the handler for a device or IPI vector (32..254). Handlers run
+ * with interrupts off; the local APIC gets its EOI after the handler. */
+void irq_set_handler(unsigned vector, void (*handler)(void));
+
 /* Called by isr_common for every vector. */
 void trap_dispatch(struct trap_frame *f);
 

@@ -22,8 +22,8 @@ def check_report(b):
         assert re.search(rf"\b{reg}\s+[0-9a-f]{{4,16}}\b", b.output), reg
     assert f"zebu: kernel stopped (exit status {PANIC_STATUS})" in b.output
     fs = frames(b.output)
-    # The chain ends where the boot stub called kernel_main: nothing wandered.
-    assert fs[-3:] == ["app_run", "kernel_main", "long_mode_entry"], fs
+    # The chain ends at the main thread's first frame: nothing wandered.
+    assert fs[-3:] == ["app_main_thread", "sched_thread_main", "thread_start"], fs
     return fs
 
 

@@ -7,7 +7,141 @@
 
 static const char *mode = "none";
 ZEBU_OPTION_STRING("mode", mode,
-                   "pagefault | null | ud | divide | panic | assert | highmem | spin | none");
+                   "pagefault | null | ud | divide | panic | assert | highmem | spin | cores | "
+                   "pingpong | sleep | overflow | none");
+
+static long count = 100000;
+ZEBU_OPTION_INT("count", count, 1, 100000000, "messages for mode=pingpong");
+
+/* ---- SMP ---- */
+
+static void *report_core(void *arg)
+{
+    (void)arg;
+    return (void *)(uintptr_t)zebu_core_id();
+}
+
+/* A thread on every core reports the core it ran on. */
+static void check_cores(void)
+{
+    int n = zebu_core_count();
+    struct zebu_thread *t[256];
+    printf("ktest: cores: %d online\n", n);
+    for (int c = 0; c < n && c < 256; c++) {
+        char name[16];
+        snprintf(name, sizeof(name), "reporter%d", c);
+        t[c] = zebu_thread_create(report_core, NULL, c, name, 0);
+        if (t[c] == NULL) {
+            printf("ktest: cores: cannot create a thread on core %d\n", c);
+            exit(1);
+        }
+    }
+    for (int c = 0; c < n && c < 256; c++) {
+        int ran_on = (int)(uintptr_t)zebu_thread_join(t[c]);
+        printf("ktest: core %d: APIC id %ld, thread ran on core %d\n", c, zebu_core_apic_id(c),
+               ran_on);
+    }
+    if (zebu_thread_create(report_core, NULL, n, "nowhere", 0) != NULL) {
+        printf("ktest: cores: a thread was created on core %d, which does not exist\n", n);
+        exit(1);
+    }
+}
+
+struct ping {
+    struct zebu_msg msg;
+    uint64_t seq;
+};
+
+struct pong_args {
+    struct zebu_mailbox *in, *out;
+    long n;
+};
+
+/* Echoes every message back, checking that they arrive in order. */
+static void *ponger(void *arg)
+{
+    struct pong_args *a = arg;
+    uint64_t expect = 0, bad = 0;
+    for (long i = 0; i < a->n; i++) {
+        struct ping *p = ZEBU_MSG_CONTAINER(zebu_mailbox_recv(a->in), struct ping, msg);
+        if (p->seq != expect)
+            bad++;
+        expect = p->seq + 1;
+        zebu_mailbox_send(a->out, &p->msg);
+    }
+    return (void *)(uintptr_t)bad;
+}
+
+/* count messages from core 0 to the last core and back, 16 in flight. */
+static void pingpong(void)
+{
+    enum { WINDOW = 16 };
+    int far = zebu_core_count() - 1;
+    struct pong_args a = {zebu_mailbox_create(), zebu_mailbox_create(), count};
+    struct ping *pool = calloc(WINDOW, sizeof(*pool));
+    uint8_t *seen = calloc((size_t)count, 1);
+    if (a.in == NULL || a.out == NULL || pool == NULL || seen == NULL)
+        exit(1);
+    struct zebu_thread *t = zebu_thread_create(ponger, &a, far, "ponger", 0);
+    uint64_t t0 = zebu_time_ns(), sent = 0, received = 0, dups = 0, order = 0, expect = 0;
+    for (int i = 0; i < WINDOW && (long)sent < count; i++) {
+        pool[i].seq = sent++;
+        zebu_mailbox_send(a.in, &pool[i].msg);
+    }
+    while ((long)received < count) {
+        struct ping *p = ZEBU_MSG_CONTAINER(zebu_mailbox_recv(a.out), struct ping, msg);
+        received++;
+        if (seen[p->seq]++)
+            dups++;
+        if (p->seq != expect)
+            order++;
+        expect = p->seq + 1;
+        if ((long)sent < count) {
+            p->seq = sent++;
+            zebu_mailbox_send(a.in, &p->msg);
+        }
+    }
+    uint64_t reorder_far = (uintptr_t)zebu_thread_join(t);
+    uint64_t lost = 0;
+    for (long i = 0; i < count; i++)
+        lost += seen[i] == 0;
+    uint64_t dt = zebu_time_ns() - t0;
+    printf("ktest: pingpong: %ld messages core 0 -> core %d -> core 0: %lu lost, %lu duplicated, "
+           "%lu out of order, %lu ns per round trip\n",
+           count, far, lost, dups, order + reorder_far, dt / (uint64_t)count);
+}
+
+static void sleeps(void)
+{
+    static const uint64_t ms[] = {1, 10, 100};
+    for (unsigned i = 0; i < 3; i++) {
+        uint64_t t0 = zebu_time_ns();
+        zebu_sleep_ns(ms[i] * 1000000);
+        uint64_t us = (zebu_time_ns() - t0) / 1000;
+        printf("ktest: sleep %lu ms: woke after %lu us%s\n", ms[i], us,
+               us < ms[i] * 1000 ? " (EARLY)" : "");
+    }
+}
+
+__attribute__((noinline)) static uint64_t recurse(uint64_t depth)
+{
+    volatile char frame[512];
+    frame[0] = (char)depth;
+    return depth == 0 ? 0 : recurse(depth - 1) + frame[0];
+}
+
+static void *overflower(void *arg)
+{
+    (void)arg;
+    return (void *)(uintptr_t)recurse(1u << 20);
+}
+
+static void overflow(void)
+{
+    struct zebu_thread *t =
+        zebu_thread_create(overflower, NULL, zebu_core_count() - 1, "overflower", 16 * 1024);
+    zebu_thread_join(t);
+}
 
 /* The functions below are noinline so the backtrace names each level. */
 __attribute__((noinline)) void fault_write_unmapped(volatile uint64_t *where);
@@ -62,6 +196,14 @@ __attribute__((noinline)) static void fault_dispatch(const char *m)
         abort();
     else if (strcmp(m, "highmem") == 0)
         touch_big_blocks();
+    else if (strcmp(m, "cores") == 0)
+        check_cores();
+    else if (strcmp(m, "pingpong") == 0)
+        pingpong();
+    else if (strcmp(m, "sleep") == 0)
+        sleeps();
+    else if (strcmp(m, "overflow") == 0)
+        overflow();
     else if (strcmp(m, "spin") == 0)
         for (;;)
             __asm__ volatile("" ::: "memory"); /* until the test ends the VM */

@@ -1,0 +1,141 @@
+/*
+ * drivers/acpi.h — firmware tables that describe the machine: the ACPI
+ * RSDP -> RSDT/XSDT -> MADT and MCFG, or, on machines without ACPI, the Intel
+ * MultiProcessor Specification 1.4 tables. The result is one plain struct
+ * (CPUs, I/O APICs, ISA interrupt overrides, local APIC NMI wiring, the
+ * local APIC and PCIe ECAM addresses) that the caller prints and uses.
+ *
+ * The parser is pure: it reads physical memory only through the caller's
+ * mapper, writes only *out, logs nothing and keeps no state, so the host
+ * tests feed it synthetic tables. Firmware tables are untrusted input: every
+ * length is checked before a field is read, and a bad table is skipped and
+ * counted rather than trusted.
+ */
+#ifndef ZEBU_DRIVERS_ACPI_H
+#define ZEBU_DRIVERS_ACPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Returns a pointer to len readable bytes at physical address phys, or NULL
+ * when that range is not readable (including when phys + len overflows). The
+ * bytes must stay readable until the acpi_* or mptable_* call that asked for
+ * them returns; the parser never writes through the pointer and never asks
+ * for len == 0 or for phys == 0 (an identity mapper could not tell that from
+ * failure).
+ */
+typedef const void *(*acpi_map_fn)(void *ctx, uint64_t phys, size_t len);
+
+struct acpi_mem {
+    acpi_map_fn map;
+    void *ctx; /* passed to map unchanged */
+};
+
+#define ACPI_MAX_CPUS      256
+#define ACPI_MAX_IOAPICS   16
+#define ACPI_MAX_OVERRIDES 24
+/* Servers often list one Local APIC NMI entry per CPU, so as many as CPUs. */
+#define ACPI_MAX_NMIS      ACPI_MAX_CPUS
+
+/* acpi_nmi.uid meaning "every processor". */
+#define ACPI_NMI_ALL_CPUS 0xFFFFFFFFu
+
+struct acpi_cpu {
+    uint32_t apic_id;       /* local APIC id (x2APIC id for x2apic entries) */
+    uint32_t uid;           /* ACPI processor UID; MP tables have none: the APIC id */
+    uint8_t enabled;        /* usable now */
+    uint8_t online_capable; /* not enabled, but may be brought online (ACPI 6.3+) */
+    uint8_t x2apic;         /* came from a Processor Local x2APIC entry */
+    uint8_t bsp;            /* MP table's BP flag; ACPI has none (compare with lapic_id()) */
+};
+
+struct acpi_ioapic {
+    uint32_t id;
+    uint64_t addr;     /* MMIO base */
+    uint32_t gsi_base; /* first global system interrupt; MP tables: 24 per I/O APIC, a guess */
+};
+
+/* An ISA IRQ that does not reach the I/O APIC pin with its own number, or
+ * not with ISA's edge/active-high signalling. */
+struct acpi_override {
+    uint8_t bus;        /* 0: ISA (the only bus ACPI defines) */
+    uint8_t source_irq; /* ISA IRQ */
+    uint32_t gsi;       /* global system interrupt it is wired to */
+    uint16_t flags;     /* MPS INTI flags: polarity bits 1:0, trigger mode bits 3:2; 0 = bus default */
+};
+
+/* Which LINT pin of which processor(s) is wired to NMI. */
+struct acpi_nmi {
+    uint32_t uid;   /* processor UID (MP tables: APIC id), or ACPI_NMI_ALL_CPUS */
+    uint16_t flags; /* MPS INTI flags, as in acpi_override */
+    uint8_t lint;   /* 0: LINT0, 1: LINT1 */
+};
+
+/* About 6 KiB: keep it static, not on a kernel stack. */
+struct platform_info {
+    const char *source; /* "acpi" or "mptable" (a string literal) */
+    uint64_t rsdp;      /* 0 if none */
+    uint8_t acpi_revision; /* RSDP revision: 0 for ACPI 1.0, 2 for 2.0 and later */
+    char oem_id[7];        /* RSDP OEMID (MP: first 6 bytes of the OEM ID), NUL-terminated */
+    uint64_t lapic_addr;   /* MADT base or override, or MP table's */
+    int pcat_compat;       /* dual 8259 present (MP: always, the spec requires PC/AT compatibility) */
+    int mp_imcr;           /* MP only: IMCR present, the machine boots in PIC mode (MP spec 3.6.2.1) */
+    int ncpus;             /* entries in cpus[]: enabled or online-capable only */
+    int ncpus_disabled;    /* processors marked neither, not in cpus[] */
+    struct acpi_cpu cpus[ACPI_MAX_CPUS];
+    int nioapics;
+    struct acpi_ioapic ioapics[ACPI_MAX_IOAPICS];
+    int noverrides;
+    struct acpi_override overrides[ACPI_MAX_OVERRIDES];
+    int nnmis;
+    struct acpi_nmi nmis[ACPI_MAX_NMIS];
+    uint64_t mcfg_base; /* PCIe ECAM base of segment mcfg_segment; 0 if no MCFG */
+    uint16_t mcfg_segment;
+    uint8_t mcfg_bus_start, mcfg_bus_end;
+    int bad_checksums; /* tables skipped for a bad checksum */
+    int truncated;     /* entries dropped because an array was full or a record was cut short,
+                        * and wanted tables that could not be read whole */
+};
+
+/*
+ * Scans for the RSDP (ACPI 6.5, 5.2.5.1): the first KiB of the EBDA (its
+ * segment is the 16-bit word at phys 0x40E), then 0xE0000-0xFFFFF, in 16-byte
+ * steps, for "RSD PTR " with a valid checksum (and a valid extended checksum
+ * for revision >= 2). Returns 0 and sets *rsdp, or -ENOENT.
+ */
+int acpi_find_rsdp(const struct acpi_mem *m, uint64_t *rsdp);
+
+/*
+ * Zeroes *out, then follows RSDP -> XSDT (revision >= 2 and a nonzero address;
+ * if the XSDT is unusable, the RSDT) else RSDT, and fills *out from the first
+ * valid MADT and MCFG found. Tables failing their checksum are skipped and
+ * counted in bad_checksums; a later valid copy is still used. Returns 0,
+ * -EINVAL when the RSDP at rsdp is unreadable or invalid, or -ENOENT when no
+ * valid MADT was found (*out then still holds what was counted, and the MCFG
+ * if there was one).
+ */
+int acpi_parse(const struct acpi_mem *m, uint64_t rsdp, struct platform_info *out);
+
+/*
+ * Zeroes *out and fills it from the MP tables (MP spec 1.4, chapter 4): the
+ * floating pointer "_MP_" is searched in the first KiB of the EBDA, the last
+ * KiB of base memory (size from the BIOS data area, else 639 KiB) and
+ * 0xF0000-0xFFFFF; its configuration table gives processors (EN and BP
+ * flags), I/O APICs, ISA interrupt overrides and LINT NMIs. Returns 0,
+ * -ENOENT when there is no floating pointer, -ENOTSUP for a default
+ * configuration (feature byte 1 nonzero: no table to read), or -EINVAL when
+ * the configuration table is missing, unreadable or fails its checksum.
+ */
+int mptable_parse(const struct acpi_mem *m, struct platform_info *out);
+
+/*
+ * ACPI first: the RSDP at rsdp_hint (from the boot loader) when nonzero, else
+ * (or if the hint is invalid) acpi_find_rsdp; then acpi_parse. When that
+ * fails, mptable_parse. Returns 0 with *out from whichever worked. When both
+ * fail it returns the ACPI error if an RSDP was found (and *out holds what
+ * acpi_parse counted), else mptable_parse's error.
+ */
+int platform_discover(const struct acpi_mem *m, uint64_t rsdp_hint, struct platform_info *out);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * kernel/sched.h — threads and per-core cooperative scheduling.
+ *
+ * A thread is created on a chosen core and stays there. It runs until it
+ * yields, sleeps, waits or exits; nothing preempts it. Making a thread
+ * runnable on another core pushes it into that core's mailbox (lock-free) and,
+ * if the core is halted, sends it a wake-up IPI. An idle core halts with
+ * interrupts on.
+ *
+ * Every thread stack has a guard page below it; running into it stops the
+ * kernel with "stack overflow in thread NAME".
+ */
+#ifndef ZEBU_KERNEL_SCHED_H
+#define ZEBU_KERNEL_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/mpsc.h"
+#include "kernel/spinlock.h"
+
+struct cpu;
+
+enum thread_state {
+    THREAD_RUNNABLE = 0,
+    THREAD_RUNNING,
+    THREAD_BLOCKED,
+    THREAD_SLEEPING,
+    THREAD_DEAD,
+};
+
+/*
+ * An event counts signals: event_signal wakes one waiter, or, with none
+ * waiting, is remembered for the next event_wait. Any core and interrupt
+ * handlers may signal; threads wait.
+ */
+struct event {
+    struct spinlock lock;
+    struct thread *head, *tail; /* waiters, FIFO */
+    uint64_t pending;
+};
+
+struct thread {
+    uint64_t rsp;           /* saved stack pointer: first, for switch.asm */
+    struct thread *next;    /* run queue, wait list or timer list */
+    struct mpsc_node mbox;  /* mailbox link */
+    struct cpu *cpu;        /* the core it lives on */
+    int state;              /* enum thread_state */
+    int refs;               /* the thread itself + a joiner */
+    uint64_t wake_tsc;      /* sleeping: TSC to wake at */
+    void *(*fn)(void *);
+    void *arg, *result;
+    uint8_t *stack;         /* 2^stack_order pages; the lowest is the guard */
+    unsigned stack_order;
+    uint64_t id;
+    struct event done;      /* signalled once at exit */
+    char name[24];
+};
+
+#define THREAD_STACK_DEFAULT (64 * 1024)
+
+/*
+ * Creates a thread running fn(arg) on `core` (0 .. cpu_count-1) with a stack
+ * of at least stack_size bytes (0: default) plus a guard page. Returns the
+ * thread, or NULL when memory runs out or the core does not exist. The
+ * caller must thread_join or thread_detach it.
+ */
+struct thread *thread_create(void *(*fn)(void *), void *arg, int core, const char *name,
+                             size_t stack_size);
+
+void thread_yield(void);
+void thread_sleep_ns(uint64_t ns);
+void thread_exit(void *result) __attribute__((noreturn));
+/* Waits for t to exit, returns its result and frees it. */
+void *thread_join(struct thread *t);
+/* t frees itself when it exits. */
+void thread_detach(struct thread *t);
+struct thread *thread_self(void);
+
+void event_init(struct event *e);
+void event_signal(struct event *e);
+void event_wait(struct event *e);
+
+/* Makes t runnable on its own core (any core may call). */
+void sched_wake(struct thread *t);
+
+/*
+ * Turns the caller into core c's idle thread (its current stack is
+ * [stack_lo, stack_hi)) and runs the scheduler on it forever.
+ */
+void sched_run_idle(void) __attribute__((noreturn));
+
+/* Prepares core c's scheduler state; the idle thread uses the current stack. */
+void sched_init_cpu(struct cpu *c, uint64_t stack_lo, uint64_t stack_hi);
+
+/* Timer and wake-up interrupt handlers (kernel/smp.c installs them). */
+void sched_timer_interrupt(void);
+void sched_wakeup_interrupt(void);
+
+/* If addr is in a guard page of the current thread, that thread. */
+struct thread *sched_guard_owner(uint64_t addr);
+
+/* Stack bounds of the thread running on this core, for backtraces. */
+int sched_current_stack(uint64_t *lo, uint64_t *hi);
+
+#endif

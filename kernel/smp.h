@@ -1,0 +1,39 @@
+/*
+ * kernel/smp.h — finding the cores and releasing the parked ones.
+ *
+ * boot/ap_trampoline.asm starts every AP before kernel_main and parks it;
+ * smp_start matches the parked APs against the firmware's list of cores
+ * (ACPI MADT, else MP tables), gives each one its per-core state and a stack,
+ * and releases it into its scheduler with an NMI. The park table layout
+ * below mirrors the assembly.
+ */
+#ifndef ZEBU_KERNEL_SMP_H
+#define ZEBU_KERNEL_SMP_H
+
+#include <stdint.h>
+
+#include "drivers/acpi.h"
+#include "kernel/boot.h"
+
+#define TRAMP_BASE          0x1000
+#define TRAMP_MAX           128
+#define TRAMP_SLOT_TICKETS  (TRAMP_BASE + 0x28)
+#define TRAMP_SLOT_PARKED   (TRAMP_BASE + 0x2C)
+#define TRAMP_PARK_APIC     0x2000
+#define TRAMP_PARK_STATE    0x2200
+#define TRAMP_RELEASE_ENTRY 0x2400
+#define TRAMP_RELEASE_RSP   0x2800
+#define TRAMP_RELEASE_ARG   0x2C00
+#define TRAMP_END           0x5000
+
+/* Early on the boot processor: per-core state 0, GS, its tables. */
+void smp_init_bsp(uint64_t stack_lo, uint64_t stack_hi);
+
+/* Discovers the cores and brings the parked ones online (capped by the
+ * cpus= option). Returns the number of cores online. */
+int smp_start(const struct boot_info *bi);
+
+/* What firmware said (valid after smp_start). */
+const struct platform_info *smp_platform(void);
+
+#endif

@@ -1,0 +1,69 @@
+"""Every core runs: -smp 1, 2, 4 and 8 under TCG."""
+import re
+
+import pytest
+
+from conftest import boot
+
+SMP = [1, 2, 4, 8]
+
+
+def run(smp, mode, extra_append=""):
+    return boot("ktest", append=f"mode={mode} {extra_append}".strip(), timeout=120,
+                extra=["--smp", str(smp)])
+
+
+@pytest.mark.parametrize("smp", SMP)
+def test_every_core_online_with_its_apic_id_and_runs_a_thread(smp):
+    b = run(smp, "cores")
+    assert b.status == 0, b.output
+    assert f"ktest: cores: {smp} online" in b.output
+    # QEMU numbers the APIC ids of -smp N as 0 .. N-1.
+    ids = re.search(r"smp: (\d+) cores? in the (\w+) tables, APIC ids:([\d ]+)", b.output)
+    assert ids and int(ids[1]) == smp, b.output
+    assert [int(x) for x in ids[3].split()] == list(range(smp))
+    for core in range(smp):
+        assert f"ktest: core {core}: APIC id {core}, thread ran on core {core}" in b.output
+    if smp > 1:
+        assert f"smp: {smp} cores online" in b.output
+    assert "did not" not in b.output  # no core skipped
+
+
+def test_cpus_option_caps_the_cores_started():
+    b = run(8, "cores", "cpus=2")
+    assert b.status == 0, b.output
+    assert "smp: 8 cores in the acpi tables" in b.output
+    assert "smp: 2 cores online" in b.output
+    assert "ktest: cores: 2 online" in b.output
+    assert "ktest: core 2:" not in b.output
+
+
+@pytest.mark.parametrize("smp", [2, 8])
+def test_mailbox_ping_pong_loses_and_duplicates_nothing(smp):
+    b = run(smp, "pingpong", "count=100000")
+    assert b.status == 0, b.output
+    m = re.search(r"pingpong: 100000 messages core 0 -> core (\d+) -> core 0: (\d+) lost, "
+                  r"(\d+) duplicated, (\d+) out of order", b.output)
+    assert m, b.output
+    assert int(m[1]) == smp - 1
+    assert (int(m[2]), int(m[3]), int(m[4])) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("smp", [1, 4])
+def test_sleeps_never_wake_early(smp):
+    b = run(smp, "sleep")
+    assert b.status == 0, b.output
+    woke = dict((int(ms), int(us)) for ms, us in
+                re.findall(r"sleep (\d+) ms: woke after (\d+) us", b.output))
+    assert set(woke) == {1, 10, 100}, b.output
+    for ms, us in woke.items():
+        assert us >= ms * 1000, f"{ms} ms sleep woke after {us} us"
+
+
+@pytest.mark.parametrize("smp", [1, 4])
+def test_stack_overflow_is_caught_and_names_the_thread(smp):
+    b = run(smp, "overflow")
+    assert b.status == 127, b.output
+    assert "STACK OVERFLOW in thread 'overflower'" in b.output
+    assert f"on core {smp - 1} (APIC id {smp - 1}), thread 'overflower'" in b.output
+    assert "recurse+0x" in b.output
