@@ -1,28 +1,32 @@
 /*
- * kernel/kmalloc.c — malloc family on pmem.
+ * kernel/kmalloc.c — malloc family with a cache per core.
  *
- * Page tags (pmem_set_tag) say what a page serves, so free() needs no header
- * in front of the object:
- *   tag 1..KM_CLASSES      a page of small objects of class tag-1
- *   tag KM_LARGE | order   the first page of a large block of 2^order pages
- * Small classes keep an intrusive free list and a bump pointer into their
- * newest page, so a fresh page is not touched until objects are handed out.
- * Pages of small classes are kept by their class once taken.
+ * Each core allocates from its own cache, with its interrupts off and no
+ * lock. Page tags (pmem) say what a page serves and which core owns it, so
+ * free() needs no header in front of an object:
+ *   bits 0-7   1..KM_CLASSES: a page of small objects of class tag-1;
+ *              KM_LARGE | order: the first page of a 2^order-page block
+ *   bits 8-15  the owning core
+ * A free on the owning core goes straight back on its class list. A free
+ * from another core is pushed, lock-free, onto the owner's `remote` stack
+ * (a compare-and-swap); the owner takes the whole stack back when a class
+ * list runs dry. Byte counts are kept by the owner, plus an atomic count of
+ * what other cores freed, so the totals are exact at any moment.
+ * Small classes carve their pages lazily (bump pointer) and keep them.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernel/kmalloc.h"
-#include "kernel/panic.h"
-#include "kernel/pmem.h"
-#include "kernel/printk.h"
-#include "kernel/spinlock.h"
+#include "kernel/kmalloc_env.h"
 
 #define KM_MIN_SHIFT 4 /* 16 bytes */
 #define KM_CLASSES   8 /* 16 .. 2048 */
 #define KM_MAX_SMALL (1u << (KM_MIN_SHIFT + KM_CLASSES - 1))
-#define KM_LARGE     0x100
+#define KM_LARGE     0x80
+#define KM_KIND(tag)  ((tag) & 0xFF)
+#define KM_OWNER(tag) ((unsigned)(tag) >> 8)
 
 struct km_free {
     struct km_free *next;
@@ -31,79 +35,118 @@ struct km_free {
 struct km_class {
     struct km_free *free;
     char *bump, *bump_end;
-    uint64_t in_use, pages;
+    uint64_t pages;
 };
 
-static struct km_class classes[KM_CLASSES];
-static struct kmalloc_stats stats;
-static struct spinlock km_lock;
+struct km_cache {
+    struct km_class classes[KM_CLASSES];
+    struct km_free *remote;  /* freed here by other cores; atomic */
+    uint64_t bytes_allocated, bytes_freed_local;
+    uint64_t bytes_freed_remote; /* atomic: added by other cores */
+    uint64_t allocs, frees, failures;
+    uint64_t remote_frees_sent; /* frees this core sent to other owners */
+} __attribute__((aligned(64)));
+
+static struct km_cache boot_cache;
+static struct km_cache *caches[KM_MAX_CPUS] = {&boot_cache};
+
+static struct km_cache *my_cache(void)
+{
+    unsigned id = km_cpu_id();
+    struct km_cache *c = caches[id];
+    if (c == NULL) {
+        /* First allocation on this core: its cache comes from a page. Only
+         * this core ever writes its slot. */
+        c = km_pages_alloc(km_order_for(sizeof(*c)));
+        if (c == NULL)
+            return NULL;
+        memset(c, 0, sizeof(*c));
+        __atomic_store_n(&caches[id], c, __ATOMIC_RELEASE);
+    }
+    return c;
+}
+
+static size_t class_size(unsigned c)
+{
+    return (size_t)1 << (KM_MIN_SHIFT + c);
+}
 
 static unsigned class_of(size_t n)
 {
     unsigned c = 0;
-    while ((1ul << (KM_MIN_SHIFT + c)) < n)
+    while (class_size(c) < n)
         c++;
     return c;
 }
 
-static void *small_alloc(unsigned c)
+/* Takes back everything other cores freed here and files it by class. */
+static void drain_remote(struct km_cache *kc)
 {
-    struct km_class *k = &classes[c];
-    size_t size = 1ul << (KM_MIN_SHIFT + c);
+    struct km_free *o = __atomic_exchange_n(&kc->remote, NULL, __ATOMIC_ACQUIRE);
+    while (o != NULL) {
+        struct km_free *next = o->next;
+        uint16_t tag = km_tag_get((const void *)((uintptr_t)o & ~(KM_PAGE_SIZE - 1)));
+        struct km_class *k = &kc->classes[KM_KIND(tag) - 1];
+        o->next = k->free;
+        k->free = o;
+        o = next;
+    }
+}
+
+static void *small_alloc(struct km_cache *kc, unsigned c)
+{
+    struct km_class *k = &kc->classes[c];
+    if (k->free == NULL && __atomic_load_n(&kc->remote, __ATOMIC_RELAXED) != NULL)
+        drain_remote(kc);
     if (k->free != NULL) {
         struct km_free *o = k->free;
         k->free = o->next;
         return o;
     }
     if (k->bump == k->bump_end) {
-        char *page = pmem_alloc(0);
+        char *page = km_pages_alloc(0);
         if (page == NULL)
             return NULL;
-        pmem_set_tag(page, (uint16_t)(c + 1));
+        km_tag_set(page, (uint16_t)((c + 1) | (km_cpu_id() << 8)));
         k->bump = page;
-        k->bump_end = page + PAGE_SIZE;
+        k->bump_end = page + KM_PAGE_SIZE;
         k->pages++;
-        stats.pages_held++;
     }
     void *o = k->bump;
-    k->bump += size;
+    k->bump += class_size(c);
     return o;
-}
-
-static void *alloc_locked(size_t n, size_t align)
-{
-    if (n == 0)
-        n = 1;
-    if (n <= KM_MAX_SMALL && align <= KM_MAX_SMALL) {
-        unsigned c = class_of(n > align ? n : align);
-        void *p = small_alloc(c);
-        if (p != NULL) {
-            stats.bytes_in_use += 1ul << (KM_MIN_SHIFT + c);
-            classes[c].in_use++;
-        }
-        return p;
-    }
-    if (n > (PAGE_SIZE << PMEM_MAX_ORDER))
-        return NULL;
-    size_t need = n > align ? n : align;
-    unsigned order = pmem_order_for(need);
-    void *p = pmem_alloc(order);
-    if (p != NULL) {
-        pmem_set_tag(p, (uint16_t)(KM_LARGE | order));
-        stats.bytes_in_use += PAGE_SIZE << order;
-    }
-    return p;
 }
 
 static void *km_alloc(size_t n, size_t align)
 {
-    uint64_t flags = spin_lock_irqsave(&km_lock);
-    void *p = alloc_locked(n, align);
-    if (p != NULL)
-        stats.allocs++;
-    else
-        stats.failures++;
-    spin_unlock_irqrestore(&km_lock, flags);
+    if (n == 0)
+        n = 1;
+    uint64_t flags = km_irq_save();
+    struct km_cache *kc = my_cache();
+    void *p = NULL;
+    size_t got = 0;
+    if (kc == NULL) {
+        km_irq_restore(flags);
+        return NULL;
+    }
+    if (n <= KM_MAX_SMALL && align <= KM_MAX_SMALL) {
+        unsigned c = class_of(n > align ? n : align);
+        p = small_alloc(kc, c);
+        got = class_size(c);
+    } else if (n <= (KM_PAGE_SIZE << KM_MAX_ORDER) && align <= (KM_PAGE_SIZE << KM_MAX_ORDER)) {
+        unsigned order = km_order_for(n > align ? n : align);
+        p = km_pages_alloc(order);
+        if (p != NULL)
+            km_tag_set(p, (uint16_t)((KM_LARGE | order) | (km_cpu_id() << 8)));
+        got = KM_PAGE_SIZE << order;
+    }
+    if (p != NULL) {
+        kc->allocs++;
+        kc->bytes_allocated += got;
+    } else {
+        kc->failures++;
+    }
+    km_irq_restore(flags);
     return p;
 }
 
@@ -125,9 +168,11 @@ void *calloc(size_t count, size_t size)
 {
     size_t n;
     if (__builtin_mul_overflow(count, size, &n)) {
-        uint64_t flags = spin_lock_irqsave(&km_lock);
-        stats.failures++;
-        spin_unlock_irqrestore(&km_lock, flags);
+        uint64_t flags = km_irq_save();
+        struct km_cache *kc = my_cache();
+        if (kc != NULL)
+            kc->failures++;
+        km_irq_restore(flags);
         return NULL;
     }
     void *p = malloc(n);
@@ -136,39 +181,69 @@ void *calloc(size_t count, size_t size)
     return p;
 }
 
+static uint16_t tag_of(const void *p)
+{
+    return km_tag_get((const void *)((uintptr_t)p & ~(KM_PAGE_SIZE - 1)));
+}
+
 size_t kmalloc_usable_size(const void *p)
 {
-    uint16_t tag = pmem_get_tag((const void *)((uintptr_t)p & ~(PAGE_SIZE - 1)));
-    if (tag >= 1 && tag <= KM_CLASSES)
-        return 1ul << (KM_MIN_SHIFT + tag - 1);
-    KASSERT((tag & KM_LARGE) != 0 && ((uintptr_t)p & (PAGE_SIZE - 1)) == 0);
-    return PAGE_SIZE << (tag & 0xFF);
+    uint16_t tag = tag_of(p);
+    unsigned kind = KM_KIND(tag);
+    if (kind >= 1 && kind <= KM_CLASSES)
+        return class_size(kind - 1);
+    KASSERT((kind & KM_LARGE) != 0 && ((uintptr_t)p & (KM_PAGE_SIZE - 1)) == 0);
+    return KM_PAGE_SIZE << (kind & 0x3F);
 }
 
 void free(void *p)
 {
     if (p == NULL)
         return;
-    uint16_t tag = pmem_get_tag((const void *)((uintptr_t)p & ~(PAGE_SIZE - 1)));
-    uint64_t flags = spin_lock_irqsave(&km_lock);
-    if (tag >= 1 && tag <= KM_CLASSES) {
-        unsigned c = tag - 1u;
-        KASSERT(((uintptr_t)p & ((1ul << (KM_MIN_SHIFT + c)) - 1)) == 0);
-        struct km_free *o = p;
-        o->next = classes[c].free;
-        classes[c].free = o;
-        classes[c].in_use--;
-        stats.bytes_in_use -= 1ul << (KM_MIN_SHIFT + c);
+    uint16_t tag = tag_of(p);
+    unsigned kind = KM_KIND(tag), owner = KM_OWNER(tag);
+    size_t size;
+    if (kind >= 1 && kind <= KM_CLASSES) {
+        size = class_size(kind - 1);
+        if (((uintptr_t)p & (size - 1)) != 0)
+            panic("free(%p): not an object malloc returned (class %zu)", p, size);
+    } else if ((kind & KM_LARGE) && ((uintptr_t)p & (KM_PAGE_SIZE - 1)) == 0) {
+        size = KM_PAGE_SIZE << (kind & 0x3F);
     } else {
-        if (!(tag & KM_LARGE) || ((uintptr_t)p & (PAGE_SIZE - 1)) != 0)
-            panic("free(%p): not a pointer malloc returned (page tag %#x)", p, tag);
-        unsigned order = tag & 0xFF;
-        pmem_set_tag(p, 0);
-        pmem_free(p, order);
-        stats.bytes_in_use -= PAGE_SIZE << order;
+        panic("free(%p): not a pointer malloc returned (page tag %#x)", p, tag);
     }
-    stats.frees++;
-    spin_unlock_irqrestore(&km_lock, flags);
+    KASSERT(owner < KM_MAX_CPUS && caches[owner] != NULL);
+    uint64_t flags = km_irq_save();
+    struct km_cache *mine = my_cache();
+    struct km_cache *kc = caches[owner];
+    if (kind & KM_LARGE) {
+        km_tag_set(p, 0);
+        km_pages_free(p, kind & 0x3F);
+    }
+    if (kc == mine) {
+        if (!(kind & KM_LARGE)) {
+            struct km_free *o = p;
+            struct km_class *k = &kc->classes[kind - 1];
+            o->next = k->free;
+            k->free = o;
+        }
+        kc->bytes_freed_local += size;
+    } else {
+        if (!(kind & KM_LARGE)) {
+            struct km_free *o = p;
+            struct km_free *head = __atomic_load_n(&kc->remote, __ATOMIC_RELAXED);
+            do {
+                o->next = head;
+            } while (!__atomic_compare_exchange_n(&kc->remote, &head, o, 1, __ATOMIC_RELEASE,
+                                                  __ATOMIC_RELAXED));
+        }
+        __atomic_fetch_add(&kc->bytes_freed_remote, size, __ATOMIC_RELAXED);
+        if (mine != NULL)
+            mine->remote_frees_sent++;
+    }
+    if (mine != NULL)
+        mine->frees++;
+    km_irq_restore(flags);
 }
 
 void *realloc(void *p, size_t n)
@@ -192,19 +267,35 @@ void *realloc(void *p, size_t n)
 
 void kmalloc_get_stats(struct kmalloc_stats *s)
 {
-    uint64_t flags = spin_lock_irqsave(&km_lock);
-    *s = stats;
-    spin_unlock_irqrestore(&km_lock, flags);
+    memset(s, 0, sizeof(*s));
+    for (unsigned i = 0; i < KM_MAX_CPUS; i++) {
+        const struct km_cache *kc = __atomic_load_n(&caches[i], __ATOMIC_ACQUIRE);
+        if (kc == NULL)
+            continue;
+        s->bytes_in_use += kc->bytes_allocated - kc->bytes_freed_local -
+                           __atomic_load_n(&kc->bytes_freed_remote, __ATOMIC_RELAXED);
+        s->allocs += kc->allocs;
+        s->frees += kc->frees;
+        s->failures += kc->failures;
+        s->remote_frees += kc->remote_frees_sent;
+        for (unsigned c = 0; c < KM_CLASSES; c++)
+            s->pages_held += kc->classes[c].pages;
+    }
 }
 
 void kmalloc_print_stats(void)
 {
     struct kmalloc_stats s;
     kmalloc_get_stats(&s);
-    kprintf("kmalloc: %lu bytes in use, %lu allocs, %lu frees, %lu failures, %lu pages held\n",
-            s.bytes_in_use, s.allocs, s.frees, s.failures, s.pages_held);
-    for (unsigned c = 0; c < KM_CLASSES; c++)
-        if (classes[c].pages != 0)
-            kprintf("  class %5lu: %lu in use, %lu pages\n", 1ul << (KM_MIN_SHIFT + c),
-                    classes[c].in_use, classes[c].pages);
+    km_printf("kmalloc: %lu bytes in use, %lu allocs, %lu frees (%lu from another core), "
+            "%lu failures, %lu pages held by small classes\n",
+            s.bytes_in_use, s.allocs, s.frees, s.remote_frees, s.failures, s.pages_held);
+    for (unsigned i = 0; i < KM_MAX_CPUS; i++) {
+        const struct km_cache *kc = __atomic_load_n(&caches[i], __ATOMIC_ACQUIRE);
+        if (kc == NULL)
+            continue;
+        km_printf("  core %u: %lu allocs, %lu frees, %lu bytes in use\n", i, kc->allocs, kc->frees,
+                kc->bytes_allocated - kc->bytes_freed_local -
+                    __atomic_load_n(&kc->bytes_freed_remote, __ATOMIC_RELAXED));
+    }
 }

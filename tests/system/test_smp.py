@@ -67,3 +67,17 @@ def test_stack_overflow_is_caught_and_names_the_thread(smp):
     assert "STACK OVERFLOW in thread 'overflower'" in b.output
     assert f"on core {smp - 1} (APIC id {smp - 1}), thread 'overflower'" in b.output
     assert "recurse+0x" in b.output
+
+
+@pytest.mark.parametrize("smp", [1, 4])
+def test_cross_core_frees_return_every_byte(smp):
+    b = run(smp, "heap", "count=3000")
+    assert b.status == 0, b.output
+    m = re.search(r"heap: 3000 blocks per core over (\d+) cores, (\d+) errors, heap in use "
+                  r"before (\d+) after (\d+), (\d+) failures", b.output)
+    assert m, b.output
+    assert int(m[1]) == smp
+    assert int(m[2]) == 0 and int(m[5]) == 0
+    assert m[3] == m[4]  # in use returns to where it started
+    remote = int(re.search(r"\((\d+) from another core\)", b.output)[1])
+    assert remote == (3000 * smp if smp > 1 else 0)

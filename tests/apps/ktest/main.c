@@ -8,7 +8,7 @@
 static const char *mode = "none";
 ZEBU_OPTION_STRING("mode", mode,
                    "pagefault | null | ud | divide | panic | assert | highmem | spin | cores | "
-                   "pingpong | sleep | overflow | none");
+                   "pingpong | sleep | overflow | heap | none");
 
 static long count = 100000;
 ZEBU_OPTION_INT("count", count, 1, 100000000, "messages for mode=pingpong");
@@ -111,6 +111,85 @@ static void pingpong(void)
            count, far, lost, dups, order + reorder_far, dt / (uint64_t)count);
 }
 
+/* Every core allocates blocks, fills them, and sends them to the next core,
+ * which checks and frees them: every free is a cross-core free. */
+struct block {
+    struct zebu_msg msg;
+    uint32_t size, seed;
+    uint8_t bytes[];
+};
+
+struct heap_args {
+    struct zebu_mailbox **boxes;
+    int core, cores;
+    long n;
+    uint64_t errors;
+};
+
+static uint32_t xorshift(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static void *heap_worker(void *arg)
+{
+    struct heap_args *a = arg;
+    uint32_t rng = 0x9E3779B9u * (uint32_t)(a->core + 1);
+    for (long i = 0; i < a->n; i++) {
+        uint32_t r = xorshift(&rng);
+        uint32_t size = (r & 7) == 0 ? 4096 + r % 60000 : 1 + r % 3000;
+        struct block *b = malloc(sizeof(*b) + size);
+        if (b == NULL) {
+            a->errors++;
+            continue;
+        }
+        b->size = size;
+        b->seed = r;
+        for (uint32_t k = 0; k < size; k++)
+            b->bytes[k] = (uint8_t)(r + k);
+        zebu_mailbox_send(a->boxes[(a->core + 1) % a->cores], &b->msg);
+    }
+    for (long i = 0; i < a->n; i++) {
+        struct block *b = ZEBU_MSG_CONTAINER(zebu_mailbox_recv(a->boxes[a->core]), struct block, msg);
+        for (uint32_t k = 0; k < b->size; k++)
+            if (b->bytes[k] != (uint8_t)(b->seed + k)) {
+                a->errors++;
+                break;
+            }
+        free(b);
+    }
+    return NULL;
+}
+
+static void heap(void)
+{
+    int cores = zebu_core_count();
+    struct zebu_mem_stats before, after;
+    struct zebu_mailbox *boxes[256];
+    struct heap_args args[256];
+    struct zebu_thread *t[256];
+    for (int c = 0; c < cores; c++)
+        boxes[c] = zebu_mailbox_create();
+    zebu_mem_stats(&before);
+    for (int c = 0; c < cores; c++) {
+        args[c] = (struct heap_args){boxes, c, cores, count, 0};
+        t[c] = zebu_thread_create(heap_worker, &args[c], c, "heap", 0);
+    }
+    uint64_t errors = 0;
+    for (int c = 0; c < cores; c++) {
+        zebu_thread_join(t[c]);
+        errors += args[c].errors;
+    }
+    zebu_mem_stats(&after);
+    printf("ktest: heap: %ld blocks per core over %d cores, %lu errors, heap in use before %lu "
+           "after %lu, %lu failures\n",
+           count, cores, errors, before.heap_in_use, after.heap_in_use, after.failures);
+    zebu_mem_print_stats();
+}
+
 static void sleeps(void)
 {
     static const uint64_t ms[] = {1, 10, 100};
@@ -204,6 +283,8 @@ __attribute__((noinline)) static void fault_dispatch(const char *m)
         sleeps();
     else if (strcmp(m, "overflow") == 0)
         overflow();
+    else if (strcmp(m, "heap") == 0)
+        heap();
     else if (strcmp(m, "spin") == 0)
         for (;;)
             __asm__ volatile("" ::: "memory"); /* until the test ends the VM */
