@@ -79,30 +79,30 @@
 #define MCFG_ENTRY_LEN 16
 
 /* MP floating pointer (4.1) and configuration table (4.2, 4.3). */
-#define MPF_LEN           16
-#define MPF_CONFIG        4
-#define MPF_LENGTH        8 /* in 16-byte units */
-#define MPF_FEATURE1      11
-#define MPF_FEATURE2      12
-#define MPF_IMCRP         0x80
-#define MPC_HEADER_LEN    44
-#define MPC_LENGTH        4
-#define MPC_OEM_ID        8
-#define MPC_ENTRY_COUNT   34
-#define MPC_LAPIC_ADDR    36
-#define MP_PROCESSOR      0
-#define MP_BUS            1
-#define MP_IOAPIC         2
-#define MP_IO_INT         3
-#define MP_LOCAL_INT      4
-#define MP_PROCESSOR_LEN  20
-#define MP_OTHER_LEN      8
-#define MP_CPU_EN         1u
-#define MP_CPU_BP         2u
-#define MP_IOAPIC_EN      1u
-#define MP_INT_INT        0
-#define MP_INT_NMI        1
-#define MP_ALL_DEST       0xFF
+#define MPF_LEN            16
+#define MPF_CONFIG         4
+#define MPF_LENGTH         8 /* in 16-byte units */
+#define MPF_FEATURE1       11
+#define MPF_FEATURE2       12
+#define MPF_IMCRP          0x80
+#define MPC_HEADER_LEN     44
+#define MPC_LENGTH         4
+#define MPC_OEM_ID         8
+#define MPC_ENTRY_COUNT    34
+#define MPC_LAPIC_ADDR     36
+#define MP_PROCESSOR       0
+#define MP_BUS             1
+#define MP_IOAPIC          2
+#define MP_IO_INT          3
+#define MP_LOCAL_INT       4
+#define MP_PROCESSOR_LEN   20
+#define MP_OTHER_LEN       8
+#define MP_CPU_EN          1u
+#define MP_CPU_BP          2u
+#define MP_IOAPIC_EN       1u
+#define MP_INT_INT         0
+#define MP_INT_NMI         1
+#define MP_ALL_DEST        0xFF
 #define MP_IOAPIC_GSI_PINS 24 /* MP tables give no GSI base: assume 82093AA-sized I/O APICs */
 
 static uint16_t rd16(const uint8_t *p)
@@ -334,7 +334,7 @@ static void add_nmi(struct platform_info *out, uint32_t uid, uint16_t flags, uin
 
 /* Shortest valid record of each MADT type we read; 0 for types we skip. */
 static const uint8_t madt_min_len[] = {
-    [MADT_LAPIC] = 8,          [MADT_IOAPIC] = 12, [MADT_OVERRIDE] = 10,   [MADT_LAPIC_NMI] = 6,
+    [MADT_LAPIC] = 8,           [MADT_IOAPIC] = 12, [MADT_OVERRIDE] = 10,   [MADT_LAPIC_NMI] = 6,
     [MADT_LAPIC_ADDR_OVR] = 12, [MADT_X2APIC] = 16, [MADT_X2APIC_NMI] = 12,
 };
 
@@ -511,7 +511,7 @@ static int mpf_valid(const uint8_t *p, size_t avail)
 static uint64_t mpf_find(const struct acpi_mem *m)
 {
     size_t ebda_len = 0;
-    uint64_t ebda = ebda_base(m, &ebda_len), found = 0, kib = 639;
+    uint64_t ebda = ebda_base(m, &ebda_len), found = 0, kib = 640;
     const uint8_t *p;
 
     if (ebda != 0)
@@ -602,7 +602,7 @@ static void mpc_walk(const uint8_t *t, uint32_t len, struct platform_info *out)
             break;
         }
         /* Unknown types have no length field: nothing after one can be framed. */
-        elen = t[off] == MP_PROCESSOR ? MP_PROCESSOR_LEN
+        elen = t[off] == MP_PROCESSOR   ? MP_PROCESSOR_LEN
                : t[off] <= MP_LOCAL_INT ? MP_OTHER_LEN
                                         : 0;
         if (elen == 0 || elen > len - off) {

@@ -36,7 +36,7 @@ struct acpi_mem {
 #define ACPI_MAX_IOAPICS   16
 #define ACPI_MAX_OVERRIDES 24
 /* Servers often list one Local APIC NMI entry per CPU, so as many as CPUs. */
-#define ACPI_MAX_NMIS      ACPI_MAX_CPUS
+#define ACPI_MAX_NMIS ACPI_MAX_CPUS
 
 /* acpi_nmi.uid meaning "every processor". */
 #define ACPI_NMI_ALL_CPUS 0xFFFFFFFFu
@@ -62,7 +62,7 @@ struct acpi_override {
     uint8_t bus;        /* 0: ISA (the only bus ACPI defines) */
     uint8_t source_irq; /* ISA IRQ */
     uint32_t gsi;       /* global system interrupt it is wired to */
-    uint16_t flags;     /* MPS INTI flags: polarity bits 1:0, trigger mode bits 3:2; 0 = bus default */
+    uint16_t flags; /* MPS INTI flags: polarity bits 1:0, trigger mode bits 3:2; 0 = bus default */
 };
 
 /* Which LINT pin of which processor(s) is wired to NMI. */
@@ -74,15 +74,15 @@ struct acpi_nmi {
 
 /* About 6 KiB: keep it static, not on a kernel stack. */
 struct platform_info {
-    const char *source; /* "acpi" or "mptable" (a string literal) */
-    uint64_t rsdp;      /* 0 if none */
+    const char *source;    /* "acpi" or "mptable" (a string literal) */
+    uint64_t rsdp;         /* 0 if none */
     uint8_t acpi_revision; /* RSDP revision: 0 for ACPI 1.0, 2 for 2.0 and later */
     char oem_id[7];        /* RSDP OEMID (MP: first 6 bytes of the OEM ID), NUL-terminated */
     uint64_t lapic_addr;   /* MADT base or override, or MP table's */
-    int pcat_compat;       /* dual 8259 present (MP: always, the spec requires PC/AT compatibility) */
-    int mp_imcr;           /* MP only: IMCR present, the machine boots in PIC mode (MP spec 3.6.2.1) */
-    int ncpus;             /* entries in cpus[]: enabled or online-capable only */
-    int ncpus_disabled;    /* processors marked neither, not in cpus[] */
+    int pcat_compat;    /* dual 8259 present (MP: always, the spec requires PC/AT compatibility) */
+    int mp_imcr;        /* MP only: IMCR present, the machine boots in PIC mode (MP spec 3.6.2.1) */
+    int ncpus;          /* entries in cpus[]: enabled or online-capable only */
+    int ncpus_disabled; /* processors marked neither, not in cpus[] */
     struct acpi_cpu cpus[ACPI_MAX_CPUS];
     int nioapics;
     struct acpi_ioapic ioapics[ACPI_MAX_IOAPICS];
@@ -95,7 +95,7 @@ struct platform_info {
     uint8_t mcfg_bus_start, mcfg_bus_end;
     int bad_checksums; /* tables skipped for a bad checksum */
     int truncated;     /* entries dropped because an array was full or a record was cut short,
-                        * and wanted tables that could not be read whole */
+                        * and listed tables that could not be read whole */
 };
 
 /*
@@ -120,7 +120,7 @@ int acpi_parse(const struct acpi_mem *m, uint64_t rsdp, struct platform_info *ou
 /*
  * Zeroes *out and fills it from the MP tables (MP spec 1.4, chapter 4): the
  * floating pointer "_MP_" is searched in the first KiB of the EBDA, the last
- * KiB of base memory (size from the BIOS data area, else 639 KiB) and
+ * KiB of base memory (size from the BIOS data area, else 639K-640K) and
  * 0xF0000-0xFFFFF; its configuration table gives processors (EN and BP
  * flags), I/O APICs, ISA interrupt overrides and LINT NMIs. Returns 0,
  * -ENOENT when there is no floating pointer, -ENOTSUP for a default

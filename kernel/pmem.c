@@ -9,6 +9,10 @@
  * a unikernel's allocations settle into a steady mix of sizes, and kmalloc
  * caches small objects itself. Boot cost is O(regions): no bitmap to clear.
  *
+ * Per-core pools: pmem_split hands each core a share of the free extents,
+ * with its own lock, so cores do not contend; an owner table (address
+ * ranges) sends each freed block back to the pool it came from.
+ *
  * Tags: one uint16_t per page up to the top of RAM, allocated here at init
  * from the first extent. Not zeroed (that would cost boot time): a tag is
  * meaningful only after its page's owner sets it.
@@ -16,12 +20,15 @@
 #include <string.h>
 
 #include "kernel/panic.h"
+#include "kernel/percpu.h"
 #include "kernel/pmem.h"
 #include "kernel/printk.h"
 #include "kernel/spinlock.h"
 
 #define MAX_EXTENTS 64
-#define LOW_MEMORY_END (1ul << 20) /* BIOS data, EBDA, ROMs; AP trampoline later */
+#define MAX_RANGES  (MAX_EXTENTS + 2 * MAX_CPUS)
+#define LOW_MEMORY_END (1ul << 20) /* BIOS data, EBDA, ROMs, the AP trampoline */
+#define SPLIT_ALIGN (2ul << 20)     /* pools are cut at 2 MiB boundaries */
 
 struct extent {
     uint64_t start, end;
@@ -31,51 +38,65 @@ struct free_block {
     struct free_block *next;
 };
 
-static struct extent extents[MAX_EXTENTS];
-static int nextents;
-static struct free_block *free_lists[PMEM_MAX_ORDER + 1];
+/* One core's memory: uncarved extents, freed blocks by order, counters. */
+struct pool {
+    struct spinlock lock;
+    struct extent extents[MAX_EXTENTS];
+    int nextents;
+    struct free_block *free_lists[PMEM_MAX_ORDER + 1];
+    uint64_t total_bytes, free_bytes, failures;
+};
+
+/* Which pool owns an address: sorted, non-overlapping. */
+struct owner_range {
+    uint64_t start, end;
+    uint32_t pool;
+};
+
+static struct pool pool0;
+static struct pool *pools[MAX_CPUS] = {&pool0};
+static int npools = 1;
+static struct owner_range ranges[MAX_RANGES];
+static int nranges;
 static uint16_t *page_tags;
 static uint64_t tag_pages;
-static uint64_t ram_top, total_bytes, free_bytes, failures;
-static struct spinlock pmem_lock;
+static uint64_t ram_top;
 
 extern char __kernel_start[], __kernel_end[];
 
-static void extent_add(uint64_t start, uint64_t end)
+static void extent_add(struct pool *pl, uint64_t start, uint64_t end)
 {
     start = (start + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     end &= ~(PAGE_SIZE - 1);
-    if (end <= start || nextents == MAX_EXTENTS)
+    if (end <= start || pl->nextents == MAX_EXTENTS)
         return;
-    extents[nextents++] = (struct extent){start, end};
+    pl->extents[pl->nextents++] = (struct extent){start, end};
 }
 
 /* Removes [rs, re) from every extent, splitting where needed. */
-static void extent_reserve(uint64_t rs, uint64_t re)
+static void extent_reserve(struct pool *pl, uint64_t rs, uint64_t re)
 {
-    for (int i = 0; i < nextents; i++) {
-        struct extent *e = &extents[i];
+    for (int i = 0; i < pl->nextents; i++) {
+        struct extent *e = &pl->extents[i];
         if (re <= e->start || rs >= e->end)
             continue;
-        uint64_t head_end = rs, tail_start = re;
         uint64_t s = e->start, t = e->end;
-        /* remove e, re-add the pieces outside [rs, re) */
-        extents[i] = extents[--nextents];
+        pl->extents[i] = pl->extents[--pl->nextents];
         i--;
-        if (head_end > s)
-            extent_add(s, head_end);
-        if (tail_start < t)
-            extent_add(tail_start, t);
+        if (rs > s)
+            extent_add(pl, s, rs);
+        if (re < t)
+            extent_add(pl, re, t);
     }
 }
 
-static void extents_sort(void)
+static void extents_sort(struct pool *pl)
 {
-    for (int i = 1; i < nextents; i++)
-        for (int j = i; j > 0 && extents[j].start < extents[j - 1].start; j--) {
-            struct extent t = extents[j];
-            extents[j] = extents[j - 1];
-            extents[j - 1] = t;
+    for (int i = 1; i < pl->nextents; i++)
+        for (int j = i; j > 0 && pl->extents[j].start < pl->extents[j - 1].start; j--) {
+            struct extent t = pl->extents[j];
+            pl->extents[j] = pl->extents[j - 1];
+            pl->extents[j - 1] = t;
         }
 }
 
@@ -87,19 +108,19 @@ unsigned pmem_order_for(size_t bytes)
     return order;
 }
 
-static void free_block_push(uint64_t addr, unsigned order)
+static void free_block_push(struct pool *pl, uint64_t addr, unsigned order)
 {
     struct free_block *b = (struct free_block *)(uintptr_t)addr;
-    b->next = free_lists[order];
-    free_lists[order] = b;
+    b->next = pl->free_lists[order];
+    pl->free_lists[order] = b;
 }
 
-/* Carves a 2^order block from the extents; the skipped head is filed. */
-static uint64_t carve(unsigned order)
+/* Carves a 2^order block from the pool's extents; the skipped head is filed. */
+static uint64_t carve(struct pool *pl, unsigned order)
 {
     uint64_t size = PAGE_SIZE << order;
-    for (int i = 0; i < nextents; i++) {
-        struct extent *e = &extents[i];
+    for (int i = 0; i < pl->nextents; i++) {
+        struct extent *e = &pl->extents[i];
         uint64_t at = (e->start + size - 1) & ~(size - 1);
         if (at + size > e->end || at + size < at)
             continue;
@@ -110,7 +131,7 @@ static uint64_t carve(unsigned order)
             while (o < order && (p & ((PAGE_SIZE << (o + 1)) - 1)) == 0 &&
                    p + (PAGE_SIZE << (o + 1)) <= at)
                 o++;
-            free_block_push(p, o);
+            free_block_push(pl, p, o);
             p += PAGE_SIZE << o;
         }
         e->start = at + size;
@@ -119,24 +140,56 @@ static uint64_t carve(unsigned order)
     return 0;
 }
 
+static uint64_t pool_alloc(struct pool *pl, unsigned order)
+{
+    uint64_t flags = spin_lock_irqsave(&pl->lock);
+    uint64_t addr = 0;
+    if (pl->free_lists[order] != NULL) {
+        addr = (uint64_t)(uintptr_t)pl->free_lists[order];
+        pl->free_lists[order] = pl->free_lists[order]->next;
+    } else {
+        addr = carve(pl, order);
+    }
+    if (addr != 0)
+        pl->free_bytes -= PAGE_SIZE << order;
+    spin_unlock_irqrestore(&pl->lock, flags);
+    return addr;
+}
+
+static unsigned my_pool(void)
+{
+    struct cpu *c = this_cpu();
+    unsigned id = c != NULL ? c->id : 0;
+    return id < (unsigned)npools ? id : 0;
+}
+
 void *pmem_alloc(unsigned order)
 {
     if (order > PMEM_MAX_ORDER)
         return NULL;
-    uint64_t flags = spin_lock_irqsave(&pmem_lock);
-    uint64_t addr = 0;
-    if (free_lists[order] != NULL) {
-        addr = (uint64_t)(uintptr_t)free_lists[order];
-        free_lists[order] = free_lists[order]->next;
-    } else {
-        addr = carve(order);
-    }
-    if (addr != 0)
-        free_bytes -= PAGE_SIZE << order;
-    else
-        failures++;
-    spin_unlock_irqrestore(&pmem_lock, flags);
+    unsigned home = my_pool();
+    uint64_t addr = pool_alloc(pools[home], order);
+    /* Own pool empty (or too fragmented): take from the others in turn. */
+    for (int i = 1; addr == 0 && i < npools; i++)
+        addr = pool_alloc(pools[(home + (unsigned)i) % (unsigned)npools], order);
+    if (addr == 0)
+        __atomic_fetch_add(&pools[home]->failures, 1, __ATOMIC_RELAXED);
     return (void *)(uintptr_t)addr;
+}
+
+static struct pool *owner_of(uint64_t addr)
+{
+    int lo = 0, hi = nranges;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (ranges[mid].end <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < nranges && ranges[lo].start <= addr)
+        return pools[ranges[lo].pool];
+    return &pool0;
 }
 
 void pmem_free(void *p, unsigned order)
@@ -144,10 +197,11 @@ void pmem_free(void *p, unsigned order)
     if (p == NULL)
         return;
     KASSERT(((uintptr_t)p & ((PAGE_SIZE << order) - 1)) == 0);
-    uint64_t flags = spin_lock_irqsave(&pmem_lock);
-    free_block_push((uint64_t)(uintptr_t)p, order);
-    free_bytes += PAGE_SIZE << order;
-    spin_unlock_irqrestore(&pmem_lock, flags);
+    struct pool *pl = owner_of((uint64_t)(uintptr_t)p);
+    uint64_t flags = spin_lock_irqsave(&pl->lock);
+    free_block_push(pl, (uint64_t)(uintptr_t)p, order);
+    pl->free_bytes += PAGE_SIZE << order;
+    spin_unlock_irqrestore(&pl->lock, flags);
 }
 
 uint16_t pmem_get_tag(const void *p)
@@ -168,22 +222,48 @@ int pmem_is_ram(uint64_t p, uint64_t len)
     return p >= LOW_MEMORY_END && p + len >= p && p + len <= ram_top;
 }
 
+/* Gives [start, end) to pool `pool` in the owner table (it was pool 0's). */
+static void range_assign(uint64_t start, uint64_t end, uint32_t pool)
+{
+    for (int i = 0; i < nranges; i++) {
+        struct owner_range r = ranges[i];
+        if (start < r.start || end > r.end)
+            continue;
+        if (nranges + 2 > MAX_RANGES)
+            return; /* table full: frees go to pool 0, which is still correct */
+        struct owner_range pieces[3];
+        int n = 0;
+        if (r.start < start)
+            pieces[n++] = (struct owner_range){r.start, start, r.pool};
+        pieces[n++] = (struct owner_range){start, end, pool};
+        if (end < r.end)
+            pieces[n++] = (struct owner_range){end, r.end, r.pool};
+        memmove(&ranges[i + n], &ranges[i + 1], sizeof(ranges[0]) * (size_t)(nranges - i - 1));
+        memcpy(&ranges[i], pieces, sizeof(pieces[0]) * (size_t)n);
+        nranges += n - 1;
+        return;
+    }
+}
+
 void pmem_init(const struct boot_info *bi)
 {
+    struct pool *pl = &pool0;
     for (int i = 0; i < bi->nregions; i++) {
         const struct mem_region *r = &bi->regions[i];
         if (r->type == MEM_USABLE)
-            extent_add(r->base, r->base + r->len);
+            extent_add(pl, r->base, r->base + r->len);
     }
-    extent_reserve(0, LOW_MEMORY_END);
-    extent_reserve((uint64_t)(uintptr_t)__kernel_start, (uint64_t)(uintptr_t)__kernel_end);
+    extent_reserve(pl, 0, LOW_MEMORY_END);
+    extent_reserve(pl, (uint64_t)(uintptr_t)__kernel_start, (uint64_t)(uintptr_t)__kernel_end);
     for (int i = 0; i < bi->nmodules; i++)
-        extent_reserve(bi->modules[i].start & ~(PAGE_SIZE - 1), bi->modules[i].end);
-    extents_sort();
+        extent_reserve(pl, bi->modules[i].start & ~(PAGE_SIZE - 1), bi->modules[i].end);
+    extents_sort(pl);
     ram_top = boot_ram_top(bi);
-    for (int i = 0; i < nextents; i++)
-        total_bytes += extents[i].end - extents[i].start;
-    free_bytes = total_bytes;
+    for (int i = 0; i < pl->nextents; i++) {
+        pl->total_bytes += pl->extents[i].end - pl->extents[i].start;
+        ranges[nranges++] = (struct owner_range){pl->extents[i].start, pl->extents[i].end, 0};
+    }
+    pl->free_bytes = pl->total_bytes;
 
     /* The tag array, from the lowest extent that holds it. */
     tag_pages = ram_top >> PAGE_SHIFT;
@@ -194,11 +274,55 @@ void pmem_init(const struct boot_info *bi)
     memset(page_tags, 0, sizeof(uint16_t) * 256); /* low pages: never handed out */
 }
 
+void pmem_split(int ncpus)
+{
+    if (ncpus <= 1 || npools > 1)
+        return;
+    if (ncpus > MAX_CPUS)
+        ncpus = MAX_CPUS;
+    uint64_t share = pool0.free_bytes / (uint64_t)ncpus & ~(SPLIT_ALIGN - 1);
+    for (int id = 1; id < ncpus && share > 0; id++) {
+        struct pool *pl = pmem_alloc(pmem_order_for(sizeof(struct pool)));
+        if (pl == NULL)
+            break;
+        memset(pl, 0, sizeof(*pl));
+        uint64_t flags = spin_lock_irqsave(&pool0.lock);
+        /* Move `share` bytes from the top of pool 0's extents. */
+        uint64_t want = share;
+        for (int i = pool0.nextents - 1; i >= 0 && want > 0 && pl->nextents < MAX_EXTENTS; i--) {
+            struct extent *e = &pool0.extents[i];
+            uint64_t cut = e->end - want > e->start ? (e->end - want) & ~(SPLIT_ALIGN - 1) : e->start;
+            if (cut < e->start)
+                cut = e->start;
+            if (cut >= e->end)
+                continue;
+            pl->extents[pl->nextents++] = (struct extent){cut, e->end};
+            range_assign(cut, e->end, (uint32_t)id);
+            want -= e->end - cut < want ? e->end - cut : want;
+            e->end = cut;
+        }
+        extents_sort(pl);
+        for (int i = 0; i < pl->nextents; i++)
+            pl->total_bytes += pl->extents[i].end - pl->extents[i].start;
+        pl->free_bytes = pl->total_bytes;
+        pool0.total_bytes -= pl->total_bytes;
+        pool0.free_bytes -= pl->total_bytes;
+        spin_unlock_irqrestore(&pool0.lock, flags);
+        pools[id] = pl;
+        __atomic_store_n(&npools, id + 1, __ATOMIC_RELEASE);
+    }
+}
+
 void pmem_get_stats(struct pmem_stats *s)
 {
-    uint64_t flags = spin_lock_irqsave(&pmem_lock);
-    s->total_bytes = total_bytes;
-    s->free_bytes = free_bytes;
-    s->alloc_failures = failures;
-    spin_unlock_irqrestore(&pmem_lock, flags);
+    memset(s, 0, sizeof(*s));
+    for (int i = 0; i < npools; i++) {
+        struct pool *pl = pools[i];
+        uint64_t flags = spin_lock_irqsave(&pl->lock);
+        s->total_bytes += pl->total_bytes;
+        s->free_bytes += pl->free_bytes;
+        s->alloc_failures += pl->failures;
+        spin_unlock_irqrestore(&pl->lock, flags);
+    }
+    s->pools = npools;
 }

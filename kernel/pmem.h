@@ -2,7 +2,7 @@
  * kernel/pmem.h — physical page allocator.
  *
  * Memory is identity-mapped, so a page's physical address is also the pointer
- * the kernel uses. Blocks are 2^order pages, naturally aligned. Each page has
+ * the kernel uses. After pmem_split there is one pool per core. Blocks are 2^order pages, naturally aligned. Each page has
  * a 16-bit tag that the owner of the page may set (kmalloc records which
  * size class a page serves); pmem itself never reads it.
  */
@@ -20,6 +20,15 @@
 
 /* Takes the usable regions of bi minus the low 1 MiB, the image and modules. */
 void pmem_init(const struct boot_info *bi);
+
+/*
+ * Splits free memory into one pool per core (cut at 2 MiB boundaries): each
+ * core then allocates from its own pool and lock, taking from the others
+ * only when its own is empty; a freed block goes back to the pool that owns
+ * its address. A block larger than one core's share may not be found after
+ * the split. Called once, when the cores are online.
+ */
+void pmem_split(int ncpus);
 
 /*
  * Allocates 2^order contiguous pages aligned to their size. Returns the
@@ -43,6 +52,7 @@ struct pmem_stats {
     uint64_t total_bytes;     /* handed to pmem at init */
     uint64_t free_bytes;      /* not allocated now */
     uint64_t alloc_failures;  /* requests that returned NULL */
+    int pools;                /* per-core pools */
 };
 void pmem_get_stats(struct pmem_stats *s);
 

@@ -245,5 +245,10 @@ int smp_start(const struct boot_info *bi)
         others = MAX_CPUS - 1;
     if (others > 0)
         bring_up_aps(bsp_cpu.apic_id, others);
+    pmem_split(cpu_count);
+    struct pmem_stats ps;
+    pmem_get_stats(&ps);
+    pr_info("mem", "%d per-core memory pool%s of %lu MiB", ps.pools, ps.pools == 1 ? "" : "s",
+            (ps.total_bytes / (uint64_t)ps.pools) >> 20);
     return cpu_count;
 }

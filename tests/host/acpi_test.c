@@ -584,6 +584,18 @@ TEST(acpi_rsdp_none_or_cut_off)
     memcpy(f->low + 0xFFFF0, "RSD PTR ", 8);
     memcpy(f->low + EBDA + 0x3F0, "RSD PTR ", 8);
     CHECK_INT_EQ(do_find_rsdp(f, &rsdp), -ENOENT);
+    /* A revision 2 RSDP whose length field runs past the end of the area. */
+    make_rsdp(f, 0xFFFD0, 2, 0x1000, 0x2000);
+    put32(f->low + 0xFFFD0 + 20, 0x40);
+    fix_checksum(f->low + 0xFFFD0, 20, 8);
+    fix_checksum(f->low + 0xFFFD0, 36, 32);
+    CHECK_INT_EQ(do_find_rsdp(f, &rsdp), -ENOENT);
+    memset(f->low + 0xFFFD0, 0, 16);
+    /* A revision 2 RSDP with room for its 1.0 part but not for the rest. */
+    memcpy(f->low + 0xFFFE0, "RSD PTR ", 8);
+    f->low[0xFFFE0 + 15] = 2;
+    fix_checksum(f->low + 0xFFFE0, 20, 8);
+    CHECK_INT_EQ(do_find_rsdp(f, &rsdp), -ENOENT);
     /* An EBDA whose first KiB would run past 640K is scanned only up to 640K. */
     put16(f->low + 0x40E, 0x9FF0);
     memcpy(f->low + 0x9FFF0, "RSD PTR ", 8);
@@ -607,13 +619,22 @@ TEST(acpi_parse_rejects_bad_rsdp)
     CHECK_INT_EQ(do_acpi_parse(f, RSDP_AT + 16), -EINVAL); /* nothing there */
     CHECK_INT_EQ(do_acpi_parse(f, 0), -EINVAL);
     CHECK_INT_EQ(do_acpi_parse(f, 0xFFFFFFFFFFFFFFF8ull), -EINVAL); /* phys + len overflows */
-    CHECK_INT_EQ(do_acpi_parse(f, 0xFFFF0), -EINVAL);                /* runs off the end */
+    CHECK_INT_EQ(do_acpi_parse(f, 0xFFFF0), -EINVAL);               /* runs off the end */
     CHECK_INT_EQ(pi.ncpus, 0);
     f->low[RSDP_AT + 8] ^= 1;
     CHECK_INT_EQ(do_acpi_parse(f, RSDP_AT), -EINVAL);
     make_rsdp(f, RSDP_AT, 2, 0, 0);
     f->low[RSDP_AT + 32] ^= 1; /* extended checksum */
     CHECK_INT_EQ(do_acpi_parse(f, RSDP_AT), -EINVAL);
+    make_rsdp(f, RSDP_AT, 2, 0, 0);
+    put32(f->low + RSDP_AT + 20, 20); /* v2 length below the v2 structure */
+    fix_checksum(f->low + RSDP_AT, 20, 8);
+    CHECK_INT_EQ(do_acpi_parse(f, RSDP_AT), -EINVAL);
+    /* A revision 2 RSDP whose 1.0 part ends at 1 MiB, the end of readable memory. */
+    memcpy(f->low + 0xFFFEC, "RSD PTR ", 8);
+    f->low[0xFFFEC + 15] = 2;
+    fix_checksum(f->low + 0xFFFEC, 20, 8);
+    CHECK_INT_EQ(do_acpi_parse(f, 0xFFFEC), -EINVAL);
     fw_free(f);
 }
 
@@ -814,12 +835,15 @@ TEST(acpi_madt_array_limits)
         madt_ioapic(&t, (uint8_t)i, 0xFEC00000 + 0x1000 * (uint32_t)i, 24 * (uint32_t)i);
     for (int i = 0; i < ACPI_MAX_OVERRIDES + 3; i++)
         madt_iso(&t, (uint8_t)i, (uint32_t)i + 1, 0);
+    for (int i = 0; i < ACPI_MAX_NMIS + 1; i++)
+        madt_nmi(&t, (uint8_t)i, 0, 1);
     madt = madt_place(f, &t);
     acpi_world_v1(f, &madt, 1);
     CHECK_INT_EQ(do_acpi_parse(f, RSDP_AT), 0);
     CHECK_INT_EQ(pi.nioapics, ACPI_MAX_IOAPICS);
     CHECK_INT_EQ(pi.noverrides, ACPI_MAX_OVERRIDES);
-    CHECK_INT_EQ(pi.truncated, 5);
+    CHECK_INT_EQ(pi.nnmis, ACPI_MAX_NMIS);
+    CHECK_INT_EQ(pi.truncated, 6);
     fw_free(f);
 }
 
@@ -868,7 +892,7 @@ TEST(acpi_root_tables)
     uint8_t *rsdt;
 
     tables[0] = simple_madt(f, 1);
-    tables[1] = 0;              /* null entry */
+    tables[1] = 0;                    /* null entry */
     tables[2] = TABLES_BASE - 0x1000; /* unreadable */
     acpi_world_v1(f, tables, 3);
     CHECK_INT_EQ(do_acpi_parse(f, RSDP_AT), 0);
@@ -939,7 +963,8 @@ static int parse_madt_with_tail(const uint8_t *tail, size_t n, uint32_t hdr_len)
     madt_init(&t, LAPIC_BASE, 1);
     madt_lapic(&t, 0, 0, 1);
     madt_lapic(&t, 1, 1, 1);
-    memcpy(t.buf + t.len, tail, n);
+    if (n > 0)
+        memcpy(t.buf + t.len, tail, n);
     t.len += n;
     madt = madt_place(f, &t);
     if (hdr_len != 0) {
@@ -960,6 +985,7 @@ TEST(acpi_madt_truncated_entries)
     static const uint8_t past_end[] = {9, 16, 0, 0, 5, 0, 0, 0};
     static const uint8_t one_byte[] = {0};
     static const uint8_t short_then_cpu[] = {1, 6, 0, 0, 0, 0, 0, 8, 2, 2, 1, 0, 0, 0};
+    static const uint8_t ioapic_short[] = {1, 11, 0, 0, 0, 0, 0xC0, 0xFE, 0, 0, 0};
 
     CHECK_INT_EQ(parse_madt_with_tail(len0, sizeof(len0), 0), 0);
     CHECK_INT_EQ(pi.ncpus, 2);
@@ -977,6 +1003,10 @@ TEST(acpi_madt_truncated_entries)
     CHECK_INT_EQ(parse_madt_with_tail(short_then_cpu, sizeof(short_then_cpu), 0), 0);
     CHECK_INT_EQ(pi.nioapics, 0);
     CHECK_INT_EQ(pi.ncpus, 3);
+    CHECK_INT_EQ(pi.truncated, 1);
+    /* One byte short of an I/O APIC record, at the very end of the table. */
+    CHECK_INT_EQ(parse_madt_with_tail(ioapic_short, sizeof(ioapic_short), 0), 0);
+    CHECK_INT_EQ(pi.nioapics, 0);
     CHECK_INT_EQ(pi.truncated, 1);
     /* Header length cutting the second CPU in half. */
     CHECK_INT_EQ(parse_madt_with_tail(NULL, 0, 44 + 8 + 4), 0);
@@ -1044,7 +1074,7 @@ TEST(acpi_mcfg)
     CHECK_UINT_EQ(pi.mcfg_bus_end, 127);
     /* A half allocation at the end is dropped and counted. */
     p = fw_ptr(f, tables[0], 36);
-    put32(p + 4, 44 + 16 + 8);
+    put32(p + 4, 44 + 16 + 15); /* one byte short */
     sdt_fix(p);
     CHECK_INT_EQ(do_acpi_parse(f, RSDP_AT), 0);
     CHECK_UINT_EQ(pi.mcfg_base, 0xC0000000);
@@ -1103,7 +1133,7 @@ TEST(mp_four_cpus_in_each_location)
         check_mp_world();
         fw_free(f);
     }
-    /* No EBDA: the last KiB of base memory, from the BDA or assumed 639K. */
+    /* No EBDA: the last KiB of base memory, sized by the BDA, else 639K-640K. */
     f = fw_new();
     put16(f->low + 0x40E, 0);
     put16(f->low + 0x413, 512);
@@ -1396,9 +1426,9 @@ TEST(mp_fuzz_mutated_tables)
         memcpy(fp, saved + len, 16);
         for (int k = 0; k < n; k++) {
             if (rng() % 6 == 0)
-                mutate(fp + 4, 12);
+                mutate(fp, 16);
             else
-                mutate(p + 4, len - 4u); /* header length lives at +4 of the table, not +8 */
+                mutate(p, len);
         }
         if (rng() % 4 != 0) {
             uint16_t new_len = (uint16_t)(p[4] | p[5] << 8);

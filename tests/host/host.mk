@@ -57,6 +57,11 @@ HOST_libc_test_SRCS := tests/host/runner.c $(sort $(wildcard tests/host/libc_tes
 HOST_libc_test_FS_SRCS := tests/host/libc_probe_headers.c
 HOST_libc_test_OBJS := $(HOST_LIBC_OBJS)
 
+# drivers/acpi.c is pure (no kernel headers), so it builds as ordinary host C.
+HOST_TESTS += acpi_test
+HOST_acpi_test_SRCS := tests/host/runner.c tests/host/acpi_test.c drivers/acpi.c
+$(HOST_BUILD)/tests/host/acpi_test.o $(HOST_BUILD)/drivers/acpi.o: HOST_TEST_CFLAGS += -I.
+
 # --- rules -------------------------------------------------------------------
 
 define HOST_TEST_RULES
@@ -77,6 +82,10 @@ $(HOST_BUILD)/tests/host/%.fs.o: tests/host/%.c
 	$(HOST_CC) $(HOST_FS_CFLAGS) -Itests/host -c $< -o $@
 
 $(HOST_BUILD)/tests/host/%.o: tests/host/%.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_TEST_CFLAGS) -c $< -o $@
+
+$(HOST_BUILD)/drivers/%.o: drivers/%.c
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_TEST_CFLAGS) -c $< -o $@
 

@@ -26,6 +26,7 @@ def test_every_core_online_with_its_apic_id_and_runs_a_thread(smp):
         assert f"ktest: core {core}: APIC id {core}, thread ran on core {core}" in b.output
     if smp > 1:
         assert f"smp: {smp} cores online" in b.output
+    assert f"mem: {smp} per-core memory pool" in b.output
     assert "did not" not in b.output  # no core skipped
 
 
@@ -80,4 +81,5 @@ def test_cross_core_frees_return_every_byte(smp):
     assert int(m[2]) == 0 and int(m[5]) == 0
     assert m[3] == m[4]  # in use returns to where it started
     remote = int(re.search(r"\((\d+) from another core\)", b.output)[1])
-    assert remote == (3000 * smp if smp > 1 else 0)
+    # every block was freed on another core (thread structs may add a few)
+    assert (remote >= 3000 * smp) if smp > 1 else remote == 0

@@ -183,6 +183,9 @@ static void heap(void)
         zebu_thread_join(t[c]);
         errors += args[c].errors;
     }
+    /* A joined thread's last reference (and stack) is dropped by its core
+     * just after it switches away: give the cores a moment to get there. */
+    zebu_sleep_ns(10 * 1000 * 1000);
     zebu_mem_stats(&after);
     printf("ktest: heap: %ld blocks per core over %d cores, %lu errors, heap in use before %lu "
            "after %lu, %lu failures\n",
