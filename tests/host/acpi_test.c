@@ -490,7 +490,7 @@ static void mpc_place(struct fw *f, struct mpc *t, uint64_t fp_at, uint8_t featu
 
 /*
  * Four enabled CPUs (APIC 0 the BSP) and one disabled, ISA bus 0 and PCI bus
- * 1, I/O APIC 8; ISA IRQ 0 on pin 2 and IRQ 9 level/active-low (overrides),
+ * 1, I/O APIC 8 (and a disabled 9); ISA IRQ 0 on pin 2 and IRQ 9 level/active-low (overrides),
  * IRQ 1 on pin 1 (identity: none), ExtINT and PCI entries (ignored), NMI on
  * LINT1 of every CPU.
  */
@@ -506,6 +506,7 @@ static void mp_world(struct fw *f, uint64_t fp_at)
     mpc_bus(&t, 0, "ISA   ");
     mpc_bus(&t, 1, "PCI   ");
     mpc_ioapic(&t, 8, 1, 0xFEC00000);
+    mpc_ioapic(&t, 9, 0, 0xFEC01000); /* not usable */
     mpc_int(&t, 3, 3, 0, 0, 0, 8, 0); /* ExtINT: the 8259 on pin 0 */
     mpc_int(&t, 3, 0, 0, 0, 0, 8, 2);
     mpc_int(&t, 3, 0, 0, 0, 1, 8, 1);
@@ -675,7 +676,8 @@ TEST(acpi_madt_eight_cpus_mixed)
 
     madt_init(&t, LAPIC_BASE, 0);
     for (uint8_t i = 0; i < 6; i++)
-        madt_lapic(&t, (uint8_t)(10 + i), (uint8_t)(2 * i), 1);
+        /* Online Capable is reserved when Enabled is set: entry 5 sets it anyway. */
+        madt_lapic(&t, (uint8_t)(10 + i), (uint8_t)(2 * i), i == 5 ? 3 : 1);
     madt_lapic(&t, 16, 12, 2); /* online capable */
     madt_lapic(&t, 17, 14, 0); /* disabled */
     madt = madt_place(f, &t);

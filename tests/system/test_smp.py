@@ -83,3 +83,17 @@ def test_cross_core_frees_return_every_byte(smp):
     remote = int(re.search(r"\((\d+) from another core\)", b.output)[1])
     # every block was freed on another core (thread structs may add a few)
     assert (remote >= 3000 * smp) if smp > 1 else remote == 0
+
+
+def test_cores_example_app_gathers_results_from_every_core():
+    import subprocess
+    from conftest import ROOT
+    p = subprocess.run(["make", "--no-print-directory", "APP=cores"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    b = boot("cores", append="limit=100000", timeout=120, extra=["--smp", "4"])
+    assert b.status == 0, b.output
+    per_core = re.findall(r"core (\d) \(APIC id \d\): (\d+) primes", b.output)
+    assert [int(c) for c, _ in per_core] == [0, 1, 2, 3]
+    assert all(int(n) > 0 for _, n in per_core)
+    assert "9592 primes below 100000, counted on 4 cores" in b.output  # pi(10^5)
