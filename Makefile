@@ -163,7 +163,7 @@ $(ISO): $(ELF32) tools/mkiso.sh FORCE
 	$(Q)tools/mkiso.sh $(ELF32) $@ "$(APP)" "$(ARGS)"
 
 # ---- tests ----
-TEST_APPS := hello ktest
+TEST_APPS := hello ktest cores
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory host-test
@@ -179,7 +179,9 @@ include tests/host/host.mk
 # ---- benchmarks ----
 bench: deps-test
 	$(Q)$(MAKE) --no-print-directory APP=hello image iso
+	$(Q)$(MAKE) --no-print-directory APP=ktest image
 	$(Q)$(PYTHON) tools/bench-boot.py --runs 10 --app hello
+	$(Q)$(PYTHON) tools/bench-smp.py --runs 5
 
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
@@ -197,7 +199,7 @@ help:
 	@echo "  make iso          build build/\$$APP.iso, a GRUB ISO that boots the same image"
 	@echo "  make test         host unit tests, then system tests that boot real QEMU guests"
 	@echo "  make host-test    host unit tests only (ASan + UBSan)"
-	@echo "  make bench        boot-time and size benchmarks (see docs/BENCHMARKS.md)"
+	@echo "  make bench        boot time, image size and SMP figures (see docs/BENCHMARKS.md)"
 	@echo "  make format       clang-format every C file"
 	@echo "  make clean        remove build/"
 	@echo ""

@@ -587,6 +587,14 @@ static void mp_entry(const uint8_t *e, uint8_t *isa_buses, struct platform_info 
     }
 }
 
+/* Base table entries carry no length field: it follows from the type (0 for unknown types). */
+static uint32_t mp_entry_len(uint8_t type)
+{
+    if (type == MP_PROCESSOR)
+        return MP_PROCESSOR_LEN;
+    return type <= MP_LOCAL_INT ? MP_OTHER_LEN : 0;
+}
+
 /* Walks the base table's entries; entries are sorted by type, so buses precede interrupts. */
 static void mpc_walk(const uint8_t *t, uint32_t len, struct platform_info *out)
 {
@@ -601,10 +609,8 @@ static void mpc_walk(const uint8_t *t, uint32_t len, struct platform_info *out)
             out->truncated++;
             break;
         }
-        /* Unknown types have no length field: nothing after one can be framed. */
-        elen = t[off] == MP_PROCESSOR   ? MP_PROCESSOR_LEN
-               : t[off] <= MP_LOCAL_INT ? MP_OTHER_LEN
-                                        : 0;
+        /* An unknown type cannot be stepped over: nothing after it can be framed. */
+        elen = mp_entry_len(t[off]);
         if (elen == 0 || elen > len - off) {
             out->truncated++;
             break;

@@ -8,7 +8,7 @@
 static const char *mode = "none";
 ZEBU_OPTION_STRING("mode", mode,
                    "pagefault | null | ud | divide | panic | assert | highmem | spin | cores | "
-                   "pingpong | sleep | overflow | heap | none");
+                   "pingpong | sleep | overflow | heap | bench | none");
 
 static long count = 100000;
 ZEBU_OPTION_INT("count", count, 1, 100000000, "messages for mode=pingpong");
@@ -193,6 +193,80 @@ static void heap(void)
     zebu_mem_print_stats();
 }
 
+/* ---- benchmark figures (make bench; printed, never asserted) ---- */
+
+static void *yielder(void *arg)
+{
+    long n = *(long *)arg;
+    for (long i = 0; i < n; i++)
+        zebu_thread_yield();
+    return NULL;
+}
+
+static uint64_t bench_switch(long n)
+{
+    struct zebu_thread *a = zebu_thread_create(yielder, &n, 0, "yield-a", 0);
+    struct zebu_thread *b = zebu_thread_create(yielder, &n, 0, "yield-b", 0);
+    uint64_t t0 = zebu_time_ns();
+    zebu_thread_join(a);
+    zebu_thread_join(b);
+    return (zebu_time_ns() - t0) / (uint64_t)(2 * n);
+}
+
+/* One message in flight: a round trip is two cross-core wake-ups. */
+static uint64_t bench_wake(long n)
+{
+    int far = zebu_core_count() - 1;
+    struct pong_args a = {zebu_mailbox_create(), zebu_mailbox_create(), n};
+    struct ping p = {.seq = 0};
+    struct zebu_thread *t = zebu_thread_create(ponger, &a, far, "ponger", 0);
+    uint64_t t0 = zebu_time_ns();
+    for (long i = 0; i < n; i++) {
+        p.seq = (uint64_t)i;
+        zebu_mailbox_send(a.in, &p.msg);
+        zebu_mailbox_recv(a.out);
+    }
+    uint64_t ns = zebu_time_ns() - t0;
+    zebu_thread_join(t);
+    return ns / (uint64_t)(2 * n);
+}
+
+static void *alloc_loop(void *arg)
+{
+    long n = *(long *)arg;
+    void *keep[64];
+    for (long i = 0; i < n; i++) {
+        keep[i & 63] = malloc(16 + (size_t)(i & 7) * 24);
+        if ((i & 63) == 63)
+            for (int k = 0; k < 64; k++)
+                free(keep[k]);
+    }
+    return NULL;
+}
+
+static uint64_t bench_alloc(int cores, long n)
+{
+    struct zebu_thread *t[256];
+    uint64_t t0 = zebu_time_ns();
+    for (int c = 0; c < cores; c++)
+        t[c] = zebu_thread_create(alloc_loop, &n, c, "alloc", 0);
+    for (int c = 0; c < cores; c++)
+        zebu_thread_join(t[c]);
+    uint64_t ns = zebu_time_ns() - t0;
+    return (uint64_t)(2 * n * cores) * 1000000 / (ns / 1000 + 1); /* malloc + free per i */
+}
+
+static void bench(void)
+{
+    int cores = zebu_core_count();
+    uint64_t sw = bench_switch(100000);
+    uint64_t wake = bench_wake(20000);
+    uint64_t one = bench_alloc(1, 1 << 20);
+    uint64_t all = bench_alloc(cores, 1 << 20);
+    printf("bench: cores=%d switch_ns=%lu wake_ns=%lu alloc_ops_1core=%lu alloc_ops_allcores=%lu\n",
+           cores, sw, wake, one, all);
+}
+
 static void sleeps(void)
 {
     static const uint64_t ms[] = {1, 10, 100};
@@ -288,6 +362,8 @@ __attribute__((noinline)) static void fault_dispatch(const char *m)
         overflow();
     else if (strcmp(m, "heap") == 0)
         heap();
+    else if (strcmp(m, "bench") == 0)
+        bench();
     else if (strcmp(m, "spin") == 0)
         for (;;)
             __asm__ volatile("" ::: "memory"); /* until the test ends the VM */
