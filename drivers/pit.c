@@ -39,6 +39,21 @@ uint64_t pit_measure_tsc(uint16_t pit_ticks)
     return end - start;
 }
 
+void pit_start_periodic(uint32_t hz)
+{
+    uint32_t div = PIT_HZ / hz;
+    if (div == 0 || div > 0xFFFF)
+        div = 0xFFFF;
+    cpu_outb(PIT_CMD, 0x34); /* channel 0, lobyte/hibyte, mode 2 (rate generator) */
+    cpu_outb(0x40, (uint8_t)div);
+    cpu_outb(0x40, (uint8_t)(div >> 8));
+}
+
+void pit_stop(void)
+{
+    cpu_outb(PIT_CMD, 0x30); /* channel 0, mode 0, no count: output stays low */
+}
+
 void pic_disable(void)
 {
     cpu_outb(0x21, 0xFF);

@@ -13,6 +13,10 @@
  */
 uint64_t pit_measure_tsc(uint16_t pit_ticks);
 
+/* Channel 0 as a periodic interrupt source at `hz` (IRQ 0), or stopped. */
+void pit_start_periodic(uint32_t hz);
+void pit_stop(void);
+
 /* Masks every line of both 8259 PICs so that none can raise a vector. */
 void pic_disable(void);
 

@@ -13,6 +13,7 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
+#include "kernel/selftest.h"
 #include "kernel/time.h"
 #include "libc/libc_platform.h"
 
@@ -75,6 +76,7 @@ uint64_t zebu_time_ns(void)
 static void *app_main_thread(void *arg)
 {
     (void)arg;
+    selftest_run();
     pr_info("app", "starting %s", zebu_app_name);
     int status = main(cmdline_argc(), cmdline_argv());
     zebu_exit(status);

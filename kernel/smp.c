@@ -13,6 +13,7 @@
 #include <string.h>
 #include <zebu.h>
 
+#include "drivers/ioapic.h"
 #include "drivers/lapic.h"
 #include "drivers/platform.h"
 #include "kernel/arch/cpu.h"
@@ -232,6 +233,12 @@ int smp_start(const struct boot_info *bi)
         return cpu_count;
     }
     print_cpu_list();
+    if (platform.ncpus_disabled > 0)
+        pr_info("smp", "%d more core%s marked disabled by the firmware", platform.ncpus_disabled,
+                platform.ncpus_disabled == 1 ? "" : "s");
+    int n = ioapic_init(&platform);
+    pr_info("smp", "%d I/O APIC%s, %u interrupt pins, all masked", n, n == 1 ? "" : "s",
+            ioapic_pin_count());
     if (platform.bad_checksums > 0 || platform.truncated > 0)
         pr_warn("smp", "firmware tables: %d bad checksums, %d entries dropped",
                 platform.bad_checksums, platform.truncated);

@@ -4,6 +4,7 @@
  * Sources, best first (each is exact where it exists, so it needs no wait):
  *   CPUID 0x15 (TSC/crystal ratio and crystal Hz), CPUID 0x16 (base MHz),
  *   the hypervisor leaf 0x40000010 (TSC kHz; KVM/VMware style),
+ *   the KVM clock (its TSC-to-ns multiplier, read once; KVM's pvclock ABI),
  *   then the PIT: a 2 ms one-shot on channel 2 measured with RDTSC.
  * Under TCG (FIELD-NOTES.md) only the PIT exists; when nothing does, a guess
  * of 1 GHz is used and a warning printed, so timestamps are still ordered.
@@ -54,6 +55,55 @@ static uint64_t tsc_hz_from_cpuid(void)
     return 0;
 }
 
+/* KVM's per-vCPU time structure (Documentation/virt/kvm/x86/msr.rst). */
+struct pvclock_time_info {
+    uint32_t version;
+    uint32_t pad0;
+    uint64_t tsc_timestamp;
+    uint64_t system_time;
+    uint32_t tsc_to_system_mul;
+    int8_t tsc_shift;
+    uint8_t flags;
+    uint8_t pad[2];
+} __attribute__((packed, aligned(32)));
+
+#define KVM_CPUID_SIGNATURE     0x40000000
+#define KVM_CPUID_FEATURES      0x40000001
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+
+static struct pvclock_time_info kvm_clock;
+
+static uint64_t tsc_hz_from_kvm_clock(void)
+{
+    struct cpuid_regs r;
+    cpu_cpuid(1, 0, &r);
+    if (!(r.ecx & CPUID_1_ECX_HYPERVISOR))
+        return 0;
+    cpu_cpuid(KVM_CPUID_SIGNATURE, 0, &r);
+    if (r.ebx != 0x4b4d564b || r.ecx != 0x564b4d56 || r.edx != 0x4d) /* "KVMKVMKVM\0\0\0" */
+        return 0;
+    cpu_cpuid(KVM_CPUID_FEATURES, 0, &r);
+    if (!(r.eax & KVM_FEATURE_CLOCKSOURCE2))
+        return 0;
+    cpu_wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uint64_t)(uintptr_t)&kvm_clock | 1);
+    uint32_t version, mul;
+    int8_t shift;
+    do { /* an odd version means the host is updating it */
+        version = __atomic_load_n(&kvm_clock.version, __ATOMIC_ACQUIRE);
+        mul = kvm_clock.tsc_to_system_mul;
+        shift = kvm_clock.tsc_shift;
+    } while ((version & 1) || version != __atomic_load_n(&kvm_clock.version, __ATOMIC_ACQUIRE));
+    cpu_wrmsr(MSR_KVM_SYSTEM_TIME_NEW, 0);
+    if (mul == 0)
+        return 0;
+    /* ns = ((tsc << shift) * mul) >> 32, so hz = 1e9 * 2^32 / mul, shifted back */
+    uint64_t khz = (1000000ull << 32) / mul;
+    khz = shift < 0 ? khz << -shift : khz >> shift;
+    tsc_source = "kvm-clock";
+    return khz * 1000;
+}
+
 static uint64_t tsc_hz_from_pit(void)
 {
     const uint16_t ticks = PIT_HZ / 500; /* 2 ms */
@@ -68,6 +118,8 @@ void time_init(uint64_t tsc_entry)
 {
     tsc_at_entry = tsc_entry;
     uint64_t hz = tsc_hz_from_cpuid();
+    if (hz == 0)
+        hz = tsc_hz_from_kvm_clock();
     if (hz == 0)
         hz = tsc_hz_from_pit();
     int guessed = hz < 1000000; /* below 1 MHz is no working clock */

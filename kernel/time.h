@@ -2,7 +2,8 @@
  * kernel/time.h — monotonic time from the TSC.
  *
  * time_init() finds the TSC frequency (CPUID leaf 0x15 or 0x16, the
- * hypervisor timing leaf 0x40000010, else the PIT as a stopwatch) and fixes
+ * hypervisor timing leaf 0x40000010, the KVM clock, else the PIT as a
+ * stopwatch) and fixes
  * the conversion; time_ns() is nanoseconds since boot entry (the TSC the stub
  * read). Before time_init() every reading is 0.
  */

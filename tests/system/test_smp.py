@@ -97,3 +97,22 @@ def test_cores_example_app_gathers_results_from_every_core():
     assert [int(c) for c, _ in per_core] == [0, 1, 2, 3]
     assert all(int(n) > 0 for _, n in per_core)
     assert "9592 primes below 100000, counted on 4 cores" in b.output  # pi(10^5)
+
+
+@pytest.mark.parametrize("smp", [1, 4])
+def test_device_interrupt_through_ioapic_wakes_a_thread_on_core_0(smp):
+    b = boot("ktest", append="selftest=ioapic mode=none", timeout=120, extra=["--smp", str(smp)])
+    assert b.status == 0, b.output
+    assert "smp: 1 I/O APIC, 24 interrupt pins, all masked" in b.output
+    assert (f"selftest: ioapic: 20 PIT interrupts on core {smp - 1} woke a thread on core 0"
+            in b.output), b.output
+    taken = int(re.search(r"interrupts taken on core \d+: (\d+)", b.output)[1])
+    assert taken >= 20
+
+
+def test_without_acpi_the_mp_tables_are_used():
+    b = boot("ktest", append="mode=cores", timeout=120,
+             extra=["--smp", "2", "--qemu-arg=-machine", "--qemu-arg=acpi=off"])
+    assert b.status == 0, b.output
+    assert "in the mptable tables" in b.output, b.output
+    assert "ktest: core 0: APIC id 0, thread ran on core 0" in b.output

@@ -1,0 +1,114 @@
+/*
+ * drivers/ioapic.c — I/O APIC (Intel 82093AA datasheet, section 3).
+ *
+ * Two 32-bit registers at the MMIO base: IOREGSEL (+0x00) selects, IOWIN
+ * (+0x10) reads or writes. Register 1 (version) holds the highest
+ * redirection entry in bits 16-23; entry i is registers 0x10 + 2i (low) and
+ * 0x11 + 2i (high): vector 0-7, delivery mode 8-10 (fixed), destination mode
+ * 11 (physical), polarity 13, trigger 15, mask 16, destination APIC id in
+ * the high register's bits 24-31.
+ */
+#include <errno.h>
+
+#include "drivers/ioapic.h"
+
+#define IOREGSEL 0x00
+#define IOWIN    0x10
+#define REG_VER  0x01
+#define RTE_LOW(i)  (0x10 + 2 * (i))
+#define RTE_HIGH(i) (0x11 + 2 * (i))
+#define RTE_ACTIVE_LOW (1u << 13)
+#define RTE_LEVEL      (1u << 15)
+#define RTE_MASKED     (1u << 16)
+
+struct ioapic {
+    volatile uint32_t *mmio;
+    uint32_t gsi_base, pins;
+};
+
+static struct ioapic ioapics[ACPI_MAX_IOAPICS];
+static int nioapics;
+static const struct platform_info *platform;
+
+static uint32_t rd(struct ioapic *io, uint32_t reg)
+{
+    io->mmio[IOREGSEL / 4] = reg;
+    return io->mmio[IOWIN / 4];
+}
+
+static void wr(struct ioapic *io, uint32_t reg, uint32_t v)
+{
+    io->mmio[IOREGSEL / 4] = reg;
+    io->mmio[IOWIN / 4] = v;
+}
+
+int ioapic_init(const struct platform_info *pi)
+{
+    platform = pi;
+    nioapics = 0;
+    for (int i = 0; i < pi->nioapics && i < ACPI_MAX_IOAPICS; i++) {
+        struct ioapic *io = &ioapics[nioapics++];
+        io->mmio = (volatile uint32_t *)(uintptr_t)pi->ioapics[i].addr;
+        io->gsi_base = pi->ioapics[i].gsi_base;
+        io->pins = ((rd(io, REG_VER) >> 16) & 0xFF) + 1;
+        for (uint32_t p = 0; p < io->pins; p++) {
+            wr(io, RTE_LOW(p), RTE_MASKED);
+            wr(io, RTE_HIGH(p), 0);
+        }
+    }
+    return nioapics;
+}
+
+static struct ioapic *ioapic_for(uint32_t gsi)
+{
+    for (int i = 0; i < nioapics; i++)
+        if (gsi >= ioapics[i].gsi_base && gsi < ioapics[i].gsi_base + ioapics[i].pins)
+            return &ioapics[i];
+    return NULL;
+}
+
+int ioapic_route_gsi(uint32_t gsi, uint8_t vector, uint32_t dest, int level, int active_low)
+{
+    struct ioapic *io = ioapic_for(gsi);
+    if (io == NULL)
+        return -ENODEV;
+    uint32_t pin = gsi - io->gsi_base;
+    wr(io, RTE_LOW(pin), RTE_MASKED);
+    wr(io, RTE_HIGH(pin), dest << 24);
+    wr(io, RTE_LOW(pin),
+       vector | (level ? RTE_LEVEL : 0) | (active_low ? RTE_ACTIVE_LOW : 0));
+    return 0;
+}
+
+int ioapic_route_isa(uint8_t irq, uint8_t vector, uint32_t dest)
+{
+    uint32_t gsi = irq;
+    int level = 0, active_low = 0; /* ISA: edge, active high */
+    for (int i = 0; platform != NULL && i < platform->noverrides; i++) {
+        const struct acpi_override *o = &platform->overrides[i];
+        if (o->bus != 0 || o->source_irq != irq)
+            continue;
+        gsi = o->gsi;
+        /* MPS INTI flags: polarity 1:0 (3 = active low), trigger 3:2 (3 = level) */
+        active_low = (o->flags & 3) == 3;
+        level = ((o->flags >> 2) & 3) == 3;
+    }
+    return ioapic_route_gsi(gsi, vector, dest, level, active_low);
+}
+
+int ioapic_mask_gsi(uint32_t gsi)
+{
+    struct ioapic *io = ioapic_for(gsi);
+    if (io == NULL)
+        return -ENODEV;
+    wr(io, RTE_LOW(gsi - io->gsi_base), RTE_MASKED);
+    return 0;
+}
+
+uint32_t ioapic_pin_count(void)
+{
+    uint32_t n = 0;
+    for (int i = 0; i < nioapics; i++)
+        n += ioapics[i].pins;
+    return n;
+}

@@ -1,0 +1,8 @@
+/* kernel/selftest.h — boot-time self-tests (selftest= option). */
+#ifndef ZEBU_KERNEL_SELFTEST_H
+#define ZEBU_KERNEL_SELFTEST_H
+
+/* Runs the self-test the command line asked for, on the calling thread. */
+void selftest_run(void);
+
+#endif
