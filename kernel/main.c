@@ -7,6 +7,7 @@
  */
 #include <zebu.h>
 
+#include "drivers/pci.h"
 #include "drivers/pit.h"
 #include "drivers/platform.h"
 #include "kernel/arch/cpu.h"
@@ -50,6 +51,19 @@ static void print_memory_map(void)
         const struct mem_region *r = &boot_info.regions[i];
         pr_debug("mem", "%016lx-%016lx %s", r->base, r->base + r->len,
                  r->type == MEM_USABLE ? "usable" : "reserved");
+    }
+}
+
+static void pci_scan(void)
+{
+    int n = pci_init(smp_platform());
+    pr_info("pci", "%d function%s (config access: %s)", n, n == 1 ? "" : "s",
+            pci_access_method());
+    for (int i = 0; i < n; i++) {
+        const struct pci_device *d = pci_device_at(i);
+        pr_info("pci", "%02x:%02x.%u %04x:%04x class %02x.%02x%s%s", d->bus, d->dev, d->fn,
+                d->vendor, d->device, d->class_code, d->subclass, d->cap_msix ? " msi-x" : "",
+                d->cap_msi ? " msi" : "");
     }
 }
 
@@ -113,7 +127,13 @@ void kernel_main(const struct boot_handoff *handoff)
     /* Scheduling on this core, then every other core into its own. */
     sched_init_cpu(this_cpu(), (uint64_t)(uintptr_t)boot_stack_bottom,
                    (uint64_t)(uintptr_t)boot_stack_top);
-    smp_start(&boot_info);
+    smp_discover(&boot_info);
+
+    /* Devices, before the other cores run: mapping their registers edits
+     * page tables that no other core has cached yet. */
+    pci_scan();
+
+    smp_start();
 
     /* The app's main() as a thread on core 0; this context becomes core 0's
      * idle loop. */

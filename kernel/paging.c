@@ -11,9 +11,12 @@
 #include "kernel/paging.h"
 #include "kernel/pmem.h"
 #include "kernel/printk.h"
+#include "kernel/spinlock.h"
 
 #define PTE_P    (1ull << 0)
 #define PTE_W    (1ull << 1)
+#define PTE_PWT  (1ull << 3)
+#define PTE_PCD  (1ull << 4)
 #define PTE_PS   (1ull << 7)
 #define PTE_NX   (1ull << 63)
 #define PTE_ADDR 0x000FFFFFFFFFF000ull
@@ -22,6 +25,7 @@
 #define MIB2 (1ull << 21)
 
 static uint64_t mapped_top;
+static struct spinlock paging_lock; /* page-table edits are rare: one lock */
 static uint64_t nx_bit;
 
 static uint64_t *table_of(uint64_t entry)
@@ -75,15 +79,67 @@ static uint64_t *pte_for(uint64_t va)
 
 int paging_set_guard(uint64_t va, int guard)
 {
+    uint64_t flags = spin_lock_irqsave(&paging_lock);
     uint64_t *pte = pte_for(va & ~(PAGE_SIZE - 1));
-    if (pte == NULL)
-        return -ENOMEM;
-    if (guard)
-        *pte &= ~PTE_P;
-    else
-        *pte |= PTE_P;
-    cpu_invlpg((void *)(uintptr_t)va);
-    return 0;
+    if (pte != NULL) {
+        if (guard)
+            *pte &= ~PTE_P;
+        else
+            *pte |= PTE_P;
+        cpu_invlpg((void *)(uintptr_t)va);
+    }
+    spin_unlock_irqrestore(&paging_lock, flags);
+    return pte != NULL ? 0 : -ENOMEM;
+}
+
+/* The PD entry for va, creating the PDPT/PD and splitting a 1 GiB page on
+ * the way. NULL when out of memory or past 512 GiB. */
+static uint64_t *pde_for(uint64_t va)
+{
+    uint64_t *pml4 = (uint64_t *)(uintptr_t)(cpu_read_cr3() & PTE_ADDR);
+    uint64_t *e = &pml4[(va >> 39) & 511];
+    if (va >= 512 * GIB)
+        return NULL;
+    e = &table_of(*e)[(va >> 30) & 511];
+    if (!(*e & PTE_P)) {
+        uint64_t *pd = new_table();
+        if (pd == NULL)
+            return NULL;
+        *e = (uint64_t)(uintptr_t)pd | PTE_P | PTE_W;
+    } else if ((*e & PTE_PS) && split_large(e, 3) != 0) {
+        return NULL;
+    }
+    return &table_of(*e)[(va >> 21) & 511];
+}
+
+int paging_map_mmio(uint64_t addr, uint64_t len)
+{
+    if (len == 0)
+        return 0;
+    int err = 0;
+    uint64_t flags = spin_lock_irqsave(&paging_lock);
+    for (uint64_t p = addr & ~(MIB2 - 1); p < addr + len && err == 0; p += MIB2) {
+        uint64_t *pde = pde_for(p);
+        if (pde == NULL) {
+            err = -ENOMEM;
+            break;
+        }
+        if (!(*pde & PTE_P)) {
+            *pde = p | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT | nx_bit;
+        } else if (*pde & PTE_PS) {
+            *pde |= PTE_PCD | PTE_PWT;
+        } else { /* already 4 KiB pages: mark the ones in range */
+            uint64_t *pt = table_of(*pde);
+            for (int i = 0; i < 512; i++) {
+                uint64_t va = p + (uint64_t)i * PAGE_SIZE;
+                if (va + PAGE_SIZE > addr && va < addr + len)
+                    pt[i] |= PTE_PCD | PTE_PWT;
+            }
+        }
+    }
+    cpu_write_cr3(cpu_read_cr3()); /* one full flush beats 512 INVLPGs per 2 MiB */
+    spin_unlock_irqrestore(&paging_lock, flags);
+    return err;
 }
 
 /* Maps [mapped_top, top) with 2 MiB pages, one page directory per GiB. */

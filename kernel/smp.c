@@ -214,10 +214,13 @@ static void bring_up_aps(uint32_t self, int want)
             (time_ns() - t0) / 1000);
 }
 
-int smp_start(const struct boot_info *bi)
+static int discover_err = -ENOENT;
+
+int smp_discover(const struct boot_info *bi)
 {
     struct acpi_mem mem = {identity_map, NULL};
     int err = platform_discover(&mem, bi->rsdp, &platform);
+    discover_err = err;
     if (lapic_init_bsp(err == 0 ? platform.lapic_addr : 0) != 0)
         panic("smp: no local APIC (CPUID.1:EDX[9])");
     lapic_init_cpu();
@@ -230,7 +233,7 @@ int smp_start(const struct boot_info *bi)
             lapic_timer_mode());
     if (err != 0) {
         pr_warn("smp", "no ACPI MADT or MP table (%d): running on the boot core only", err);
-        return cpu_count;
+        return err;
     }
     print_cpu_list();
     if (platform.ncpus_disabled > 0)
@@ -239,6 +242,13 @@ int smp_start(const struct boot_info *bi)
     int n = ioapic_init(&platform);
     pr_info("smp", "%d I/O APIC%s, %u interrupt pins, all masked", n, n == 1 ? "" : "s",
             ioapic_pin_count());
+    return 0;
+}
+
+int smp_start(void)
+{
+    if (discover_err != 0)
+        return cpu_count;
     if (platform.bad_checksums > 0 || platform.truncated > 0)
         pr_warn("smp", "firmware tables: %d bad checksums, %d entries dropped",
                 platform.bad_checksums, platform.truncated);

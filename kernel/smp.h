@@ -29,9 +29,14 @@
 /* Early on the boot processor: per-core state 0, GS, its tables. */
 void smp_init_bsp(uint64_t stack_lo, uint64_t stack_hi);
 
-/* Discovers the cores and brings the parked ones online (capped by the
- * cpus= option). Returns the number of cores online. */
-int smp_start(const struct boot_info *bi);
+/* Reads the firmware's tables (MADT or MP), brings up this core's local APIC
+ * and timer, masks the I/O APICs. Returns 0, or a negative errno when there
+ * are no tables (the machine then runs on the boot core). */
+int smp_discover(const struct boot_info *bi);
+
+/* Brings the parked cores online (capped by the cpus= option) and splits
+ * memory into per-core pools. Returns the number of cores online. */
+int smp_start(void);
 
 /* What firmware said (valid after smp_start). */
 const struct platform_info *smp_platform(void);

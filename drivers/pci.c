@@ -1,0 +1,308 @@
+/*
+ * drivers/pci.c — PCI configuration access and enumeration.
+ *
+ * BAR sizing (PCI local bus spec 3.0, 6.2.5.1): decoding is turned off, all
+ * ones written, the read-back masked, the original restored. MSI-X (PCI
+ * spec 3.0, 6.8.2): the table lives in a BAR at the offset the capability
+ * gives; each 16-byte entry holds message address (0xFEE00000 | APIC id <<
+ * 12 for x86, SDM vol. 3A 11.11.1), data (the vector, fixed, edge) and a
+ * mask bit.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "drivers/ioapic.h"
+#include "drivers/pci.h"
+#include "kernel/arch/cpu.h"
+#include "kernel/paging.h"
+
+#define CFG_ADDR 0xCF8
+#define CFG_DATA 0xCFC
+
+#define PCI_COMMAND      0x04
+#define PCI_STATUS       0x06
+#define PCI_HEADER_TYPE  0x0E
+#define PCI_BAR0         0x10
+#define PCI_SECONDARY    0x19
+#define PCI_SUBSYSTEM    0x2C
+#define PCI_CAP_PTR      0x34
+#define PCI_IRQ_LINE     0x3C
+#define CMD_IO           (1u << 0)
+#define CMD_MEM          (1u << 1)
+#define CMD_MASTER       (1u << 2)
+#define CMD_INTX_DISABLE (1u << 10)
+#define STATUS_CAPS      (1u << 4)
+#define CAP_MSI          0x05
+#define CAP_MSIX         0x11
+
+static struct pci_device devices[PCI_MAX_DEVICES];
+static int ndevices;
+static volatile uint8_t *ecam;
+static uint8_t ecam_bus_start, ecam_bus_end;
+
+static volatile uint8_t *ecam_ptr(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
+{
+    return ecam + (((uint64_t)(bus - ecam_bus_start) << 20) | ((uint64_t)dev << 15) |
+                   ((uint64_t)fn << 12) | off);
+}
+
+static int use_ecam(uint8_t bus)
+{
+    return ecam != NULL && bus >= ecam_bus_start && bus <= ecam_bus_end;
+}
+
+static uint32_t cfg_read32(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
+{
+    if (use_ecam(bus))
+        return *(volatile uint32_t *)ecam_ptr(bus, dev, fn, off & ~3u);
+    cpu_outl(CFG_ADDR, 0x80000000u | ((uint32_t)bus << 16) | ((uint32_t)dev << 11) |
+                           ((uint32_t)fn << 8) | (off & 0xFC));
+    return cpu_inl(CFG_DATA);
+}
+
+static void cfg_write32(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, uint32_t v)
+{
+    if (use_ecam(bus)) {
+        *(volatile uint32_t *)ecam_ptr(bus, dev, fn, off & ~3u) = v;
+        return;
+    }
+    cpu_outl(CFG_ADDR, 0x80000000u | ((uint32_t)bus << 16) | ((uint32_t)dev << 11) |
+                           ((uint32_t)fn << 8) | (off & 0xFC));
+    cpu_outl(CFG_DATA, v);
+}
+
+uint32_t pci_read32(const struct pci_device *d, uint16_t off)
+{
+    return cfg_read32(d->bus, d->dev, d->fn, off);
+}
+
+uint16_t pci_read16(const struct pci_device *d, uint16_t off)
+{
+    return (uint16_t)(pci_read32(d, off & ~3u) >> ((off & 2) * 8));
+}
+
+uint8_t pci_read8(const struct pci_device *d, uint16_t off)
+{
+    return (uint8_t)(pci_read32(d, off & ~3u) >> ((off & 3) * 8));
+}
+
+void pci_write32(const struct pci_device *d, uint16_t off, uint32_t v)
+{
+    cfg_write32(d->bus, d->dev, d->fn, off, v);
+}
+
+void pci_write16(const struct pci_device *d, uint16_t off, uint16_t v)
+{
+    uint32_t old = pci_read32(d, off & ~3u);
+    unsigned shift = (off & 2) * 8;
+    old = (old & ~(0xFFFFu << shift)) | ((uint32_t)v << shift);
+    pci_write32(d, off & ~3u, old);
+}
+
+uint8_t pci_find_cap(const struct pci_device *d, uint8_t id, uint8_t after)
+{
+    if (!(pci_read16(d, PCI_STATUS) & STATUS_CAPS))
+        return 0;
+    uint8_t p = after ? pci_read8(d, after + 1) : pci_read8(d, PCI_CAP_PTR);
+    for (int guard = 0; p >= 0x40 && guard < 48; guard++) {
+        if (pci_read8(d, p) == id)
+            return p;
+        p = pci_read8(d, p + 1);
+    }
+    return 0;
+}
+
+static void size_bars(struct pci_device *d)
+{
+    int nbars = (d->header_type & 0x7F) == 0 ? 6 : 2;
+    uint16_t cmd = pci_read16(d, PCI_COMMAND);
+    pci_write16(d, PCI_COMMAND, cmd & ~(CMD_IO | CMD_MEM));
+    for (int i = 0; i < nbars; i++) {
+        uint16_t off = (uint16_t)(PCI_BAR0 + 4 * i);
+        uint32_t orig = pci_read32(d, off);
+        pci_write32(d, off, 0xFFFFFFFFu);
+        uint32_t mask = pci_read32(d, off);
+        pci_write32(d, off, orig);
+        struct pci_bar *b = &d->bars[i];
+        if (mask == 0 || mask == 0xFFFFFFFFu)
+            continue;
+        if (orig & 1) {
+            b->is_io = 1;
+            b->addr = orig & ~3u;
+            b->size = (uint16_t)(~(mask & ~3u) + 1);
+            continue;
+        }
+        b->prefetchable = (orig >> 3) & 1;
+        uint64_t addr = orig & ~0xFu, m = mask & ~0xFu;
+        if (((orig >> 1) & 3) == 2 && i + 1 < nbars) {
+            uint16_t hi_off = (uint16_t)(off + 4);
+            uint32_t hi = pci_read32(d, hi_off);
+            pci_write32(d, hi_off, 0xFFFFFFFFu);
+            uint32_t hi_mask = pci_read32(d, hi_off);
+            pci_write32(d, hi_off, hi);
+            addr |= (uint64_t)hi << 32;
+            m |= (uint64_t)hi_mask << 32;
+            b->is_64 = 1;
+            i++;
+        } else {
+            m |= 0xFFFFFFFF00000000ull;
+        }
+        b->addr = addr;
+        b->size = ~m + 1;
+    }
+    pci_write16(d, PCI_COMMAND, cmd);
+}
+
+static void scan_bus(uint8_t bus, int depth);
+
+static void scan_function(uint8_t bus, uint8_t dev, uint8_t fn, int depth)
+{
+    uint32_t id = cfg_read32(bus, dev, fn, 0);
+    if ((id & 0xFFFF) == 0xFFFF || ndevices == PCI_MAX_DEVICES)
+        return;
+    struct pci_device *d = &devices[ndevices++];
+    memset(d, 0, sizeof(*d));
+    d->bus = bus;
+    d->dev = dev;
+    d->fn = fn;
+    d->vendor = (uint16_t)id;
+    d->device = (uint16_t)(id >> 16);
+    uint32_t cls = pci_read32(d, 0x08);
+    d->revision = (uint8_t)cls;
+    d->prog_if = (uint8_t)(cls >> 8);
+    d->subclass = (uint8_t)(cls >> 16);
+    d->class_code = (uint8_t)(cls >> 24);
+    d->header_type = pci_read8(d, PCI_HEADER_TYPE);
+    if ((d->header_type & 0x7F) == 0) {
+        uint32_t sub = pci_read32(d, PCI_SUBSYSTEM);
+        d->subsystem_vendor = (uint16_t)sub;
+        d->subsystem_id = (uint16_t)(sub >> 16);
+    }
+    d->irq_line = pci_read8(d, PCI_IRQ_LINE);
+    d->irq_pin = pci_read8(d, PCI_IRQ_LINE + 1);
+    d->cap_msix = pci_find_cap(d, CAP_MSIX, 0);
+    d->cap_msi = pci_find_cap(d, CAP_MSI, 0);
+    size_bars(d);
+    /* A PCI-to-PCI bridge: its secondary bus is behind it. */
+    if (d->class_code == 0x06 && d->subclass == 0x04 && depth < 8)
+        scan_bus(pci_read8(d, PCI_SECONDARY), depth + 1);
+}
+
+static void scan_bus(uint8_t bus, int depth)
+{
+    for (uint8_t dev = 0; dev < 32; dev++) {
+        if ((cfg_read32(bus, dev, 0, 0) & 0xFFFF) == 0xFFFF)
+            continue;
+        scan_function(bus, dev, 0, depth);
+        if (!((cfg_read32(bus, dev, 0, PCI_HEADER_TYPE & ~3u) >> 16) & 0x80))
+            continue; /* single-function */
+        for (uint8_t fn = 1; fn < 8; fn++)
+            scan_function(bus, dev, fn, depth);
+    }
+}
+
+int pci_init(const struct platform_info *pi)
+{
+    ndevices = 0;
+    if (pi != NULL && pi->mcfg_base != 0 && pi->mcfg_segment == 0) {
+        uint64_t len = ((uint64_t)(pi->mcfg_bus_end - pi->mcfg_bus_start) + 1) << 20;
+        if (paging_map_mmio(pi->mcfg_base, len) == 0) {
+            ecam = (volatile uint8_t *)(uintptr_t)pi->mcfg_base;
+            ecam_bus_start = pi->mcfg_bus_start;
+            ecam_bus_end = pi->mcfg_bus_end;
+        }
+    }
+    scan_bus(ecam != NULL ? ecam_bus_start : 0, 0);
+    return ndevices;
+}
+
+int pci_device_count(void)
+{
+    return ndevices;
+}
+
+struct pci_device *pci_device_at(int i)
+{
+    return i >= 0 && i < ndevices ? &devices[i] : NULL;
+}
+
+struct pci_device *pci_find(uint16_t vendor, uint16_t device, int *start)
+{
+    for (int i = start != NULL ? *start : 0; i < ndevices; i++) {
+        if (devices[i].vendor == vendor && (device == 0xFFFF || devices[i].device == device)) {
+            if (start != NULL)
+                *start = i + 1;
+            return &devices[i];
+        }
+    }
+    return NULL;
+}
+
+const char *pci_access_method(void)
+{
+    return ecam != NULL ? "ecam" : "ports";
+}
+
+void pci_enable(struct pci_device *d)
+{
+    uint16_t cmd = pci_read16(d, PCI_COMMAND);
+    pci_write16(d, PCI_COMMAND, cmd | CMD_IO | CMD_MEM | CMD_MASTER);
+    for (int i = 0; i < 6; i++)
+        if (d->bars[i].size != 0 && !d->bars[i].is_io)
+            paging_map_mmio(d->bars[i].addr, d->bars[i].size);
+}
+
+int pci_msix_count(const struct pci_device *d)
+{
+    if (d->cap_msix == 0)
+        return 0;
+    return (pci_read16(d, d->cap_msix + 2) & 0x7FF) + 1;
+}
+
+int pci_msix_set(struct pci_device *d, uint16_t entry, uint8_t vector, uint32_t dest)
+{
+    if (d->cap_msix == 0 || entry >= pci_msix_count(d))
+        return -ENODEV;
+    uint32_t table = pci_read32(d, d->cap_msix + 4);
+    const struct pci_bar *bar = &d->bars[table & 7];
+    if (bar->size == 0 || bar->is_io)
+        return -ENODEV;
+    volatile uint32_t *e =
+        (volatile uint32_t *)(uintptr_t)(bar->addr + (table & ~7u) + 16u * entry);
+    e[0] = 0xFEE00000u | (dest << 12);
+    e[1] = 0;
+    e[2] = vector;
+    e[3] = 0; /* unmasked */
+    uint16_t ctl = pci_read16(d, d->cap_msix + 2);
+    pci_write16(d, d->cap_msix + 2, (uint16_t)((ctl | 0x8000) & ~0x4000)); /* enable, unmask */
+    pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) | CMD_INTX_DISABLE);
+    return 0;
+}
+
+int pci_msi_set(struct pci_device *d, uint8_t vector, uint32_t dest)
+{
+    if (d->cap_msi == 0)
+        return -ENODEV;
+    uint8_t c = d->cap_msi;
+    uint16_t ctl = pci_read16(d, c + 2);
+    pci_write32(d, c + 4, 0xFEE00000u | (dest << 12));
+    if (ctl & (1u << 7)) { /* 64-bit address */
+        pci_write32(d, c + 8, 0);
+        pci_write16(d, c + 12, vector);
+    } else {
+        pci_write16(d, c + 8, vector);
+    }
+    pci_write16(d, c + 2, (uint16_t)((ctl & ~(7u << 4)) | 1)); /* one vector, enable */
+    pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) | CMD_INTX_DISABLE);
+    return 0;
+}
+
+int pci_intx_route(struct pci_device *d, uint8_t vector, uint32_t dest)
+{
+    if (d->irq_pin == 0 || d->irq_line == 0xFF)
+        return -ENODEV;
+    /* Without AML we take the line firmware programmed as the GSI; PCI
+     * interrupts are level-triggered, active low. */
+    pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) & ~CMD_INTX_DISABLE);
+    return ioapic_route_gsi(d->irq_line, vector, dest, 1, 1);
+}
