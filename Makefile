@@ -208,7 +208,7 @@ help:
 	@echo "  ARGS='k=v ...'    boot command line: options and app arguments ('help' lists them)"
 	@echo "  MEM=128M          guest memory for run"
 	@echo "  SMP=1             guest CPUs for run"
-	@echo "  NET=none          guest network for run (none)"
+	@echo "  NET=none          guest network for run: none, or user (QEMU user networking)"
 	@echo "  V=1               show full commands"
 	@echo ""
 	@echo "Apps: $(notdir $(wildcard apps/*))"

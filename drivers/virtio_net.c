@@ -1,0 +1,253 @@
+/*
+ * drivers/virtio_net.c — virtio-net (VIRTIO 1.1, 5.1).
+ *
+ * Queue 0 receives, queue 1 transmits. Every frame is preceded by a
+ * virtio-net header: 10 bytes for legacy devices without mergeable buffers,
+ * 12 (with num_buffers) otherwise (5.1.6). Receive buffers are one 2 KiB
+ * descriptor each, so a 1514-byte frame always fits one buffer and
+ * num_buffers stays 1. Interrupts: MSI-X (one vector per queue) when the
+ * function has it, else the legacy line through the I/O APIC; the handler
+ * only signals the driver's event, and the waiting thread polls with a
+ * budget, then re-enables interrupts and re-checks before sleeping.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "drivers/lapic.h"
+#include "drivers/virtio_net.h"
+#include "kernel/arch/trap.h"
+#include "kernel/pmem.h"
+#include "kernel/printk.h"
+
+#define VEC_VNET   0x40
+#define HDR_MAX    12
+#define HDR_F_NEEDS_CSUM 1
+#define HDR_F_DATA_VALID 2
+
+static struct vnet *irq_owner; /* one device for now */
+
+static const char *const feature_names[64] = {
+    [0] = "CSUM", [1] = "GUEST_CSUM", [2] = "CTRL_GUEST_OFFLOADS", [3] = "MTU", [5] = "MAC",
+    [7] = "GUEST_TSO4", [8] = "GUEST_TSO6", [9] = "GUEST_ECN", [10] = "GUEST_UFO",
+    [11] = "HOST_TSO4", [12] = "HOST_TSO6", [13] = "HOST_ECN", [14] = "HOST_UFO",
+    [15] = "MRG_RXBUF", [16] = "STATUS", [17] = "CTRL_VQ", [18] = "CTRL_RX",
+    [19] = "CTRL_VLAN", [21] = "GUEST_ANNOUNCE", [22] = "MQ", [23] = "CTRL_MAC_ADDR",
+    [24] = "NOTIFY_ON_EMPTY", [27] = "ANY_LAYOUT", [28] = "INDIRECT_DESC", [29] = "EVENT_IDX",
+    [32] = "VERSION_1", [33] = "ACCESS_PLATFORM", [34] = "RING_PACKED", [35] = "IN_ORDER",
+    [37] = "SR_IOV", [61] = "RSC_EXT", [62] = "STANDBY",
+};
+
+static void log_features(const char *what, uint64_t f)
+{
+    char line[400];
+    size_t n = 0;
+    line[0] = '\0';
+    for (unsigned b = 0; b < 64 && n < sizeof(line) - 24; b++) {
+        if (!(f >> b & 1))
+            continue;
+        if (feature_names[b] != NULL)
+            n += (size_t)snprintf(line + n, sizeof(line) - n, " %s", feature_names[b]);
+        else
+            n += (size_t)snprintf(line + n, sizeof(line) - n, " bit%u", b);
+    }
+    pr_info("virtio-net", "%s:%s", what, line);
+}
+
+int vnet_has_feature(const struct vnet *n, unsigned bit)
+{
+    return (n->dev.features >> bit) & 1;
+}
+
+static void vnet_interrupt(void)
+{
+    struct vnet *n = irq_owner;
+    if (n == NULL)
+        return;
+    if (!n->dev.msix)
+        n->dev.ops->read_isr(&n->dev); /* reading acknowledges the line */
+    n->stats.irqs++;
+    event_signal(&n->work);
+}
+
+static int post_rx(struct vnet *n, struct vnet_rxbuf *b)
+{
+    uint64_t addr = (uint64_t)(uintptr_t)b->mem;
+    uint32_t len = VNET_RX_BUF_SIZE;
+    return virtq_add(&n->rx, &addr, &len, 1, 0, b) < 0 ? -ENOSPC : 0;
+}
+
+static int setup_rx(struct vnet *n)
+{
+    uint16_t count = n->rx.size;
+    n->rxbufs = pmem_alloc(pmem_order_for(sizeof(struct vnet_rxbuf) * count));
+    uint8_t *mem = pmem_alloc(pmem_order_for((size_t)VNET_RX_BUF_SIZE * count));
+    if (n->rxbufs == NULL || mem == NULL)
+        return -ENOMEM;
+    for (uint16_t i = 0; i < count; i++) {
+        n->rxbufs[i] = (struct vnet_rxbuf){.mem = mem + (size_t)i * VNET_RX_BUF_SIZE};
+        if (post_rx(n, &n->rxbufs[i]) != 0)
+            return -ENOSPC;
+    }
+    virtq_kick(&n->rx);
+    return 0;
+}
+
+static int setup_interrupts(struct vnet *n)
+{
+    struct pci_device *p = n->dev.pci;
+    irq_set_handler(VEC_VNET, vnet_interrupt);
+    if (pci_msix_count(p) >= 2 && pci_msix_set(p, 0, VEC_VNET, n->irq_apic) == 0 &&
+        pci_msix_set(p, 1, VEC_VNET, n->irq_apic) == 0) {
+        n->dev.msix = 1;
+        return 0;
+    }
+    if (pci_msi_set(p, VEC_VNET, n->irq_apic) == 0)
+        return 0;
+    return pci_intx_route(p, VEC_VNET, n->irq_apic);
+}
+
+int vnet_probe(struct vnet *n, uint32_t irq_apic)
+{
+    memset(n, 0, sizeof(*n));
+    event_init(&n->work);
+    n->irq_apic = irq_apic;
+    struct pci_device *p = NULL;
+    for (int i = 0; (p = pci_device_at(i)) != NULL; i++)
+        if (p->vendor == 0x1af4 && (p->device == 0x1000 || p->device == 0x1041))
+            break;
+    if (p == NULL)
+        return -ENODEV;
+    int err = virtio_pci_attach(&n->dev, p);
+    if (err != 0)
+        return err;
+    /* MSI-X first: it moves the legacy device-config window. */
+    err = setup_interrupts(n);
+    if (err != 0)
+        pr_warn("virtio-net", "no interrupt (MSI-X, MSI or INTx): %d", err);
+    uint64_t wanted = (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
+                      (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
+                      (1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_F_RING_EVENT_IDX) |
+                      (1ull << VIRTIO_F_VERSION_1);
+    log_features("device offers", n->dev.ops->get_features(&n->dev));
+    err = virtio_negotiate(&n->dev, wanted);
+    if (err != 0)
+        return err;
+    log_features("negotiated", n->dev.features);
+    n->hdr_len = (vnet_has_feature(n, VIRTIO_F_VERSION_1) ||
+                  vnet_has_feature(n, VIRTIO_NET_F_MRG_RXBUF))
+                     ? 12
+                     : 10;
+    if ((err = virtq_init(&n->rx, &n->dev, 0, VNET_QUEUE_SIZE, 0)) != 0 ||
+        (err = virtq_init(&n->tx, &n->dev, 1, VNET_QUEUE_SIZE, 1)) != 0)
+        return err;
+    n->tx_headers = pmem_alloc(pmem_order_for((size_t)HDR_MAX * n->tx.size));
+    if (n->tx_headers == NULL)
+        return -ENOMEM;
+    if (vnet_has_feature(n, VIRTIO_NET_F_MAC))
+        n->dev.ops->read_config(&n->dev, 0, n->mac, 6);
+    n->link_up = 1;
+    if (vnet_has_feature(n, VIRTIO_NET_F_STATUS)) {
+        uint16_t status = 0;
+        n->dev.ops->read_config(&n->dev, 6, &status, 2);
+        n->link_up = status & 1;
+    }
+    irq_owner = n;
+    if ((err = setup_rx(n)) != 0)
+        return err;
+    virtq_disable_interrupts(&n->tx); /* completions are reaped on the way */
+    virtio_driver_ok(&n->dev);
+    pr_info("virtio-net", "%02x:%02x:%02x:%02x:%02x:%02x via %s, link %s, %u+%u descriptors, "
+            "%s interrupts", n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
+            n->dev.transport, n->link_up ? "up" : "down", n->rx.size, n->tx.size,
+            n->dev.msix ? "MSI-X" : "line");
+    return 0;
+}
+
+static void reap_tx(struct vnet *n)
+{
+    void *cookie;
+    while ((cookie = virtq_get_used(&n->tx, NULL)) != NULL)
+        if (n->tx_done != NULL && cookie != (void *)1)
+            n->tx_done(n->ctx, cookie);
+}
+
+int vnet_transmit(struct vnet *n, const struct vnet_slice *s, int nslices, void *cookie,
+                  uint16_t csum_start, uint16_t csum_offset)
+{
+    uint64_t addr[VNET_MAX_SLICES + 1];
+    uint32_t len[VNET_MAX_SLICES + 1];
+    if (nslices <= 0 || nslices > VNET_MAX_SLICES)
+        return -EINVAL;
+    reap_tx(n);
+    if (n->tx.num_free < nslices + 1) {
+        n->stats.tx_ring_full++;
+        return -ENOSPC;
+    }
+    uint8_t *hdr = n->tx_headers + (size_t)HDR_MAX * n->tx.free_head;
+    memset(hdr, 0, HDR_MAX);
+    if (csum_start != 0 && vnet_has_feature(n, VIRTIO_NET_F_CSUM)) {
+        hdr[0] = HDR_F_NEEDS_CSUM;
+        memcpy(hdr + 6, &csum_start, 2);
+        memcpy(hdr + 8, &csum_offset, 2);
+    }
+    addr[0] = (uint64_t)(uintptr_t)hdr;
+    len[0] = n->hdr_len;
+    uint32_t bytes = 0;
+    for (int i = 0; i < nslices; i++) {
+        addr[i + 1] = (uint64_t)(uintptr_t)s[i].data;
+        len[i + 1] = s[i].len;
+        bytes += s[i].len;
+    }
+    if (virtq_add(&n->tx, addr, len, nslices + 1, nslices + 1, cookie ? cookie : (void *)1) < 0) {
+        n->stats.tx_ring_full++;
+        return -ENOSPC;
+    }
+    virtq_kick(&n->tx);
+    n->stats.tx_packets++;
+    n->stats.tx_bytes += bytes;
+    return 0;
+}
+
+void vnet_rx_release(struct vnet *n, struct vnet_rxbuf *b)
+{
+    if (post_rx(n, b) == 0)
+        virtq_kick(&n->rx);
+}
+
+int vnet_poll(struct vnet *n, int budget)
+{
+    int got = 0;
+    reap_tx(n);
+    struct vnet_rxbuf *b;
+    uint32_t len;
+    while (got < budget && (b = virtq_get_used(&n->rx, &len)) != NULL) {
+        if (len < n->hdr_len || len > VNET_RX_BUF_SIZE) {
+            n->stats.rx_bad_length++;
+            vnet_rx_release(n, b);
+            continue;
+        }
+        b->frame = b->mem + n->hdr_len;
+        b->len = len - n->hdr_len;
+        b->flags = (b->mem[0] & HDR_F_DATA_VALID) ? VNET_RX_CSUM_VALID : 0;
+        n->stats.rx_packets++;
+        n->stats.rx_bytes += b->len;
+        got++;
+        if (n->rx_deliver != NULL) {
+            n->rx_deliver(n->ctx, b);
+        } else {
+            n->stats.rx_dropped_no_consumer++;
+            vnet_rx_release(n, b);
+        }
+    }
+    n->stats.kicks = n->rx.kicks + n->tx.kicks;
+    n->stats.kicks_saved = n->rx.kicks_saved + n->tx.kicks_saved;
+    return got;
+}
+
+void vnet_wait(struct vnet *n)
+{
+    if (virtq_enable_interrupts(&n->rx))
+        return; /* work raced in: poll again */
+    event_wait(&n->work);
+}

@@ -1,0 +1,91 @@
+/*
+ * drivers/virtio_net.h — virtio-net over any virtio transport.
+ *
+ * Receive buffers are posted once and handed up in place: the consumer gets
+ * the device's own buffer (struct vnet_rxbuf) and gives it back with
+ * vnet_rx_release, which re-posts it; nothing is copied. Transmit takes a
+ * chain of slices (the stack's header buffer, then payload slices wherever
+ * they live) and sends them as one descriptor chain behind a virtio-net
+ * header the driver keeps per descriptor.
+ */
+#ifndef ZEBU_DRIVERS_VIRTIO_NET_H
+#define ZEBU_DRIVERS_VIRTIO_NET_H
+
+#include <stdint.h>
+
+#include "drivers/virtio.h"
+#include "kernel/sched.h"
+
+#define VNET_RX_BUF_SIZE 2048
+#define VNET_MAX_SLICES  16
+#define VNET_QUEUE_SIZE  256
+
+/* Feature bits (VIRTIO 1.1, 5.1.3). */
+#define VIRTIO_NET_F_CSUM       0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MAC        5
+#define VIRTIO_NET_F_MRG_RXBUF  15
+#define VIRTIO_NET_F_STATUS     16
+
+struct vnet_rxbuf {
+    uint8_t *mem;       /* VNET_RX_BUF_SIZE bytes: virtio-net header, then the frame */
+    uint8_t *frame;
+    uint32_t len;       /* frame bytes */
+    uint16_t flags;     /* VNET_RX_CSUM_VALID */
+    struct vnet_rxbuf *next_free;
+};
+#define VNET_RX_CSUM_VALID 1
+
+struct vnet_slice {
+    const void *data;
+    uint32_t len;
+};
+
+struct vnet_stats {
+    uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+    uint64_t rx_dropped_no_consumer, rx_bad_length, tx_ring_full, irqs, kicks, kicks_saved;
+};
+
+struct vnet {
+    struct virtio_device dev;
+    struct virtq rx, tx;
+    uint8_t mac[6];
+    uint16_t hdr_len;
+    int link_up;
+    uint32_t irq_apic; /* core that takes the interrupts */
+    uint8_t *tx_headers; /* one virtio-net header per tx descriptor head */
+    struct vnet_rxbuf *rxbufs;
+    struct event work;  /* signalled by the interrupt handler */
+    struct vnet_stats stats;
+    /* Received frames go here (consumer owns the buffer until it releases
+     * it); completed transmits call tx_done with their cookie. */
+    void (*rx_deliver)(void *ctx, struct vnet_rxbuf *b);
+    void (*tx_done)(void *ctx, void *cookie);
+    void *ctx;
+};
+
+/* Finds the first virtio-net PCI function and brings it up with interrupts
+ * on the core with APIC id irq_apic. Logs the features offered and taken.
+ * Returns 0, -ENODEV (none), or another negative errno. */
+int vnet_probe(struct vnet *n, uint32_t irq_apic);
+
+/* Sends one frame made of slices; cookie comes back through tx_done. With
+ * csum_start != 0 (CSUM negotiated) the device fills the checksum at
+ * csum_start + csum_offset. Returns 0 or -ENOSPC (ring full, counted). */
+int vnet_transmit(struct vnet *n, const struct vnet_slice *s, int nslices, void *cookie,
+                  uint16_t csum_start, uint16_t csum_offset);
+
+/* Processes completed transmits and received frames (at most budget of
+ * each); returns how many frames were received. */
+int vnet_poll(struct vnet *n, int budget);
+
+/* Gives a received buffer back to the device. */
+void vnet_rx_release(struct vnet *n, struct vnet_rxbuf *b);
+
+/* Waits (the calling thread) until the device interrupts; interrupts are
+ * re-enabled with a check for work that raced in. */
+void vnet_wait(struct vnet *n);
+
+int vnet_has_feature(const struct vnet *n, unsigned bit);
+
+#endif
