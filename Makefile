@@ -63,6 +63,7 @@ APP_OBJS := $(APP_C:$(APPDIR)/%.c=$(APPBUILD)/%.o) $(APPBUILD)/appinfo.o
 
 ELF   := $(BUILD)/$(APP).elf
 ELF32 := $(BUILD)/$(APP).elf32
+PVH   := $(BUILD)/$(APP).pvh
 ISO   := $(BUILD)/$(APP).iso
 
 .PHONY: all image run iso test host-test system-test bench fuzz help clean deps \
@@ -71,7 +72,7 @@ ISO   := $(BUILD)/$(APP).iso
 
 all: image
 
-image: deps-build check-app $(ELF32)
+image: deps-build check-app $(ELF32) $(PVH)
 
 check-app:
 ifeq ($(APPDIR),)
@@ -146,6 +147,15 @@ $(ELF): $(APPBUILD)/pass1.elf $(APPBUILD)/ksyms.o
 $(ELF32): $(ELF)
 	$(Q)$(OBJCOPY) -O elf32-i386 --strip-all $< $@
 	$(Q)$(PYTHON) tools/imginfo.py $@
+
+# The PVH image: the same container with the multiboot 1 header blanked, so
+# that QEMU's -kernel (which tries multiboot 1 first) takes the PVH note.
+$(KOBJ)/mb1hdr-blank.bin:
+	@mkdir -p $(@D)
+	$(Q)head -c 12 /dev/zero > $@
+
+$(PVH): $(ELF32) $(KOBJ)/mb1hdr-blank.bin
+	$(Q)$(OBJCOPY) --update-section .mb1hdr=$(KOBJ)/mb1hdr-blank.bin $< $@
 
 # ---- run ----
 run: deps-run image

@@ -1,9 +1,9 @@
 ; boot/ap_trampoline.asm — application processor start-up and parking.
 ;
-; The boot stub copies this blob to TRAMP_BASE (0x1000) and sends INIT and
+; The boot stub copies this blob to TRAMP_BASE (0xA000) and sends INIT and
 ; STARTUP IPIs to "all excluding self" (Intel MultiProcessor Specification
 ; 1.4, appendix B.4; SDM vol. 3A, 9.4.4 "MP Initialization Example"). Each AP
-; starts in real mode at CS:IP = 0x0100:0000, loads the blob's GDT, copies the
+; starts in real mode at CS:IP = 0x0A00:0000, loads the blob's GDT, copies the
 ; boot processor's CR4, CR3, EFER and CR0 from the parameter slots (paging and
 ; protection on in one step, straight into long mode), and far-jumps to 64-bit
 ; code. There it takes a ticket (lock xadd), records its APIC id in the park
@@ -27,17 +27,20 @@
 ;   TRAMP_RELEASE_ENTRY/RSP/ARG u64[TRAMP_MAX]
 ;   TRAMP_PARK_STACKS  TRAMP_MAX stacks of 64 bytes
 
-; [0x1000, 0x5000): below both loaders' boot information (QEMU puts the
-; multiboot map at 0x9000 and the information at 0x9500; GRUB uses 0x10000
-; and up), so the stub may use it before kernel_main has copied them.
-TRAMP_BASE          equ 0x1000
+; [0xA000, 0xE000): clear of every loader's boot information we know, so
+; the stub may use it before kernel_main has copied that information:
+; QEMU multiboot puts its map at 0x9000 and information at 0x9500; GRUB uses
+; 0x10000 and up; QEMU's PVH option ROM puts hvm_start_info at 0x21E0;
+; Firecracker and Cloud Hypervisor put theirs at 0x6000 and the map at
+; 0x7000; QEMU microvm's firmware uses the BIOS area (0xF3000).
+TRAMP_BASE          equ 0xA000
 TRAMP_MAX           equ 128
-TRAMP_PARK_APIC     equ 0x2000
-TRAMP_PARK_STATE    equ 0x2200
-TRAMP_RELEASE_ENTRY equ 0x2400
-TRAMP_RELEASE_RSP   equ 0x2800
-TRAMP_RELEASE_ARG   equ 0x2C00
-TRAMP_PARK_STACKS   equ 0x3000      ; up to 0x5000
+TRAMP_PARK_APIC     equ 0xB000
+TRAMP_PARK_STATE    equ 0xB200
+TRAMP_RELEASE_ENTRY equ 0xB400
+TRAMP_RELEASE_RSP   equ 0xB800
+TRAMP_RELEASE_ARG   equ 0xBC00
+TRAMP_PARK_STACKS   equ 0xC000      ; up to 0xE000
 PARK_STACK_SIZE     equ 64
 
 %define T(label) (TRAMP_BASE + (label) - ap_trampoline_start)

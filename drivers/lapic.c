@@ -167,6 +167,24 @@ void lapic_timer_calibrate(uint64_t tsc_hz)
     tsc_per_tick_q32 = ((t1 - t0) << 32) / counted;
 }
 
+uint64_t lapic_measure_tsc(uint32_t counts)
+{
+    wr(REG_TIMER_DIV, 0x3); /* divide by 16 */
+    wr(REG_LVT_TIMER, VEC_TIMER | LVT_MASKED);
+    wr(REG_TIMER_INIT, 0xFFFFFFFFu);
+    uint32_t c0 = rd(REG_TIMER_CUR);
+    uint64_t t0 = cpu_rdtsc(), limit = t0 + (1ull << 33);
+    uint32_t c1;
+    do {
+        c1 = rd(REG_TIMER_CUR);
+        if (cpu_rdtsc() > limit)
+            return 0;
+    } while (c0 - c1 < counts);
+    uint64_t t1 = cpu_rdtsc();
+    wr(REG_TIMER_INIT, 0);
+    return (t1 - t0) * counts / (c0 - c1);
+}
+
 void lapic_timer_arm_tsc(uint64_t deadline)
 {
     if (tsc_deadline) {

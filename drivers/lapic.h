@@ -42,6 +42,14 @@ void lapic_send_sipi(uint32_t apic_id, uint8_t page);
  * one-shot count; 0 disarms.
  */
 void lapic_timer_calibrate(uint64_t tsc_hz);
+
+/*
+ * TSC ticks during `counts` local APIC timer counts (divide by 16), for
+ * calibrating the TSC where nothing else can: QEMU (TCG) and KVM both run
+ * the APIC timer from a 1 GHz bus. Call after lapic_init_bsp. 0 on failure.
+ */
+#define LAPIC_VM_BUS_HZ 1000000000ull
+uint64_t lapic_measure_tsc(uint32_t counts);
 void lapic_timer_arm_tsc(uint64_t deadline);
 const char *lapic_timer_mode(void);
 

@@ -2,9 +2,13 @@
  * kernel/boot.c — read the loader's boot information into struct boot_info.
  *
  * Multiboot 1 (Multiboot Specification 0.6.96, section 3.3): the information
- * structure's flags say which fields are valid. We copy the command line,
- * memory map, module list and loader name, and drop the first word of the
- * command line: QEMU and GRUB both put the image path there.
+ * structure's flags say which fields are valid. Multiboot 2 (Multiboot2
+ * Specification 1.0, 3.6): a list of 8-aligned tags. PVH (Xen
+ * hvm_start_info, version 1 adds the memory map). We copy the command line,
+ * memory map, module list, loader name and RSDP; the multiboot command lines
+ * start with the image path (QEMU, GRUB), which is dropped, while PVH passes
+ * only the arguments. Every walk is bounded by the sizes the structure
+ * declares.
  */
 #include <errno.h>
 #include <string.h>
@@ -42,15 +46,16 @@ struct mb1_module {
 #define MB1_INFO_MMAP    (1u << 6)
 #define MB1_INFO_LOADER  (1u << 9)
 
-static void copy_cmdline_args(struct boot_info *bi, const char *src)
+static void copy_cmdline(struct boot_info *bi, const char *src, int skip_image_path)
 {
-    /* Skip the image path: the first word. */
     while (*src == ' ')
         src++;
-    while (*src != '\0' && *src != ' ')
-        src++;
-    while (*src == ' ')
-        src++;
+    if (skip_image_path) {
+        while (*src != '\0' && *src != ' ')
+            src++;
+        while (*src == ' ')
+            src++;
+    }
     size_t n = strlcpy(bi->cmdline, src, sizeof(bi->cmdline));
     bi->cmdline_truncated = n >= sizeof(bi->cmdline);
 }
@@ -80,7 +85,7 @@ static void parse_mb1_mmap(struct boot_info *bi, const struct mb1_info *mbi)
 static void parse_multiboot1(struct boot_info *bi, const struct mb1_info *mbi)
 {
     if (mbi->flags & MB1_INFO_CMDLINE)
-        copy_cmdline_args(bi, (const char *)(uintptr_t)mbi->cmdline);
+        copy_cmdline(bi, (const char *)(uintptr_t)mbi->cmdline, 1);
     if (mbi->flags & MB1_INFO_LOADER)
         strlcpy(bi->loader_name, (const char *)(uintptr_t)mbi->boot_loader_name,
                 sizeof(bi->loader_name));
@@ -103,6 +108,128 @@ static void parse_multiboot1(struct boot_info *bi, const struct mb1_info *mbi)
     }
 }
 
+/* ---- multiboot 2 ---- */
+
+#define MB2_TAG_END     0
+#define MB2_TAG_CMDLINE 1
+#define MB2_TAG_LOADER  2
+#define MB2_TAG_MODULE  3
+#define MB2_TAG_MEMINFO 4
+#define MB2_TAG_MMAP    6
+#define MB2_TAG_RSDP1   14
+#define MB2_TAG_RSDP2   15
+
+static void add_module(struct boot_info *bi, uint64_t start, uint64_t end, const char *cmdline)
+{
+    if (bi->nmodules == BOOT_MAX_MODULES || end < start)
+        return;
+    struct boot_module *bm = &bi->modules[bi->nmodules++];
+    bm->start = start;
+    bm->end = end;
+    if (cmdline != NULL)
+        strlcpy(bm->cmdline, cmdline, sizeof(bm->cmdline));
+}
+
+static void parse_mb2_tag(struct boot_info *bi, uint32_t type, const uint8_t *t, uint32_t size)
+{
+    uint32_t u32[4];
+    switch (type) {
+    case MB2_TAG_CMDLINE:
+        copy_cmdline(bi, (const char *)t + 8, 1);
+        break;
+    case MB2_TAG_LOADER:
+        strlcpy(bi->loader_name, (const char *)t + 8, sizeof(bi->loader_name));
+        break;
+    case MB2_TAG_MODULE:
+        if (size >= 17) {
+            memcpy(u32, t + 8, 8);
+            add_module(bi, u32[0], u32[1], (const char *)t + 16);
+        }
+        break;
+    case MB2_TAG_MEMINFO:
+        if (size >= 16 && bi->nregions == 0) {
+            memcpy(u32, t + 8, 8);
+            add_region(bi, 0, (uint64_t)u32[0] << 10, MEM_USABLE);
+            add_region(bi, 1 << 20, (uint64_t)u32[1] << 10, MEM_USABLE);
+        }
+        break;
+    case MB2_TAG_MMAP: {
+        if (size < 16)
+            break;
+        memcpy(u32, t + 8, 8); /* entry_size, entry_version */
+        if (u32[0] < 24)
+            break;
+        bi->nregions = 0; /* the full map wins over basic meminfo */
+        for (uint32_t off = 16; off + 24 <= size; off += u32[0]) {
+            uint64_t base, len;
+            uint32_t kind;
+            memcpy(&base, t + off, 8);
+            memcpy(&len, t + off + 8, 8);
+            memcpy(&kind, t + off + 16, 4);
+            add_region(bi, base, len, kind);
+        }
+        break;
+    }
+    case MB2_TAG_RSDP1:
+    case MB2_TAG_RSDP2:
+        if (size > 8 && bi->rsdp == 0) {
+            uint32_t n = size - 8 < sizeof(bi->rsdp_copy) ? size - 8 : sizeof(bi->rsdp_copy);
+            memcpy(bi->rsdp_copy, t + 8, n);
+            bi->rsdp = (uint64_t)(uintptr_t)bi->rsdp_copy;
+        }
+        break;
+    }
+}
+
+static void parse_multiboot2(struct boot_info *bi, const uint8_t *mbi)
+{
+    uint32_t total;
+    memcpy(&total, mbi, 4);
+    for (uint32_t off = 8; off + 8 <= total;) {
+        uint32_t type, size;
+        memcpy(&type, mbi + off, 4);
+        memcpy(&size, mbi + off + 4, 4);
+        if (type == MB2_TAG_END || size < 8 || off + size > total)
+            break;
+        parse_mb2_tag(bi, type, mbi + off, size);
+        off += (size + 7) & ~7u;
+    }
+}
+
+/* ---- PVH ---- */
+
+struct hvm_start_info {
+    uint32_t magic, version, flags, nr_modules;
+    uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+    uint32_t memmap_entries, reserved;
+} __attribute__((packed));
+
+struct hvm_modlist_entry {
+    uint64_t paddr, size, cmdline_paddr, reserved;
+} __attribute__((packed));
+
+struct hvm_memmap_entry {
+    uint64_t addr, size;
+    uint32_t type, reserved;
+} __attribute__((packed));
+
+static void parse_pvh(struct boot_info *bi, const struct hvm_start_info *si)
+{
+    strlcpy(bi->loader_name, "PVH", sizeof(bi->loader_name));
+    if (si->cmdline_paddr != 0)
+        copy_cmdline(bi, (const char *)(uintptr_t)si->cmdline_paddr, 0);
+    bi->rsdp = si->rsdp_paddr;
+    const struct hvm_modlist_entry *m = (const void *)(uintptr_t)si->modlist_paddr;
+    for (uint32_t i = 0; m != NULL && i < si->nr_modules; i++)
+        add_module(bi, m[i].paddr, m[i].paddr + m[i].size,
+                   m[i].cmdline_paddr ? (const char *)(uintptr_t)m[i].cmdline_paddr : NULL);
+    if (si->version >= 1 && si->memmap_paddr != 0) {
+        const struct hvm_memmap_entry *e = (const void *)(uintptr_t)si->memmap_paddr;
+        for (uint32_t i = 0; i < si->memmap_entries; i++)
+            add_region(bi, e[i].addr, e[i].size, e[i].type);
+    }
+}
+
 int boot_info_parse(const struct boot_handoff *h, struct boot_info *bi)
 {
     memset(bi, 0, sizeof(*bi));
@@ -111,9 +238,16 @@ int boot_info_parse(const struct boot_handoff *h, struct boot_info *bi)
     bi->tsc_ap_wake_start = h->tsc_ap_wake_start;
     bi->tsc_ap_wake_end = h->tsc_ap_wake_end;
     bi->mapped_gib = h->mapped_gib;
+    bi->info_addr = h->info;
     switch (bi->protocol) {
     case BOOT_PROTO_MULTIBOOT1:
         parse_multiboot1(bi, (const struct mb1_info *)(uintptr_t)h->info);
+        return 0;
+    case BOOT_PROTO_MULTIBOOT2:
+        parse_multiboot2(bi, (const uint8_t *)(uintptr_t)h->info);
+        return 0;
+    case BOOT_PROTO_PVH:
+        parse_pvh(bi, (const struct hvm_start_info *)(uintptr_t)h->info);
         return 0;
     default:
         return -EINVAL;
@@ -125,6 +259,10 @@ const char *boot_protocol_name(enum boot_protocol p)
     switch (p) {
     case BOOT_PROTO_MULTIBOOT1:
         return "multiboot1";
+    case BOOT_PROTO_MULTIBOOT2:
+        return "multiboot2";
+    case BOOT_PROTO_PVH:
+        return "pvh";
     default:
         return "unknown";
     }

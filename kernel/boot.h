@@ -2,8 +2,8 @@
  * kernel/boot.h — what the loader handed over, in one loader-neutral form.
  *
  * The 32-bit stub (boot/start32.asm) fills struct boot_handoff; boot_info_parse
- * turns the protocol's own structures (multiboot 1 today; multiboot 2 and PVH
- * join here) into struct boot_info, copying everything it keeps so that the
+ * turns the protocol's own structures (multiboot 1, multiboot 2, PVH) into
+ * struct boot_info, copying everything it keeps so that the
  * loader's memory can be reused. Module contents are not copied: they stay
  * where the loader put them and their pages are reserved.
  */
@@ -16,6 +16,8 @@
 enum boot_protocol {
     BOOT_PROTO_NONE = 0,
     BOOT_PROTO_MULTIBOOT1 = 1,
+    BOOT_PROTO_MULTIBOOT2 = 2,
+    BOOT_PROTO_PVH = 3,
 };
 
 /* Written by boot/start32.asm; layout fixed there. */
@@ -66,6 +68,8 @@ struct boot_info {
     struct boot_module modules[BOOT_MAX_MODULES];
     int nmodules;
     uint64_t rsdp;       /* physical address of the ACPI RSDP, 0 if the loader gave none */
+    uint8_t rsdp_copy[64]; /* multiboot 2 passes the RSDP itself: kept here */
+    uint64_t info_addr;  /* where the loader's structure was (boot trace) */
 };
 
 /* Fills *bi from the handoff. Returns 0, or -EINVAL for an unknown protocol. */

@@ -47,6 +47,8 @@ static void print_banner(void)
 
 static void print_memory_map(void)
 {
+    pr_debug("boot", "loader information at %#lx, %d regions, %d modules, RSDP %#lx",
+             boot_info.info_addr, boot_info.nregions, boot_info.nmodules, boot_info.rsdp);
     for (int i = 0; i < boot_info.nregions; i++) {
         const struct mem_region *r = &boot_info.regions[i];
         pr_debug("mem", "%016lx-%016lx %s", r->base, r->base + r->len,

@@ -15,16 +15,16 @@
 #include "drivers/acpi.h"
 #include "kernel/boot.h"
 
-#define TRAMP_BASE          0x1000
+#define TRAMP_BASE          0xA000
 #define TRAMP_MAX           128
 #define TRAMP_SLOT_TICKETS  (TRAMP_BASE + 0x28)
 #define TRAMP_SLOT_PARKED   (TRAMP_BASE + 0x2C)
-#define TRAMP_PARK_APIC     0x2000
-#define TRAMP_PARK_STATE    0x2200
-#define TRAMP_RELEASE_ENTRY 0x2400
-#define TRAMP_RELEASE_RSP   0x2800
-#define TRAMP_RELEASE_ARG   0x2C00
-#define TRAMP_END           0x5000
+#define TRAMP_PARK_APIC     0xB000
+#define TRAMP_PARK_STATE    0xB200
+#define TRAMP_RELEASE_ENTRY 0xB400
+#define TRAMP_RELEASE_RSP   0xB800
+#define TRAMP_RELEASE_ARG   0xBC00
+#define TRAMP_END           0xE000
 
 /* Early on the boot processor: per-core state 0, GS, its tables. */
 void smp_init_bsp(uint64_t stack_lo, uint64_t stack_hi);

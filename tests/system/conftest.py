@@ -38,13 +38,14 @@ def image(app, kind="elf32"):
     return path
 
 
-def boot(app="hello", append="", mem="128M", timeout=60, iso=False, extra=()):
-    """Boots build/<app>.elf32 (or .iso) and returns its status and output."""
+def boot(app="hello", append="", mem="128M", timeout=60, iso=False, extra=(), kind="elf32"):
+    """Boots build/<app>.<kind> (elf32 or pvh), or the ISO, and returns its
+    status and output."""
     cmd = [LAUNCHER, "--mem", mem, "--timeout", str(timeout)]
     if iso:
         cmd += ["--iso", image(app, "iso")]
     else:
-        cmd += ["--kernel", image(app)]
+        cmd += ["--kernel", image(app, kind)]
         if append:
             cmd += ["--append", append]
     cmd += list(extra)

@@ -1,0 +1,41 @@
+"""Every boot path reaches the same kernel_main and app, names the protocol
+it really came through, and hands over the memory map and command line."""
+import pytest
+
+from conftest import boot
+
+PATHS = {
+    # name: (image kind, zebu-run args, protocol, loader in the banner)
+    "multiboot-seabios": ("elf32", [], "multiboot1", "qemu"),
+    "multiboot-qboot": ("elf32", ["--bios", "qboot"], "multiboot1", "qemu"),
+    "pvh-pc": ("pvh", [], "pvh", "PVH"),
+    "pvh-microvm": ("pvh", ["--machine", "microvm"], "pvh", "PVH"),
+}
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+def test_path_boots_with_memory_map_and_command_line(path):
+    kind, extra, proto, loader = PATHS[path]
+    b = boot("hello", kind=kind, mem="256M", append='count=2 greeting="Hi there" -- one two',
+             extra=extra)
+    assert b.status == 0, b.output
+    m = b.banner()
+    assert m["proto"] == proto and m["loader"] == loader, m.group(0)
+    assert 256 - 4 <= int(m["mib"]) <= 256, b.output
+    assert b.output.count("Hi there from Zebu!") == 2
+    assert 'argv[1] = "one"' in b.output and 'argv[2] = "two"' in b.output
+    assert f"booted via {proto}" in b.output  # what the app itself sees
+
+
+@pytest.mark.parametrize("path", ["pvh-pc", "pvh-microvm"])
+def test_pvh_paths_start_every_core(path):
+    kind, extra, _, _ = PATHS[path]
+    b = boot("ktest", kind=kind, append="mode=cores", extra=extra + ["--smp", "4"], timeout=120)
+    assert b.status == 0, b.output
+    assert "ktest: cores: 4 online" in b.output
+
+
+def test_microvm_calibrates_the_tsc_without_a_pit():
+    b = boot("hello", kind="pvh", extra=["--machine", "microvm"])
+    assert "(from apic-timer)" in b.output, b.output
+    assert "assuming 1 GHz" not in b.output
