@@ -5,9 +5,9 @@
  * structure's flags say which fields are valid. Multiboot 2 (Multiboot2
  * Specification 1.0, 3.6): a list of 8-aligned tags. PVH (Xen
  * hvm_start_info, version 1 adds the memory map). We copy the command line,
- * memory map, module list, loader name and RSDP; the multiboot command lines
- * start with the image path (QEMU, GRUB), which is dropped, while PVH passes
- * only the arguments. Every walk is bounded by the sizes the structure
+ * memory map, module list, loader name and RSDP. QEMU's multiboot command
+ * line starts with the image path, which is dropped; GRUB (multiboot 1 and
+ * 2) and PVH pass only the arguments. Every walk is bounded by the sizes the structure
  * declares.
  */
 #include <errno.h>
@@ -84,11 +84,14 @@ static void parse_mb1_mmap(struct boot_info *bi, const struct mb1_info *mbi)
 
 static void parse_multiboot1(struct boot_info *bi, const struct mb1_info *mbi)
 {
-    if (mbi->flags & MB1_INFO_CMDLINE)
-        copy_cmdline(bi, (const char *)(uintptr_t)mbi->cmdline, 1);
     if (mbi->flags & MB1_INFO_LOADER)
         strlcpy(bi->loader_name, (const char *)(uintptr_t)mbi->boot_loader_name,
                 sizeof(bi->loader_name));
+    /* QEMU's loader (also under qboot) starts the line with the -kernel
+     * path; GRUB 2 passes only the arguments. */
+    if (mbi->flags & MB1_INFO_CMDLINE)
+        copy_cmdline(bi, (const char *)(uintptr_t)mbi->cmdline,
+                     strcmp(bi->loader_name, "qemu") == 0);
     if (mbi->flags & MB1_INFO_MMAP) {
         parse_mb1_mmap(bi, mbi);
     } else if (mbi->flags & MB1_INFO_MEMORY) {
@@ -135,7 +138,7 @@ static void parse_mb2_tag(struct boot_info *bi, uint32_t type, const uint8_t *t,
     uint32_t u32[4];
     switch (type) {
     case MB2_TAG_CMDLINE:
-        copy_cmdline(bi, (const char *)t + 8, 1);
+        copy_cmdline(bi, (const char *)t + 8, 0); /* GRUB: the arguments only */
         break;
     case MB2_TAG_LOADER:
         strlcpy(bi->loader_name, (const char *)t + 8, sizeof(bi->loader_name));

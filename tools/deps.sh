@@ -20,6 +20,8 @@ table=(
   "/usr/share/qemu/qboot.rom      qemu-system-data     run"
   "grub-mkrescue                  grub-common          iso"
   "/usr/lib/grub/i386-pc/multiboot.mod grub-pc-bin     iso"
+  "/usr/lib/grub/x86_64-efi/multiboot2.mod grub-efi-amd64-bin iso"
+  "/usr/share/ovmf/OVMF.fd        ovmf                 iso"
   "xorriso                        xorriso              iso"
   "mformat                        mtools               iso"
   "py:pytest                      python3-pytest       test"
@@ -72,7 +74,6 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 
 echo "deps.sh: installing missing Debian packages: ${missing[*]}"
-stamp=/var/lib/apt/periodic/zebu-update-stamp
 if [ ! -e /var/lib/apt/lists/lock ] || [ -z "$(ls /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then
   $SUDO apt-get update -qq
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# tools/mkiso.sh IMAGE.elf32 OUT.iso APPNAME "ARGS" — a GRUB rescue ISO (BIOS)
-# that boots IMAGE through multiboot with ARGS as its command line. GRUB's
-# console goes to COM1 and the screen; the menu has no timeout.
+# tools/mkiso.sh IMAGE.elf32 OUT.iso APPNAME "ARGS" — a GRUB rescue ISO that
+# boots IMAGE with ARGS as its command line: on BIOS through multiboot 1
+# (grub-pc-bin), on UEFI through multiboot 2 (grub-efi-amd64-bin; included
+# when installed). GRUB's console goes to COM1 and the screen; no timeout.
 set -euo pipefail
 img="$1" out="$2" app="$3" args="${4:-}"
 for t in grub-mkrescue xorriso mformat; do
@@ -19,14 +20,18 @@ serial --unit=0 --speed=115200
 terminal_input serial console
 terminal_output serial console
 menuentry "Zebu ($app)" {
-    set gfxpayload=text
-    multiboot /boot/zebu.elf $args
+    if [ "\$grub_platform" = "efi" ]; then
+        multiboot2 /boot/zebu.elf $args
+    else
+        set gfxpayload=text
+        multiboot /boot/zebu.elf $args
+    fi
     boot
 }
 CFG
 log="$(mktemp)"
 # Only the modules this grub.cfg uses: a small ISO that GRUB loads quickly.
-modules="multiboot normal serial terminal configfile echo test boot iso9660 biosdisk"
+modules="multiboot multiboot2 normal serial terminal configfile echo test boot iso9660"
 if ! grub-mkrescue --install-modules="$modules" --locales= --fonts= --themes= \
     --compress=xz -o "$out.tmp" "$dir" >"$log" 2>&1; then
   cat "$log" >&2; rm -f "$log"

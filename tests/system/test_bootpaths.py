@@ -39,3 +39,32 @@ def test_microvm_calibrates_the_tsc_without_a_pit():
     b = boot("hello", kind="pvh", extra=["--machine", "microvm"])
     assert "(from apic-timer)" in b.output, b.output
     assert "assuming 1 GHz" not in b.output
+
+
+@pytest.fixture(scope="module")
+def iso_with_args(tmp_path_factory):
+    """A GRUB ISO (BIOS and UEFI) of hello with a command line in grub.cfg."""
+    import subprocess
+    from conftest import BUILD, ROOT
+    out = tmp_path_factory.mktemp("iso") / "hello-args.iso"
+    subprocess.run([f"{ROOT}/tools/mkiso.sh", f"{BUILD}/hello.elf32", str(out), "hello",
+                    'count=2 greeting="Hi there" -- one two'], check=True, cwd=ROOT,
+                   capture_output=True)
+    return str(out)
+
+
+@pytest.mark.parametrize("bios,proto", [("seabios", "multiboot1"), ("uefi", "multiboot2")])
+def test_grub_iso_boots_on_bios_and_uefi(iso_with_args, bios, proto):
+    from conftest import LAUNCHER, Boot
+    import subprocess
+    p = subprocess.run([LAUNCHER, "--iso", iso_with_args, "--bios", bios, "--smp", "2",
+                        "--mem", "256M", "--timeout", "180"], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
+    b = Boot(p.returncode, p.stdout.decode("utf-8", "replace").replace("\r\n", "\n"))
+    assert b.status == 0, b.output[-3000:]
+    m = b.banner()
+    assert m["proto"] == proto and "GRUB" in m["loader"]
+    assert 256 - 16 <= int(m["mib"]) <= 256  # OVMF keeps more than SeaBIOS
+    assert b.output.count("Hi there from Zebu!") == 2
+    assert 'argv[1] = "one"' in b.output and 'argv[2] = "two"' in b.output
+    assert "smp: 2 cores online" in b.output
