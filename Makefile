@@ -50,6 +50,21 @@ NASMFLAGS     := -f elf64 -g -F dwarf -w+all
 LDFLAGS       := -nostdlib -static -n -z max-page-size=0x1000 -z noexecstack \
 	--no-warn-rwx-segments -T linker.ld
 
+# ---- PROFILE=count: an image that counts calls per function per core ----
+# gcc's -finstrument-functions calls kernel/profile.c's hook on every function
+# entry; tools/qprofiler --count reads the counters (docs/profiling.md). Boot,
+# per-core set-up and trap code, the arch helpers and the hook itself stay
+# uninstrumented. Objects and images go to build/count/, so counted and
+# normal builds never mix.
+ifeq ($(PROFILE),count)
+BUILD := build/count
+PROFILE_CFLAGS := -DZEBU_PROFILE_COUNT -finstrument-functions \
+	-finstrument-functions-exclude-file-list=kernel/profile.c,kernel/arch/,kernel/percpu.h,kernel/main.c,kernel/smp.c,kernel/trap.c,kernel/panic.c
+KERNEL_CFLAGS += $(PROFILE_CFLAGS)
+LIBC_CFLAGS   += $(PROFILE_CFLAGS)
+APP_CFLAGS    += $(PROFILE_CFLAGS)
+endif
+
 KERNEL_C   := $(sort $(wildcard kernel/*.c kernel/arch/*.c drivers/*.c net/*.c))
 KERNEL_ASM := $(sort $(wildcard boot/*.asm kernel/arch/*.asm))
 LIBC_C     := $(sort $(wildcard libc/*.c))
@@ -188,9 +203,10 @@ include tests/host/host.mk
 
 # ---- benchmarks ----
 bench: deps-test
-	$(Q)$(MAKE) --no-print-directory APP=hello image iso
+	$(Q)$(MAKE) --no-print-directory APP=hello image
 	$(Q)$(MAKE) --no-print-directory APP=ktest image
-	$(Q)$(PYTHON) tools/bench-boot.py --runs 10 --app hello
+	$(Q)$(PYTHON) tools/boottime --runs 10 --app hello --smp 1
+	$(Q)$(PYTHON) tools/boottime --runs 10 --app hello --smp 8
 	$(Q)$(PYTHON) tools/bench-smp.py --runs 5
 
 format:

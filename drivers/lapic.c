@@ -152,8 +152,8 @@ void lapic_timer_calibrate(uint64_t tsc_hz)
 {
     if (tsc_deadline)
         return;
-    /* Count down from the maximum for ~200 us of TSC time. */
-    uint64_t window = tsc_hz / 5000;
+    /* Count down from the maximum for ~100 us of TSC time. */
+    uint64_t window = tsc_hz / 10000;
     wr(REG_LVT_TIMER, VEC_TIMER | LVT_MASKED);
     wr(REG_TIMER_INIT, 0xFFFFFFFFu);
     uint64_t t0 = cpu_rdtsc();

@@ -8,6 +8,7 @@
 #include "drivers/platform.h"
 #include "kernel/app.h"
 #include "kernel/boot.h"
+#include "kernel/boottrace.h"
 #include "kernel/cmdline.h"
 #include "kernel/kmalloc.h"
 #include "kernel/panic.h"
@@ -76,8 +77,10 @@ uint64_t zebu_time_ns(void)
 static void *app_main_thread(void *arg)
 {
     (void)arg;
-    selftest_run();
+    boot_trace_mark("main thread running", 0);
     pr_info("app", "starting %s", zebu_app_name);
+    boot_trace_print(app_boot_info->tsc_entry);
+    selftest_run();
     int status = main(cmdline_argc(), cmdline_argv());
     zebu_exit(status);
 }

@@ -14,6 +14,7 @@
 #include "kernel/arch/trap.h"
 #include "kernel/app.h"
 #include "kernel/boot.h"
+#include "kernel/boottrace.h"
 #include "kernel/cmdline.h"
 #include "kernel/paging.h"
 #include "kernel/percpu.h"
@@ -63,7 +64,7 @@ static void pci_scan(void)
             pci_access_method());
     for (int i = 0; i < n; i++) {
         const struct pci_device *d = pci_device_at(i);
-        pr_info("pci", "%02x:%02x.%u %04x:%04x class %02x.%02x%s%s", d->bus, d->dev, d->fn,
+        pr_debug("pci", "%02x:%02x.%u %04x:%04x class %02x.%02x%s%s", d->bus, d->dev, d->fn,
                 d->vendor, d->device, d->class_code, d->subclass, d->cap_msix ? " msi-x" : "",
                 d->cap_msi ? " msi" : "");
     }
@@ -102,6 +103,10 @@ void kernel_main(const struct boot_handoff *handoff)
     if (boot_info_parse(handoff, &boot_info) != 0)
         panic("unknown boot protocol %u", handoff->protocol);
     print_banner();
+    boot_trace_mark("stub: page tables, long mode", boot_info.tsc_ap_wake_start);
+    boot_trace_mark("stub: other cores sent INIT/SIPI", boot_info.tsc_ap_wake_end);
+    boot_trace_mark("kernel_main", tsc_main);
+    boot_trace_mark("exception tables, consoles, boot info, banner", 0);
 
     /* The TSC frequency: every timestamp after this line is in ms. */
     time_init(boot_info.tsc_entry);
@@ -109,6 +114,8 @@ void kernel_main(const struct boot_handoff *handoff)
             "other cores: %lu us)", time_tsc_khz(), time_source(),
             time_tsc_to_ns(tsc_main - boot_info.tsc_entry) / 1000,
             time_tsc_to_ns(boot_info.tsc_ap_wake_end - boot_info.tsc_ap_wake_start) / 1000);
+
+    boot_trace_mark("TSC calibrated", 0);
 
     /* Options may change the log level, or stop the boot when malformed. */
     parse_command_line();
@@ -125,17 +132,21 @@ void kernel_main(const struct boot_handoff *handoff)
     pmem_get_stats(&ps);
     pr_info("mem", "%lu KiB free for the heap, RAM mapped up to %lu MiB, page 0 unmapped",
             ps.free_bytes >> 10, paging_mapped_top() >> 20);
+    boot_trace_mark("command line, memory, page tables", 0);
 
     /* Scheduling on this core, then every other core into its own. */
     sched_init_cpu(this_cpu(), (uint64_t)(uintptr_t)boot_stack_bottom,
                    (uint64_t)(uintptr_t)boot_stack_top);
     smp_discover(&boot_info);
+    boot_trace_mark("firmware tables, local APIC, I/O APIC", 0);
 
     /* Devices, before the other cores run: mapping their registers edits
      * page tables that no other core has cached yet. */
     pci_scan();
+    boot_trace_mark("PCI enumerated", 0);
 
     smp_start();
+    boot_trace_mark("cores online, memory pools", 0);
 
     /* The app's main() as a thread on core 0; this context becomes core 0's
      * idle loop. */

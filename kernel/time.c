@@ -5,7 +5,7 @@
  *   CPUID 0x15 (TSC/crystal ratio and crystal Hz), CPUID 0x16 (base MHz),
  *   the hypervisor leaf 0x40000010 (TSC kHz; KVM/VMware style),
  *   the KVM clock (its TSC-to-ns multiplier, read once; KVM's pvclock ABI),
- *   then the PIT: a 2 ms one-shot on channel 2 measured with RDTSC,
+ *   then the PIT: a 1 ms one-shot on channel 2 measured with RDTSC,
  *   then, under a hypervisor only, the local APIC timer, which QEMU and KVM
  *   clock from a 1 GHz bus (QEMU microvm has no PIT; its RTC's periodic
  *   flag proved unreliable under TCG, which bunches late ticks).
@@ -110,7 +110,7 @@ static uint64_t tsc_hz_from_kvm_clock(void)
 
 static uint64_t tsc_hz_from_pit(void)
 {
-    const uint16_t ticks = PIT_HZ / 500; /* 2 ms */
+    const uint16_t ticks = PIT_HZ / 1000; /* 1 ms: 1193 PIT ticks, 0.1% */
     uint64_t delta = pit_measure_tsc(ticks);
     if (delta == 0)
         return 0;

@@ -8,12 +8,13 @@ NET = ["--qemu-arg=-netdev", "--qemu-arg=user,id=n0"]
 
 
 def functions(output):
-    return re.findall(r"pci: ([0-9a-f]{2}):([0-9a-f]{2})\.(\d) ([0-9a-f]{4}):([0-9a-f]{4}) "
+    return re.findall(r"debug pci: ([0-9a-f]{2}):([0-9a-f]{2})\.(\d) ([0-9a-f]{4}):([0-9a-f]{4}) "
                       r"class ([0-9a-f]{2})\.([0-9a-f]{2})([^\n]*)", output)
 
 
 def test_pc_uses_config_ports_and_finds_virtio_net_with_msix():
-    b = boot("hello", extra=NET + ["--qemu-arg=-device", "--qemu-arg=virtio-net-pci,netdev=n0"])
+    b = boot("hello", append="loglevel=3",
+             extra=NET + ["--qemu-arg=-device", "--qemu-arg=virtio-net-pci,netdev=n0"])
     assert b.status == 0, b.output
     assert "(config access: ports)" in b.output
     fs = functions(b.output)
@@ -23,7 +24,7 @@ def test_pc_uses_config_ports_and_finds_virtio_net_with_msix():
 
 
 def test_q35_uses_ecam_from_the_mcfg():
-    b = boot("hello", extra=["--machine", "q35"] + NET +
+    b = boot("hello", append="loglevel=3", extra=["--machine", "q35"] + NET +
              ["--qemu-arg=-device", "--qemu-arg=virtio-net-pci,netdev=n0,disable-legacy=on"])
     assert b.status == 0, b.output
     assert "(config access: ecam)" in b.output
@@ -33,8 +34,8 @@ def test_q35_uses_ecam_from_the_mcfg():
 
 
 def test_devices_behind_a_bridge_are_found():
-    b = boot("hello", extra=NET + ["--qemu-arg=-device",
-                                   "--qemu-arg=pci-bridge,id=br1,chassis_nr=1,addr=5",
+    b = boot("hello", append="loglevel=3", extra=NET + ["--qemu-arg=-device",
+                                                        "--qemu-arg=pci-bridge,id=br1,chassis_nr=1,addr=5",
                                    "--qemu-arg=-device",
                                    "--qemu-arg=virtio-net-pci,netdev=n0,bus=br1,addr=3"])
     assert b.status == 0, b.output
