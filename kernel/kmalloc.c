@@ -11,7 +11,9 @@
  * from another core is pushed, lock-free, onto the owner's `remote` stack
  * (a compare-and-swap); the owner takes the whole stack back when a class
  * list runs dry. Byte counts are kept by the owner, plus an atomic count of
- * what other cores freed, so the totals are exact at any moment.
+ * what other cores freed; counters are written with relaxed atomics so that
+ * another core may read them. A snapshot taken while cores allocate may be
+ * off by the operations in flight; with the cores quiet it is exact.
  * Small classes carve their pages lazily (bump pointer) and keep them.
  */
 #include <errno.h>
@@ -49,6 +51,14 @@ struct km_cache {
 
 static struct km_cache boot_cache;
 static struct km_cache *caches[KM_MAX_CPUS] = {&boot_cache};
+/* Events on a core that has no cache (its first page could not be had). */
+static uint64_t orphan_failures, orphan_frees, orphan_remote_frees;
+
+/* Owner-only counters: a relaxed load and store (a plain add on x86), which
+ * lets other cores read them without a data race. */
+#define KM_ADD(field, v) __atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (v), \
+                                          __ATOMIC_RELAXED)
+#define KM_GET(field)    __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 static struct km_cache *my_cache(void)
 {
@@ -110,7 +120,7 @@ static void *small_alloc(struct km_cache *kc, unsigned c)
         km_tag_set(page, (uint16_t)((c + 1) | (km_cpu_id() << 8)));
         k->bump = page;
         k->bump_end = page + KM_PAGE_SIZE;
-        k->pages++;
+        KM_ADD(k->pages, 1);
     }
     void *o = k->bump;
     k->bump += class_size(c);
@@ -126,6 +136,7 @@ static void *km_alloc(size_t n, size_t align)
     void *p = NULL;
     size_t got = 0;
     if (kc == NULL) {
+        __atomic_fetch_add(&orphan_failures, 1, __ATOMIC_RELAXED);
         km_irq_restore(flags);
         return NULL;
     }
@@ -141,10 +152,10 @@ static void *km_alloc(size_t n, size_t align)
         got = KM_PAGE_SIZE << order;
     }
     if (p != NULL) {
-        kc->allocs++;
-        kc->bytes_allocated += got;
+        KM_ADD(kc->allocs, 1);
+        KM_ADD(kc->bytes_allocated, got);
     } else {
-        kc->failures++;
+        KM_ADD(kc->failures, 1);
     }
     km_irq_restore(flags);
     return p;
@@ -168,11 +179,7 @@ void *calloc(size_t count, size_t size)
 {
     size_t n;
     if (__builtin_mul_overflow(count, size, &n)) {
-        uint64_t flags = km_irq_save();
-        struct km_cache *kc = my_cache();
-        if (kc != NULL)
-            kc->failures++;
-        km_irq_restore(flags);
+        __atomic_fetch_add(&orphan_failures, 1, __ATOMIC_RELAXED);
         return NULL;
     }
     void *p = malloc(n);
@@ -214,7 +221,8 @@ void free(void *p)
     }
     KASSERT(owner < KM_MAX_CPUS && caches[owner] != NULL);
     uint64_t flags = km_irq_save();
-    struct km_cache *mine = my_cache();
+    /* No cache is made just to free: a core that only frees needs none. */
+    struct km_cache *mine = __atomic_load_n(&caches[km_cpu_id()], __ATOMIC_ACQUIRE);
     struct km_cache *kc = caches[owner];
     if (kind & KM_LARGE) {
         km_tag_set(p, 0);
@@ -227,7 +235,7 @@ void free(void *p)
             o->next = k->free;
             k->free = o;
         }
-        kc->bytes_freed_local += size;
+        KM_ADD(kc->bytes_freed_local, size);
     } else {
         if (!(kind & KM_LARGE)) {
             struct km_free *o = p;
@@ -239,10 +247,14 @@ void free(void *p)
         }
         __atomic_fetch_add(&kc->bytes_freed_remote, size, __ATOMIC_RELAXED);
         if (mine != NULL)
-            mine->remote_frees_sent++;
+            KM_ADD(mine->remote_frees_sent, 1);
+        else
+            __atomic_fetch_add(&orphan_remote_frees, 1, __ATOMIC_RELAXED);
     }
     if (mine != NULL)
-        mine->frees++;
+        KM_ADD(mine->frees, 1);
+    else
+        __atomic_fetch_add(&orphan_frees, 1, __ATOMIC_RELAXED);
     km_irq_restore(flags);
 }
 
@@ -272,15 +284,18 @@ void kmalloc_get_stats(struct kmalloc_stats *s)
         const struct km_cache *kc = __atomic_load_n(&caches[i], __ATOMIC_ACQUIRE);
         if (kc == NULL)
             continue;
-        s->bytes_in_use += kc->bytes_allocated - kc->bytes_freed_local -
-                           __atomic_load_n(&kc->bytes_freed_remote, __ATOMIC_RELAXED);
-        s->allocs += kc->allocs;
-        s->frees += kc->frees;
-        s->failures += kc->failures;
-        s->remote_frees += kc->remote_frees_sent;
+        s->bytes_in_use += KM_GET(kc->bytes_allocated) - KM_GET(kc->bytes_freed_local) -
+                           KM_GET(kc->bytes_freed_remote);
+        s->allocs += KM_GET(kc->allocs);
+        s->frees += KM_GET(kc->frees);
+        s->failures += KM_GET(kc->failures);
+        s->remote_frees += KM_GET(kc->remote_frees_sent);
         for (unsigned c = 0; c < KM_CLASSES; c++)
-            s->pages_held += kc->classes[c].pages;
+            s->pages_held += KM_GET(kc->classes[c].pages);
     }
+    s->failures += __atomic_load_n(&orphan_failures, __ATOMIC_RELAXED);
+    s->frees += __atomic_load_n(&orphan_frees, __ATOMIC_RELAXED);
+    s->remote_frees += __atomic_load_n(&orphan_remote_frees, __ATOMIC_RELAXED);
 }
 
 void kmalloc_print_stats(void)
@@ -294,8 +309,9 @@ void kmalloc_print_stats(void)
         const struct km_cache *kc = __atomic_load_n(&caches[i], __ATOMIC_ACQUIRE);
         if (kc == NULL)
             continue;
-        km_printf("  core %u: %lu allocs, %lu frees, %lu bytes in use\n", i, kc->allocs, kc->frees,
-                kc->bytes_allocated - kc->bytes_freed_local -
-                    __atomic_load_n(&kc->bytes_freed_remote, __ATOMIC_RELAXED));
+        km_printf("  core %u: %lu allocs, %lu frees, %lu bytes in use\n", i, KM_GET(kc->allocs),
+                  KM_GET(kc->frees),
+                  KM_GET(kc->bytes_allocated) - KM_GET(kc->bytes_freed_local) -
+                      KM_GET(kc->bytes_freed_remote));
     }
 }

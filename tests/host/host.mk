@@ -1,5 +1,6 @@
 # tests/host/host.mk - host unit tests, built with the host compiler under
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# AddressSanitizer and UndefinedBehaviorSanitizer (the *_tsan binaries under
+# ThreadSanitizer instead).
 #
 # Included by the top-level Makefile (which runs from the repository root),
 # or used alone:  make -f tests/host/host.mk host-test
@@ -45,7 +46,11 @@ HOST_LIBC_CFLAGS := $(HOST_FS_CFLAGS) -Ilibc -include tests/host/libc_rename.h
 HOST_TEST_CFLAGS := $(HOST_CFLAGS) -Itests/host
 
 HOST_RUN_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66
+
+# The *_tsan binaries: ThreadSanitizer instead, objects in $(HOST_BUILD)/tsan/.
+HOST_TSAN_CFLAGS := $(filter-out $(HOST_SANITIZE),$(HOST_CFLAGS)) -fsanitize=thread -Itests/host
 
 HOST_LIBC_SRCS := $(sort $(wildcard libc/*.c))
 HOST_LIBC_OBJS := $(patsubst %.c,$(HOST_BUILD)/%.o,$(HOST_LIBC_SRCS))
@@ -61,6 +66,29 @@ HOST_libc_test_OBJS := $(HOST_LIBC_OBJS)
 HOST_TESTS += acpi_test
 HOST_acpi_test_SRCS := tests/host/runner.c tests/host/acpi_test.c drivers/acpi.c
 $(HOST_BUILD)/tests/host/acpi_test.o $(HOST_BUILD)/drivers/acpi.o: HOST_TEST_CFLAGS += -I.
+
+# kernel/mpsc.h and kernel/kmalloc.c (threads as cores), each built twice:
+# under ASan+UBSan and, as *_tsan, under ThreadSanitizer. kmalloc.c finds the
+# host's kmalloc_env.h in tests/host/shim (searched before -I.), and its
+# malloc family is renamed km_* so that it does not replace the host's.
+HOST_KM_INC := -Itests/host/shim -I.
+HOST_KM_RENAME := -Dmalloc=km_malloc -Dfree=km_free -Dcalloc=km_calloc -Drealloc=km_realloc \
+	-Daligned_alloc=km_aligned_alloc
+HOST_TESTS += mpsc_test kmalloc_test mpsc_test_tsan kmalloc_test_tsan
+HOST_mpsc_test_SRCS := tests/host/runner.c tests/host/mpsc_test.c
+HOST_kmalloc_test_SRCS := tests/host/runner.c tests/host/kmalloc_test.c \
+	tests/host/kmalloc_test_fail.c tests/host/kmalloc_test_cross.c tests/host/kmalloc_shim.c \
+	kernel/kmalloc.c
+HOST_mpsc_test_tsan_OBJS := $(patsubst %.c,$(HOST_BUILD)/tsan/%.o,$(HOST_mpsc_test_SRCS))
+HOST_kmalloc_test_tsan_OBJS := $(patsubst %.c,$(HOST_BUILD)/tsan/%.o,$(HOST_kmalloc_test_SRCS))
+$(addprefix $(HOST_BUILD)/tests/host/,mpsc_test.o kmalloc_test.o kmalloc_test_fail.o \
+	kmalloc_test_cross.o kmalloc_shim.o): HOST_TEST_CFLAGS += $(HOST_KM_INC)
+$(HOST_BUILD)/mpsc_test $(HOST_BUILD)/kmalloc_test: HOST_LDFLAGS += -pthread
+$(HOST_BUILD)/mpsc_test_tsan $(HOST_BUILD)/kmalloc_test_tsan: HOST_LDFLAGS := -fsanitize=thread -pthread
+$(HOST_BUILD)/tsan/kernel/kmalloc.o: HOST_TSAN_DEFS := $(HOST_KM_RENAME)
+
+# net/: unit tests, kernel-flags check, fuzz targets (see the file).
+include tests/host/net.mk
 
 # --- rules -------------------------------------------------------------------
 
@@ -88,6 +116,14 @@ $(HOST_BUILD)/tests/host/%.o: tests/host/%.c
 $(HOST_BUILD)/drivers/%.o: drivers/%.c
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_TEST_CFLAGS) -c $< -o $@
+
+$(HOST_BUILD)/kernel/kmalloc.o: kernel/kmalloc.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_TEST_CFLAGS) $(HOST_KM_INC) $(HOST_KM_RENAME) -c $< -o $@
+
+$(HOST_BUILD)/tsan/%.o: %.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_TSAN_CFLAGS) $(HOST_KM_INC) $(HOST_TSAN_DEFS) -c $< -o $@
 
 .PHONY: host-test host-libc-check host-clean
 host-test: $(addprefix $(HOST_BUILD)/,$(HOST_TESTS)) host-libc-check
