@@ -11,6 +11,7 @@
 #include <errno.h>
 
 #include "drivers/ioapic.h"
+#include "kernel/paging.h"
 
 #define IOREGSEL 0x00
 #define IOWIN    0x10
@@ -42,15 +43,34 @@ static void wr(struct ioapic *io, uint32_t reg, uint32_t v)
     io->mmio[IOWIN / 4] = v;
 }
 
+#define IOAPIC_DEFAULT_BASE 0xFEC00000ull
+
+static void add_ioapic(uint64_t addr, uint32_t gsi_base)
+{
+    struct ioapic *io = &ioapics[nioapics];
+    io->mmio = (volatile uint32_t *)(uintptr_t)addr;
+    uint32_t ver = rd(io, REG_VER);
+    if (ver == 0xFFFFFFFFu || (ver & 0xFF) == 0xFF)
+        return; /* nothing answers there */
+    nioapics++;
+    io->gsi_base = gsi_base;
+    io->pins = ((ver >> 16) & 0xFF) + 1;
+}
+
 int ioapic_init(const struct platform_info *pi)
 {
     platform = pi;
     nioapics = 0;
-    for (int i = 0; i < pi->nioapics && i < ACPI_MAX_IOAPICS; i++) {
-        struct ioapic *io = &ioapics[nioapics++];
-        io->mmio = (volatile uint32_t *)(uintptr_t)pi->ioapics[i].addr;
-        io->gsi_base = pi->ioapics[i].gsi_base;
-        io->pins = ((rd(io, REG_VER) >> 16) & 0xFF) + 1;
+    for (int i = 0; pi != NULL && i < pi->nioapics && i < ACPI_MAX_IOAPICS; i++)
+        add_ioapic(pi->ioapics[i].addr, pi->ioapics[i].gsi_base);
+    /* Firmware that lists none (QEMU microvm without ACPI): the one every PC
+     * has, at its standard address, if it answers. */
+    if (nioapics == 0) {
+        paging_map_mmio(IOAPIC_DEFAULT_BASE, 4096);
+        add_ioapic(IOAPIC_DEFAULT_BASE, 0);
+    }
+    for (int i = 0; i < nioapics; i++) {
+        struct ioapic *io = &ioapics[i];
         for (uint32_t p = 0; p < io->pins; p++) {
             wr(io, RTE_LOW(p), RTE_MASKED);
             wr(io, RTE_HIGH(p), 0);

@@ -16,6 +16,7 @@
 
 #include "drivers/virtio.h"
 #include "kernel/arch/cpu.h"
+#include "kernel/paging.h"
 #include "kernel/pmem.h"
 
 /* ---- modern PCI transport (4.1.4) ---- */
@@ -211,6 +212,132 @@ static const struct virtio_ops legacy_ops = {
     .read_isr = legacy_read_isr,
 };
 
+/* ---- virtio-mmio transport (4.2), version 2 and legacy version 1 ---- */
+
+#define MMIO_MAGIC          0x000
+#define MMIO_VERSION        0x004
+#define MMIO_DEVICE_ID      0x008
+#define MMIO_DEV_FEATURES   0x010
+#define MMIO_DEV_FEAT_SEL   0x014
+#define MMIO_DRV_FEATURES   0x020
+#define MMIO_DRV_FEAT_SEL   0x024
+#define MMIO_GUEST_PAGE     0x028
+#define MMIO_QUEUE_SEL      0x030
+#define MMIO_QUEUE_NUM_MAX  0x034
+#define MMIO_QUEUE_NUM      0x038
+#define MMIO_QUEUE_ALIGN    0x03C
+#define MMIO_QUEUE_PFN      0x040
+#define MMIO_QUEUE_READY    0x044
+#define MMIO_QUEUE_NOTIFY   0x050
+#define MMIO_INT_STATUS     0x060
+#define MMIO_INT_ACK        0x064
+#define MMIO_STATUS         0x070
+#define MMIO_QUEUE_DESC     0x080
+#define MMIO_QUEUE_DRIVER   0x090
+#define MMIO_QUEUE_DEVICE   0x0A0
+#define MMIO_CONFIG         0x100
+
+static uint64_t mmio_get_features(struct virtio_device *d)
+{
+    R32(d->mmio, MMIO_DEV_FEAT_SEL) = 0;
+    uint64_t lo = R32(d->mmio, MMIO_DEV_FEATURES);
+    R32(d->mmio, MMIO_DEV_FEAT_SEL) = 1;
+    return lo | ((uint64_t)R32(d->mmio, MMIO_DEV_FEATURES) << 32);
+}
+
+static void mmio_set_features(struct virtio_device *d, uint64_t f)
+{
+    R32(d->mmio, MMIO_DRV_FEAT_SEL) = 0;
+    R32(d->mmio, MMIO_DRV_FEATURES) = (uint32_t)f;
+    R32(d->mmio, MMIO_DRV_FEAT_SEL) = 1;
+    R32(d->mmio, MMIO_DRV_FEATURES) = (uint32_t)(f >> 32);
+}
+
+static uint8_t mmio_get_status(struct virtio_device *d)
+{
+    return (uint8_t)R32(d->mmio, MMIO_STATUS);
+}
+
+static void mmio_set_status(struct virtio_device *d, uint8_t s)
+{
+    R32(d->mmio, MMIO_STATUS) = s;
+}
+
+static uint16_t mmio_queue_max(struct virtio_device *d, uint16_t index)
+{
+    R32(d->mmio, MMIO_QUEUE_SEL) = index;
+    return (uint16_t)R32(d->mmio, MMIO_QUEUE_NUM_MAX);
+}
+
+static int mmio_queue_enable(struct virtio_device *d, struct virtq *q, uint16_t msix_entry)
+{
+    (void)msix_entry;
+    R32(d->mmio, MMIO_QUEUE_SEL) = q->index;
+    R32(d->mmio, MMIO_QUEUE_NUM) = q->size;
+    if (d->mmio_version == 1) {
+        R32(d->mmio, MMIO_QUEUE_ALIGN) = PAGE_SIZE;
+        R32(d->mmio, MMIO_QUEUE_PFN) = (uint32_t)((uintptr_t)q->desc >> 12);
+        return 0;
+    }
+    write64(d->mmio, MMIO_QUEUE_DESC, (uint64_t)(uintptr_t)q->desc);
+    write64(d->mmio, MMIO_QUEUE_DRIVER, (uint64_t)(uintptr_t)q->avail);
+    write64(d->mmio, MMIO_QUEUE_DEVICE, (uint64_t)(uintptr_t)q->used);
+    R32(d->mmio, MMIO_QUEUE_READY) = 1;
+    return 0;
+}
+
+static void mmio_notify(struct virtio_device *d, struct virtq *q)
+{
+    R32(d->mmio, MMIO_QUEUE_NOTIFY) = q->index;
+}
+
+static void mmio_read_config(struct virtio_device *d, uint32_t off, void *buf, uint32_t len)
+{
+    for (uint32_t i = 0; i < len; i++)
+        ((uint8_t *)buf)[i] = R8(d->mmio, MMIO_CONFIG + off + i);
+}
+
+/* Reading the status and writing it back acknowledges the interrupt. */
+static uint8_t mmio_read_isr(struct virtio_device *d)
+{
+    uint32_t st = R32(d->mmio, MMIO_INT_STATUS);
+    R32(d->mmio, MMIO_INT_ACK) = st;
+    return (uint8_t)st;
+}
+
+static const struct virtio_ops mmio_ops = {
+    .get_features = mmio_get_features,
+    .set_features = mmio_set_features,
+    .get_status = mmio_get_status,
+    .set_status = mmio_set_status,
+    .queue_max = mmio_queue_max,
+    .queue_enable = mmio_queue_enable,
+    .notify = mmio_notify,
+    .read_config = mmio_read_config,
+    .read_isr = mmio_read_isr,
+};
+
+int virtio_mmio_attach(struct virtio_device *d, uint64_t base, uint32_t irq, uint32_t device_id)
+{
+    memset(d, 0, sizeof(*d));
+    if (paging_map_mmio(base, PAGE_SIZE) != 0)
+        return -ENOMEM;
+    d->mmio = (volatile uint8_t *)(uintptr_t)base;
+    if (R32(d->mmio, MMIO_MAGIC) != 0x74726976) /* "virt" */
+        return -ENODEV;
+    d->mmio_version = R32(d->mmio, MMIO_VERSION);
+    if (d->mmio_version != 1 && d->mmio_version != 2)
+        return -ENODEV;
+    if (R32(d->mmio, MMIO_DEVICE_ID) != device_id)
+        return -ENODEV;
+    if (d->mmio_version == 1)
+        R32(d->mmio, MMIO_GUEST_PAGE) = PAGE_SIZE;
+    d->mmio_irq = irq;
+    d->ops = &mmio_ops;
+    d->transport = d->mmio_version == 2 ? "mmio" : "mmio-legacy";
+    return 0;
+}
+
 /* ---- attach ---- */
 
 static volatile uint8_t *cap_region(struct pci_device *p, uint8_t cap)
@@ -264,17 +391,22 @@ int virtio_pci_attach(struct virtio_device *d, struct pci_device *p)
     return -ENODEV;
 }
 
+int virtio_is_modern(const struct virtio_device *d)
+{
+    return d->ops == &modern_ops || (d->ops == &mmio_ops && d->mmio_version == 2);
+}
+
 int virtio_negotiate(struct virtio_device *d, uint64_t wanted)
 {
     d->ops->set_status(d, 0); /* reset */
     d->ops->set_status(d, VIRTIO_STATUS_ACKNOWLEDGE);
     d->ops->set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
     uint64_t offered = d->ops->get_features(d);
-    if (d->ops == &legacy_ops)
+    if (d->ops == &legacy_ops || (d->ops == &mmio_ops && d->mmio_version == 1))
         wanted &= 0xFFFFFFFFull; /* legacy has 32 feature bits, no VERSION_1 */
     d->features = offered & wanted;
     d->ops->set_features(d, d->features);
-    if (d->ops == &modern_ops) {
+    if (virtio_is_modern(d)) {
         d->ops->set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
                                   VIRTIO_STATUS_FEATURES_OK);
         if (!(d->ops->get_status(d) & VIRTIO_STATUS_FEATURES_OK)) {
@@ -288,7 +420,7 @@ int virtio_negotiate(struct virtio_device *d, uint64_t wanted)
 void virtio_driver_ok(struct virtio_device *d)
 {
     uint8_t s = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK;
-    if (d->ops == &modern_ops)
+    if (virtio_is_modern(d))
         s |= VIRTIO_STATUS_FEATURES_OK;
     d->ops->set_status(d, s);
 }
@@ -310,7 +442,7 @@ int virtq_init(struct virtq *q, struct virtio_device *d, uint16_t index, uint16_
     uint16_t size = d->ops->queue_max(d, index);
     if (size == 0)
         return -ENODEV;
-    /* Legacy queues have a fixed size; modern ones may be made smaller. */
+    /* Legacy PCI queues have a fixed size; the others may be made smaller. */
     if (d->ops != &legacy_ops && size > max_size)
         size = max_size;
     size_t avail_bytes = 6 + 2u * size;

@@ -3,10 +3,11 @@
  * transitional interface, and split virtqueues.
  *
  * A transport fills struct virtio_ops; device drivers (virtio-net) use only
- * the ops and the virtqueue functions, so a virtio-mmio transport can be
- * added beside PCI without touching them. Spec: Virtual I/O Device (VIRTIO)
- * Version 1.1, sections 2.1 (status), 2.2 (features), 2.6 (split
- * virtqueues), 4.1 (PCI transport), 4.1.5 (legacy interface).
+ * the ops and the virtqueue functions. Transports: PCI (modern and legacy)
+ * and virtio-mmio (version 2 and legacy version 1), for microVMs. Spec:
+ * Virtual I/O Device (VIRTIO) Version 1.1, sections 2.1 (status), 2.2
+ * (features), 2.6 (split virtqueues), 4.1 (PCI transport), 4.1.5 (legacy
+ * interface), 4.2 (MMIO transport).
  */
 #ifndef ZEBU_DRIVERS_VIRTIO_H
 #define ZEBU_DRIVERS_VIRTIO_H
@@ -79,11 +80,22 @@ struct virtio_device {
     uint32_t notify_mul;
     /* PCI legacy */
     uint16_t io;
+    /* virtio-mmio */
+    volatile uint8_t *mmio;
+    uint32_t mmio_version, mmio_irq;
 };
 
 /* Sets up d for PCI function p: modern when it has the capabilities, else
  * legacy. Returns 0 or -ENODEV. */
 int virtio_pci_attach(struct virtio_device *d, struct pci_device *p);
+
+/* Sets up d for the virtio-mmio device at `base` whose interrupt is GSI
+ * `irq`, if it is a device of type `device_id` (1: network). Returns 0 or
+ * -ENODEV. */
+int virtio_mmio_attach(struct virtio_device *d, uint64_t base, uint32_t irq, uint32_t device_id);
+
+/* A virtio 1.x device (features past bit 31, FEATURES_OK)? */
+int virtio_is_modern(const struct virtio_device *d);
 
 /*
  * Reset, ACKNOWLEDGE, DRIVER, feature negotiation (device's & wanted),

@@ -12,11 +12,14 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "drivers/ioapic.h"
 #include "drivers/lapic.h"
 #include "drivers/virtio_net.h"
 #include "kernel/arch/trap.h"
+#include "kernel/cmdline.h"
 #include "kernel/pmem.h"
 #include "kernel/printk.h"
 
@@ -96,6 +99,10 @@ static int setup_rx(struct vnet *n)
 static int setup_interrupts(struct vnet *n)
 {
     struct pci_device *p = n->dev.pci;
+    if (p == NULL) { /* virtio-mmio: a plain line to the I/O APIC */
+        irq_set_handler(VEC_VNET, vnet_interrupt);
+        return ioapic_route_gsi(n->dev.mmio_irq, VEC_VNET, n->irq_apic, 0, 0);
+    }
     irq_set_handler(VEC_VNET, vnet_interrupt);
     if (pci_msix_count(p) >= 2 && pci_msix_set(p, 0, VEC_VNET, n->irq_apic) == 0 &&
         pci_msix_set(p, 1, VEC_VNET, n->irq_apic) == 0) {
@@ -107,6 +114,53 @@ static int setup_interrupts(struct vnet *n)
     return pci_intx_route(p, VEC_VNET, n->irq_apic);
 }
 
+/* The VMM lists virtio-mmio devices on the command line (QEMU microvm
+ * without ACPI, Firecracker): virtio_mmio.device=<size>@<base>:<irq>, size
+ * with an optional K/M suffix. Declared so it is not "unknown". */
+static const char *mmio_device_opt = "";
+ZEBU_OPTION_STRING("virtio_mmio.device", mmio_device_opt,
+                   "a virtio-mmio device, size@base:irq (set by the VMM; may repeat)");
+
+static int parse_mmio_device(const char *s, uint64_t *base, uint32_t *irq)
+{
+    char *end;
+    unsigned long size = strtoul(s, &end, 0);
+    if (end == s)
+        return -EINVAL;
+    if (*end == 'K' || *end == 'k' || *end == 'M' || *end == 'm')
+        end++;
+    if (*end != '@' || size == 0)
+        return -EINVAL;
+    const char *b = end + 1;
+    unsigned long long addr = strtoull(b, &end, 0);
+    if (end == b || *end != ':')
+        return -EINVAL;
+    const char *q = end + 1;
+    unsigned long line = strtoul(q, &end, 0);
+    if (end == q || line > 255)
+        return -EINVAL;
+    *base = addr;
+    *irq = (uint32_t)line;
+    return 0;
+}
+
+/* Finds a network device among the command line's virtio-mmio entries. */
+static int attach_mmio(struct vnet *n)
+{
+    static const char key[] = "virtio_mmio.device=";
+    for (const char *p = cmdline_raw(); (p = strstr(p, key)) != NULL; p += sizeof(key) - 1) {
+        uint64_t base;
+        uint32_t irq;
+        if (parse_mmio_device(p + sizeof(key) - 1, &base, &irq) != 0) {
+            pr_warn("virtio-net", "malformed %.40s ignored", p);
+            continue;
+        }
+        if (virtio_mmio_attach(&n->dev, base, irq, 1) == 0)
+            return 0;
+    }
+    return -ENODEV;
+}
+
 int vnet_probe(struct vnet *n, uint32_t irq_apic)
 {
     memset(n, 0, sizeof(*n));
@@ -116,15 +170,15 @@ int vnet_probe(struct vnet *n, uint32_t irq_apic)
     for (int i = 0; (p = pci_device_at(i)) != NULL; i++)
         if (p->vendor == 0x1af4 && (p->device == 0x1000 || p->device == 0x1041))
             break;
-    if (p == NULL)
-        return -ENODEV;
-    int err = virtio_pci_attach(&n->dev, p);
+    int err = p != NULL ? virtio_pci_attach(&n->dev, p) : attach_mmio(n);
     if (err != 0)
         return err;
     /* MSI-X first: it moves the legacy device-config window. */
     err = setup_interrupts(n);
-    if (err != 0)
-        pr_warn("virtio-net", "no interrupt (MSI-X, MSI or INTx): %d", err);
+    n->polling = err != 0;
+    if (n->polling)
+        pr_warn("virtio-net", "no interrupt (MSI-X, MSI, INTx or I/O APIC line: %d): polling "
+                "every millisecond", err);
     uint64_t wanted = (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
                       (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
                       (1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_F_RING_EVENT_IDX) |
@@ -134,7 +188,7 @@ int vnet_probe(struct vnet *n, uint32_t irq_apic)
     if (err != 0)
         return err;
     log_features("negotiated", n->dev.features);
-    n->hdr_len = (vnet_has_feature(n, VIRTIO_F_VERSION_1) ||
+    n->hdr_len = (virtio_is_modern(&n->dev) ||
                   vnet_has_feature(n, VIRTIO_NET_F_MRG_RXBUF))
                      ? 12
                      : 10;
@@ -160,7 +214,7 @@ int vnet_probe(struct vnet *n, uint32_t irq_apic)
     pr_info("virtio-net", "%02x:%02x:%02x:%02x:%02x:%02x via %s, link %s, %u+%u descriptors, "
             "%s interrupts", n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
             n->dev.transport, n->link_up ? "up" : "down", n->rx.size, n->tx.size,
-            n->dev.msix ? "MSI-X" : "line");
+            n->polling ? "no" : n->dev.msix ? "MSI-X" : "line");
     return 0;
 }
 
@@ -249,5 +303,8 @@ void vnet_wait(struct vnet *n)
 {
     if (virtq_enable_interrupts(&n->rx))
         return; /* work raced in: poll again */
-    event_wait(&n->work);
+    if (n->polling)
+        thread_sleep_ns(1000000);
+    else
+        event_wait(&n->work);
 }

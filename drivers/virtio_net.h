@@ -52,6 +52,7 @@ struct vnet {
     uint8_t mac[6];
     uint16_t hdr_len;
     int link_up;
+    int polling;       /* no interrupt could be set up: vnet_wait polls */
     uint32_t irq_apic; /* core that takes the interrupts */
     uint8_t *tx_headers; /* one virtio-net header per tx descriptor head */
     struct vnet_rxbuf *rxbufs;

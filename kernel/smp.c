@@ -231,8 +231,15 @@ int smp_discover(const struct boot_info *bi)
     irq_set_handler(VEC_WAKEUP, sched_wakeup_interrupt);
     pr_info("smp", "local APIC: %s, timer %s", lapic_is_x2apic() ? "x2APIC" : "xAPIC",
             lapic_timer_mode());
+    if (err == 0 && platform.ncpus == 0)
+        err = -ENOENT; /* tables without a single core (microvm's MP table) */
     if (err != 0) {
-        pr_warn("smp", "no ACPI MADT or MP table (%d): running on the boot core only", err);
+        pr_warn("smp", "no usable ACPI MADT or MP table (%d): running on the boot core only",
+                err);
+        discover_err = err;
+        int n = ioapic_init(NULL);
+        pr_info("smp", "%d I/O APIC%s, %u interrupt pins, all masked", n, n == 1 ? "" : "s",
+                ioapic_pin_count());
         return err;
     }
     print_cpu_list();

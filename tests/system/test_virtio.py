@@ -36,3 +36,21 @@ def test_without_a_device_the_self_test_says_so():
     b = boot("ktest", append="selftest=vnet")
     assert "no virtio-net device came up" in b.output
     assert b.status == 0
+
+
+def test_vnet_over_virtio_mmio_on_microvm():
+    b = boot("ktest", kind="pvh", append="selftest=vnet",
+             extra=["--machine", "microvm", "--net", "user"], timeout=60)
+    assert b.status == 0, b.output
+    assert re.search(r"virtio-net: 52:54:00:12:34:56 via mmio(-legacy)?, link up", b.output), \
+        b.output
+    assert "line interrupts" in b.output
+    assert re.search(r"vnet: ARP reply from 10.0.2.2 is-at 52:55:0a:00:02:02", b.output)
+
+
+def test_malformed_virtio_mmio_entry_is_ignored_with_a_warning():
+    b = boot("ktest", kind="pvh", append="selftest=vnet virtio_mmio.device=garbage",
+             extra=["--machine", "microvm"], timeout=60)
+    assert "malformed virtio_mmio.device=garbage ignored" in b.output, b.output
+    assert "unknown option 'virtio_mmio.device'" not in b.output
+    assert b.status == 0
