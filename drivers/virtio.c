@@ -53,20 +53,32 @@ static void write64(volatile uint8_t *p, uint32_t off, uint64_t v)
     R32(p, off + 4) = (uint32_t)(v >> 32);
 }
 
+/* Both modern transports show 64 feature bits through a select register
+ * and a 32-bit window. */
+static uint64_t features_read(volatile uint8_t *regs, uint32_t sel, uint32_t window)
+{
+    R32(regs, sel) = 0;
+    uint64_t lo = R32(regs, window);
+    R32(regs, sel) = 1;
+    return lo | ((uint64_t)R32(regs, window) << 32);
+}
+
+static void features_write(volatile uint8_t *regs, uint32_t sel, uint32_t window, uint64_t f)
+{
+    R32(regs, sel) = 0;
+    R32(regs, window) = (uint32_t)f;
+    R32(regs, sel) = 1;
+    R32(regs, window) = (uint32_t)(f >> 32);
+}
+
 static uint64_t modern_get_features(struct virtio_device *d)
 {
-    R32(d->common, COMMON_DFSELECT) = 0;
-    uint64_t lo = R32(d->common, COMMON_DF);
-    R32(d->common, COMMON_DFSELECT) = 1;
-    return lo | ((uint64_t)R32(d->common, COMMON_DF) << 32);
+    return features_read(d->common, COMMON_DFSELECT, COMMON_DF);
 }
 
 static void modern_set_features(struct virtio_device *d, uint64_t f)
 {
-    R32(d->common, COMMON_GFSELECT) = 0;
-    R32(d->common, COMMON_GF) = (uint32_t)f;
-    R32(d->common, COMMON_GFSELECT) = 1;
-    R32(d->common, COMMON_GF) = (uint32_t)(f >> 32);
+    features_write(d->common, COMMON_GFSELECT, COMMON_GF, f);
 }
 
 static uint8_t modern_get_status(struct virtio_device *d)
@@ -239,18 +251,12 @@ static const struct virtio_ops legacy_ops = {
 
 static uint64_t mmio_get_features(struct virtio_device *d)
 {
-    R32(d->mmio, MMIO_DEV_FEAT_SEL) = 0;
-    uint64_t lo = R32(d->mmio, MMIO_DEV_FEATURES);
-    R32(d->mmio, MMIO_DEV_FEAT_SEL) = 1;
-    return lo | ((uint64_t)R32(d->mmio, MMIO_DEV_FEATURES) << 32);
+    return features_read(d->mmio, MMIO_DEV_FEAT_SEL, MMIO_DEV_FEATURES);
 }
 
 static void mmio_set_features(struct virtio_device *d, uint64_t f)
 {
-    R32(d->mmio, MMIO_DRV_FEAT_SEL) = 0;
-    R32(d->mmio, MMIO_DRV_FEATURES) = (uint32_t)f;
-    R32(d->mmio, MMIO_DRV_FEAT_SEL) = 1;
-    R32(d->mmio, MMIO_DRV_FEATURES) = (uint32_t)(f >> 32);
+    features_write(d->mmio, MMIO_DRV_FEAT_SEL, MMIO_DRV_FEATURES, f);
 }
 
 static uint8_t mmio_get_status(struct virtio_device *d)
