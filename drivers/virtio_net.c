@@ -299,12 +299,13 @@ int vnet_poll(struct vnet *n, int budget)
     return got;
 }
 
-void vnet_wait(struct vnet *n)
+int vnet_wait(struct vnet *n, uint64_t timeout_ns)
 {
     if (virtq_enable_interrupts(&n->rx))
-        return; /* work raced in: poll again */
-    if (n->polling)
-        thread_sleep_ns(1000000);
-    else
-        event_wait(&n->work);
+        return 0; /* work raced in: poll again */
+    if (n->polling) {
+        thread_sleep_ns(timeout_ns < 1000000 ? timeout_ns : 1000000);
+        return 0;
+    }
+    return event_wait_timeout(&n->work, timeout_ns);
 }

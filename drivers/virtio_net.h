@@ -83,9 +83,10 @@ int vnet_poll(struct vnet *n, int budget);
 /* Gives a received buffer back to the device. */
 void vnet_rx_release(struct vnet *n, struct vnet_rxbuf *b);
 
-/* Waits (the calling thread) until the device interrupts; interrupts are
- * re-enabled with a check for work that raced in. */
-void vnet_wait(struct vnet *n);
+/* Waits (the calling thread) until the device interrupts or timeout_ns
+ * passes; interrupts are re-enabled with a check for work that raced in.
+ * Returns 0, or -ETIMEDOUT. */
+int vnet_wait(struct vnet *n, uint64_t timeout_ns);
 
 int vnet_has_feature(const struct vnet *n, unsigned bit);
 

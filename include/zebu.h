@@ -177,6 +177,9 @@ struct zebu_event;
 struct zebu_event *zebu_event_create(void);
 void zebu_event_signal(struct zebu_event *e);
 void zebu_event_wait(struct zebu_event *e);
+/* Waits at most ns nanoseconds: 0 when signalled, -ETIMEDOUT otherwise. A
+ * signal is never lost to a timeout: it goes to another waiter or is kept. */
+int zebu_event_wait_timeout(struct zebu_event *e, uint64_t ns);
 /* Frees e; no thread may be waiting on it. */
 void zebu_event_destroy(struct zebu_event *e);
 

@@ -84,6 +84,11 @@ void zebu_event_wait(struct zebu_event *e)
     event_wait((struct event *)e);
 }
 
+int zebu_event_wait_timeout(struct zebu_event *e, uint64_t ns)
+{
+    return event_wait_timeout((struct event *)e, ns);
+}
+
 void zebu_event_destroy(struct zebu_event *e)
 {
     free(e);

@@ -14,6 +14,7 @@
  * An exited thread's stack is freed by the next thread that runs on the core
  * (it cannot free the stack it is standing on).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,6 +238,31 @@ static void timer_arm(struct cpu *c)
     }
 }
 
+/* Interrupts off: puts the current thread on this core's timer list. */
+static void timer_insert(struct cpu *c, struct thread *t, uint64_t ns)
+{
+    t->wake_tsc = cpu_rdtsc() + time_ns_to_tsc(ns) + 1;
+    struct thread **p = &c->timers;
+    while (*p != NULL && (*p)->wake_tsc <= t->wake_tsc)
+        p = &(*p)->timer_next;
+    t->timer_next = *p;
+    *p = t;
+    timer_arm(c);
+}
+
+/* Interrupts off: takes t off this core's timer list if it is there. */
+static void timer_remove(struct cpu *c, struct thread *t)
+{
+    for (struct thread **p = &c->timers; *p != NULL; p = &(*p)->timer_next) {
+        if (*p == t) {
+            *p = t->timer_next;
+            t->timer_next = NULL;
+            timer_arm(c);
+            return;
+        }
+    }
+}
+
 void thread_sleep_ns(uint64_t ns)
 {
     if (ns == 0) {
@@ -247,14 +273,8 @@ void thread_sleep_ns(uint64_t ns)
     struct cpu *c = this_cpu();
     struct thread *self = c->current;
     KASSERT(self != c->idle);
-    self->wake_tsc = cpu_rdtsc() + time_ns_to_tsc(ns) + 1;
-    struct thread **p = &c->timers;
-    while (*p != NULL && (*p)->wake_tsc <= self->wake_tsc)
-        p = &(*p)->next;
-    self->next = *p;
-    *p = self;
+    timer_insert(c, self, ns);
     self->state = THREAD_SLEEPING;
-    timer_arm(c);
     schedule();
     irq_restore(f);
 }
@@ -265,8 +285,19 @@ void sched_timer_interrupt(void)
     uint64_t now = cpu_rdtsc();
     while (c->timers != NULL && c->timers->wake_tsc <= now) {
         struct thread *t = c->timers;
-        c->timers = t->next;
-        rq_push(c, t);
+        c->timers = t->timer_next;
+        t->timer_next = NULL;
+        if (t->wait_token == 0) {
+            rq_push(c, t); /* a plain sleep */
+            continue;
+        }
+        /* A timed wait: wake it only if no signal got there first. */
+        int waiting = 1;
+        if (__atomic_compare_exchange_n(&t->wait_token, &waiting, 2, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            t->timed_out = 1;
+            rq_push(c, t);
+        }
     }
     c->timer_deadline = 0; /* the one-shot fired */
     timer_arm(c);
@@ -304,21 +335,90 @@ void event_init(struct event *e)
     memset(e, 0, sizeof(*e));
 }
 
+/* Lock held: unlinks t from e's waiters if it is there. */
+static void waiters_remove(struct event *e, struct thread *t)
+{
+    struct thread *prev = NULL;
+    for (struct thread *w = e->head; w != NULL; prev = w, w = w->next) {
+        if (w != t)
+            continue;
+        if (prev != NULL)
+            prev->next = w->next;
+        else
+            e->head = w->next;
+        if (e->tail == w)
+            e->tail = prev;
+        w->next = NULL;
+        return;
+    }
+}
+
 void event_signal(struct event *e)
 {
     uint64_t f = spin_lock_irqsave(&e->lock);
-    struct thread *t = e->head;
-    if (t != NULL) {
+    struct thread *t;
+    for (;;) {
+        t = e->head;
+        if (t == NULL) {
+            e->pending++;
+            break;
+        }
         e->head = t->next;
         if (e->head == NULL)
             e->tail = NULL;
         t->next = NULL;
-    } else {
-        e->pending++;
+        if (t->wait_token == 0)
+            break; /* an untimed waiter */
+        int waiting = 1;
+        if (__atomic_compare_exchange_n(&t->wait_token, &waiting, 2, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            break;
+        /* Its timeout won: it is already runnable. The signal goes on to
+         * the next waiter (or stays pending). */
     }
     spin_unlock_irqrestore(&e->lock, f);
     if (t != NULL)
         sched_wake(t);
+}
+
+int event_wait_timeout(struct event *e, uint64_t ns)
+{
+    uint64_t f = irq_save();
+    spin_lock(&e->lock);
+    if (e->pending > 0) {
+        e->pending--;
+        spin_unlock(&e->lock);
+        irq_restore(f);
+        return 0;
+    }
+    struct cpu *c = this_cpu();
+    struct thread *self = c->current;
+    KASSERT(self != c->idle);
+    self->next = NULL;
+    if (e->tail != NULL)
+        e->tail->next = self;
+    else
+        e->head = self;
+    e->tail = self;
+    self->timed_out = 0;
+    __atomic_store_n(&self->wait_token, 1, __ATOMIC_RELEASE);
+    timer_insert(c, self, ns);
+    self->state = THREAD_BLOCKED;
+    spin_unlock(&e->lock);
+    schedule();
+    /* Woken by exactly one of: the signal (token set by event_signal) or
+     * the timer (timed_out). Undo the other registration. */
+    int timed_out = self->timed_out;
+    if (timed_out) {
+        spin_lock(&e->lock);
+        waiters_remove(e, self);
+        spin_unlock(&e->lock);
+    } else {
+        timer_remove(c, self);
+    }
+    __atomic_store_n(&self->wait_token, 0, __ATOMIC_RELEASE);
+    irq_restore(f);
+    return timed_out ? -ETIMEDOUT : 0;
 }
 
 void event_wait(struct event *e)

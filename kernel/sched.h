@@ -42,7 +42,10 @@ struct event {
 
 struct thread {
     uint64_t rsp;           /* saved stack pointer: first, for switch.asm */
-    struct thread *next;    /* run queue, wait list or timer list */
+    struct thread *next;    /* run queue or wait list */
+    struct thread *timer_next; /* this core's timer list */
+    int wait_token;         /* timed wait: 1 waiting, 2 woken (CAS decides who wakes) */
+    int timed_out;
     struct mpsc_node mbox;  /* mailbox link */
     struct cpu *cpu;        /* the core it lives on */
     int state;              /* enum thread_state */
@@ -80,6 +83,9 @@ struct thread *thread_self(void);
 void event_init(struct event *e);
 void event_signal(struct event *e);
 void event_wait(struct event *e);
+/* As event_wait, but gives up after ns nanoseconds: returns 0 when
+ * signalled, -ETIMEDOUT when the time ran out first. */
+int event_wait_timeout(struct event *e, uint64_t ns);
 
 /* Makes t runnable on its own core (any core may call). */
 void sched_wake(struct thread *t);

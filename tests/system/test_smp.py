@@ -116,3 +116,16 @@ def test_without_acpi_the_mp_tables_are_used():
     assert b.status == 0, b.output
     assert "in the mptable tables" in b.output, b.output
     assert "ktest: core 0: APIC id 0, thread ran on core 0" in b.output
+
+
+@pytest.mark.parametrize("smp", [1, 2])
+def test_timed_waits_time_out_and_never_lose_a_signal(smp):
+    b = run(smp, "events", "count=3000")
+    assert b.status == 0, b.output
+    m = re.search(r"unsignalled wait returned (-?\d+) after (\d+) us", b.output)
+    assert m and int(m[1]) == -110 and int(m[2]) >= 20000  # -ETIMEDOUT, not early
+    m = re.search(r"(\d+) signals sent, (\d+) waits woken by them, (\d+) timed out, "
+                  r"left over (\S+)", b.output)
+    assert m, b.output
+    assert m[1] == m[2] == "3000" and m[4] == "none"
+    assert int(m[3]) > 0  # the race with timeouts really happened

@@ -8,7 +8,7 @@
 static const char *mode = "none";
 ZEBU_OPTION_STRING("mode", mode,
                    "pagefault | null | ud | divide | panic | assert | highmem | spin | cores | "
-                   "pingpong | sleep | overflow | heap | bench | none");
+                   "pingpong | sleep | overflow | heap | bench | events | none");
 
 static long count = 100000;
 ZEBU_OPTION_INT("count", count, 1, 100000000, "messages for mode=pingpong");
@@ -267,6 +267,52 @@ static void bench(void)
            cores, sw, wake, one, all);
 }
 
+/* ---- timed waits ---- */
+
+struct signaller {
+    struct zebu_event *ev;
+    long rounds;
+    uint64_t sent;
+};
+
+static void *signal_loop(void *arg)
+{
+    struct signaller *s = arg;
+    uint32_t rng = 12345;
+    for (long i = 0; i < s->rounds; i++) {
+        zebu_sleep_ns(xorshift(&rng) % 200000); /* 0-200 us */
+        zebu_event_signal(s->ev);
+        s->sent++;
+    }
+    return NULL;
+}
+
+static void events(void)
+{
+    struct zebu_event *ev = zebu_event_create();
+    uint64_t t0 = zebu_time_ns();
+    int r = zebu_event_wait_timeout(ev, 20 * 1000 * 1000);
+    printf("ktest: events: unsignalled wait returned %d after %lu us\n", r,
+           (zebu_time_ns() - t0) / 1000);
+    /* Signals from another core racing against short timeouts: every
+     * signal must end up either waking a wait or pending. */
+    struct signaller s = {ev, count, 0};
+    struct zebu_thread *t = zebu_thread_create(signal_loop, &s, zebu_core_count() - 1, "signaller", 0);
+    uint64_t woken = 0, timeouts = 0;
+    uint32_t rng = 777;
+    while (woken < (uint64_t)count) {
+        if (zebu_event_wait_timeout(ev, 1000 + xorshift(&rng) % 150000) == 0)
+            woken++;
+        else
+            timeouts++;
+    }
+    zebu_thread_join(t);
+    r = zebu_event_wait_timeout(ev, 1000000); /* nothing left over */
+    printf("ktest: events: %lu signals sent, %lu waits woken by them, %lu timed out, "
+           "left over %s\n", s.sent, woken, timeouts, r == 0 ? "1+" : "none");
+    zebu_event_destroy(ev);
+}
+
 static void sleeps(void)
 {
     static const uint64_t ms[] = {1, 10, 100};
@@ -364,6 +410,8 @@ __attribute__((noinline)) static void fault_dispatch(const char *m)
         heap();
     else if (strcmp(m, "bench") == 0)
         bench();
+    else if (strcmp(m, "events") == 0)
+        events();
     else if (strcmp(m, "spin") == 0)
         for (;;)
             __asm__ volatile("" ::: "memory"); /* until the test ends the VM */
