@@ -39,6 +39,7 @@ BASE_CFLAGS := -std=gnu11 -D_LIBC_LIMITS_H_ -O2 -g -ffreestanding -nostdinc -isy
 	-fno-pie -fno-pic -mno-red-zone -mcmodel=small -fno-stack-protector \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fcf-protection=none \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables -fno-common \
+	-ffunction-sections -fdata-sections \
 	-Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
 	-MMD -MP
 # Kernel, drivers and libc run in interrupt context too: no SSE registers
@@ -47,8 +48,10 @@ KERNEL_CFLAGS := $(BASE_CFLAGS) -mgeneral-regs-only
 LIBC_CFLAGS   := $(KERNEL_CFLAGS) -fno-builtin -fno-tree-loop-distribute-patterns
 APP_CFLAGS    := $(BASE_CFLAGS)
 NASMFLAGS     := -f elf64 -g -F dwarf -w+all
+# --gc-sections: an app carries only the kernel code it reaches (the network
+# stack stays out of an image that does no networking).
 LDFLAGS       := -nostdlib -static -n -z max-page-size=0x1000 -z noexecstack \
-	--no-warn-rwx-segments -T linker.ld
+	--no-warn-rwx-segments --gc-sections -T linker.ld
 
 # ---- PROFILE=count: an image that counts calls per function per core ----
 # gcc's -finstrument-functions calls kernel/profile.c's hook on every function
@@ -192,6 +195,7 @@ TEST_APPS := hello ktest cores
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory host-test
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke FUZZ_SMOKE_SECONDS=3
 	$(Q)for a in $(TEST_APPS); do $(MAKE) --no-print-directory APP=$$a image || exit 1; done
 	$(Q)$(MAKE) --no-print-directory APP=hello iso
 	$(Q)/usr/bin/python3 -m pytest -q tests/system
@@ -209,6 +213,11 @@ bench: deps-test
 	$(Q)$(PYTHON) tools/boottime --runs 10 --app hello --smp 8
 	$(Q)$(PYTHON) tools/bench-smp.py --runs 5
 
+# Long fuzzing of every parser (FUZZ_SECONDS each, default 300); make test
+# runs each target for a few seconds only.
+fuzz: deps-test
+	$(Q)$(MAKE) --no-print-directory fuzz-long
+
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
 
@@ -224,7 +233,8 @@ help:
 	@echo "  make gdb          like run, but wait for gdb on localhost:1234"
 	@echo "  make iso          build build/\$$APP.iso, a GRUB ISO that boots the same image"
 	@echo "  make test         host unit tests, then system tests that boot real QEMU guests"
-	@echo "  make host-test    host unit tests only (ASan + UBSan)"
+	@echo "  make host-test    host unit tests only (ASan, UBSan, ThreadSanitizer)"
+	@echo "  make fuzz         fuzz every network parser (FUZZ_SECONDS=300 each)"
 	@echo "  make bench        boot time, image size and SMP figures (see docs/BENCHMARKS.md)"
 	@echo "  make format       clang-format every C file"
 	@echo "  make clean        remove build/"

@@ -87,6 +87,8 @@ $(HOST_BUILD)/mpsc_test $(HOST_BUILD)/kmalloc_test: HOST_LDFLAGS += -pthread
 $(HOST_BUILD)/mpsc_test_tsan $(HOST_BUILD)/kmalloc_test_tsan: HOST_LDFLAGS := -fsanitize=thread -pthread
 $(HOST_BUILD)/tsan/kernel/kmalloc.o: HOST_TSAN_DEFS := $(HOST_KM_RENAME)
 
+# net/: unit tests, kernel-flags check, fuzz targets (see the file).
+include tests/host/net.mk
 
 # --- rules -------------------------------------------------------------------
 

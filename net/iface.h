@@ -1,0 +1,143 @@
+/*
+ * net/iface.h - a network interface as the stack sees it, and its counters.
+ *
+ * The driver fills in name, MAC, MTU, features and ops (net_iface_init),
+ * adds the interface to a stack (net_stack_add_iface), and from then on
+ * hands every received frame to net_input. Addresses come from
+ * net_iface_set_addr (static configuration) or the DHCP client.
+ *
+ * Counters: packets and bytes each way, and drops by reason. Every frame
+ * the stack refuses - malformed, not for us, no buffer, queue full - adds
+ * one to exactly one drop counter. net_drop_name gives the printable name,
+ * net_iface_format_counters the whole table.
+ */
+#ifndef ZEBU_NET_IFACE_H
+#define ZEBU_NET_IFACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/arp.h"
+#include "net/dhcp.h"
+#include "net/platform.h"
+
+/* X(enum suffix, printed name). Receive reasons first, then transmit. */
+#define NET_DROP_REASONS(X)                                                                        \
+    X(ETH_SHORT, "eth_short")                                                                      \
+    X(ETH_NOT_FOR_US, "eth_not_for_us")                                                            \
+    X(ETH_TYPE, "eth_unknown_type")                                                                \
+    X(ARP_SHORT, "arp_short")                                                                      \
+    X(ARP_FORMAT, "arp_bad_format")                                                                \
+    X(ARP_OP, "arp_bad_op")                                                                        \
+    X(ARP_SENDER, "arp_bad_sender")                                                                \
+    X(ARP_IGNORED, "arp_not_for_us")                                                               \
+    X(ARP_CONFLICT, "arp_addr_conflict")                                                           \
+    X(IP_SHORT, "ip_short")                                                                        \
+    X(IP_VERSION, "ip_bad_version")                                                                \
+    X(IP_HDR_LEN, "ip_bad_hdr_len")                                                                \
+    X(IP_TOTAL_LEN, "ip_bad_total_len")                                                            \
+    X(IP_CHECKSUM, "ip_bad_checksum")                                                              \
+    X(IP_TTL, "ip_ttl_zero")                                                                       \
+    X(IP_SRC, "ip_bad_src")                                                                        \
+    X(IP_NOT_FOR_US, "ip_not_for_us")                                                              \
+    X(IP_PROTO, "ip_unknown_proto")                                                                \
+    X(IP_FRAG_BAD, "ip_frag_bad")                                                                  \
+    X(IP_FRAG_DUP, "ip_frag_duplicate")                                                            \
+    X(IP_FRAG_TIMEOUT, "ip_frag_timeout")                                                          \
+    X(IP_FRAG_NOMEM, "ip_frag_over_limit")                                                         \
+    X(ICMP_SHORT, "icmp_short")                                                                    \
+    X(ICMP_CHECKSUM, "icmp_bad_checksum")                                                          \
+    X(ICMP_IGNORED, "icmp_ignored")                                                                \
+    X(UDP_SHORT, "udp_short")                                                                      \
+    X(UDP_LEN, "udp_bad_len")                                                                      \
+    X(UDP_CHECKSUM, "udp_bad_checksum")                                                            \
+    X(UDP_NO_PORT, "udp_no_port")                                                                  \
+    X(UDP_QUEUE_FULL, "udp_queue_full")                                                            \
+    X(DHCP_SHORT, "dhcp_short")                                                                    \
+    X(DHCP_HEADER, "dhcp_bad_header")                                                              \
+    X(DHCP_XID, "dhcp_bad_xid")                                                                    \
+    X(DHCP_CHADDR, "dhcp_bad_chaddr")                                                              \
+    X(DHCP_OPTIONS, "dhcp_bad_options")                                                            \
+    X(DHCP_MISSING, "dhcp_missing_option")                                                         \
+    X(DHCP_UNEXPECTED, "dhcp_unexpected")                                                          \
+    X(RX_NOMEM, "rx_nomem")                                                                        \
+    X(ARP_QUEUE_FULL, "arp_queue_full")                                                            \
+    X(ARP_CACHE_FULL, "arp_cache_full")                                                            \
+    X(ARP_UNRESOLVED, "arp_unresolved")                                                            \
+    X(TX_NOBUF, "tx_nobuf")                                                                        \
+    X(TX_NOMEM, "tx_nomem")                                                                        \
+    X(TX_DEVICE, "tx_device_error")                                                                \
+    X(TX_NO_ADDR, "tx_no_addr")
+
+#define NET_DROP_ENUM_ENTRY(name, str) NET_DROP_##name,
+enum net_drop { NET_DROP_REASONS(NET_DROP_ENUM_ENTRY) NET_DROP_COUNT };
+#undef NET_DROP_ENUM_ENTRY
+
+/* Feature bits in net_iface.features. */
+#define NET_IF_RX_CSUM 0x1u /* device verifies rx checksums (sets NB_CSUM_VALID) */
+#define NET_IF_TX_CSUM 0x2u /* device completes NB_CSUM_NEEDED on transmit */
+
+struct net_iface_counters {
+    uint64_t rx_packets, rx_bytes; /* frames handed to net_input */
+    uint64_t tx_packets, tx_bytes; /* frames the driver accepted */
+    uint64_t drops[NET_DROP_COUNT];
+};
+
+struct net_stack;
+
+struct net_iface {
+    char name[8];
+    uint8_t mac[6];
+    uint16_t mtu; /* IP MTU: largest IPv4 packet, without Ethernet header */
+    uint32_t features;
+    const struct net_iface_ops *ops;
+    void *driver;            /* the driver's own state, untouched by net/ */
+    struct net_stack *stack; /* set by net_stack_add_iface */
+    /* IPv4 configuration, host byte order; ip == 0: none yet. */
+    uint32_t ip, mask, gw, dns;
+    struct net_iface_counters cnt;
+    struct arp_cache arp;
+    struct dhcp_client dhcp;
+};
+
+/* Zero ifc and fill in the device's view; name is truncated to 7 chars. */
+void net_iface_init(struct net_iface *ifc, const char *name, const uint8_t mac[6], uint16_t mtu,
+                    uint32_t features, const struct net_iface_ops *ops, void *driver);
+
+/* Set the address (announced by gratuitous ARP when ip != 0 and the
+ * interface belongs to a stack). mask must be contiguous. Returns 0 or
+ * -EINVAL. */
+int net_iface_set_addr(struct net_iface *ifc, uint32_t ip, uint32_t mask, uint32_t gw);
+
+/* Forget the address (and the ARP cache, which was learnt with it). */
+void net_iface_clear_addr(struct net_iface *ifc);
+
+/* Whether ip is a broadcast address on ifc (limited or subnet-directed). */
+int net_iface_is_bcast(const struct net_iface *ifc, uint32_t ip);
+
+/* Whether ip is on ifc's subnet. */
+int net_iface_on_link(const struct net_iface *ifc, uint32_t ip);
+
+static inline void net_iface_drop(struct net_iface *ifc, enum net_drop why)
+{
+    ifc->cnt.drops[why]++;
+}
+
+/* Printable name of a drop reason ("ip_bad_checksum"); "?" if out of range. */
+const char *net_drop_name(int why);
+
+/*
+ * Format the counters into buf (always NUL-terminated when size > 0):
+ *   eth0 52:54:00:12:34:56 10.0.2.15/24 gw 10.0.2.2 mtu 1500
+ *     rx 12 pkts 3456 bytes, tx 10 pkts 2345 bytes, drops 3
+ *     ip_bad_checksum 2
+ *     udp_no_port 1
+ * Only non-zero drop reasons are listed. Returns what snprintf would: the
+ * length the full text needs.
+ */
+int net_iface_format_counters(const struct net_iface *ifc, char *buf, size_t size);
+
+/* Sum of all drop counters. */
+uint64_t net_iface_total_drops(const struct net_iface *ifc);
+
+#endif /* ZEBU_NET_IFACE_H */

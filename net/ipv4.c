@@ -1,0 +1,210 @@
+/*
+ * net/ipv4.c - IPv4 receive checks and demultiplexing, routing, header
+ * building and fragmentation (reassembly is in ip4_frag.c).
+ *
+ * Receive call order: eth_input -> ip4_input -> [ip4_reasm_input] ->
+ * icmp_input | udp_input. Transmit: icmp/udp -> ip4_output -> arp_output.
+ */
+#include "net/ipv4.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "net/arp.h"
+#include "net/byteorder.h"
+#include "net/checksum.h"
+#include "net/eth.h"
+#include "net/icmp.h"
+#include "net/ipv4_internal.h"
+#include "net/stack_internal.h"
+#include "net/udp.h"
+
+/* Header checks that need no state beyond ifc; fills *ip. Returns a drop
+ * reason, or -1 when the packet is for us. */
+static int ip4_check(const struct net_iface *ifc, const struct netbuf *nb, struct ip4_info *ip)
+{
+    const uint8_t *p = nb->data;
+
+    if (nb->len < IP4_HDR_LEN)
+        return NET_DROP_IP_SHORT;
+    if (p[0] >> 4 != 4)
+        return NET_DROP_IP_VERSION;
+    size_t hlen = (size_t)(p[0] & 0xf) * 4;
+    if (hlen < IP4_HDR_LEN || hlen > nb->len)
+        return NET_DROP_IP_HDR_LEN;
+    size_t total = net_get_be16(p + 2);
+    if (total < hlen || total > nb->len)
+        return NET_DROP_IP_TOTAL_LEN;
+    if (!(nb->flags & NB_CSUM_VALID) && net_csum_fold(net_csum_add(0, p, hlen)) != 0xffff)
+        return NET_DROP_IP_CHECKSUM;
+    if (p[8] == 0)
+        return NET_DROP_IP_TTL;
+    ip->src = net_get_be32(p + 12);
+    ip->dst = net_get_be32(p + 16);
+    ip->proto = p[9];
+    ip->ttl = p[8];
+    ip->hdr_len = (uint16_t)hlen;
+    ip->link_bcast = (nb->flags & NB_LINK_BCAST) != 0;
+    ip->ip_bcast = (uint8_t)net_iface_is_bcast(ifc, ip->dst);
+    /* Martians: a broadcast, multicast or loopback source, or our own. */
+    if (ip4_is_multicast(ip->src) || net_iface_is_bcast(ifc, ip->src) || ip->src >> 24 == 127 ||
+        (ip->src == ifc->ip && ifc->ip != 0))
+        return NET_DROP_IP_SRC;
+    /* Without an address, take what reaches our MAC: a DHCP server may
+     * unicast its offer to the address it is offering. */
+    if (ip->dst != ifc->ip && !ip->ip_bcast && ifc->ip != 0)
+        return NET_DROP_IP_NOT_FOR_US;
+    if (ip4_is_multicast(ip->dst))
+        return NET_DROP_IP_NOT_FOR_US;
+    if (ip->proto != IP4_PROTO_ICMP && ip->proto != IP4_PROTO_UDP)
+        return NET_DROP_IP_PROTO;
+    return -1;
+}
+
+void ip4_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb, uint64_t now_ms)
+{
+    struct ip4_info ip;
+    int why = ip4_check(ifc, nb, &ip);
+
+    if (why >= 0) {
+        net_iface_drop(ifc, (enum net_drop)why);
+        nbuf_put(nb);
+        return;
+    }
+    nbuf_trim(nb, net_get_be16(nb->data + 2)); /* Ethernet padding */
+    nb->l3_off = (uint16_t)(nb->data - nb->buf);
+    uint16_t frag = net_get_be16(nb->data + 6);
+    if (frag & (IP4_FLAG_MF | IP4_FRAG_OFFSET)) {
+        nb = ip4_reasm_input(st, ifc, nb, &ip, net_get_be16(nb->data + 4), frag, now_ms);
+        if (nb == NULL)
+            return;
+    } else {
+        nbuf_pull(nb, ip.hdr_len);
+    }
+    nb->l4_off = (uint16_t)(nb->data - nb->buf);
+    if (ip.proto == IP4_PROTO_ICMP)
+        icmp_input(st, ifc, nb, &ip, now_ms);
+    else
+        udp_input(st, ifc, nb, &ip, now_ms);
+}
+
+struct net_iface *ip4_route(struct net_stack *st, uint32_t dst, uint32_t *next_hop)
+{
+    *next_hop = dst;
+    if (dst == IP4_BROADCAST)
+        return st->n_ifaces > 0 ? st->ifaces[0] : NULL;
+    for (unsigned i = 0; i < st->n_ifaces; i++)
+        if (net_iface_on_link(st->ifaces[i], dst))
+            return st->ifaces[i];
+    for (unsigned i = 0; i < st->n_ifaces; i++) {
+        if (st->ifaces[i]->ip != 0 && st->ifaces[i]->gw != 0) {
+            *next_hop = st->ifaces[i]->gw;
+            return st->ifaces[i];
+        }
+    }
+    return NULL;
+}
+
+/* Next hop for dst leaving through a given interface, or 0 (no route). */
+static uint32_t next_hop_on(const struct net_iface *ifc, uint32_t dst)
+{
+    if (dst == IP4_BROADCAST || net_iface_on_link(ifc, dst))
+        return dst;
+    return ifc->ip != 0 ? ifc->gw : 0;
+}
+
+static void fill_header(uint8_t *p, uint16_t total, uint16_t id, uint16_t frag, uint8_t proto,
+                        uint32_t src, uint32_t dst)
+{
+    p[0] = 0x45;
+    p[1] = 0;
+    net_put_be16(p + 2, total);
+    net_put_be16(p + 4, id);
+    net_put_be16(p + 6, frag);
+    p[8] = IP4_DEFAULT_TTL;
+    p[9] = proto;
+    net_put_be16(p + 10, 0);
+    net_put_be32(p + 12, src);
+    net_put_be32(p + 16, dst);
+    net_put_be16(p + 10, net_csum_value(net_csum_add(0, p, IP4_HDR_LEN)));
+}
+
+/* RFC 791: every host takes 68-byte datagrams; a smaller MTU is a typo. */
+static unsigned ip4_mtu(const struct net_iface *ifc)
+{
+    return ifc->mtu < 68 ? 68 : ifc->mtu;
+}
+
+struct ip4_out {
+    struct net_iface *ifc;
+    uint32_t src, dst, next_hop;
+    uint16_t id;
+    uint8_t proto;
+};
+
+/* Payload bytes [0, len) of chain in fragments of at most the MTU, all
+ * built before any is sent so that ARP queues them as one datagram.
+ * Consumes chain. */
+static int fragment(struct net_stack *st, const struct ip4_out *o, struct netbuf *chain, size_t len,
+                    uint64_t now_ms)
+{
+    size_t max = (size_t)(ip4_mtu(o->ifc) - IP4_HDR_LEN) & ~(size_t)7;
+    struct nbuf_queue frags = {0};
+
+    if (chain->flags & NB_CSUM_NEEDED)
+        nbuf_csum_finish(chain); /* the device cannot sum across fragments */
+    for (size_t off = 0; off < len;) {
+        size_t n = len - off < max ? len - off : max;
+        struct netbuf *slice = nbuf_slice(chain, off, n);
+        if (slice == NULL) {
+            net_iface_drop(o->ifc, NET_DROP_TX_NOMEM);
+            nbuf_queue_purge(&frags);
+            nbuf_put(chain);
+            return -ENOMEM;
+        }
+        struct netbuf *hdr = net_tx_alloc(st, o->ifc, ETH_HDR_LEN, IP4_HDR_LEN);
+        if (hdr == NULL) {
+            nbuf_put(slice);
+            nbuf_queue_purge(&frags);
+            nbuf_put(chain);
+            return -ENOBUFS;
+        }
+        hdr->next = slice;
+        uint16_t frag = (uint16_t)(off / 8) | (off + n < len ? IP4_FLAG_MF : 0);
+        fill_header(hdr->data, (uint16_t)(IP4_HDR_LEN + n), o->id, frag, o->proto, o->src, o->dst);
+        nbuf_queue_push(&frags, hdr);
+        off += n;
+    }
+    nbuf_put(chain);
+    return arp_output_all(st, o->ifc, o->next_hop, &frags, now_ms);
+}
+
+int ip4_output(struct net_stack *st, struct net_iface *ifc, uint32_t src, uint32_t dst,
+               uint8_t proto, struct netbuf *chain, uint64_t now_ms)
+{
+    struct ip4_out o = {.ifc = ifc, .dst = dst, .proto = proto};
+
+    if (ifc == NULL)
+        o.ifc = ip4_route(st, dst, &o.next_hop);
+    else
+        o.next_hop = next_hop_on(ifc, dst);
+    if (o.ifc == NULL || o.next_hop == 0) {
+        st->cnt.no_route++;
+        nbuf_put(chain);
+        return -ENETUNREACH;
+    }
+    o.src = src != 0 ? src : o.ifc->ip;
+    size_t len = nbuf_chain_len(chain);
+    if (len > IP4_MAX_LEN - IP4_HDR_LEN) {
+        nbuf_put(chain);
+        return -EMSGSIZE;
+    }
+    o.id = st->ip_id++;
+    if (len + IP4_HDR_LEN > ip4_mtu(o.ifc))
+        return fragment(st, &o, chain, len, now_ms);
+    chain = net_push_header(st, o.ifc, chain, IP4_HDR_LEN);
+    if (chain == NULL)
+        return -ENOBUFS;
+    fill_header(chain->data, (uint16_t)(IP4_HDR_LEN + len), o.id, 0, proto, o.src, dst);
+    return arp_output(st, o.ifc, o.next_hop, chain, now_ms);
+}

@@ -1,0 +1,182 @@
+/*
+ * net/stack.c - the per-core stack: set-up, the receive entry point, timers,
+ * logging, and the header-buffer helpers every output path uses.
+ *
+ * Call order: net_stack_init, net_stack_add_iface, then net_input for each
+ * frame and net_tick at net_next_deadline (see stack.h).
+ */
+#include "net/stack.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "net/arp.h"
+#include "net/dhcp.h"
+#include "net/eth.h"
+#include "net/stack_internal.h"
+
+void net_stack_init(struct net_stack *st, const struct net_platform *plat)
+{
+    memset(st, 0, sizeof(*st));
+    st->plat = plat;
+    st->lim.arp_entries = 32;
+    st->lim.arp_pending = 4;
+    st->lim.arp_timeout_ms = 60000;
+    st->lim.arp_retry_ms = 1000;
+    st->lim.arp_tries = 3;
+    st->lim.reasm_mem = 256 * 1024;
+    st->lim.reasm_datagrams = 16;
+    st->lim.reasm_timeout_ms = 30000;
+    st->lim.udp_sockets = 64;
+    st->lim.udp_rxq = 64;
+    st->log_level = NET_LOG_INFO;
+    st->log_tokens = NET_LOG_BURST;
+    st->ip_id = (uint16_t)plat->random32(plat->ctx);
+    st->udp.next_ephemeral =
+        (uint16_t)(UDP_EPHEMERAL_FIRST + plat->random32(plat->ctx) % (65536 - UDP_EPHEMERAL_FIRST));
+}
+
+int net_stack_add_iface(struct net_stack *st, struct net_iface *ifc)
+{
+    for (unsigned i = 0; i < st->n_ifaces; i++)
+        if (st->ifaces[i] == ifc)
+            return -EEXIST;
+    if (st->n_ifaces == NET_MAX_IFACES)
+        return -ENOSPC;
+    st->ifaces[st->n_ifaces++] = ifc;
+    ifc->stack = st;
+    return 0;
+}
+
+void net_stack_destroy(struct net_stack *st)
+{
+    udp_destroy_all(st);
+    ip4_reasm_destroy(st);
+    for (unsigned i = 0; i < st->n_ifaces; i++) {
+        arp_flush(st->ifaces[i]);
+        dhcp_stop(st->ifaces[i]);
+        st->ifaces[i]->stack = NULL;
+    }
+    st->n_ifaces = 0;
+}
+
+/* A frame in several segments (mergeable receive buffers) becomes one heap
+ * buffer: every parser then sees contiguous headers. Rare; counted. */
+static struct netbuf *linearize(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb)
+{
+    size_t len = nbuf_chain_len(nb);
+    struct netbuf *flat = nbuf_alloc_heap(0, len);
+
+    if (flat == NULL) {
+        net_iface_drop(ifc, NET_DROP_RX_NOMEM);
+        nbuf_put(nb);
+        return NULL;
+    }
+    nbuf_copy_out(nb, 0, flat->data, len);
+    flat->flags = nb->flags;
+    st->cnt.copied_bytes += len;
+    nbuf_put(nb);
+    return flat;
+}
+
+void net_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb, uint64_t now_ms)
+{
+    ifc->cnt.rx_packets++;
+    ifc->cnt.rx_bytes += nbuf_chain_len(nb);
+    if (nb->next != NULL && (nb = linearize(st, ifc, nb)) == NULL)
+        return;
+    nb->flags &= NB_CSUM_VALID; /* only the device's verdict counts on receive */
+    eth_input(st, ifc, nb, now_ms);
+}
+
+void net_tick(struct net_stack *st, uint64_t now_ms)
+{
+    for (unsigned i = 0; i < st->n_ifaces; i++) {
+        arp_tick(st, st->ifaces[i], now_ms);
+        dhcp_tick(st, st->ifaces[i], now_ms);
+    }
+    ip4_reasm_tick(st, now_ms);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+uint64_t net_next_deadline(const struct net_stack *st)
+{
+    uint64_t t = ip4_reasm_next_deadline(st);
+
+    for (unsigned i = 0; i < st->n_ifaces; i++) {
+        t = min_u64(t, arp_next_deadline(st->ifaces[i]));
+        t = min_u64(t, dhcp_next_deadline(st->ifaces[i]));
+    }
+    return t;
+}
+
+int net_format_counters(const struct net_stack *st, char *buf, size_t size)
+{
+    size_t used = 0;
+    int n;
+
+    for (unsigned i = 0; i < st->n_ifaces; i++) {
+        n = net_iface_format_counters(st->ifaces[i], size > used ? buf + used : NULL,
+                                      size > used ? size - used : 0);
+        used += (size_t)n;
+    }
+    n = snprintf(size > used ? buf + used : NULL, size > used ? size - used : 0,
+                 "stack: copied %llu bytes, no route %llu, logs suppressed %llu\n",
+                 (unsigned long long)st->cnt.copied_bytes, (unsigned long long)st->cnt.no_route,
+                 (unsigned long long)st->cnt.logs_suppressed);
+    return (int)(used + (size_t)n);
+}
+
+int net_log_allowed(struct net_stack *st, int level, uint64_t now_ms)
+{
+    if (level > st->log_level || st->plat->log == NULL)
+        return 0;
+    if (level == NET_LOG_DEBUG)
+        return 1;
+    if (now_ms >= st->log_window_ms + 1000) {
+        st->log_window_ms = now_ms;
+        st->log_tokens = NET_LOG_BURST;
+    }
+    if (st->log_tokens == 0) {
+        st->cnt.logs_suppressed++;
+        return 0;
+    }
+    st->log_tokens--;
+    return 1;
+}
+
+void net_log_emit(struct net_stack *st, int level, const char *msg)
+{
+    st->plat->log(st->plat->ctx, level, msg);
+}
+
+struct netbuf *net_tx_alloc(struct net_stack *st, struct net_iface *ifc, size_t headroom,
+                            size_t len)
+{
+    struct netbuf *nb = st->plat->tx_alloc(st->plat->ctx, headroom, len);
+
+    if (nb == NULL)
+        net_iface_drop(ifc, NET_DROP_TX_NOBUF);
+    return nb;
+}
+
+struct netbuf *net_push_header(struct net_stack *st, struct net_iface *ifc, struct netbuf *chain,
+                               size_t n)
+{
+    if (nbuf_push(chain, n) != NULL)
+        return chain;
+    struct netbuf *hdr = net_tx_alloc(st, ifc, ETH_HDR_LEN, n);
+    if (hdr == NULL) {
+        nbuf_put(chain);
+        return NULL;
+    }
+    if (chain->flags & NB_CSUM_NEEDED)
+        nbuf_csum_finish(chain);
+    hdr->next = chain;
+    return hdr;
+}

@@ -1,0 +1,95 @@
+/*
+ * net/stack.h - one network stack per core: its interfaces, ARP caches
+ * (inside the interfaces), IPv4 reassembly, UDP sockets and timers.
+ *
+ * What the embedder calls, in order:
+ *   net_stack_init(st, plat)            once, with the platform table
+ *   net_iface_init + net_stack_add_iface for each device
+ *   net_iface_set_addr or dhcp_start    to get an address
+ *   net_input(st, ifc, nb, now_ms)      for every received frame
+ *   net_tick(st, now_ms)                whenever now_ms >= net_next_deadline(st)
+ *                                       (calling it more often is harmless)
+ *   udp_bind / udp_sendto / udp_recv    from the app (udp.h)
+ *   net_stack_destroy(st)               to tear down (tests, shutdown)
+ *
+ * All of it runs on the core that owns st; nothing here locks. Nothing in
+ * net/ reads a clock: now_ms is whatever monotonic millisecond count the
+ * embedder passes, and must not go backwards.
+ */
+#ifndef ZEBU_NET_STACK_H
+#define ZEBU_NET_STACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/iface.h"
+#include "net/ipv4.h"
+#include "net/netbuf.h"
+#include "net/platform.h"
+#include "net/udp.h"
+
+#define NET_MAX_IFACES  4
+#define NET_NO_DEADLINE UINT64_MAX
+
+/* Tunables, set to defaults by net_stack_init; change before use. */
+struct net_limits {
+    unsigned arp_entries;      /* cache entries per interface, <= ARP_CACHE_MAX (32) */
+    unsigned arp_pending;      /* datagrams waiting per unresolved entry (4) */
+    uint32_t arp_timeout_ms;   /* lifetime of a resolved entry (60 s) */
+    uint32_t arp_retry_ms;     /* between requests for an unresolved entry (1 s) */
+    unsigned arp_tries;        /* requests before giving up (3) */
+    size_t reasm_mem;          /* bytes of reassembly buffers, all datagrams (256 KiB) */
+    unsigned reasm_datagrams;  /* datagrams being reassembled at once (16) */
+    uint32_t reasm_timeout_ms; /* from the first fragment (30 s) */
+    unsigned udp_sockets;      /* open sockets (64) */
+    unsigned udp_rxq;          /* default receive queue length per socket (64) */
+};
+
+/* Counters of the stack as a whole (per-interface ones are in iface.h). */
+struct net_stack_counters {
+    uint64_t copied_bytes; /* payload bytes copied: copy send/recv, reassembly, linearising */
+    uint64_t no_route;     /* sends refused with -ENETUNREACH */
+    uint64_t logs_suppressed;
+};
+
+struct net_stack {
+    const struct net_platform *plat;
+    struct net_iface *ifaces[NET_MAX_IFACES];
+    unsigned n_ifaces;
+    struct net_limits lim;
+    struct net_stack_counters cnt;
+    struct ip4_reasm reasm;
+    struct udp_table udp;
+    uint16_t ip_id;
+    int log_level;       /* NET_LOG_*: messages above it are not emitted (INFO) */
+    unsigned log_tokens; /* rate limit: messages left in this second */
+    uint64_t log_window_ms;
+};
+
+/* Set up an empty stack with default limits. plat is borrowed for the
+ * stack's life. */
+void net_stack_init(struct net_stack *st, const struct net_platform *plat);
+
+/* Attach an initialised interface. Returns 0, -ENOSPC (NET_MAX_IFACES),
+ * or -EEXIST. */
+int net_stack_add_iface(struct net_stack *st, struct net_iface *ifc);
+
+/* Free everything the stack holds: sockets and their queues, reassembly
+ * buffers, ARP queues. Interfaces stay (they belong to the driver). */
+void net_stack_destroy(struct net_stack *st);
+
+/* A received frame (data at the destination MAC; a chain is linearised,
+ * counted as copied). Consumes nb, whatever happens to it. */
+void net_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb, uint64_t now_ms);
+
+/* Run every timer due at now_ms: ARP, reassembly, DHCP. */
+void net_tick(struct net_stack *st, uint64_t now_ms);
+
+/* The earliest time net_tick has work, or NET_NO_DEADLINE. */
+uint64_t net_next_deadline(const struct net_stack *st);
+
+/* Format every interface's counters and the stack's into buf (see
+ * net_iface_format_counters). Returns the length the full text needs. */
+int net_format_counters(const struct net_stack *st, char *buf, size_t size);
+
+#endif /* ZEBU_NET_STACK_H */

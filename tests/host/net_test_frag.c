@@ -1,0 +1,358 @@
+/*
+ * net_test_frag.c - IPv4 reassembly (in order, out of order, duplicate,
+ * overlapping, timeout, memory and count limits, malformed fragments) and
+ * fragmentation on output (large ping replies, large UDP sends).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/ipv4.h"
+#include "net/udp.h"
+#include "net_test.h"
+
+/* A UDP datagram (header + payload) from the peer's port 4000 to port 7. */
+static size_t make_dgram(uint8_t *d, size_t payload, uint8_t seed)
+{
+    static uint8_t data[65536];
+
+    for (size_t i = 0; i < payload; i++)
+        data[i] = (uint8_t)(i * 31 + seed + (i >> 8));
+    return nf_udp(d, PEER_IP, OUR_IP, 4000, 7, data, payload);
+}
+
+/* Bytes [off, off + len) of d as one fragment of datagram `id`. */
+static void send_frag(struct fake_host *h, const uint8_t *d, uint16_t id, size_t off, size_t len,
+                      int more)
+{
+    static uint8_t f[NF_MAX_FRAME];
+
+    size_t n = nf_eth(f, fake_mac_a, fake_mac_peer, 0x0800);
+    n += nf_ip(f + n, PEER_IP, OUR_IP, 17, id, (uint16_t)((more ? 0x2000 : 0) | off / 8), len);
+    memcpy(f + n, d + off, len);
+    fake_host_rx(h, f, n + len);
+}
+
+/* Check the socket got exactly the datagram d of dlen bytes. */
+static void expect_dgram(struct udp_sock *s, const uint8_t *d, size_t dlen, int line)
+{
+    struct udp_endpoint from;
+    struct netbuf *nb = udp_recv(s, &from);
+
+    CHECK_AT(__FILE__, line, nb != NULL, "no datagram");
+    if (nb == NULL)
+        return;
+    CHECK_AT(__FILE__, line, nb->len == dlen - 8 && memcmp(nb->data, d + 8, dlen - 8) == 0,
+             "datagram differs (len %zu, expected %zu)", nb->len, dlen - 8);
+    CHECK_AT(__FILE__, line, from.ip == PEER_IP && from.port == 4000, "wrong source");
+    nbuf_put(nb);
+}
+#define EXPECT_DGRAM(s, d, dlen) expect_dgram((s), (d), (dlen), __LINE__)
+
+struct frag_env {
+    struct fake_host h;
+    struct udp_sock *s;
+    uint8_t *d;
+};
+
+static void env_init(struct frag_env *e)
+{
+    nt_host(&e->h, 0);
+    CHECK_INT_EQ(udp_bind(&e->h.st, 7, &e->s), 0);
+    e->d = malloc(NF_MAX_FRAME);
+}
+
+static void env_destroy(struct frag_env *e)
+{
+    CHECK_UINT_EQ(e->h.st.reasm.count, 0);
+    CHECK_UINT_EQ(e->h.st.reasm.mem, 0);
+    udp_close(e->s);
+    free(e->d);
+    NT_DESTROY(&e->h);
+}
+
+TEST(net_frag_reassembles_in_order)
+{
+    struct frag_env e;
+
+    env_init(&e);
+    size_t n = make_dgram(e.d, 3000, 1); /* 3008 bytes: 1480 + 1480 + 48 */
+    send_frag(&e.h, e.d, 77, 0, 1480, 1);
+    send_frag(&e.h, e.d, 77, 1480, 1480, 1);
+    CHECK_UINT_EQ(udp_pending(e.s), 0);
+    CHECK_UINT_EQ(e.h.st.reasm.count, 1);
+    CHECK_INT_EQ(e.h.dev.rx_live, 0); /* fragments are copied, buffers go back */
+    send_frag(&e.h, e.d, 77, 2960, 48, 0);
+    EXPECT_DGRAM(e.s, e.d, n);
+    CHECK_UINT_EQ(e.h.st.cnt.copied_bytes, n);
+    CHECK_UINT_EQ(net_iface_total_drops(&e.h.dev.ifc), 0);
+    env_destroy(&e);
+}
+
+TEST(net_frag_reassembles_out_of_order_and_ignores_duplicates)
+{
+    struct frag_env e;
+    size_t order[][5] = {{4, 3, 2, 1, 0}, {2, 0, 4, 1, 3}, {0, 4, 1, 3, 2}};
+
+    env_init(&e);
+    size_t n = make_dgram(e.d, 4500, 2); /* 4508: 4 x 1000 + 508 */
+    for (size_t k = 0; k < 3; k++) {
+        for (size_t i = 0; i < 5; i++) {
+            size_t p = order[k][i], off = p * 1000;
+            send_frag(&e.h, e.d, (uint16_t)(100 + k), off, p == 4 ? n - 4000 : 1000, p != 4);
+            if (i == 1) /* a duplicate of the first */
+                send_frag(&e.h, e.d, (uint16_t)(100 + k), order[k][0] * 1000,
+                          order[k][0] == 4 ? n - 4000 : 1000, order[k][0] != 4);
+        }
+        EXPECT_DGRAM(e.s, e.d, n);
+    }
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_DUP), 3);
+    env_destroy(&e);
+}
+
+TEST(net_frag_overlaps_keep_the_first_data)
+{
+    struct frag_env e;
+    uint8_t evil[2100];
+
+    env_init(&e);
+    size_t n = make_dgram(e.d, 2000, 3); /* 2008 bytes */
+    nf_put16(e.d + 6, 0);                /* no UDP checksum: what is delivered is what was kept */
+    send_frag(&e.h, e.d, 5, 0, 1200, 1);
+    /* Overlaps [800, 1200) with different bytes: ignored there. */
+    memcpy(evil, e.d, n);
+    memset(evil + 800, 0xee, 800);
+    send_frag(&e.h, evil, 5, 800, 800, 1);
+    send_frag(&e.h, e.d, 5, 1600, n - 1600, 0);
+    struct netbuf *nb = udp_recv(e.s, NULL);
+    CHECK(nb != NULL);
+    if (nb != NULL) {
+        CHECK_UINT_EQ(nb->len, 2000);
+        CHECK(memcmp(nb->data, e.d + 8, 1192) == 0);           /* the first fragment's */
+        CHECK(memcmp(nb->data + 1192, evil + 1200, 400) == 0); /* new bytes of the second */
+        CHECK(memcmp(nb->data + 1592, e.d + 1600, n - 1600) == 0);
+        nbuf_put(nb);
+    }
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_DUP), 0);
+    env_destroy(&e);
+}
+
+TEST(net_frag_times_out_incomplete_datagrams)
+{
+    struct frag_env e;
+
+    env_init(&e);
+    make_dgram(e.d, 3000, 4);
+    e.h.now = 500;
+    send_frag(&e.h, e.d, 9, 0, 1480, 1);
+    CHECK_UINT_EQ(net_next_deadline(&e.h.st), 500 + 30000);
+    fake_host_advance(&e.h, 30499);
+    CHECK_UINT_EQ(e.h.st.reasm.count, 1);
+    fake_host_advance(&e.h, 30500);
+    CHECK_UINT_EQ(e.h.st.reasm.count, 0);
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_TIMEOUT), 1);
+    /* The rest arriving late starts a new datagram that never completes. */
+    send_frag(&e.h, e.d, 9, 1480, 1480, 1);
+    send_frag(&e.h, e.d, 9, 2960, 48, 0);
+    CHECK_UINT_EQ(udp_pending(e.s), 0);
+    fake_host_advance(&e.h, 70000);
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_TIMEOUT), 2);
+    env_destroy(&e);
+}
+
+TEST(net_frag_limits_evict_the_oldest_datagram)
+{
+    struct frag_env e;
+
+    env_init(&e);
+    e.h.st.lim.reasm_datagrams = 2;
+    size_t n = make_dgram(e.d, 3000, 5);
+    send_frag(&e.h, e.d, 1, 0, 1480, 1);
+    e.h.now = 10;
+    send_frag(&e.h, e.d, 2, 0, 1480, 1);
+    e.h.now = 20;
+    send_frag(&e.h, e.d, 3, 0, 1480, 1); /* a third at once: id 1 makes room */
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_NOMEM), 1);
+    CHECK_UINT_EQ(e.h.st.reasm.count, 2);
+    send_frag(&e.h, e.d, 3, 1480, 1480, 1);
+    send_frag(&e.h, e.d, 3, 2960, 48, 0);
+    EXPECT_DGRAM(e.s, e.d, n);
+    CHECK_UINT_EQ(e.h.st.reasm.count, 1); /* id 2 */
+
+    /* Memory: id 4 must grow past the limit, and id 2 goes for it. */
+    e.h.st.lim.reasm_datagrams = 16;
+    e.h.st.lim.reasm_mem = e.h.st.reasm.mem + 4000;
+    e.h.now = 30;
+    send_frag(&e.h, e.d, 4, 0, 1480, 1);
+    CHECK_UINT_EQ(e.h.st.reasm.count, 2);
+    send_frag(&e.h, e.d, 4, 1480, 1480, 1);
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_NOMEM), 2);
+    CHECK_UINT_EQ(e.h.st.reasm.count, 1);
+    CHECK(e.h.st.reasm.mem <= e.h.st.lim.reasm_mem);
+    send_frag(&e.h, e.d, 4, 2960, 48, 0);
+    EXPECT_DGRAM(e.s, e.d, n);
+
+    /* A datagram that cannot fit even alone is dropped. */
+    e.h.st.lim.reasm_mem = 3000;
+    send_frag(&e.h, e.d, 5, 0, 1480, 1);
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_NOMEM), 3);
+    CHECK_UINT_EQ(e.h.st.reasm.count, 0);
+    e.h.st.lim.reasm_datagrams = 0;
+    send_frag(&e.h, e.d, 6, 0, 1480, 1);
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_NOMEM), 4);
+    env_destroy(&e);
+}
+
+TEST(net_frag_refuses_malformed_fragments)
+{
+    struct frag_env e;
+
+    env_init(&e);
+    make_dgram(e.d, 3000, 6);
+    send_frag(&e.h, e.d, 1, 0, 1001, 1); /* MF with a length not a multiple of 8 */
+    send_frag(&e.h, e.d, 1, 0, 0, 1);    /* MF and empty */
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_BAD), 2);
+    send_frag(&e.h, e.d, 2, 65512, 8, 0); /* ends past 65515 bytes of payload */
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_BAD), 3);
+    /* A last fragment, then data beyond its end: the datagram goes. */
+    send_frag(&e.h, e.d, 3, 1000, 500, 0);
+    send_frag(&e.h, e.d, 3, 1496, 8, 1);
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_BAD), 4);
+    CHECK_UINT_EQ(e.h.st.reasm.count, 0);
+    /* Two different ends. */
+    send_frag(&e.h, e.d, 4, 1000, 500, 0);
+    send_frag(&e.h, e.d, 4, 1000, 504, 0);
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_BAD), 5);
+    /* An end before data already received. */
+    send_frag(&e.h, e.d, 5, 1000, 504, 1);
+    send_frag(&e.h, e.d, 5, 8, 8, 0);
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_BAD), 6);
+    CHECK_UINT_EQ(e.h.st.reasm.count, 0);
+    CHECK_UINT_EQ(udp_pending(e.s), 0);
+    env_destroy(&e);
+}
+
+TEST(net_frag_reassembles_the_largest_datagram)
+{
+    struct frag_env e;
+
+    env_init(&e);
+    size_t n = make_dgram(e.d, UDP_MAX_PAYLOAD, 7); /* 65515 bytes of IP payload */
+    CHECK_UINT_EQ(n, 65515);
+    for (size_t off = 0; off < n; off += 1480)
+        send_frag(&e.h, e.d, 42, off, n - off < 1480 ? n - off : 1480, off + 1480 < n);
+    EXPECT_DGRAM(e.s, e.d, n);
+    CHECK_UINT_EQ(net_iface_total_drops(&e.h.dev.ifc), 0);
+    env_destroy(&e);
+}
+
+/* Reassemble captured fragments by hand (test oracle); returns the IP
+ * payload length, or 0 on any inconsistency. */
+static size_t collect_fragments(struct fake_host *h, uint8_t *out, size_t cap, unsigned *frags)
+{
+    struct fake_frame *f;
+    size_t total = 0;
+
+    *frags = 0;
+    while ((f = fake_dev_pop(&h->dev)) != NULL) {
+        const uint8_t *ip = f->data + 14;
+        size_t plen = nf_get16(ip + 2) - 20, off = (size_t)(nf_get16(ip + 6) & 0x1fff) * 8;
+        int ok = nt_ip_csum_ok(f->data, f->len) && off + plen <= cap && f->len == 34 + plen;
+        CHECK(ok);
+        if (ok)
+            memcpy(out + off, f->data + 34, plen);
+        if (!(nf_get16(ip + 6) & 0x2000))
+            total = off + plen;
+        CHECK(plen <= 1480);
+        (*frags)++;
+        free(f);
+    }
+    return total;
+}
+
+TEST(net_frag_large_ping_gets_a_fragmented_reply)
+{
+    struct frag_env e;
+    uint8_t *icmp = malloc(4096), *back = malloc(4096);
+    unsigned frags;
+
+    env_init(&e);
+    nt_learn_peer(&e.h);
+    /* ping -s 2000: 2008 bytes of ICMP in two fragments. */
+    uint8_t payload[2000];
+    for (size_t i = 0; i < sizeof(payload); i++)
+        payload[i] = (uint8_t)(i ^ (i >> 3));
+    size_t n = nf_icmp_echo(icmp, 8, 0x1d, 1, payload, sizeof(payload));
+    static uint8_t f[2048];
+    size_t cut[3] = {0, 1480, n};
+    for (int i = 0; i < 2; i++) {
+        size_t m = nf_eth(f, fake_mac_a, fake_mac_peer, 0x0800);
+        m += nf_ip(f + m, PEER_IP, OUR_IP, 1, 0x99, (uint16_t)((i == 0 ? 0x2000 : 0) | cut[i] / 8),
+                   cut[i + 1] - cut[i]);
+        memcpy(f + m, icmp + cut[i], cut[i + 1] - cut[i]);
+        fake_host_rx(&e.h, f, m + cut[i + 1] - cut[i]);
+    }
+    size_t total = collect_fragments(&e.h, back, 4096, &frags);
+    CHECK_UINT_EQ(frags, 2);
+    CHECK_UINT_EQ(total, n);
+    CHECK_UINT_EQ(back[0], 0);
+    CHECK(nf_fold(nf_sum(back, total, 0)) == 0);
+    CHECK(memcmp(back + 4, icmp + 4, n - 4) == 0);
+    free(icmp);
+    free(back);
+    env_destroy(&e);
+}
+
+TEST(net_frag_large_udp_sends_fragment_and_reassemble_on_a_peer)
+{
+    struct fake_host a, b;
+    struct udp_sock *sa, *sb;
+    uint8_t *data = malloc(9000);
+
+    fake_host_init(&a, 11, fake_mac_a, NF_IP(10, 0, 0, 1), MASK24, 0, NET_IF_TX_CSUM);
+    fake_host_init(&b, 12, fake_mac_b, NF_IP(10, 0, 0, 2), MASK24, 0, 0);
+    fake_dev_clear(&a.dev);
+    fake_dev_clear(&b.dev);
+    CHECK_INT_EQ(udp_bind(&a.st, 1000, &sa), 0);
+    CHECK_INT_EQ(udp_bind(&b.st, 2000, &sb), 0);
+    for (int i = 0; i < 9000; i++)
+        data[i] = (uint8_t)(i * 13);
+    CHECK_INT_EQ(udp_sendto_copy(sa, NF_IP(10, 0, 0, 2), 2000, data, 9000, 0), 0);
+    /* ARP between the two by hand, then the fragments. */
+    for (int round = 0; round < 4; round++) {
+        struct fake_frame *f;
+        while ((f = fake_dev_pop(&a.dev)) != NULL) {
+            CHECK(!(f->flags & NB_CSUM_NEEDED)); /* no offload across fragments */
+            fake_host_rx(&b, f->data, f->len);
+            free(f);
+        }
+        while ((f = fake_dev_pop(&b.dev)) != NULL) {
+            fake_host_rx(&a, f->data, f->len);
+            free(f);
+        }
+    }
+    struct netbuf *nb = udp_recv(sb, NULL);
+    CHECK(nb != NULL && nb->len == 9000 && memcmp(nb->data, data, 9000) == 0);
+    nbuf_put(nb);
+    CHECK_UINT_EQ(a.dev.ifc.cnt.tx_packets, 1 + 1 + 7); /* announce, ARP request, 7 fragments */
+    CHECK_UINT_EQ(net_iface_total_drops(&b.dev.ifc), 0);
+    free(data);
+    udp_close(sa);
+    udp_close(sb);
+    NT_DESTROY(&a);
+    NT_DESTROY(&b);
+}
+
+TEST(net_frag_unknown_protocols_are_not_reassembled)
+{
+    struct fake_host h;
+    uint8_t f[1600];
+
+    nt_host(&h, 0);
+    size_t n = nf_eth(f, fake_mac_a, fake_mac_peer, 0x0800);
+    n += nf_ip(f + n, PEER_IP, OUR_IP, 6, 1, 0x2000, 1480);
+    memset(f + n, 0, 1480);
+    fake_host_rx(&h, f, n + 1480);
+    CHECK_UINT_EQ(DROPS(&h, IP_PROTO), 1);
+    CHECK_UINT_EQ(h.st.reasm.count, 0);
+    NT_DESTROY(&h);
+}

@@ -1,0 +1,325 @@
+/*
+ * net_test_ip.c - Ethernet and IPv4 receive checks: valid, truncated and
+ * corrupted frames, each refused one counted under the right reason.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/eth.h"
+#include "net/ipv4.h"
+#include "net_test.h"
+
+/* A valid UDP datagram from the peer to port 7 on us. */
+static size_t udp_to_us(uint8_t *f, size_t payload)
+{
+    uint8_t data[1500];
+
+    for (size_t i = 0; i < payload; i++)
+        data[i] = (uint8_t)i;
+    return nf_udp_frame(f, fake_mac_a, fake_mac_peer, PEER_IP, OUR_IP, 5000, 7, data, payload);
+}
+
+/* Feed one frame; check it was dropped under `why` and nowhere else. */
+static void expect_drop(struct fake_host *h, const uint8_t *f, size_t len, enum net_drop why,
+                        int line)
+{
+    uint64_t before = net_iface_total_drops(&h->dev.ifc), had = h->dev.ifc.cnt.drops[why];
+
+    fake_host_rx(h, f, len);
+    CHECK_AT(__FILE__, line, h->dev.ifc.cnt.drops[why] == had + 1, "expected one more %s",
+             net_drop_name(why));
+    CHECK_AT(__FILE__, line, net_iface_total_drops(&h->dev.ifc) == before + 1,
+             "expected exactly one drop (%s)", net_drop_name(why));
+    CHECK_AT(__FILE__, line, h->dev.rx_live == 0, "device buffer not returned");
+}
+#define EXPECT_DROP(h, f, len, why) expect_drop((h), (f), (len), NET_DROP_##why, __LINE__)
+
+TEST(net_eth_refuses_short_foreign_and_unknown_frames)
+{
+    struct fake_host h;
+    uint8_t f[128];
+    static const uint8_t other[6] = {0x52, 0x54, 0, 0, 0, 0x77};
+    static const uint8_t mcast[6] = {0x01, 0x00, 0x5e, 0, 0, 1};
+
+    nt_host(&h, 0);
+    size_t n = udp_to_us(f, 10);
+    for (size_t len = 0; len < ETH_HDR_LEN; len++)
+        EXPECT_DROP(&h, f, len, ETH_SHORT);
+    memcpy(f, other, 6);
+    EXPECT_DROP(&h, f, n, ETH_NOT_FOR_US);
+    memcpy(f, mcast, 6);
+    EXPECT_DROP(&h, f, n, ETH_NOT_FOR_US);
+    memcpy(f, fake_mac_a, 6);
+    nf_put16(f + 12, 0x86dd); /* IPv6 */
+    EXPECT_DROP(&h, f, n, ETH_TYPE);
+    nf_put16(f + 12, ETH_TYPE_VLAN);
+    EXPECT_DROP(&h, f, n, ETH_TYPE);
+    CHECK_UINT_EQ(h.dev.ifc.cnt.rx_packets, ETH_HDR_LEN + 4);
+    NT_DESTROY(&h);
+}
+
+TEST(net_ip_refuses_each_malformed_header_under_its_reason)
+{
+    struct fake_host h;
+    uint8_t f[256], g[256];
+
+    nt_host(&h, 0);
+    size_t n = udp_to_us(f, 20);
+    uint8_t *ip = g + ETH_HDR_LEN;
+
+    memcpy(g, f, n);
+    ip[0] = 0x65; /* version 6 */
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_VERSION);
+
+    memcpy(g, f, n);
+    ip[0] = 0x44; /* IHL 4 */
+    EXPECT_DROP(&h, g, n, IP_HDR_LEN);
+
+    memcpy(g, f, n);
+    ip[0] = 0x4f; /* IHL 15: 60 bytes, more than this 48-byte packet */
+    EXPECT_DROP(&h, g, ETH_HDR_LEN + 40, IP_HDR_LEN);
+
+    memcpy(g, f, n);
+    nf_put16(ip + 2, 19); /* total < header */
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_TOTAL_LEN);
+
+    memcpy(g, f, n);
+    nf_put16(ip + 2, (uint16_t)(n - ETH_HDR_LEN + 1)); /* total > frame */
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_TOTAL_LEN);
+
+    memcpy(g, f, n);
+    ip[10] ^= 0x01;
+    EXPECT_DROP(&h, g, n, IP_CHECKSUM);
+
+    memcpy(g, f, n);
+    ip[8] = 0;
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_TTL);
+
+    memcpy(g, f, n);
+    nf_put32(ip + 12, NF_IP(224, 0, 0, 1));
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_SRC);
+    nf_put32(ip + 12, NF_IP(10, 0, 0, 255)); /* subnet broadcast as source */
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_SRC);
+    nf_put32(ip + 12, NF_IP(127, 0, 0, 1));
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_SRC);
+    nf_put32(ip + 12, OUR_IP); /* ourselves, from outside */
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_SRC);
+
+    memcpy(g, f, n);
+    nf_put32(ip + 16, NF_IP(10, 0, 0, 3));
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_NOT_FOR_US);
+    nf_put32(ip + 16, NF_IP(239, 1, 1, 1));
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_NOT_FOR_US);
+
+    memcpy(g, f, n);
+    ip[9] = 6; /* TCP: not yet */
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_PROTO);
+    NT_DESTROY(&h);
+}
+
+TEST(net_ip_every_truncation_is_counted_once)
+{
+    struct fake_host h;
+    uint8_t f[256];
+    struct udp_sock *s;
+
+    nt_host(&h, 0);
+    CHECK_INT_EQ(udp_bind(&h.st, 7, &s), 0);
+    size_t n = udp_to_us(f, 40);
+    for (size_t len = ETH_HDR_LEN; len < n; len++) {
+        uint64_t before = net_iface_total_drops(&h.dev.ifc);
+        fake_host_rx(&h, f, len);
+        CHECK_AT(__FILE__, __LINE__, net_iface_total_drops(&h.dev.ifc) == before + 1,
+                 "truncated to %zu: not counted once", len);
+    }
+    CHECK_UINT_EQ(DROPS(&h, IP_SHORT), IP4_HDR_LEN);
+    CHECK_UINT_EQ(DROPS(&h, IP_TOTAL_LEN), n - ETH_HDR_LEN - IP4_HDR_LEN);
+    CHECK_UINT_EQ(udp_pending(s), 0);
+    fake_host_rx(&h, f, n);
+    CHECK_UINT_EQ(udp_pending(s), 1);
+    udp_close(s);
+    NT_DESTROY(&h);
+}
+
+TEST(net_ip_accepts_padding_options_and_offloaded_checksums)
+{
+    struct fake_host h;
+    uint8_t f[256], g[256];
+    struct udp_sock *s;
+    struct udp_endpoint from;
+
+    nt_host(&h, NET_IF_RX_CSUM);
+    CHECK_INT_EQ(udp_bind(&h.st, 7, &s), 0);
+    size_t n = udp_to_us(f, 4);
+    /* Ethernet pads short frames to 60 bytes: the padding is not data. */
+    memset(f + n, 0xee, 60 - n);
+    fake_host_rx(&h, f, 60);
+    struct netbuf *nb = udp_recv(s, &from);
+    CHECK(nb != NULL && nb->len == 4);
+    CHECK(from.ip == PEER_IP && from.port == 5000);
+    nbuf_put(nb);
+
+    /* Options (IHL 6: one NOP + 3 EOL) are skipped. */
+    memcpy(g, f, ETH_HDR_LEN + 20);
+    memset(g + ETH_HDR_LEN + 20, 0x01, 1);
+    memset(g + ETH_HDR_LEN + 21, 0, 3);
+    memcpy(g + ETH_HDR_LEN + 24, f + ETH_HDR_LEN + 20, n - ETH_HDR_LEN - 20);
+    g[ETH_HDR_LEN] = 0x46;
+    nf_put16(g + ETH_HDR_LEN + 2, (uint16_t)(n - ETH_HDR_LEN + 4));
+    nf_fix_ip_csum(g);
+    fake_host_rx(&h, g, n + 4);
+    CHECK_UINT_EQ(udp_pending(s), 1);
+    nbuf_put(udp_recv(s, NULL));
+
+    /* A bad IP checksum passes when the device vouched for the frame. */
+    memcpy(g, f, n);
+    g[ETH_HDR_LEN + 10] ^= 0xff;
+    struct netbuf *rx = fake_dev_rxbuf(&h.dev, g, n);
+    rx->flags = NB_CSUM_VALID;
+    net_input(&h.st, &h.dev.ifc, rx, h.now);
+    CHECK_UINT_EQ(udp_pending(s), 1);
+    CHECK_UINT_EQ(DROPS(&h, IP_CHECKSUM), 0);
+    udp_close(s);
+    NT_DESTROY(&h);
+}
+
+TEST(net_ip_random_corruption_never_crashes_and_is_counted)
+{
+    struct fake_host h;
+    uint8_t f[256], g[256];
+    struct udp_sock *s;
+    uint64_t r = 99;
+
+    nt_host(&h, 0);
+    nt_learn_peer(&h);
+    CHECK_INT_EQ(udp_bind(&h.st, 7, &s), 0);
+    size_t n = udp_to_us(f, 64);
+    unsigned delivered = 0, dropped = 0;
+    for (int i = 0; i < 2000; i++) {
+        memcpy(g, f, n);
+        for (int flips = 0; flips < 1 + i % 3; flips++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            size_t at = (size_t)(r >> 33) % n;
+            g[at] ^= (uint8_t)(1u << (r >> 29 & 7));
+        }
+        uint64_t before = net_iface_total_drops(&h.dev.ifc);
+        unsigned q = udp_pending(s);
+        fake_host_rx(&h, g, n);
+        fake_dev_clear(&h.dev);
+        if (udp_pending(s) > q) {
+            delivered++;
+            struct netbuf *nb = udp_recv(s, NULL);
+            /* The Internet checksum catches every single-bit error; two or
+             * three flips can cancel out, so only check those of one. */
+            if (i % 3 == 0)
+                CHECK(nb->len == 64 && memcmp(nb->data, f + n - 64, 64) == 0);
+            nbuf_put(nb);
+        } else if (net_iface_total_drops(&h.dev.ifc) > before) {
+            dropped++;
+        }
+    }
+    /* Flips of MAC bits, the IP id or the TTL still deliver; most do not. */
+    CHECK(dropped > 1000);
+    CHECK_UINT_EQ(delivered + dropped, 2000);
+    udp_close(s);
+    NT_DESTROY(&h);
+}
+
+TEST(net_ip_accepts_anything_to_our_mac_before_configuration)
+{
+    struct fake_host h;
+    uint8_t f[256];
+    struct udp_sock *s;
+
+    fake_host_init(&h, 5, fake_mac_a, 0, 0, 0, 0);
+    CHECK_INT_EQ(udp_bind(&h.st, 7, &s), 0);
+    size_t n = udp_to_us(f, 8);
+    fake_host_rx(&h, f, n);
+    CHECK_UINT_EQ(udp_pending(s), 1);
+    udp_close(s);
+    NT_DESTROY(&h);
+}
+
+TEST(net_ip_routes_on_link_via_gateway_or_not_at_all)
+{
+    struct fake_host h;
+    uint32_t nh = 0;
+
+    nt_host(&h, 0);
+    CHECK_PTR_EQ(ip4_route(&h.st, PEER_IP, &nh), &h.dev.ifc);
+    CHECK_UINT_EQ(nh, PEER_IP);
+    CHECK_PTR_EQ(ip4_route(&h.st, NF_IP(8, 8, 8, 8), &nh), &h.dev.ifc);
+    CHECK_UINT_EQ(nh, GW_IP);
+    CHECK_PTR_EQ(ip4_route(&h.st, 0xffffffffu, &nh), &h.dev.ifc);
+    CHECK_UINT_EQ(nh, 0xffffffffu);
+    h.dev.ifc.gw = 0;
+    CHECK(ip4_route(&h.st, NF_IP(8, 8, 8, 8), &nh) == NULL);
+    struct netbuf *nb = nbuf_alloc_heap(64, 8);
+    CHECK_INT_EQ(ip4_output(&h.st, NULL, 0, NF_IP(8, 8, 8, 8), 17, nb, 0), -ENETUNREACH);
+    CHECK_UINT_EQ(h.st.cnt.no_route, 1);
+    NT_DESTROY(&h);
+}
+
+TEST(net_ip_output_builds_a_valid_header)
+{
+    struct fake_host h;
+
+    nt_host(&h, 0);
+    nt_learn_peer(&h);
+    struct netbuf *nb = nbuf_alloc_heap(NET_L4_HEADROOM, 12);
+    memcpy(nb->data, "hello, peer!", 12);
+    CHECK_INT_EQ(ip4_output(&h.st, NULL, 0, PEER_IP, 253, nb, 0), 0);
+    struct fake_frame *f = NT_POP(&h);
+    if (f != NULL) {
+        CHECK_UINT_EQ(f->len, ETH_HDR_LEN + 20 + 12);
+        CHECK_UINT_EQ(f->segs, 1); /* headers went into the headroom */
+        CHECK(memcmp(f->data, fake_mac_peer, 6) == 0 && memcmp(f->data + 6, fake_mac_a, 6) == 0);
+        CHECK(nt_ip_csum_ok(f->data, f->len));
+        CHECK_UINT_EQ(f->data[14], 0x45);
+        CHECK_UINT_EQ(nf_get16(f->data + 16), 32);
+        CHECK_UINT_EQ(nf_get16(f->data + 20), 0); /* no DF, no fragment */
+        CHECK_UINT_EQ(f->data[22], 64);
+        CHECK_UINT_EQ(f->data[23], 253);
+        CHECK_UINT_EQ(nf_get32(f->data + 26), OUR_IP);
+        CHECK_UINT_EQ(nf_get32(f->data + 30), PEER_IP);
+        CHECK(memcmp(f->data + 34, "hello, peer!", 12) == 0);
+        free(f);
+    }
+    CHECK_UINT_EQ(h.dev.ifc.cnt.tx_packets, 3); /* announcement, ARP reply, this */
+    NT_DESTROY(&h);
+}
+
+TEST(net_eth_output_chains_a_header_when_there_is_no_headroom)
+{
+    struct fake_host h;
+    static const char text[] = "app-owned bytes";
+
+    nt_host(&h, 0);
+    nt_learn_peer(&h);
+    struct netbuf *nb = nbuf_wrap(text, 15, NULL, NULL);
+    CHECK_INT_EQ(ip4_output(&h.st, NULL, 0, PEER_IP, 253, nb, 0), 0);
+    struct fake_frame *f = NT_POP(&h);
+    if (f != NULL) {
+        CHECK_UINT_EQ(f->segs, 2);
+        CHECK(nt_ip_csum_ok(f->data, f->len));
+        CHECK(memcmp(f->data + 34, text, 15) == 0);
+        free(f);
+    }
+    /* Device errors are counted; the chain is still released. */
+    h.dev.tx_error = -ENOSPC;
+    nb = nbuf_alloc_heap(NET_L4_HEADROOM, 1);
+    CHECK_INT_EQ(ip4_output(&h.st, NULL, 0, PEER_IP, 253, nb, 0), -ENOSPC);
+    CHECK_UINT_EQ(DROPS(&h, TX_DEVICE), 1);
+    NT_DESTROY(&h);
+}
