@@ -191,7 +191,7 @@ $(ISO): $(ELF32) tools/mkiso.sh FORCE
 	$(Q)tools/mkiso.sh $(ELF32) $@ "$(APP)" "$(ARGS)"
 
 # ---- tests ----
-TEST_APPS := hello ktest cores
+TEST_APPS := hello ktest cores udp-echo
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory host-test
@@ -244,7 +244,7 @@ help:
 	@echo "  ARGS='k=v ...'    boot command line: options and app arguments ('help' lists them)"
 	@echo "  MEM=128M          guest memory for run"
 	@echo "  SMP=1             guest CPUs for run"
-	@echo "  NET=none          guest network for run: none, or user (QEMU user networking)"
+	@echo "  NET=none          guest network for run: none, user (QEMU user networking), relay:DIR"
 	@echo "  V=1               show full commands"
 	@echo ""
 	@echo "Apps: $(notdir $(wildcard apps/*))"

@@ -209,6 +209,50 @@ void zebu_mailbox_destroy(struct zebu_mailbox *mb);
 /* Recovers the app's struct from its embedded zebu_msg. */
 #define ZEBU_MSG_CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
+/* ---- Network ------------------------------------------------------------
+ *
+ * The first virtio-net device comes up at boot: with ip=A.B.C.D/N (and
+ * gw=, dns=) on the command line it takes that address, else it asks DHCP.
+ * Addresses are host byte order uint32_t (10.0.2.15 is 0x0A00020F).
+ * The stack runs on core 0: call these functions from threads on core 0.
+ *
+ * Zero-copy UDP: zebu_udp_recv_buf() hands over the device's own receive
+ * buffer (data in place); the caller owns it until zebu_buf_free() or until
+ * it passes it to zebu_udp_send_buf(), which consumes it (so an echo sends
+ * the received bytes back without copying them). zebu_udp_sendto() and
+ * zebu_udp_recvfrom() copy: the simple, slower path.
+ */
+struct zebu_udp;
+struct zebu_buf;
+
+/* Waits until the interface has an address: 0, -ETIMEDOUT, or -ENODEV when
+ * there is no network device. */
+int zebu_net_wait_ready(uint64_t timeout_ns);
+/* The interface's address, or 0 while it has none. */
+uint32_t zebu_net_addr(void);
+/* Prints the interface and stack counters (packets, bytes, drops by reason). */
+void zebu_net_print_counters(void);
+
+/* A socket on `port` (0: any free port); NULL with errno (ENODEV, EADDRINUSE,
+ * ENOBUFS, ENOMEM, EINVAL when not called on core 0). */
+struct zebu_udp *zebu_udp_bind(uint16_t port);
+void zebu_udp_close(struct zebu_udp *u);
+/* Copies len bytes into a datagram to ip:port. 0 or a negative errno. */
+int zebu_udp_sendto(struct zebu_udp *u, uint32_t ip, uint16_t port, const void *data, size_t len);
+/* Blocks for a datagram; copies at most size bytes; returns the count. */
+int zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, uint16_t *port);
+/* Blocks for a datagram and hands over its buffer (zero-copy). */
+struct zebu_buf *zebu_udp_recv_buf(struct zebu_udp *u, uint32_t *ip, uint16_t *port);
+/* Sends b's bytes as a datagram; consumes b whatever the result. */
+int zebu_udp_send_buf(struct zebu_udp *u, uint32_t ip, uint16_t port, struct zebu_buf *b);
+/* The bytes of a buffer (valid until it is freed or sent). */
+const void *zebu_buf_data(struct zebu_buf *b, size_t *len);
+void zebu_buf_free(struct zebu_buf *b);
+
+/* "A.B.C.D" <-> host-order address: 0 or -EINVAL; format returns a count. */
+int zebu_ip4_parse(const char *s, uint32_t *ip);
+int zebu_ip4_format(uint32_t ip, char *buf, size_t size);
+
 /* ---- Memory -------------------------------------------------------------
  *
  * malloc, calloc, realloc, aligned_alloc and free (<stdlib.h>) are backed by

@@ -11,6 +11,7 @@
 #include "kernel/boottrace.h"
 #include "kernel/cmdline.h"
 #include "kernel/kmalloc.h"
+#include "kernel/net.h"
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
@@ -40,6 +41,7 @@ void zebu_exit(int status)
         status = 125;
     if (mem_stats_on_exit)
         kmalloc_print_stats();
+    knet_exit_report();
     pr_info("app", "exited with status %d", status);
     platform_exit(status);
 }

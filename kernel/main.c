@@ -16,6 +16,7 @@
 #include "kernel/boot.h"
 #include "kernel/boottrace.h"
 #include "kernel/cmdline.h"
+#include "kernel/net.h"
 #include "kernel/paging.h"
 #include "kernel/percpu.h"
 #include "kernel/panic.h"
@@ -147,6 +148,10 @@ void kernel_main(const struct boot_handoff *handoff)
 
     smp_start();
     boot_trace_mark("cores online, memory pools", 0);
+
+    /* The network: its own thread on core 0 (DHCP runs meanwhile). */
+    knet_start();
+    boot_trace_mark("network device up", 0);
 
     /* The app's main() as a thread on core 0; this context becomes core 0's
      * idle loop. */

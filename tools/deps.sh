@@ -25,6 +25,8 @@ table=(
   "xorriso                        xorriso              iso"
   "mformat                        mtools               iso"
   "py:pytest                      python3-pytest       test"
+  "ping                           iputils-ping         test"
+  "ip                             iproute2             test"
   "clang                          clang                test"
   "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev test"
 )

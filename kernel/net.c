@@ -1,0 +1,364 @@
+/*
+ * kernel/net.c — glue between net/ (portable) and the kernel.
+ *
+ * Receive: each virtio-net receive buffer has a netbuf descriptor beside it;
+ * a filled buffer goes up as that netbuf, in place, and its release callback
+ * gives the buffer back to the device ring. Transmit: a frame chain goes
+ * down as one descriptor chain (a slice per segment) and is put when the
+ * device is done with it. Checksums: offloaded when the device has CSUM,
+ * else finished in software here. The network thread polls with a budget,
+ * runs net/'s timers, and sleeps until the next interrupt or deadline.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <zebu.h>
+
+#include "drivers/platform.h"
+#include "drivers/virtio_net.h"
+#include "kernel/arch/cpu.h"
+#include "kernel/net.h"
+#include "kernel/panic.h"
+#include "kernel/percpu.h"
+#include "kernel/printk.h"
+#include "kernel/sched.h"
+#include "kernel/time.h"
+#include "net/config.h"
+#include "net/dhcp.h"
+#include "net/iface.h"
+#include "net/netbuf.h"
+#include "net/stack.h"
+#include "net/udp.h"
+
+#define RX_BUDGET 64
+
+static const char *opt_ip = "", *opt_gw = "", *opt_dns = "";
+ZEBU_OPTION_STRING("ip", opt_ip, "static IPv4 address/prefix, e.g. 10.0.0.2/24 (default: DHCP)");
+ZEBU_OPTION_STRING("gw", opt_gw, "default gateway with ip=");
+ZEBU_OPTION_STRING("dns", opt_dns, "name server with ip= (recorded only)");
+static bool net_stats_on_exit;
+ZEBU_OPTION_BOOL("net.stats", net_stats_on_exit, "print network counters when the app exits");
+
+static struct vnet vnet;
+static struct net_stack stack;
+static struct net_iface iface;
+static struct net_platform platform;
+static struct netbuf *rx_nbufs;
+static uint64_t rng_state;
+static int net_up;
+static uint32_t announced_ip;
+
+uint64_t knet_now_ms(void);
+uint64_t knet_now_ms(void)
+{
+    return time_ns() / 1000000;
+}
+
+/* ---- platform for net/ ---- */
+
+static struct netbuf *plat_tx_alloc(void *ctx, size_t headroom, size_t len)
+{
+    (void)ctx;
+    return nbuf_alloc_heap(headroom, len);
+}
+
+static uint32_t plat_random32(void *ctx)
+{
+    (void)ctx;
+    /* splitmix64 over the TSC: differs between boots, cheap, not secret. */
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull ^ cpu_rdtsc());
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (uint32_t)(z ^ (z >> 31));
+}
+
+static void plat_log(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    printk(level <= NET_LOG_ERR ? LOG_ERR : level == NET_LOG_WARN ? LOG_WARN
+           : level == NET_LOG_INFO ? LOG_INFO : LOG_DEBUG, "net", "%s", msg);
+}
+
+/* ---- the interface ---- */
+
+static int iface_transmit(struct net_iface *ifc, struct netbuf *frame)
+{
+    (void)ifc;
+    struct vnet_slice slices[VNET_MAX_SLICES];
+    int n = 0;
+    uint16_t csum_start = 0, csum_offset = 0;
+    if (frame->flags & NB_CSUM_NEEDED) {
+        if (vnet_has_feature(&vnet, VIRTIO_NET_F_CSUM)) {
+            csum_start = (uint16_t)nbuf_csum_start_in_frame(frame);
+            csum_offset = frame->csum_offset;
+        } else {
+            nbuf_csum_finish(frame);
+        }
+    }
+    for (struct netbuf *s = frame; s != NULL; s = s->next) {
+        if (n == VNET_MAX_SLICES) {
+            nbuf_put(frame);
+            return -EMSGSIZE;
+        }
+        slices[n++] = (struct vnet_slice){s->data, (uint32_t)s->len};
+    }
+    int err = vnet_transmit(&vnet, slices, n, frame, csum_start, csum_offset);
+    if (err != 0)
+        nbuf_put(frame);
+    return err;
+}
+
+static const struct net_iface_ops iface_ops = {.transmit = iface_transmit};
+
+static void tx_done(void *ctx, void *cookie)
+{
+    (void)ctx;
+    nbuf_put(cookie);
+}
+
+static void rx_release(struct netbuf *nb, void *cookie)
+{
+    (void)nb;
+    vnet_rx_release(&vnet, cookie);
+}
+
+static void rx_deliver(void *ctx, struct vnet_rxbuf *b)
+{
+    (void)ctx;
+    struct netbuf *nb = &rx_nbufs[b - vnet.rxbufs];
+    nbuf_init(nb, b->mem, VNET_RX_BUF_SIZE, (size_t)(b->frame - b->mem), b->len, rx_release, b);
+    if (b->flags & VNET_RX_CSUM_VALID)
+        nb->flags |= NB_CSUM_VALID;
+    net_input(&stack, &iface, nb, knet_now_ms());
+}
+
+/* ---- the network thread ---- */
+
+static void announce_address(void)
+{
+    if (iface.ip == announced_ip)
+        return;
+    announced_ip = iface.ip;
+    char ip[16], gw[16];
+    net_format_ip4(iface.ip, ip, sizeof(ip));
+    net_format_ip4(iface.gw, gw, sizeof(gw));
+    if (iface.ip != 0)
+        pr_info("net", "%s %s/%d gw %s (%s)", iface.name, ip, net_mask_to_prefix(iface.mask), gw,
+                opt_ip[0] ? "static" : "dhcp");
+    __atomic_store_n(&net_up, iface.ip != 0, __ATOMIC_RELEASE);
+}
+
+static void *net_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int got = vnet_poll(&vnet, RX_BUDGET);
+        uint64_t now = knet_now_ms();
+        if (now >= net_next_deadline(&stack))
+            net_tick(&stack, now);
+        announce_address();
+        if (got == RX_BUDGET) {
+            thread_yield(); /* more to do: let the app run first */
+            continue;
+        }
+        uint64_t deadline = net_next_deadline(&stack);
+        uint64_t wait_ms = deadline == NET_NO_DEADLINE || deadline <= now ? 1000 : deadline - now;
+        if (deadline != NET_NO_DEADLINE && deadline <= now)
+            wait_ms = 1;
+        vnet_wait(&vnet, (wait_ms > 1000 ? 1000 : wait_ms) * 1000000);
+    }
+    return NULL;
+}
+
+static int configure(void)
+{
+    if (opt_ip[0] == '\0') {
+        if (opt_gw[0] != '\0')
+            pr_warn("net", "gw= without ip= is ignored: the address comes from DHCP");
+        return dhcp_start(&stack, &iface, knet_now_ms());
+    }
+    char line[160];
+    snprintf(line, sizeof(line), "ip=%s%s%s%s%s", opt_ip, opt_gw[0] ? " gw=" : "", opt_gw,
+             opt_dns[0] ? " dns=" : "", opt_dns);
+    struct net_static_config cfg;
+    if (net_config_parse(line, &cfg) != 0 || net_config_apply(&iface, &cfg) != 0) {
+        pr_err("net", "option 'ip'/'gw'/'dns': '%s' is not a usable IPv4 configuration", line);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void knet_start(void)
+{
+    int err = vnet_probe(&vnet, this_cpu()->apic_id);
+    if (err == -ENODEV) {
+        if (opt_ip[0] != '\0')
+            pr_warn("net", "ip= given but there is no network device");
+        return;
+    }
+    if (err != 0) {
+        pr_err("net", "virtio-net did not come up (%d)", err);
+        return;
+    }
+    rx_nbufs = calloc(vnet.rx.size, sizeof(*rx_nbufs));
+    if (rx_nbufs == NULL)
+        panic("net: no memory for receive descriptors");
+    platform = (struct net_platform){plat_tx_alloc, plat_random32, plat_log, NULL};
+    rng_state = cpu_rdtsc();
+    net_stack_init(&stack, &platform);
+    uint32_t features = (vnet_has_feature(&vnet, VIRTIO_NET_F_CSUM) ? NET_IF_TX_CSUM : 0) |
+                        (vnet_has_feature(&vnet, VIRTIO_NET_F_GUEST_CSUM) ? NET_IF_RX_CSUM : 0);
+    net_iface_init(&iface, "eth0", vnet.mac, 1500, features, &iface_ops, &vnet);
+    net_stack_add_iface(&stack, &iface);
+    vnet.rx_deliver = rx_deliver;
+    vnet.tx_done = tx_done;
+    if (configure() != 0)
+        platform_exit(ZEBU_EXIT_USAGE); /* a malformed option stops the boot */
+    announce_address();
+    struct thread *t = thread_create(net_thread, NULL, 0, "net", 0);
+    if (t == NULL)
+        panic("net: cannot start the network thread");
+    thread_detach(t);
+}
+
+void knet_print_counters(void)
+{
+    static char buf[2048];
+    if (vnet.rx_deliver == NULL)
+        return;
+    if (net_format_counters(&stack, buf, sizeof(buf)) > 0)
+        console_write(buf, strlen(buf));
+}
+
+void knet_exit_report(void)
+{
+    if (net_stats_on_exit)
+        knet_print_counters();
+}
+
+/* ---- the app's network API (include/zebu.h) ---- */
+
+int zebu_net_wait_ready(uint64_t timeout_ns)
+{
+    if (vnet.rx_deliver == NULL)
+        return -ENODEV;
+    uint64_t end = time_ns() + timeout_ns;
+    while (!__atomic_load_n(&net_up, __ATOMIC_ACQUIRE)) {
+        if (time_ns() >= end)
+            return -ETIMEDOUT;
+        thread_sleep_ns(2 * 1000 * 1000);
+    }
+    return 0;
+}
+
+uint32_t zebu_net_addr(void)
+{
+    return __atomic_load_n(&net_up, __ATOMIC_ACQUIRE) ? iface.ip : 0;
+}
+
+void zebu_net_print_counters(void)
+{
+    knet_print_counters();
+}
+
+struct zebu_udp {
+    struct udp_sock *sock;
+    struct event readable;
+};
+
+static void udp_readable(struct udp_sock *s, void *arg)
+{
+    (void)s;
+    event_signal(arg);
+}
+
+static int on_net_core(void)
+{
+    return this_cpu()->id == 0;
+}
+
+struct zebu_udp *zebu_udp_bind(uint16_t port)
+{
+    if (vnet.rx_deliver == NULL || !on_net_core()) {
+        errno = vnet.rx_deliver == NULL ? ENODEV : EINVAL;
+        return NULL;
+    }
+    struct zebu_udp *u = calloc(1, sizeof(*u));
+    if (u == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    int err = udp_bind(&stack, port, &u->sock);
+    if (err != 0) {
+        free(u);
+        errno = -err;
+        return NULL;
+    }
+    event_init(&u->readable);
+    udp_set_notify(u->sock, udp_readable, &u->readable);
+    return u;
+}
+
+void zebu_udp_close(struct zebu_udp *u)
+{
+    if (u == NULL)
+        return;
+    udp_close(u->sock);
+    free(u);
+}
+
+int zebu_udp_sendto(struct zebu_udp *u, uint32_t ip, uint16_t port, const void *data, size_t len)
+{
+    return udp_sendto_copy(u->sock, ip, port, data, len, knet_now_ms());
+}
+
+struct zebu_buf *zebu_udp_recv_buf(struct zebu_udp *u, uint32_t *ip, uint16_t *port)
+{
+    struct udp_endpoint from;
+    struct netbuf *nb;
+    while ((nb = udp_recv(u->sock, &from)) == NULL)
+        event_wait(&u->readable);
+    if (ip != NULL)
+        *ip = from.ip;
+    if (port != NULL)
+        *port = from.port;
+    return (struct zebu_buf *)nb;
+}
+
+int zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, uint16_t *port)
+{
+    struct zebu_buf *b = zebu_udp_recv_buf(u, ip, port);
+    size_t len;
+    const void *data = zebu_buf_data(b, &len);
+    size_t n = len < size ? len : size;
+    memcpy(buf, data, n); /* the slow, copying path */
+    zebu_buf_free(b);
+    return (int)n;
+}
+
+int zebu_udp_send_buf(struct zebu_udp *u, uint32_t ip, uint16_t port, struct zebu_buf *b)
+{
+    return udp_sendto(u->sock, ip, port, (struct netbuf *)b, knet_now_ms());
+}
+
+const void *zebu_buf_data(struct zebu_buf *b, size_t *len)
+{
+    struct netbuf *nb = (struct netbuf *)b;
+    *len = nb->len;
+    return nb->data;
+}
+
+void zebu_buf_free(struct zebu_buf *b)
+{
+    nbuf_put((struct netbuf *)b);
+}
+
+int zebu_ip4_parse(const char *s, uint32_t *ip)
+{
+    return net_parse_ip4(s, ip);
+}
+
+int zebu_ip4_format(uint32_t ip, char *buf, size_t size)
+{
+    return net_format_ip4(ip, buf, size);
+}

@@ -1,0 +1,22 @@
+/*
+ * kernel/net.h — the network stack on the kernel: virtio-net under net/,
+ * a network thread on core 0, and the app's socket calls.
+ *
+ * One stack, owned by core 0: the network thread and every socket call run
+ * there (apps call the socket API from threads on core 0). net/ is
+ * single-core by design; a stack per core comes with multiqueue virtio-net.
+ */
+#ifndef ZEBU_KERNEL_NET_H
+#define ZEBU_KERNEL_NET_H
+
+/* Brings up the first virtio-net device and starts the network thread
+ * (static address from ip=/gw=, else DHCP). No device: nothing happens. */
+void knet_start(void);
+
+/* Prints the stack's counters (at exit, or on demand). */
+void knet_print_counters(void);
+
+/* At exit: the counters when net.stats=1 was given. */
+void knet_exit_report(void);
+
+#endif
