@@ -125,6 +125,11 @@ static void selftest_vnet(void)
     pr_err("selftest", "vnet: no ARP reply from 10.0.2.2");
 }
 
+int selftest_owns_network(void)
+{
+    return strcmp(selftest, "vnet") == 0;
+}
+
 void selftest_run(void)
 {
     if (strcmp(selftest, "ioapic") == 0)

@@ -55,6 +55,7 @@ def test_udp_echo_of_10000_datagrams_of_mixed_sizes():
         deadline = time.time() + 500
         # Wait for the guest: probe until the first echo comes back.
         while not got and time.time() < deadline:
+            assert proc.poll() is None, proc.communicate()[0].decode()[-3000:]
             s.sendto(payloads[0], ("127.0.0.1", port))
             r, _, _ = select.select([s], [], [], 0.5)
             if r:
@@ -66,6 +67,7 @@ def test_udp_echo_of_10000_datagrams_of_mixed_sizes():
                 s.sendto(payloads[sent], ("127.0.0.1", port))
                 sent += 1
             r, _, _ = select.select([s], [], [], 2.0)
+            assert proc.poll() is None, proc.communicate()[0].decode()[-3000:]
             if not r:
                 # a datagram lost on the way in slirp: resend what is missing
                 for i in range(sent):
