@@ -335,6 +335,17 @@ void event_init(struct event *e)
     memset(e, 0, sizeof(*e));
 }
 
+/* Lock held: queues t last among e's waiters. */
+static void waiters_append(struct event *e, struct thread *t)
+{
+    t->next = NULL;
+    if (e->tail != NULL)
+        e->tail->next = t;
+    else
+        e->head = t;
+    e->tail = t;
+}
+
 /* Lock held: unlinks t from e's waiters if it is there. */
 static void waiters_remove(struct event *e, struct thread *t)
 {
@@ -394,12 +405,7 @@ int event_wait_timeout(struct event *e, uint64_t ns)
     struct cpu *c = this_cpu();
     struct thread *self = c->current;
     KASSERT(self != c->idle);
-    self->next = NULL;
-    if (e->tail != NULL)
-        e->tail->next = self;
-    else
-        e->head = self;
-    e->tail = self;
+    waiters_append(e, self);
     self->timed_out = 0;
     __atomic_store_n(&self->wait_token, 1, __ATOMIC_RELEASE);
     timer_insert(c, self, ns);
@@ -434,12 +440,7 @@ void event_wait(struct event *e)
     struct cpu *c = this_cpu();
     struct thread *self = c->current;
     KASSERT(self != c->idle);
-    self->next = NULL;
-    if (e->tail != NULL)
-        e->tail->next = self;
-    else
-        e->head = self;
-    e->tail = self;
+    waiters_append(e, self);
     self->state = THREAD_BLOCKED;
     spin_unlock(&e->lock);
     schedule();
