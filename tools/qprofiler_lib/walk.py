@@ -115,6 +115,20 @@ class Walker:
             return None
         return ret
 
+    def _leaf(self, rip, sym, rsp, mem, frames):
+        """Appends the frame at rip and, for a frameless leaf, its caller
+        from [rsp]; True when a thread root was reached."""
+        frames.append(Frame(rip, sym))
+        if sym.addr in self.roots:
+            return True
+        ret = self._frameless_caller(rip, sym, rsp, mem)
+        if ret is not None:
+            csym = self.elf.lookup(ret - 1)
+            frames.append(Frame(ret - 1, csym))
+            if csym.addr in self.roots:
+                return True
+        return False
+
     def walk(self, rip, rsp, rbp, mem):
         """Frames leaf first and a status (OK when the chain reached a root)."""
         frames = []
@@ -122,15 +136,8 @@ class Walker:
         sym = lookup(rip)
         if sym is None:
             return [Frame(rip, None)], OUTSIDE
-        frames.append(Frame(rip, sym))
-        if sym.addr in self.roots:
+        if self._leaf(rip, sym, rsp, mem, frames):
             return frames, OK
-        ret = self._frameless_caller(rip, sym, rsp, mem)
-        if ret is not None:
-            csym = lookup(ret - 1)
-            frames.append(Frame(ret - 1, csym))
-            if csym.addr in self.roots:
-                return frames, OK
         low = rsp - 8   # a frame may sit at rsp itself only after a push
         while len(frames) < self.max_depth:
             if rbp == 0:
@@ -162,14 +169,7 @@ class Walker:
                 isym = lookup(irip)
                 if isym is None:
                     return frames, "bad-return"
-                frames.append(Frame(irip, isym))
-                if isym.addr in self.roots:
+                if self._leaf(irip, isym, irsp, mem, frames):
                     return frames, OK
-                ret = self._frameless_caller(irip, isym, irsp, mem)
-                if ret is not None:
-                    fsym = lookup(ret - 1)
-                    frames.append(Frame(ret - 1, fsym))
-                    if fsym.addr in self.roots:
-                        return frames, OK
                 rbp, rsp, low = irbp, irsp, irsp - 8
         return frames, "depth"
