@@ -212,6 +212,8 @@ bench: deps-test
 	$(Q)$(PYTHON) tools/boottime --runs 10 --app hello --smp 1
 	$(Q)$(PYTHON) tools/boottime --runs 10 --app hello --smp 8
 	$(Q)$(PYTHON) tools/bench-smp.py --runs 5
+	$(Q)$(MAKE) --no-print-directory APP=udp-echo image
+	$(Q)$(PYTHON) tools/bench-net.py
 
 # Long fuzzing of every parser (FUZZ_SECONDS each, default 300); make test
 # runs each target for a few seconds only.
@@ -235,7 +237,7 @@ help:
 	@echo "  make test         host unit tests, then system tests that boot real QEMU guests"
 	@echo "  make host-test    host unit tests only (ASan, UBSan, ThreadSanitizer)"
 	@echo "  make fuzz         fuzz every network parser (FUZZ_SECONDS=300 each)"
-	@echo "  make bench        boot time, image size and SMP figures (see docs/BENCHMARKS.md)"
+	@echo "  make bench        boot time, image size, SMP and network figures (see docs/BENCHMARKS.md)"
 	@echo "  make format       clang-format every C file"
 	@echo "  make clean        remove build/"
 	@echo ""

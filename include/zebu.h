@@ -137,6 +137,17 @@ int zebu_core_id(void);
 /* The local APIC id of a core, or -1 when there is no such core. */
 long zebu_core_apic_id(int core);
 
+/* Where a core's time went, in TSC cycles (zebu_tsc_khz() per ms): cycles
+ * is the TSC now, idle_cycles the part of it the core spent halted with
+ * nothing to run. Busy time over an interval is the difference of the two
+ * deltas. 0, or -EINVAL for a core that does not exist. */
+struct zebu_core_stats {
+    uint64_t cycles, idle_cycles;
+    uint64_t switches, irqs;
+};
+int zebu_core_stats(int core, struct zebu_core_stats *s);
+uint64_t zebu_tsc_khz(void);
+
 /* ---- Threads ------------------------------------------------------------
  *
  * Each core schedules its own threads cooperatively: a thread runs until it
@@ -232,6 +243,22 @@ int zebu_net_wait_ready(uint64_t timeout_ns);
 uint32_t zebu_net_addr(void);
 /* Prints the interface and stack counters (packets, bytes, drops by reason). */
 void zebu_net_print_counters(void);
+
+/* The same counters as data. They are updated on core 0 without locks; a
+ * reader elsewhere sees each field whole but may see a frame counted in
+ * rx_packets before its bytes. */
+struct zebu_net_counters {
+    uint64_t rx_packets, rx_bytes; /* frames the device delivered */
+    uint64_t tx_packets, tx_bytes; /* frames the device accepted */
+    uint64_t drops;                /* refused frames, all reasons together */
+    uint64_t copied_bytes;         /* payload bytes the stack copied (0 on zero-copy paths) */
+    uint64_t no_route;             /* sends refused: no route to the destination */
+};
+/* 0, or -ENODEV when there is no network device. */
+int zebu_net_counters(struct zebu_net_counters *c);
+/* Drop reason number i: its name (e.g. "udp_bad_checksum") with its count in
+ * *count, or NULL once i is past the last reason. */
+const char *zebu_net_drop_reason(unsigned i, uint64_t *count);
 
 /* A socket on `port` (0: any free port); NULL with errno (ENODEV, EADDRINUSE,
  * ENOBUFS, ENOMEM, EINVAL when not called on core 0). */

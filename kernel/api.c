@@ -4,11 +4,13 @@
  */
 #include <zebu.h>
 
+#include "kernel/arch/cpu.h"
 #include "kernel/kmalloc.h"
 #include "kernel/mpsc.h"
 #include "kernel/percpu.h"
 #include "kernel/pmem.h"
 #include "kernel/sched.h"
+#include "kernel/time.h"
 
 _Static_assert(sizeof(struct zebu_msg) == sizeof(struct mpsc_node),
                "zebu_msg must be an mpsc_node");
@@ -33,6 +35,23 @@ long zebu_core_apic_id(int core)
     if (core < 0 || core >= cpu_count || cpu_table[core] == NULL)
         return -1;
     return cpu_table[core]->apic_id;
+}
+
+int zebu_core_stats(int core, struct zebu_core_stats *s)
+{
+    if (core < 0 || core >= cpu_count || cpu_table[core] == NULL)
+        return -EINVAL;
+    const struct cpu_stats *cs = &cpu_table[core]->stats;
+    s->cycles = cpu_rdtsc();
+    s->idle_cycles = __atomic_load_n(&cs->idle_cycles, __ATOMIC_RELAXED);
+    s->switches = __atomic_load_n(&cs->switches, __ATOMIC_RELAXED);
+    s->irqs = __atomic_load_n(&cs->irqs, __ATOMIC_RELAXED);
+    return 0;
+}
+
+uint64_t zebu_tsc_khz(void)
+{
+    return time_tsc_khz();
 }
 
 struct zebu_thread *zebu_thread_create(void *(*fn)(void *), void *arg, int core,

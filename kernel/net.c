@@ -264,6 +264,31 @@ void zebu_net_print_counters(void)
     knet_print_counters();
 }
 
+int zebu_net_counters(struct zebu_net_counters *c)
+{
+    if (vnet.rx_deliver == NULL)
+        return -ENODEV;
+    *c = (struct zebu_net_counters){
+        .rx_packets = iface.cnt.rx_packets,
+        .rx_bytes = iface.cnt.rx_bytes,
+        .tx_packets = iface.cnt.tx_packets,
+        .tx_bytes = iface.cnt.tx_bytes,
+        .drops = net_iface_total_drops(&iface),
+        .copied_bytes = stack.cnt.copied_bytes,
+        .no_route = stack.cnt.no_route,
+    };
+    return 0;
+}
+
+const char *zebu_net_drop_reason(unsigned i, uint64_t *count)
+{
+    if (i >= NET_DROP_COUNT)
+        return NULL;
+    if (count != NULL)
+        *count = vnet.rx_deliver == NULL ? 0 : iface.cnt.drops[i];
+    return net_drop_name((int)i);
+}
+
 struct zebu_udp {
     struct udp_sock *sock;
     struct event readable;

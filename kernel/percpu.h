@@ -24,6 +24,7 @@ struct cpu_stats {
     uint64_t ipis_sent;     /* wake-up IPIs this core sent */
     uint64_t irqs;          /* interrupts taken */
     uint64_t halts;         /* times the idle loop halted */
+    uint64_t idle_cycles;   /* TSC cycles spent halted (interrupts taken there included) */
 };
 
 struct cpu {

@@ -476,7 +476,9 @@ void sched_run_idle(void)
             continue;
         }
         c->stats.halts++;
+        uint64_t t0 = cpu_rdtsc();
         cpu_irq_enable_and_halt();
+        c->stats.idle_cycles += cpu_rdtsc() - t0;
         __atomic_store_n(&c->sleeping, 0, __ATOMIC_RELAXED);
     }
 }

@@ -10,7 +10,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 
-from conftest import ROOT
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 RELAY = os.path.join(ROOT, "tools", "netrelay")
 

@@ -1,6 +1,7 @@
 """The fault-injecting wire: guest <-> tools/netrelay <-> tap in a namespace
 with the real Linux stack. Uses the virtio-net self-test (an ARP request for
 10.0.2.2) until the network stack answers for itself."""
+import json
 import re
 import subprocess
 
@@ -42,7 +43,7 @@ def test_total_loss_is_injected_and_logged():
         with open(log) as f:
             text = f.read()
     assert "seed=7" in text
-    drops = [l for l in text.splitlines() if l.startswith("out ") and l.endswith("drop")]
+    drops = [l for l in text.splitlines() if l.startswith("out ") and l.split()[3] == "drop"]
     assert len(drops) == 3  # the self-test's three tries
 
 
@@ -93,3 +94,15 @@ def test_relay_refuses_a_bad_probability():
     p = subprocess.run(["tools/netrelay", "--netns", "x", "--tap-addr", "10.0.0.1/24",
                         "--sock", "/tmp", "--drop", "1.5"], capture_output=True, text=True)
     assert p.returncode == 2 and "--drop: 1.5 is not a probability" in p.stderr
+
+
+def test_bench_net_runs_end_to_end_and_reports_guest_cycles():
+    p = subprocess.run(["/usr/bin/python3", "tools/bench-net.py", "--seconds", "1", "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    r = json.loads(p.stdout)
+    for target in ("reflector", "zebu"):
+        assert r[target]["udp_echoed"] > 0 and r[target]["ping_ms"]["avg"] > 0, r
+    z = r["zebu"]
+    assert z["guest_echoed"] >= z["udp_echoed"]  # the guest saw at least what came back
+    assert z["cycles_per_datagram"] > 0 and z["tsc_khz"] > 0
