@@ -5,11 +5,16 @@
 # and build/<app>.elf32 (the stripped 32-bit container that QEMU's -kernel and
 # GRUB load). Kernel objects are shared by every app; app objects are not.
 
-APP      ?= hello
+APP      ?= webserver
 ARGS     ?=
 MEM      ?= 128M
 SMP      ?= 1
+# make run: the network apps get QEMU user networking and a forwarded port
+ifneq ($(filter webserver echo,$(APP)),)
+NET      ?= user
+else
 NET      ?= none
+endif
 BUILD    ?= build
 V        ?= 0
 
@@ -175,23 +180,43 @@ $(KOBJ)/mb1hdr-blank.bin:
 $(PVH): $(ELF32) $(KOBJ)/mb1hdr-blank.bin
 	$(Q)$(OBJCOPY) --update-section .mb1hdr=$(KOBJ)/mb1hdr-blank.bin $< $@
 
+# ---- the web server's site: packed from SITE, passed as a boot module ----
+ifeq ($(APP),webserver)
+SITE       ?= apps/webserver/site
+SITE_EXTRA ?=
+MODULE     := $(BUILD)/webserver.site
+image: $(MODULE)
+# Always repacked (fast and deterministic), so a changed SITE= is picked up.
+$(MODULE): tools/mksite.py FORCE
+	@mkdir -p $(@D)
+	$(Q)$(PYTHON) tools/mksite.py $(SITE_EXTRA) $(SITE) $@
+endif
+MODULE_ARG := $(if $(MODULE),--module $(MODULE))
+# Host ports forwarded by make run with NET=user.
+HOSTFWD_webserver := tcp:127.0.0.1:8080-:80
+HOSTFWD_echo      := tcp:127.0.0.1:8007-:7
+HOSTFWD_ARG := $(if $(and $(filter user,$(NET)),$(HOSTFWD_$(APP))),--hostfwd $(HOSTFWD_$(APP)))
+URL_webserver := open http://localhost:8080
+URL_echo      := try: nc localhost 8007
+
 # ---- run ----
 run: deps-run image
+	$(if $(HOSTFWD_ARG),@echo "zebu: $(APP) with user networking: $(URL_$(APP)) (Ctrl-A X quits)")
 	$(Q)tools/zebu-run --kernel $(ELF32) --mem $(MEM) --smp $(SMP) --net $(NET) \
-		--append "$(ARGS)" --interactive
+		$(MODULE_ARG) $(HOSTFWD_ARG) --append "$(ARGS)" --interactive
 
 gdb: deps-run image
 	$(Q)tools/zebu-run --kernel $(ELF32) --mem $(MEM) --smp $(SMP) --net $(NET) \
-		--append "$(ARGS)" --interactive --gdb-wait
+		$(MODULE_ARG) $(HOSTFWD_ARG) --append "$(ARGS)" --interactive --gdb-wait
 
 # ---- GRUB ISO (BIOS) ----
 iso: deps-iso image $(ISO)
 
-$(ISO): $(ELF32) tools/mkiso.sh FORCE
-	$(Q)tools/mkiso.sh $(ELF32) $@ "$(APP)" "$(ARGS)"
+$(ISO): $(ELF32) tools/mkiso.sh $(MODULE) FORCE
+	$(Q)tools/mkiso.sh $(ELF32) $@ "$(APP)" "$(ARGS)" $(MODULE)
 
 # ---- tests ----
-TEST_APPS := hello ktest cores udp-echo
+TEST_APPS := hello ktest cores udp-echo echo webserver
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory host-test
@@ -242,11 +267,12 @@ help:
 	@echo "  make clean        remove build/"
 	@echo ""
 	@echo "Variables:"
-	@echo "  APP=name          app folder under apps/ (default: hello; now: $(APP))"
+	@echo "  APP=name          app folder under apps/ (default: webserver; now: $(APP))"
 	@echo "  ARGS='k=v ...'    boot command line: options and app arguments ('help' lists them)"
 	@echo "  MEM=128M          guest memory for run"
 	@echo "  SMP=1             guest CPUs for run"
-	@echo "  NET=none          guest network for run: none, user (QEMU user networking), relay:DIR"
+	@echo "  NET=none          guest network for run: none, user, relay:DIR (user for webserver, echo)"
+	@echo "  SITE=dir          the folder the web server serves (default apps/webserver/site)"
 	@echo "  V=1               show full commands"
 	@echo ""
 	@echo "Apps: $(notdir $(wildcard apps/*))"

@@ -117,6 +117,11 @@ const char *zebu_cmdline(void);
 /* How the kernel was booted: "multiboot1", ... */
 const char *zebu_boot_protocol(void);
 
+/* Module i that the loader passed with the kernel (QEMU -initrd, GRUB's
+ * module / module2, PVH modules): its bytes, in place and read-only, with
+ * its length and the loader's command line for it. NULL past the last. */
+const void *zebu_module(int i, size_t *len, const char **cmdline);
+
 /* ---- Time ---------------------------------------------------------------*/
 
 /* Nanoseconds since the kernel's first instruction (monotonic, all cores). */
@@ -275,6 +280,78 @@ int zebu_udp_send_buf(struct zebu_udp *u, uint32_t ip, uint16_t port, struct zeb
 /* The bytes of a buffer (valid until it is freed or sent). */
 const void *zebu_buf_data(struct zebu_buf *b, size_t *len);
 void zebu_buf_free(struct zebu_buf *b);
+
+/* ---- TCP ------------------------------------------------------------------
+ *
+ * Connections live on core 0 with the stack (one virtio-net queue pair, so
+ * every segment arrives there): listen, accept and every call on a
+ * connection come from threads on core 0. A worker thread on another core
+ * can be handed a connection's bytes through a mailbox; the handle itself
+ * stays on core 0.
+ *
+ * Zero copy, and who owns what:
+ * - zebu_tcp_recv_buf() hands over the device's receive buffer, data in
+ *   place. The app owns it until zebu_buf_free() (which gives it back to
+ *   the device and reopens the window) or until it passes it to a send
+ *   call, which consumes it.
+ * - zebu_tcp_send_buf() sends a buffer the app owns (one it received, or
+ *   one from zebu_buf_alloc() that it filled) and consumes it: the stack
+ *   keeps it until the peer acknowledges every byte, then frees it.
+ * - zebu_tcp_send_ref() sends memory the app owns without copying it; the
+ *   memory must stay unchanged until done(cookie) runs (on core 0, once the
+ *   peer acknowledged the bytes or the connection ended).
+ * - zebu_tcp_send() / zebu_tcp_recv() copy: the simple, slower path. The
+ *   stack counts every payload byte it copies (copied_bytes).
+ * Sends block while the connection's send buffer is full; receives block
+ * until data, the end of the stream or an error.
+ */
+struct zebu_tcp;
+
+/* A listener on port with room for backlog connections waiting for
+ * accept; NULL with errno (ENODEV, EADDRINUSE, ENOBUFS, ENOMEM, EINVAL). */
+struct zebu_tcp *zebu_tcp_listen(uint16_t port, unsigned backlog);
+/* Blocks for the next established connection (the caller closes it). */
+struct zebu_tcp *zebu_tcp_accept(struct zebu_tcp *listener);
+/* Connects to ip:port; NULL with errno (ECONNREFUSED, ETIMEDOUT,
+ * ENETUNREACH, ...) when it fails or takes longer than timeout_ns. */
+struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_ns);
+/* Blocks for received bytes; NULL at the end of the stream (errno 0) or
+ * on an error (errno ECONNRESET, ETIMEDOUT, ...). */
+struct zebu_buf *zebu_tcp_recv_buf(struct zebu_tcp *c);
+/* Copying receive: bytes copied, 0 at the end of the stream, or -errno. */
+long zebu_tcp_recv(struct zebu_tcp *c, void *buf, size_t size);
+/* Zero-copy send of b (consumed, whatever the result): 0 or -errno. */
+int zebu_tcp_send_buf(struct zebu_tcp *c, struct zebu_buf *b);
+/* Zero-copy send of app memory; done may be NULL. 0 or -errno (then done
+ * has run, or will not be called when the call could not start: -ENOMEM). */
+int zebu_tcp_send_ref(struct zebu_tcp *c, const void *data, size_t len,
+                      void (*done)(void *cookie), void *cookie);
+/* Copying send of all len bytes: len, or -errno. */
+long zebu_tcp_send(struct zebu_tcp *c, const void *data, size_t len);
+/* A transmit buffer of len bytes to fill (zebu_buf_data_mut) and send with
+ * zebu_tcp_send_buf; NULL when out of memory. */
+struct zebu_buf *zebu_buf_alloc(size_t len);
+void *zebu_buf_data_mut(struct zebu_buf *b, size_t *len);
+/* A buffer that describes app memory by reference, for zebu_buf_append +
+ * zebu_tcp_send_buf: no copy; the memory must stay unchanged until
+ * done(cookie) runs (done may be NULL). NULL when out of memory. */
+struct zebu_buf *zebu_buf_ref(const void *data, size_t len, void (*done)(void *cookie),
+                              void *cookie);
+/* Puts b after the last buffer of head's chain; sending head then sends
+ * both, back to back (a response header and its body in one stream of
+ * segments). Takes over b. */
+void zebu_buf_append(struct zebu_buf *head, struct zebu_buf *b);
+/* Sends FIN once queued data is out; receiving goes on. 0 or -errno. */
+int zebu_tcp_shutdown(struct zebu_tcp *c);
+/* Orderly close (FIN; the stack finishes the handshake on its own), or an
+ * RST when received bytes were left unread. c is invalid afterwards. */
+void zebu_tcp_close(struct zebu_tcp *c);
+/* Close with an RST, dropping queued data. c is invalid afterwards. */
+void zebu_tcp_abort(struct zebu_tcp *c);
+/* Nagle's algorithm is on by default; on=1 sends small segments at once. */
+void zebu_tcp_set_nodelay(struct zebu_tcp *c, int on);
+/* The peer's address and port. */
+void zebu_tcp_peer(struct zebu_tcp *c, uint32_t *ip, uint16_t *port);
 
 /* "A.B.C.D" <-> host-order address: 0 or -EINVAL; format returns a count. */
 int zebu_ip4_parse(const char *s, uint32_t *ip);

@@ -71,6 +71,18 @@ const char *zebu_boot_protocol(void)
     return app_boot_info ? boot_protocol_name(app_boot_info->protocol) : "unknown";
 }
 
+const void *zebu_module(int i, size_t *len, const char **cmdline)
+{
+    if (app_boot_info == NULL || i < 0 || i >= app_boot_info->nmodules)
+        return NULL;
+    const struct boot_module *m = &app_boot_info->modules[i];
+    if (len != NULL)
+        *len = (size_t)(m->end - m->start);
+    if (cmdline != NULL)
+        *cmdline = m->cmdline;
+    return (const void *)(uintptr_t)m->start; /* RAM is identity-mapped */
+}
+
 uint64_t zebu_time_ns(void)
 {
     return time_since_entry_ns();

@@ -48,8 +48,8 @@ static struct netbuf *rx_nbufs;
 static uint64_t rng_state;
 static int net_up;
 static uint32_t announced_ip;
+static unsigned rx_held; /* device receive buffers the stack or the app holds */
 
-uint64_t knet_now_ms(void);
 uint64_t knet_now_ms(void)
 {
     return time_ns() / 1000000;
@@ -120,14 +120,47 @@ static void tx_done(void *ctx, void *cookie)
 static void rx_release(struct netbuf *nb, void *cookie)
 {
     (void)nb;
+    rx_held--;
     vnet_rx_release(&vnet, cookie);
+}
+
+/*
+ * Zero copy means the stack and the app hold device receive buffers: TCP
+ * keeps them queued until the app reads them, and an echo keeps them in its
+ * send queue until the peer acknowledges them. If they held the whole ring,
+ * no frame could arrive, not even the ACK that would free them. So the last
+ * quarter of the ring is a reserve: while the stack holds more than the
+ * rest, a frame is copied into a heap buffer (counted in copied_bytes) and
+ * its device buffer goes straight back. TCP's per-connection limits keep a
+ * single connection well below the line.
+ */
+static struct netbuf *rx_copy(struct vnet_rxbuf *b)
+{
+    struct netbuf *nb = nbuf_alloc_heap((size_t)(b->frame - b->mem), b->len);
+    if (nb != NULL) {
+        memcpy(nb->data, b->frame, b->len);
+        stack.cnt.copied_bytes += b->len;
+    } else {
+        iface.cnt.drops[NET_DROP_RX_NOMEM]++;
+    }
+    vnet_rx_release(&vnet, b);
+    return nb;
 }
 
 static void rx_deliver(void *ctx, struct vnet_rxbuf *b)
 {
     (void)ctx;
-    struct netbuf *nb = &rx_nbufs[b - vnet.rxbufs];
-    nbuf_init(nb, b->mem, VNET_RX_BUF_SIZE, (size_t)(b->frame - b->mem), b->len, rx_release, b);
+    struct netbuf *nb;
+    if (rx_held >= (unsigned)(vnet.rx.size - vnet.rx.size / 4)) {
+        nb = rx_copy(b);
+        if (nb == NULL)
+            return;
+    } else {
+        nb = &rx_nbufs[b - vnet.rxbufs];
+        nbuf_init(nb, b->mem, VNET_RX_BUF_SIZE, (size_t)(b->frame - b->mem), b->len, rx_release,
+                  b);
+        rx_held++;
+    }
     if (b->flags & VNET_RX_CSUM_VALID)
         nb->flags |= NB_CSUM_VALID;
     net_input(&stack, &iface, nb, knet_now_ms());
@@ -149,6 +182,25 @@ static void announce_address(void)
     __atomic_store_n(&net_up, iface.ip != 0, __ATOMIC_RELEASE);
 }
 
+/* When the network thread will next look at the timers (ms). */
+static uint64_t net_wake_at;
+
+struct net_stack *knet_stack(void)
+{
+    return vnet.rx_deliver == NULL ? NULL : &stack;
+}
+
+void knet_kick(void)
+{
+    if (net_next_deadline(&stack) < net_wake_at)
+        event_signal(&vnet.work);
+}
+
+int knet_on_net_core(void)
+{
+    return this_cpu()->id == 0;
+}
+
 static void *net_thread(void *arg)
 {
     (void)arg;
@@ -166,7 +218,11 @@ static void *net_thread(void *arg)
         uint64_t wait_ms = deadline == NET_NO_DEADLINE || deadline <= now ? 1000 : deadline - now;
         if (deadline != NET_NO_DEADLINE && deadline <= now)
             wait_ms = 1;
-        vnet_wait(&vnet, (wait_ms > 1000 ? 1000 : wait_ms) * 1000000);
+        if (wait_ms > 1000)
+            wait_ms = 1000;
+        net_wake_at = now + wait_ms;
+        vnet_wait(&vnet, wait_ms * 1000000);
+        net_wake_at = 0;
     }
     return NULL;
 }
@@ -209,6 +265,11 @@ void knet_start(void)
     platform = (struct net_platform){plat_tx_alloc, plat_random32, plat_log, NULL};
     rng_state = cpu_rdtsc();
     net_stack_init(&stack, &platform);
+    /* A connection may hold an eighth of the receive ring (see rx_deliver). */
+    stack.lim.tcp_rcv_segs = vnet.rx.size / 8;
+    /* The window, in bytes, opens for fewer full segments than that, so a
+     * peer filling it never runs into the segment limit first. */
+    stack.lim.tcp_rcvbuf = (size_t)stack.lim.tcp_rcv_segs * 1448 * 3 / 4;
     uint32_t features = (vnet_has_feature(&vnet, VIRTIO_NET_F_CSUM) ? NET_IF_TX_CSUM : 0) |
                         (vnet_has_feature(&vnet, VIRTIO_NET_F_GUEST_CSUM) ? NET_IF_RX_CSUM : 0);
     net_iface_init(&iface, "eth0", vnet.mac, 1500, features, &iface_ops, &vnet);
@@ -300,14 +361,9 @@ static void udp_readable(struct udp_sock *s, void *arg)
     event_signal(arg);
 }
 
-static int on_net_core(void)
-{
-    return this_cpu()->id == 0;
-}
-
 struct zebu_udp *zebu_udp_bind(uint16_t port)
 {
-    if (vnet.rx_deliver == NULL || !on_net_core()) {
+    if (vnet.rx_deliver == NULL || !knet_on_net_core()) {
         errno = vnet.rx_deliver == NULL ? ENODEV : EINVAL;
         return NULL;
     }

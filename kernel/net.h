@@ -9,9 +9,27 @@
 #ifndef ZEBU_KERNEL_NET_H
 #define ZEBU_KERNEL_NET_H
 
+#include <stdint.h>
+
 /* Brings up the first virtio-net device and starts the network thread
  * (static address from ip=/gw=, else DHCP). No device: nothing happens. */
 void knet_start(void);
+
+struct net_stack;
+
+/* The stack, for the socket calls in kernel/net_tcp.c; NULL when there is
+ * no network device. Core 0 only. */
+struct net_stack *knet_stack(void);
+
+/* Milliseconds since boot: the clock net/ is given. */
+uint64_t knet_now_ms(void);
+
+/* A socket call may have armed an earlier timer (a retransmission, a
+ * delayed ACK): wake the network thread if it sleeps past it. */
+void knet_kick(void);
+
+/* Whether the caller runs where socket calls may be made (core 0). */
+int knet_on_net_core(void);
 
 /* Prints the stack's counters (at exit, or on demand). */
 void knet_print_counters(void);

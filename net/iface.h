@@ -53,6 +53,23 @@
     X(UDP_CHECKSUM, "udp_bad_checksum")                                                            \
     X(UDP_NO_PORT, "udp_no_port")                                                                  \
     X(UDP_QUEUE_FULL, "udp_queue_full")                                                            \
+    X(TCP_SHORT, "tcp_short")                                                                      \
+    X(TCP_CHECKSUM, "tcp_bad_checksum")                                                            \
+    X(TCP_OFFSET, "tcp_bad_offset")                                                                \
+    X(TCP_OPTION, "tcp_bad_option")                                                                \
+    X(TCP_BCAST, "tcp_bcast")                                                                      \
+    X(TCP_NO_PORT, "tcp_no_port")                                                                  \
+    X(TCP_BAD_STATE, "tcp_unexpected")                                                             \
+    X(TCP_OUT_OF_WINDOW, "tcp_out_of_window")                                                      \
+    X(TCP_PAWS, "tcp_paws")                                                                        \
+    X(TCP_CHALLENGE_ACK, "tcp_challenge_ack")                                                      \
+    X(TCP_ACK_RANGE, "tcp_ack_out_of_range")                                                       \
+    X(TCP_SYN_CACHE_FULL, "tcp_syn_cache_full")                                                    \
+    X(TCP_BACKLOG_FULL, "tcp_backlog_full")                                                        \
+    X(TCP_OOO_FULL, "tcp_ooo_full")                                                                \
+    X(TCP_RX_FULL, "tcp_rx_full")                                                                  \
+    X(TCP_NOMEM, "tcp_nomem")                                                                      \
+    X(TCP_CLOSED, "tcp_after_close")                                                               \
     X(DHCP_SHORT, "dhcp_short")                                                                    \
     X(DHCP_HEADER, "dhcp_bad_header")                                                              \
     X(DHCP_XID, "dhcp_bad_xid")                                                                    \

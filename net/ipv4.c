@@ -3,7 +3,7 @@
  * building and fragmentation (reassembly is in ip4_frag.c).
  *
  * Receive call order: eth_input -> ip4_input -> [ip4_reasm_input] ->
- * icmp_input | udp_input. Transmit: icmp/udp -> ip4_output -> arp_output.
+ * icmp_input | udp_input | tcp_input. Transmit: icmp/udp -> ip4_output -> arp_output.
  */
 #include "net/ipv4.h"
 
@@ -17,6 +17,7 @@
 #include "net/icmp.h"
 #include "net/ipv4_internal.h"
 #include "net/stack_internal.h"
+#include "net/tcp.h"
 #include "net/udp.h"
 
 /* Header checks that need no state beyond ifc; fills *ip. Returns a drop
@@ -56,7 +57,7 @@ static int ip4_check(const struct net_iface *ifc, const struct netbuf *nb, struc
         return NET_DROP_IP_NOT_FOR_US;
     if (ip4_is_multicast(ip->dst))
         return NET_DROP_IP_NOT_FOR_US;
-    if (ip->proto != IP4_PROTO_ICMP && ip->proto != IP4_PROTO_UDP)
+    if (ip->proto != IP4_PROTO_ICMP && ip->proto != IP4_PROTO_UDP && ip->proto != IP4_PROTO_TCP)
         return NET_DROP_IP_PROTO;
     return -1;
 }
@@ -84,6 +85,8 @@ void ip4_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb, u
     nb->l4_off = (uint16_t)(nb->data - nb->buf);
     if (ip.proto == IP4_PROTO_ICMP)
         icmp_input(st, ifc, nb, &ip, now_ms);
+    else if (ip.proto == IP4_PROTO_TCP)
+        tcp_input(st, ifc, nb, &ip, now_ms);
     else
         udp_input(st, ifc, nb, &ip, now_ms);
 }

@@ -30,11 +30,25 @@ void net_stack_init(struct net_stack *st, const struct net_platform *plat)
     st->lim.reasm_timeout_ms = 30000;
     st->lim.udp_sockets = 64;
     st->lim.udp_rxq = 64;
+    st->lim.tcp_conns = 1024;
+    st->lim.tcp_syn_cache = 64;
+    st->lim.tcp_backlog_max = 128;
+    st->lim.tcp_sndbuf = 256 * 1024;
+    st->lim.tcp_rcvbuf = 256 * 1024;
+    st->lim.tcp_rcv_segs = 512;
+    st->lim.tcp_ooo_bytes = 128 * 1024;
+    st->lim.tcp_ooo_segs = 64;
+    st->lim.tcp_mem = 64u * 1024 * 1024;
+    st->lim.tcp_msl_ms = 30000;
+    st->lim.tcp_chack_per_s = 100;
+    st->lim.tcp_max_retries = 15;
+    st->lim.tcp_syn_retries = 6;
     st->log_level = NET_LOG_INFO;
     st->log_tokens = NET_LOG_BURST;
     st->ip_id = (uint16_t)plat->random32(plat->ctx);
     st->udp.next_ephemeral =
         (uint16_t)(UDP_EPHEMERAL_FIRST + plat->random32(plat->ctx) % (65536 - UDP_EPHEMERAL_FIRST));
+    tcp_init(st);
 }
 
 int net_stack_add_iface(struct net_stack *st, struct net_iface *ifc)
@@ -51,6 +65,7 @@ int net_stack_add_iface(struct net_stack *st, struct net_iface *ifc)
 
 void net_stack_destroy(struct net_stack *st)
 {
+    tcp_destroy_all(st);
     udp_destroy_all(st);
     ip4_reasm_destroy(st);
     for (unsigned i = 0; i < st->n_ifaces; i++) {
@@ -97,6 +112,7 @@ void net_tick(struct net_stack *st, uint64_t now_ms)
         dhcp_tick(st, st->ifaces[i], now_ms);
     }
     ip4_reasm_tick(st, now_ms);
+    tcp_tick(st, now_ms);
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -106,7 +122,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 
 uint64_t net_next_deadline(const struct net_stack *st)
 {
-    uint64_t t = ip4_reasm_next_deadline(st);
+    uint64_t t = min_u64(ip4_reasm_next_deadline(st), tcp_next_deadline(st));
 
     for (unsigned i = 0; i < st->n_ifaces; i++) {
         t = min_u64(t, arp_next_deadline(st->ifaces[i]));
@@ -129,6 +145,8 @@ int net_format_counters(const struct net_stack *st, char *buf, size_t size)
                  "stack: copied %llu bytes, no route %llu, logs suppressed %llu\n",
                  (unsigned long long)st->cnt.copied_bytes, (unsigned long long)st->cnt.no_route,
                  (unsigned long long)st->cnt.logs_suppressed);
+    used += (size_t)n;
+    n = tcp_format_counters(st, size > used ? buf + used : NULL, size > used ? size - used : 0);
     return (int)(used + (size_t)n);
 }
 

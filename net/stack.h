@@ -1,6 +1,6 @@
 /*
  * net/stack.h - one network stack per core: its interfaces, ARP caches
- * (inside the interfaces), IPv4 reassembly, UDP sockets and timers.
+ * (inside the interfaces), IPv4 reassembly, UDP and TCP sockets and timers.
  *
  * What the embedder calls, in order:
  *   net_stack_init(st, plat)            once, with the platform table
@@ -26,6 +26,7 @@
 #include "net/ipv4.h"
 #include "net/netbuf.h"
 #include "net/platform.h"
+#include "net/tcp.h"
 #include "net/udp.h"
 
 #define NET_MAX_IFACES  4
@@ -43,6 +44,19 @@ struct net_limits {
     uint32_t reasm_timeout_ms; /* from the first fragment (30 s) */
     unsigned udp_sockets;      /* open sockets (64) */
     unsigned udp_rxq;          /* default receive queue length per socket (64) */
+    unsigned tcp_conns;        /* connections and listeners, half-open included (1024) */
+    unsigned tcp_syn_cache;    /* half-open (SYN-RECEIVED) connections, all listeners (64) */
+    unsigned tcp_backlog_max;  /* largest accept queue a listener may ask for (128) */
+    size_t tcp_sndbuf;         /* send buffer per connection, bytes (256 KiB) */
+    size_t tcp_rcvbuf;         /* receive buffer per connection, payload bytes (256 KiB) */
+    unsigned tcp_rcv_segs;     /* device buffers held per connection, in order + ooo (512) */
+    size_t tcp_ooo_bytes;      /* out-of-order payload bytes per connection (128 KiB) */
+    unsigned tcp_ooo_segs;     /* out-of-order segments per connection (64) */
+    size_t tcp_mem;            /* send + receive queue bytes, all connections (64 MiB) */
+    uint32_t tcp_msl_ms;       /* maximum segment lifetime; TIME-WAIT lasts 2 MSL (30 s) */
+    unsigned tcp_chack_per_s;  /* challenge ACKs per second, whole stack (RFC 5961: 100) */
+    unsigned tcp_max_retries;  /* RTO expiries in a row before -ETIMEDOUT (15) */
+    unsigned tcp_syn_retries;  /* SYN / SYN-ACK retransmissions before giving up (6) */
 };
 
 /* Counters of the stack as a whole (per-interface ones are in iface.h). */
@@ -60,6 +74,7 @@ struct net_stack {
     struct net_stack_counters cnt;
     struct ip4_reasm reasm;
     struct udp_table udp;
+    struct tcp_table tcp;
     uint16_t ip_id;
     int log_level;       /* NET_LOG_*: messages above it are not emitted (INFO) */
     unsigned log_tokens; /* rate limit: messages left in this second */

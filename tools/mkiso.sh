@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# tools/mkiso.sh IMAGE.elf32 OUT.iso APPNAME "ARGS" — a GRUB rescue ISO that
-# boots IMAGE with ARGS as its command line: on BIOS through multiboot 1
+# tools/mkiso.sh IMAGE.elf32 OUT.iso APPNAME "ARGS" [MODULE] — a GRUB rescue
+# ISO that boots IMAGE with ARGS as its command line (and MODULE, e.g. the
+# web server's site archive, as its boot module): on BIOS through multiboot 1
 # (grub-pc-bin), on UEFI through multiboot 2 (grub-efi-amd64-bin; included
 # when installed). GRUB's console goes to COM1 and the screen; no timeout.
 set -euo pipefail
-img="$1" out="$2" app="$3" args="${4:-}"
+img="$1" out="$2" app="$3" args="${4:-}" module="${5:-}"
 for t in grub-mkrescue xorriso mformat; do
   command -v "$t" >/dev/null || { echo "mkiso: $t missing: run tools/deps.sh iso" >&2; exit 1; }
 done
@@ -13,6 +14,12 @@ dir="$(dirname "$out")/iso-$app"
 rm -rf "$dir"
 mkdir -p "$dir/boot/grub"
 cp "$img" "$dir/boot/zebu.elf"
+mod1="" mod2=""
+if [ -n "$module" ]; then
+  [ -f "$module" ] || { echo "mkiso: no such module $module" >&2; exit 1; }
+  cp "$module" "$dir/boot/module.bin"
+  mod1="module /boot/module.bin" mod2="module2 /boot/module.bin"
+fi
 cat > "$dir/boot/grub/grub.cfg" <<CFG
 set timeout=0
 set default=0
@@ -22,9 +29,11 @@ terminal_output serial console
 menuentry "Zebu ($app)" {
     if [ "\$grub_platform" = "efi" ]; then
         multiboot2 /boot/zebu.elf $args
+        $mod2
     else
         set gfxpayload=text
         multiboot /boot/zebu.elf $args
+        $mod1
     fi
     boot
 }

@@ -108,6 +108,25 @@ static size_t dhcp_frame(uint8_t *f, uint8_t type)
     return nf_dhcp_frame(f, nf_bcast_mac, peer_mac, &d);
 }
 
+/* A TCP segment from the peer (port 40000) to port 80; fuzz_tcp fixes the
+ * checksum and takes the low 16 bits of seq/ack as offsets. */
+static size_t tcp_frame(uint8_t *f, uint8_t flags, uint16_t dseq, size_t payload)
+{
+    size_t n = nf_eth(f, our_mac, peer_mac, 0x0800);
+    n += nf_ip(f + n, PEER_IP, OUR_IP, 6, 1, 0, 20 + payload);
+    uint8_t *t = f + n;
+    memset(t, 0, 20 + payload);
+    nf_put16(t, 40000);
+    nf_put16(t + 2, 80);
+    nf_put32(t + 4, dseq);
+    t[12] = 0x50;
+    t[13] = flags;
+    nf_put16(t + 14, 8192);
+    for (size_t i = 0; i < payload; i++)
+        t[20 + i] = (uint8_t)i;
+    return n + 20 + payload;
+}
+
 int main(int argc, char **argv)
 {
     static uint8_t f[8000];
@@ -169,6 +188,14 @@ int main(int argc, char **argv)
     n = dhcp_frame(f, 6);
     add(&s, 0, f, n);
     save(dir, "fuzz_dhcp", 1, &s);
+
+    s.len = 0;
+    add(&s, 0, f, tcp_frame(f, 0x18, 0, 100));
+    add(&s, 0, f, tcp_frame(f, 0x18, 300, 100));
+    add(&s, 8, f, tcp_frame(f, 0x18, 100, 200));
+    add(&s, 0, f, tcp_frame(f, 0x11, 400, 0));
+    add(&s, 0x40, f, tcp_frame(f, 0x04, 401, 0));
+    save(dir, "fuzz_tcp", 0, &s);
 
     s.len = 0;
     const char *cfg = "ip=10.0.0.2/24 gw=10.0.0.1 dns=10.0.0.3 mtu=1500 console=ttyS0";

@@ -89,6 +89,8 @@ $(HOST_BUILD)/tsan/kernel/kmalloc.o: HOST_TSAN_DEFS := $(HOST_KM_RENAME)
 
 # net/: unit tests, kernel-flags check, fuzz targets (see the file).
 include tests/host/net.mk
+# apps/webserver's portable code: unit tests, kernel-flags and mksite checks, fuzz_http.
+include tests/host/http.mk
 
 # --- rules -------------------------------------------------------------------
 

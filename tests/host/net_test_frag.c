@@ -349,7 +349,7 @@ TEST(net_frag_unknown_protocols_are_not_reassembled)
 
     nt_host(&h, 0);
     size_t n = nf_eth(f, fake_mac_a, fake_mac_peer, 0x0800);
-    n += nf_ip(f + n, PEER_IP, OUR_IP, 6, 1, 0x2000, 1480);
+    n += nf_ip(f + n, PEER_IP, OUR_IP, 132, 1, 0x2000, 1480); /* SCTP */
     memset(f + n, 0, 1480);
     fake_host_rx(&h, f, n + 1480);
     CHECK_UINT_EQ(DROPS(&h, IP_PROTO), 1);

@@ -122,7 +122,7 @@ TEST(net_ip_refuses_each_malformed_header_under_its_reason)
     EXPECT_DROP(&h, g, n, IP_NOT_FOR_US);
 
     memcpy(g, f, n);
-    ip[9] = 6; /* TCP: not yet */
+    ip[9] = 132; /* SCTP: not handled */
     nf_fix_ip_csum(g);
     EXPECT_DROP(&h, g, n, IP_PROTO);
     NT_DESTROY(&h);

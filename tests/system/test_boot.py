@@ -2,6 +2,7 @@
 launcher's handling of exit statuses."""
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -56,8 +57,32 @@ def test_cpu_without_long_mode_is_told_so():
     assert b.status == 126
 
 
-def test_make_run_boots_the_default_app():
-    p = subprocess.run(["make", "--no-print-directory", "run", "ARGS=count=2"], cwd=ROOT,
+def test_make_run_serves_the_web_server_on_localhost_8080():
+    import urllib.request
+    proc = subprocess.Popen(["make", "--no-print-directory", "run", "ARGS=limit=1"], cwd=ROOT,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        body, deadline = None, time.time() + 240
+        while body is None and time.time() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen("http://localhost:8080/", timeout=5) as r:
+                    body = r.read()
+            except OSError:
+                time.sleep(0.5)
+        out = proc.communicate(timeout=120)[0].decode("utf-8", "replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "open http://localhost:8080" in out, out[-3000:]
+    assert body is not None and b"<title>Zebu</title>" in body, out[-3000:]
+    assert proc.returncode == 0, out[-3000:]  # limit=1: exits after that connection
+
+
+def test_make_run_boots_another_app():
+    p = subprocess.run(["make", "--no-print-directory", "APP=hello", "run", "ARGS=count=2"],
+                       cwd=ROOT,
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=300)
     out = p.stdout.decode("utf-8", "replace")

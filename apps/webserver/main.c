@@ -1,0 +1,218 @@
+/*
+ * apps/webserver — a static HTTP/1.1 server (port 80) for the site archive
+ * the build packs (tools/mksite.py, SITE=dir) and the loader passes as a
+ * module. This file only moves bytes: http.c parses and decides, site.c
+ * finds files in the archive.
+ *
+ * Zero copy: file bytes go out by reference to the archive's memory
+ * (zebu_buf_ref), chained behind a small header buffer. Requests are parsed
+ * in place in the receive buffer; only a request split across segments is
+ * gathered into the connection's buffer (request bytes, never file bytes).
+ *     make run          (open http://localhost:8080)
+ */
+#include <zebu.h>
+
+#include "http.h"
+#include "site.h"
+
+static long port = 80;
+ZEBU_OPTION_INT("port", port, 1, 65535, "TCP port to serve HTTP on");
+static long limit;
+ZEBU_OPTION_INT("limit", limit, 0, 100000000, "exit after this many connections (0: never)");
+
+#define CONN_STACK (12 * 1024)
+/* Bodies up to this size go out chained to their header in one send. */
+#define CHAIN_MAX (64 * 1024)
+
+static struct site site;
+static struct http_stats stats;
+static volatile long active;
+
+struct conn {
+    struct zebu_tcp *tcp;
+    struct http_parser parser;
+    size_t used;                /* bytes of an unfinished request in buf */
+    char buf[HTTP_HEADER_MAX];
+    struct http_response resp;
+};
+
+/* Send one response: header (copied into a transmit buffer: it was just
+ * generated) and body (by reference, or copied when it lives in resp). */
+static int send_response(struct conn *c)
+{
+    struct http_response *r = &c->resp;
+    struct zebu_buf *head = zebu_buf_alloc(r->head_len);
+    if (head == NULL)
+        return -ENOMEM;
+    size_t room;
+    memcpy(zebu_buf_data_mut(head, &room), r->head, r->head_len);
+    if (r->body_len == 0)
+        return zebu_tcp_send_buf(c->tcp, head);
+    if (r->body == r->scratch) { /* generated (the stats page): copy it too */
+        struct zebu_buf *b = zebu_buf_alloc(r->body_len);
+        if (b == NULL) {
+            zebu_buf_free(head);
+            return -ENOMEM;
+        }
+        memcpy(zebu_buf_data_mut(b, &room), r->body, r->body_len);
+        zebu_buf_append(head, b);
+        return zebu_tcp_send_buf(c->tcp, head);
+    }
+    if (r->body_len <= CHAIN_MAX) {
+        struct zebu_buf *b = zebu_buf_ref(r->body, r->body_len, NULL, NULL);
+        if (b == NULL) {
+            zebu_buf_free(head);
+            return -ENOMEM;
+        }
+        zebu_buf_append(head, b);
+        return zebu_tcp_send_buf(c->tcp, head);
+    }
+    int err = zebu_tcp_send_buf(c->tcp, head);
+    return err != 0 ? err : zebu_tcp_send_ref(c->tcp, r->body, r->body_len, NULL, NULL);
+}
+
+static void refresh_stats(void)
+{
+    struct zebu_mem_stats ms;
+    zebu_mem_stats(&ms);
+    stats.heap_in_use = ms.heap_in_use;
+    struct zebu_net_counters nc;
+    if (zebu_net_counters(&nc) == 0)
+        stats.copied_bytes = nc.copied_bytes;
+}
+
+/*
+ * Answer every complete request at the start of [p, p + len). Returns the
+ * bytes consumed, or -1 when the connection must close (after an error
+ * response, Connection: close, or a failed send).
+ */
+static long serve_bytes(struct conn *c, const char *p, size_t len)
+{
+    size_t done = 0;
+    for (;;) {
+        if (len - done >= 6 && memcmp(p + done, "GET /_", 6) == 0)
+            refresh_stats(); /* maybe the stats page: bring its figures up to date */
+        int n = http_handle(&site, &stats, &c->parser, p + done, len - done, &c->resp);
+        if (n == 0)
+            return (long)done;
+        int err = send_response(c);
+        http_stats_account(&stats, &c->resp);
+        done += (size_t)n;
+        http_parser_init(&c->parser);
+        if (err != 0 || c->resp.close)
+            return -1;
+    }
+}
+
+static void serve(struct conn *c)
+{
+    struct zebu_buf *b;
+    http_parser_init(&c->parser);
+    while ((b = zebu_tcp_recv_buf(c->tcp)) != NULL) {
+        size_t len;
+        const char *p = zebu_buf_data(b, &len);
+        long used;
+        if (c->used == 0) {
+            /* The usual case: whole requests in this segment, parsed in
+             * place. A partial one at the end is kept for the next. */
+            used = serve_bytes(c, p, len);
+            if (used >= 0 && (size_t)used < len) {
+                size_t rest = len - (size_t)used;
+                if (rest > sizeof(c->buf))
+                    rest = sizeof(c->buf); /* over every limit: the parser answers 431 */
+                memcpy(c->buf, p + used, rest);
+                c->used = rest;
+                http_parser_init(&c->parser);
+            }
+        } else {
+            /* A request split across segments: gather it. Bytes past the
+             * buffer can only belong to a header block over the limit,
+             * which the parser refuses before it needs them. */
+            size_t take = len < sizeof(c->buf) - c->used ? len : sizeof(c->buf) - c->used;
+            memcpy(c->buf + c->used, p, take);
+            c->used += take;
+            used = serve_bytes(c, c->buf, c->used);
+            if (used > 0) {
+                memmove(c->buf, c->buf + used, c->used - (size_t)used);
+                c->used -= (size_t)used;
+            }
+        }
+        zebu_buf_free(b);
+        if (used < 0)
+            break;
+    }
+    zebu_tcp_close(c->tcp);
+}
+
+static void *conn_thread(void *arg)
+{
+    struct conn *c = arg;
+    serve(c);
+    free(c);
+    stats.connections_open--;
+    active--;
+    return NULL;
+}
+
+static int open_site(void)
+{
+    size_t len;
+    const char *cmd;
+    const void *img = zebu_module(0, &len, &cmd);
+    if (img == NULL) {
+        printf("webserver: no site archive: boot with the archive as a module "
+               "(make APP=webserver run does)\n");
+        return -1;
+    }
+    int err = site_open(&site, img, len);
+    if (err != 0) {
+        printf("webserver: the module is not a valid site archive (%s)\n", strerror(-err));
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    if (open_site() != 0)
+        return 1;
+    if (zebu_net_wait_ready(30ull * 1000 * 1000 * 1000) != 0) {
+        printf("webserver: no network address\n");
+        return 1;
+    }
+    struct zebu_tcp *l = zebu_tcp_listen((uint16_t)port, 128);
+    if (l == NULL) {
+        printf("webserver: cannot listen on port %ld: %s\n", port, strerror(errno));
+        return 1;
+    }
+    char addr[16];
+    zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
+    printf("webserver: serving %u files on http://%s:%ld/\n", (unsigned)site.count, addr, port);
+    for (long n = 0; limit == 0 || n < limit; n++) {
+        struct zebu_tcp *t = zebu_tcp_accept(l);
+        struct conn *c = malloc(sizeof(*c));
+        struct zebu_thread *th = NULL;
+        if (c != NULL) {
+            c->tcp = t;
+            c->used = 0;
+            th = zebu_thread_create(conn_thread, c, 0, "http", CONN_STACK);
+        }
+        if (th == NULL) {
+            free(c);
+            zebu_tcp_abort(t);
+            continue;
+        }
+        stats.connections_accepted++;
+        stats.connections_open++;
+        active++;
+        zebu_thread_detach(th);
+    }
+    while (active > 0)
+        zebu_sleep_ns(10 * 1000 * 1000);
+    printf("webserver: %llu requests on %llu connections\n",
+           (unsigned long long)stats.requests, (unsigned long long)stats.connections_accepted);
+    zebu_net_print_counters();
+    return 0;
+}

@@ -1,0 +1,315 @@
+/*
+ * kernel/net_tcp.c — the app's TCP calls (include/zebu.h) over net/tcp.
+ *
+ * Every call runs on core 0 with the stack and the network thread; the
+ * scheduler is cooperative, so nothing here locks. A blocking call loops:
+ * try the non-blocking net/ call, and when it would block, wait on the
+ * connection's event, which the stack's notify callback signals for every
+ * change (readable, writable, accepted, connected, closed). Signals are
+ * counted, so none is lost between the try and the wait; a spurious wake
+ * only costs one more try. After a call that may have armed a timer the
+ * network thread is kicked so it does not sleep past it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <zebu.h>
+
+#include "kernel/net.h"
+#include "kernel/sched.h"
+#include "kernel/time.h"
+#include "net/netbuf.h"
+#include "net/stack.h"
+#include "net/tcp.h"
+
+struct zebu_tcp {
+    struct tcp_conn *conn;
+    struct event ev;
+};
+
+static void tcp_notify(struct tcp_conn *c, unsigned events, void *arg)
+{
+    (void)c;
+    (void)events;
+    event_signal(arg);
+}
+
+static struct zebu_tcp *wrap_conn(struct tcp_conn *conn)
+{
+    struct zebu_tcp *z = calloc(1, sizeof(*z));
+    if (z == NULL)
+        return NULL;
+    z->conn = conn;
+    event_init(&z->ev);
+    tcp_set_notify(conn, tcp_notify, &z->ev);
+    return z;
+}
+
+/* The stack when the caller may use it; else NULL with errno set. */
+static struct net_stack *usable_stack(void)
+{
+    struct net_stack *st = knet_stack();
+    if (st == NULL)
+        errno = ENODEV;
+    else if (!knet_on_net_core())
+        st = NULL, errno = EINVAL;
+    return st;
+}
+
+struct zebu_tcp *zebu_tcp_listen(uint16_t port, unsigned backlog)
+{
+    struct net_stack *st = usable_stack();
+    if (st == NULL)
+        return NULL;
+    struct tcp_conn *l;
+    int err = tcp_listen(st, port, backlog, &l);
+    if (err != 0) {
+        errno = -err;
+        return NULL;
+    }
+    struct zebu_tcp *z = wrap_conn(l);
+    if (z == NULL) {
+        tcp_close(l, knet_now_ms());
+        errno = ENOMEM;
+    }
+    return z;
+}
+
+struct zebu_tcp *zebu_tcp_accept(struct zebu_tcp *listener)
+{
+    for (;;) {
+        struct tcp_conn *c = tcp_accept(listener->conn);
+        if (c != NULL) {
+            struct zebu_tcp *z = wrap_conn(c);
+            if (z != NULL)
+                return z;
+            tcp_abort(c, knet_now_ms()); /* no memory for the handle: refuse it */
+            knet_kick();
+            continue;
+        }
+        event_wait(&listener->ev);
+    }
+}
+
+struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_ns)
+{
+    struct net_stack *st = usable_stack();
+    if (st == NULL)
+        return NULL;
+    struct tcp_conn *c;
+    int err = tcp_connect(st, ip, port, knet_now_ms(), &c);
+    if (err != 0) {
+        errno = -err;
+        return NULL;
+    }
+    knet_kick();
+    struct zebu_tcp *z = wrap_conn(c);
+    if (z == NULL) {
+        tcp_abort(c, knet_now_ms());
+        errno = ENOMEM;
+        return NULL;
+    }
+    uint64_t end = time_ns() + timeout_ns;
+    for (;;) {
+        enum tcp_state s = tcp_get_state(c);
+        if (s != TCP_SYN_SENT && s != TCP_SYN_RECEIVED && tcp_error(c) == 0)
+            return z;
+        err = tcp_error(c);
+        uint64_t now = time_ns();
+        if (err == 0 && now >= end)
+            err = -ETIMEDOUT;
+        if (err != 0) {
+            zebu_tcp_abort(z);
+            errno = -err;
+            return NULL;
+        }
+        event_wait_timeout(&z->ev, end - now);
+    }
+}
+
+struct zebu_buf *zebu_tcp_recv_buf(struct zebu_tcp *z)
+{
+    for (;;) {
+        struct netbuf *nb = tcp_recv(z->conn, knet_now_ms());
+        if (nb != NULL) {
+            knet_kick();
+            return (struct zebu_buf *)nb;
+        }
+        int err = tcp_error(z->conn);
+        if (err != 0 || tcp_eof(z->conn)) {
+            errno = -err;
+            return NULL;
+        }
+        event_wait(&z->ev);
+    }
+}
+
+long zebu_tcp_recv(struct zebu_tcp *z, void *buf, size_t size)
+{
+    for (;;) {
+        long n = tcp_recv_copy(z->conn, buf, size, knet_now_ms());
+        if (n != -EAGAIN) {
+            knet_kick();
+            return n;
+        }
+        event_wait(&z->ev);
+    }
+}
+
+/* Queue nb (consumed), waiting for room while the send buffer is full. */
+static int send_chain(struct zebu_tcp *z, struct netbuf *nb)
+{
+    for (;;) {
+        int err = tcp_send(z->conn, nb, knet_now_ms());
+        if (err != -EAGAIN) {
+            if (err != 0)
+                nbuf_put(nb);
+            knet_kick();
+            return err;
+        }
+        event_wait(&z->ev);
+    }
+}
+
+int zebu_tcp_send_buf(struct zebu_tcp *z, struct zebu_buf *b)
+{
+    return send_chain(z, (struct netbuf *)b);
+}
+
+/* One completion for memory sent in several pieces: done runs when the
+ * last piece is released. */
+struct ref_done {
+    unsigned pieces;
+    void (*done)(void *cookie);
+    void *cookie;
+};
+
+static void piece_done(void *arg)
+{
+    struct ref_done *r = arg;
+    if (--r->pieces == 0) {
+        if (r->done != NULL)
+            r->done(r->cookie);
+        free(r);
+    }
+}
+
+int zebu_tcp_send_ref(struct zebu_tcp *z, const void *data, size_t len,
+                      void (*done)(void *cookie), void *cookie)
+{
+    struct ref_done *r = malloc(sizeof(*r));
+    if (r == NULL)
+        return -ENOMEM;
+    *r = (struct ref_done){.pieces = 1, .done = done, .cookie = cookie};
+    const uint8_t *p = data;
+    int err = 0;
+    while (len > 0 && err == 0) {
+        /* A piece the send buffer can take now (at least one MSS-ish
+         * chunk, so a nearly full buffer does not make tiny pieces). */
+        size_t room = tcp_writable(z->conn);
+        if (room < 1460 && room < len) {
+            err = tcp_error(z->conn) != 0 ? tcp_error(z->conn) : 0;
+            if (err == 0 && tcp_get_state(z->conn) != TCP_ESTABLISHED &&
+                tcp_get_state(z->conn) != TCP_CLOSE_WAIT)
+                err = -ENOTCONN;
+            if (err == 0)
+                event_wait(&z->ev);
+            continue;
+        }
+        size_t n = len < room ? len : room;
+        r->pieces++;
+        struct netbuf *nb = nbuf_wrap(p, n, piece_done, r);
+        if (nb == NULL) {
+            r->pieces--;
+            err = -ENOMEM;
+            break;
+        }
+        err = send_chain(z, nb);
+        p += n;
+        len -= n;
+    }
+    piece_done(r); /* the call's own hold */
+    return err;
+}
+
+long zebu_tcp_send(struct zebu_tcp *z, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    size_t left = len;
+    while (left > 0) {
+        long n = tcp_send_copy(z->conn, p, left, knet_now_ms());
+        if (n < 0)
+            return n;
+        knet_kick();
+        p += n;
+        left -= (size_t)n;
+        if (n == 0)
+            event_wait(&z->ev);
+    }
+    return (long)len;
+}
+
+struct zebu_buf *zebu_buf_alloc(size_t len)
+{
+    struct net_stack *st = knet_stack();
+    return st == NULL ? NULL : (struct zebu_buf *)tcp_alloc(st, len);
+}
+
+void *zebu_buf_data_mut(struct zebu_buf *b, size_t *len)
+{
+    struct netbuf *nb = (struct netbuf *)b;
+    *len = nb->len;
+    return nbuf_writable(nb) ? nb->data : NULL;
+}
+
+struct zebu_buf *zebu_buf_ref(const void *data, size_t len, void (*done)(void *cookie),
+                              void *cookie)
+{
+    return (struct zebu_buf *)nbuf_wrap(data, len, done, cookie);
+}
+
+void zebu_buf_append(struct zebu_buf *head, struct zebu_buf *b)
+{
+    struct netbuf *nb = (struct netbuf *)head;
+    while (nb->next != NULL)
+        nb = nb->next;
+    nb->next = (struct netbuf *)b;
+}
+
+int zebu_tcp_shutdown(struct zebu_tcp *z)
+{
+    int err = tcp_shutdown(z->conn, knet_now_ms());
+    knet_kick();
+    return err;
+}
+
+void zebu_tcp_close(struct zebu_tcp *z)
+{
+    if (z == NULL)
+        return;
+    tcp_set_notify(z->conn, NULL, NULL); /* the event goes with z */
+    tcp_close(z->conn, knet_now_ms());
+    knet_kick();
+    free(z);
+}
+
+void zebu_tcp_abort(struct zebu_tcp *z)
+{
+    if (z == NULL)
+        return;
+    tcp_set_notify(z->conn, NULL, NULL);
+    tcp_abort(z->conn, knet_now_ms());
+    knet_kick();
+    free(z);
+}
+
+void zebu_tcp_set_nodelay(struct zebu_tcp *z, int on)
+{
+    tcp_set_nodelay(z->conn, on);
+}
+
+void zebu_tcp_peer(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)
+{
+    uint32_t lip;
+    uint16_t lport;
+    tcp_endpoints(z->conn, &lip, &lport, ip, port);
+}

@@ -1,0 +1,722 @@
+/*
+ * net/tcp.c - TCP connections and the socket API: open, send and receive
+ * queues, close, teardown, ISNs (RFC 6528), counters.
+ *
+ * Call order: app -> tcp_listen / tcp_connect / tcp_send / tcp_recv /
+ * tcp_close; ip4_input -> tcp_input (tcp_input.c); net_tick -> tcp_tick
+ * (tcp_timer.c); segments leave through tcp_output.c -> ip4_output.
+ */
+#include "net/tcp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/ipv4.h"
+#include "net/stack.h"
+#include "net/stack_internal.h"
+#include "net/tcp_internal.h"
+
+#define TCP_EPHEMERAL_FIRST 49152
+
+/* ---- SipHash-2-4 (Aumasson & Bernstein), for ISNs ------------------------ */
+
+static uint64_t rotl(uint64_t x, unsigned b)
+{
+    return x << b | x >> (64 - b);
+}
+
+#define SIPROUND                                                                                   \
+    do {                                                                                           \
+        v0 += v1;                                                                                  \
+        v1 = rotl(v1, 13);                                                                         \
+        v1 ^= v0;                                                                                  \
+        v0 = rotl(v0, 32);                                                                         \
+        v2 += v3;                                                                                  \
+        v3 = rotl(v3, 16);                                                                         \
+        v3 ^= v2;                                                                                  \
+        v0 += v3;                                                                                  \
+        v3 = rotl(v3, 21);                                                                         \
+        v3 ^= v0;                                                                                  \
+        v2 += v1;                                                                                  \
+        v1 = rotl(v1, 17);                                                                         \
+        v1 ^= v2;                                                                                  \
+        v2 = rotl(v2, 32);                                                                         \
+    } while (0)
+
+/* SipHash-2-4 of two 64-bit words (a 16-byte message). */
+static uint64_t siphash_2w(const uint64_t key[2], uint64_t m0, uint64_t m1)
+{
+    uint64_t v0 = key[0] ^ 0x736f6d6570736575ull, v1 = key[1] ^ 0x646f72616e646f6dull;
+    uint64_t v2 = key[0] ^ 0x6c7967656e657261ull, v3 = key[1] ^ 0x7465646279746573ull;
+    uint64_t words[3] = {m0, m1, (uint64_t)16 << 56};
+
+    for (int i = 0; i < 3; i++) {
+        v3 ^= words[i];
+        SIPROUND;
+        SIPROUND;
+        v0 ^= words[i];
+    }
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint32_t tcp_hash32(const struct net_stack *st, uint32_t a, uint32_t b, uint32_t c)
+{
+    return (uint32_t)siphash_2w(st->tcp.key, (uint64_t)a << 32 | b, c);
+}
+
+/* RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, key),
+ * M a 4-microsecond clock (here: now_ms * 250). */
+uint32_t tcp_isn(struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport,
+                 uint64_t now_ms)
+{
+    return (uint32_t)(now_ms * 250u) + tcp_hash32(st, lip, rip, (uint32_t)lport << 16 | rport);
+}
+
+void tcp_init(struct net_stack *st)
+{
+    const struct net_platform *p = st->plat;
+
+    for (int i = 0; i < 2; i++)
+        st->tcp.key[i] = (uint64_t)p->random32(p->ctx) << 32 | p->random32(p->ctx);
+    st->tcp.next_ephemeral =
+        (uint16_t)(TCP_EPHEMERAL_FIRST + p->random32(p->ctx) % (65536 - TCP_EPHEMERAL_FIRST));
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+const char *tcp_state_name(enum tcp_state s)
+{
+    static const char *const names[] = {"CLOSED",      "LISTEN",     "SYN-SENT",   "SYN-RECEIVED",
+                                        "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
+                                        "CLOSING",     "LAST-ACK",   "TIME-WAIT"};
+    return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+void tcp_notify(struct tcp_conn *c, unsigned ev)
+{
+    if (c->notify != NULL && !c->app_closed)
+        c->notify(c, ev, c->notify_arg);
+}
+
+struct tcp_conn *tcp_conn_new(struct net_stack *st)
+{
+    if (st->tcp.count >= st->lim.tcp_conns)
+        return NULL;
+    struct tcp_conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->st = st;
+    c->rto_at = c->delack_at = c->persist_at = c->keep_at = c->tw_at = TCP_NO_TIMER;
+    c->rto = TCP_RTO_INIT;
+    c->sndbuf = st->lim.tcp_sndbuf;
+    c->rcvbuf = st->lim.tcp_rcvbuf;
+    c->keep_idle = TCP_KEEP_IDLE;
+    c->keep_intvl = TCP_KEEP_INTVL;
+    c->keep_count = TCP_KEEP_COUNT;
+    c->mss = TCP_DEFAULT_MSS;
+    tcp_pick_wscale(c);
+    c->next = st->tcp.conns;
+    st->tcp.conns = c;
+    st->tcp.count++;
+    return c;
+}
+
+void tcp_set_state(struct tcp_conn *c, enum tcp_state s)
+{
+    if (c->in_syn_cache && s != TCP_SYN_RECEIVED) {
+        c->in_syn_cache = 0;
+        c->st->tcp.half_open--;
+    }
+    c->state = s;
+}
+
+void tcp_release_queues(struct tcp_conn *c)
+{
+    struct net_stack *st = c->st;
+
+    st->tcp.mem -= c->sndq_len + c->rcvq_bytes + c->ooo_bytes;
+    nbuf_put(c->sndq);
+    c->sndq = c->sndq_tail = c->copy_tail = NULL;
+    c->sndq_len = c->sndq_off = 0;
+    nbuf_queue_purge(&c->rcvq);
+    c->rcvq_bytes = 0;
+    while (c->ooo != NULL) {
+        struct netbuf *nb = c->ooo;
+        c->ooo = nb->qnext;
+        nb->qnext = NULL;
+        nbuf_put(nb);
+    }
+    c->ooo_bytes = 0;
+    c->ooo_count = 0;
+}
+
+/* Take c out of its listener's accept queue (if it is there). */
+static void aq_unlink(struct tcp_conn *c)
+{
+    struct tcp_conn *l = c->parent;
+
+    if (l == NULL)
+        return;
+    struct tcp_conn **link = &l->aq_head, *prev = NULL;
+    while (*link != NULL && *link != c) {
+        prev = *link;
+        link = &(*link)->aq_next;
+    }
+    if (*link == c) {
+        *link = c->aq_next;
+        if (l->aq_tail == c)
+            l->aq_tail = prev;
+        l->aq_count--;
+    }
+    c->aq_next = NULL;
+    c->parent = NULL;
+}
+
+void tcp_free(struct tcp_conn *c)
+{
+    struct net_stack *st = c->st;
+
+    aq_unlink(c);
+    if (c->in_syn_cache) {
+        c->in_syn_cache = 0;
+        st->tcp.half_open--;
+    }
+    /* A listener's queued and half-open children go with it. */
+    if (c->state == TCP_LISTEN) {
+        for (struct tcp_conn *k = st->tcp.conns; k != NULL; k = k->next)
+            if (k->parent == c) {
+                aq_unlink(k);
+                k->app_closed = 1; /* nobody will accept it */
+                tcp_send_rst_conn(k, 0);
+                tcp_terminate(k, -ECONNABORTED);
+            }
+    }
+    tcp_release_queues(c);
+    struct tcp_conn **link = &st->tcp.conns;
+    while (*link != c)
+        link = &(*link)->next;
+    *link = c->next;
+    st->tcp.count--;
+    free(c);
+}
+
+void tcp_terminate(struct tcp_conn *c, int error)
+{
+    if (error != 0 && c->error == 0)
+        c->error = error;
+    tcp_release_queues(c);
+    tcp_set_state(c, TCP_CLOSED);
+    c->rto_at = c->delack_at = c->persist_at = c->keep_at = c->tw_at = TCP_NO_TIMER;
+    if (!c->closed_notified) {
+        c->closed_notified = 1;
+        tcp_notify(c, TCP_EV_CLOSED);
+    }
+    /* Freed by tcp_tick (never under a caller that still uses c). */
+}
+
+void tcp_init_conn_params(struct tcp_conn *c)
+{
+    unsigned mtu = c->ifc != NULL && c->ifc->mtu >= 68 ? c->ifc->mtu : 576;
+    c->mss = (uint16_t)(mtu - IP4_HDR_LEN - TCP_HDR_LEN);
+}
+
+static int port_in_use(struct net_stack *st, uint16_t port)
+{
+    for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next)
+        if (c->lport == port)
+            return 1;
+    return 0;
+}
+
+int tcp_listen(struct net_stack *st, uint16_t port, unsigned backlog, struct tcp_conn **out)
+{
+    if (port == 0)
+        return -EINVAL;
+    for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next)
+        if (c->lport == port && c->state == TCP_LISTEN)
+            return -EADDRINUSE;
+    if (st->tcp.count >= st->lim.tcp_conns)
+        return -ENOBUFS;
+    struct tcp_conn *c = tcp_conn_new(st);
+    if (c == NULL)
+        return -ENOMEM;
+    c->state = TCP_LISTEN;
+    c->lport = port;
+    c->backlog = backlog == 0                        ? 1
+                 : backlog > st->lim.tcp_backlog_max ? st->lim.tcp_backlog_max
+                                                     : backlog;
+    *out = c;
+    return 0;
+}
+
+struct tcp_conn *tcp_accept(struct tcp_conn *l)
+{
+    struct tcp_conn *c = l->aq_head;
+
+    if (c == NULL)
+        return NULL;
+    l->aq_head = c->aq_next;
+    if (l->aq_head == NULL)
+        l->aq_tail = NULL;
+    l->aq_count--;
+    c->aq_next = NULL;
+    c->parent = NULL;
+    return c;
+}
+
+static uint16_t pick_ephemeral(struct net_stack *st)
+{
+    const unsigned range = 65536 - TCP_EPHEMERAL_FIRST;
+
+    for (unsigned i = 0; i < range; i++) {
+        uint16_t port = st->tcp.next_ephemeral;
+        st->tcp.next_ephemeral = port == 65535 ? TCP_EPHEMERAL_FIRST : (uint16_t)(port + 1);
+        if (port >= TCP_EPHEMERAL_FIRST && !port_in_use(st, port))
+            return port;
+    }
+    return 0;
+}
+
+int tcp_connect(struct net_stack *st, uint32_t ip, uint16_t port, uint64_t now_ms,
+                struct tcp_conn **out)
+{
+    uint32_t next_hop;
+    struct net_iface *ifc = ip4_route(st, ip, &next_hop);
+
+    if (ifc == NULL || ifc->ip == 0) {
+        st->cnt.no_route++;
+        return -ENETUNREACH;
+    }
+    if (st->tcp.count >= st->lim.tcp_conns)
+        return -ENOBUFS;
+    uint16_t lport = pick_ephemeral(st);
+    if (lport == 0)
+        return -EADDRINUSE;
+    struct tcp_conn *c = tcp_conn_new(st);
+    if (c == NULL)
+        return -ENOMEM;
+    c->ifc = ifc;
+    c->lip = ifc->ip;
+    c->rip = ip;
+    c->lport = lport;
+    c->rport = port;
+    tcp_init_conn_params(c);
+    c->iss = tcp_isn(st, c->lip, lport, ip, port, now_ms);
+    c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
+    c->ts_offset = tcp_hash32(st, c->lip ^ 0x5a5a5a5au, ip, (uint32_t)lport << 16 | port);
+    c->state = TCP_SYN_SENT;
+    c->last_rx = now_ms;
+    st->tcp.conns_opened++;
+    tcp_send_syn(c, now_ms);
+    *out = c;
+    return 0;
+}
+
+struct netbuf *tcp_alloc(struct net_stack *st, size_t len)
+{
+    if (st->n_ifaces == 0)
+        return NULL;
+    return net_tx_alloc(st, st->ifaces[0], TCP_HEADROOM, len);
+}
+
+static int can_send(const struct tcp_conn *c)
+{
+    return !c->shut_wr && (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT ||
+                           c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED);
+}
+
+size_t tcp_writable(const struct tcp_conn *c)
+{
+    if (!can_send(c) || c->sndq_len >= c->sndbuf)
+        return 0;
+    size_t room = c->sndbuf - c->sndq_len;
+    size_t global = c->st->lim.tcp_mem > c->st->tcp.mem ? c->st->lim.tcp_mem - c->st->tcp.mem : 0;
+    return room < global ? room : global;
+}
+
+/* Append a chain (consumed) to the send queue. */
+static void sndq_append(struct tcp_conn *c, struct netbuf *nb, size_t len)
+{
+    struct netbuf *last = nb;
+
+    while (last->next != NULL)
+        last = last->next;
+    if (c->sndq == NULL)
+        c->sndq = nb;
+    else
+        c->sndq_tail->next = nb; /* the old tail's reference now owns nb */
+    c->sndq_tail = last;
+    c->sndq_len += len;
+    c->st->tcp.mem += len;
+}
+
+int tcp_send(struct tcp_conn *c, struct netbuf *nb, uint64_t now_ms)
+{
+    if (nb == NULL)
+        return -EINVAL;
+    size_t len = nbuf_chain_len(nb);
+    if (len == 0)
+        return -EINVAL;
+    if (!can_send(c))
+        return -ENOTCONN;
+    if (len > c->sndbuf)
+        return -EMSGSIZE;
+    if (len > tcp_writable(c)) {
+        c->want_writable = 1;
+        return -EAGAIN;
+    }
+    nb->flags &= (uint16_t) ~(NB_CSUM_NEEDED | NB_CSUM_VALID | NB_LINK_BCAST);
+    sndq_append(c, nb, len);
+    c->copy_tail = NULL;
+    tcp_output(c, now_ms);
+    return 0;
+}
+
+long tcp_send_copy(struct tcp_conn *c, const void *data, size_t len, uint64_t now_ms)
+{
+    if (!can_send(c))
+        return -ENOTCONN;
+    size_t room = tcp_writable(c), done = 0;
+    if (len > room) {
+        len = room;
+        c->want_writable = 1;
+    }
+    /* Small writes fill the spare room of the previous copy buffer, so
+     * that segments do not become chains of many tiny slices. Bytes past
+     * a buffer's len are in no slice yet, so appending there is safe. */
+    struct netbuf *tail = c->sndq_tail;
+    if (tail != NULL && tail == c->copy_tail && nbuf_tailroom(tail) > 0 && len > 0) {
+        size_t n = nbuf_tailroom(tail) < len ? nbuf_tailroom(tail) : len;
+        memcpy(tail->data + tail->len, data, n);
+        tail->len += n;
+        c->sndq_len += n;
+        c->st->tcp.mem += n;
+        done = n;
+    }
+    while (done < len) {
+        size_t n = len - done;
+        if (n > 16384)
+            n = 16384;
+        size_t cap = n < 2048 ? 2048 : n;
+        struct netbuf *nb = tcp_alloc(c->st, cap);
+        if (nb == NULL)
+            break;
+        memcpy(nb->data, (const uint8_t *)data + done, n);
+        nb->len = n;
+        sndq_append(c, nb, n);
+        c->copy_tail = nb;
+        done += n;
+    }
+    c->st->cnt.copied_bytes += done;
+    if (done > 0)
+        tcp_output(c, now_ms);
+    return (long)done;
+}
+
+/* Bytes acknowledged leave the front of the send queue; fully acked
+ * segments are put (the app's completion runs when its last slice goes). */
+void tcp_sndq_drop_acked(struct tcp_conn *c, uint32_t acked)
+{
+    if (acked > c->sndq_len)
+        acked = (uint32_t)c->sndq_len;
+    c->sndq_len -= acked;
+    c->st->tcp.mem -= acked;
+    c->sndq_off += acked;
+    while (c->sndq != NULL && c->sndq_off >= c->sndq->len &&
+           (c->sndq_off > 0 || c->sndq->len == 0)) {
+        struct netbuf *head = c->sndq;
+        if (head->next == NULL && c->sndq_off > head->len)
+            break;
+        c->sndq_off -= head->len;
+        c->sndq = head->next;
+        head->next = NULL; /* we inherit head's reference on the rest */
+        if (head == c->copy_tail)
+            c->copy_tail = NULL;
+        nbuf_put(head);
+        if (c->sndq == NULL) {
+            c->sndq_tail = NULL;
+            c->sndq_off = 0;
+        }
+    }
+    if (c->want_writable && tcp_writable(c) >= c->sndbuf / 4) {
+        c->want_writable = 0;
+        tcp_notify(c, TCP_EV_WRITABLE);
+    }
+}
+
+uint32_t tcp_rcv_window(const struct tcp_conn *c)
+{
+    size_t held = c->rcvq_bytes + c->ooo_bytes;
+    size_t space = held < c->rcvbuf ? c->rcvbuf - held : 0;
+    const struct net_stack *st = c->st;
+
+    if (c->rcvq.count + c->ooo_count >= st->lim.tcp_rcv_segs)
+        space = 0;
+    if (st->tcp.mem >= st->lim.tcp_mem)
+        space = 0;
+    uint32_t max = (uint32_t)65535 << c->rcv_wscale;
+    if (space > max)
+        space = max;
+    /* Round down to what the scale can express. */
+    space &= ~(((size_t)1 << c->rcv_wscale) - 1);
+    return (uint32_t)space;
+}
+
+/* A window update once the app freed at least two segments (or half the
+ * buffer) since the window we last advertised (RFC 1122 SWS avoidance). */
+static void maybe_window_update(struct tcp_conn *c, uint64_t now_ms)
+{
+    if (c->state != TCP_ESTABLISHED && c->state != TCP_FIN_WAIT_1 && c->state != TCP_FIN_WAIT_2)
+        return;
+    uint32_t wnd = tcp_rcv_window(c);
+    uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    if (wnd > adv && (wnd - adv >= 2u * c->mss || wnd - adv >= c->rcvbuf / 2)) {
+        c->ack_now = 1;
+        tcp_output(c, now_ms);
+    }
+}
+
+struct netbuf *tcp_recv(struct tcp_conn *c, uint64_t now_ms)
+{
+    struct netbuf *nb = nbuf_queue_pop(&c->rcvq);
+
+    if (nb == NULL)
+        return NULL;
+    c->rcvq_bytes -= nb->len;
+    c->st->tcp.mem -= nb->len;
+    maybe_window_update(c, now_ms);
+    return nb;
+}
+
+long tcp_recv_copy(struct tcp_conn *c, void *buf, size_t size, uint64_t now_ms)
+{
+    size_t done = 0;
+
+    while (done < size && c->rcvq.head != NULL) {
+        struct netbuf *nb = c->rcvq.head;
+        size_t n = nb->len < size - done ? nb->len : size - done;
+        memcpy((uint8_t *)buf + done, nb->data, n);
+        done += n;
+        nbuf_pull(nb, n);
+        c->rcvq_bytes -= n;
+        c->st->tcp.mem -= n;
+        if (nb->len == 0)
+            nbuf_put(nbuf_queue_pop(&c->rcvq));
+    }
+    c->st->cnt.copied_bytes += done;
+    if (done > 0) {
+        maybe_window_update(c, now_ms);
+        return (long)done;
+    }
+    if (c->fin_rcvd)
+        return 0;
+    if (c->error != 0)
+        return c->error;
+    if (c->state == TCP_CLOSED)
+        return 0;
+    return -EAGAIN;
+}
+
+size_t tcp_readable(const struct tcp_conn *c)
+{
+    return c->rcvq_bytes;
+}
+
+int tcp_eof(const struct tcp_conn *c)
+{
+    return c->fin_rcvd && c->rcvq_bytes == 0;
+}
+
+int tcp_shutdown(struct tcp_conn *c, uint64_t now_ms)
+{
+    switch (c->state) {
+    case TCP_SYN_SENT: /* the FIN follows the queued data once connected */
+    case TCP_SYN_RECEIVED:
+    case TCP_ESTABLISHED:
+    case TCP_CLOSE_WAIT:
+        if (!c->shut_wr) {
+            c->shut_wr = 1;
+            tcp_output(c, now_ms);
+        }
+        return 0;
+    default:
+        return c->shut_wr ? 0 : -ENOTCONN;
+    }
+}
+
+void tcp_close(struct tcp_conn *c, uint64_t now_ms)
+{
+    if (c == NULL)
+        return;
+    if (c->state == TCP_LISTEN || c->state == TCP_CLOSED) {
+        c->app_closed = 1;
+        tcp_free(c);
+        return;
+    }
+    if (c->state == TCP_SYN_SENT && c->sndq_len == 0) { /* nothing to deliver */
+        c->app_closed = 1;
+        tcp_free(c);
+        return;
+    }
+    if (c->rcvq_bytes > 0) { /* unread data: reset (RFC 1122 4.2.2.13) */
+        tcp_abort(c, now_ms);
+        return;
+    }
+    tcp_shutdown(c, now_ms);
+    c->app_closed = 1;
+    c->notify = NULL;
+    if (c->state == TCP_CLOSED)
+        tcp_free(c);
+}
+
+void tcp_abort(struct tcp_conn *c, uint64_t now_ms)
+{
+    if (c == NULL)
+        return;
+    if (c->state != TCP_LISTEN && c->state != TCP_CLOSED && c->state != TCP_SYN_SENT &&
+        c->state != TCP_TIME_WAIT)
+        tcp_send_rst_conn(c, now_ms);
+    c->app_closed = 1;
+    c->notify = NULL;
+    tcp_free(c);
+}
+
+void tcp_set_notify(struct tcp_conn *c, tcp_notify_fn fn, void *arg)
+{
+    c->notify = fn;
+    c->notify_arg = arg;
+}
+
+void tcp_set_nodelay(struct tcp_conn *c, int on)
+{
+    c->nodelay = on != 0;
+}
+
+void tcp_set_keepalive(struct tcp_conn *c, int on, uint32_t idle_ms, uint32_t intvl_ms,
+                       unsigned count)
+{
+    c->keepalive = on != 0;
+    if (idle_ms != 0)
+        c->keep_idle = idle_ms;
+    if (intvl_ms != 0)
+        c->keep_intvl = intvl_ms;
+    if (count != 0)
+        c->keep_count = count;
+    c->keep_probes = 0;
+    c->keep_at = c->keepalive ? c->last_rx + c->keep_idle : TCP_NO_TIMER;
+}
+
+void tcp_set_buffers(struct tcp_conn *c, size_t sndbuf, size_t rcvbuf)
+{
+    if (sndbuf != 0)
+        c->sndbuf = sndbuf;
+    if (rcvbuf != 0)
+        c->rcvbuf = rcvbuf;
+}
+
+void tcp_pick_wscale(struct tcp_conn *c)
+{
+    unsigned ws = 0;
+
+    while (ws < TCP_MAX_WSCALE && (c->rcvbuf >> ws) > 65535)
+        ws++;
+    c->rcv_wscale = (uint8_t)ws;
+}
+
+enum tcp_state tcp_get_state(const struct tcp_conn *c)
+{
+    return c->state;
+}
+
+int tcp_error(const struct tcp_conn *c)
+{
+    return c->error;
+}
+
+const struct tcp_conn_stats *tcp_stats(const struct tcp_conn *c)
+{
+    return &c->stats;
+}
+
+void tcp_endpoints(const struct tcp_conn *c, uint32_t *lip, uint16_t *lport, uint32_t *rip,
+                   uint16_t *rport)
+{
+    if (lip != NULL)
+        *lip = c->lip;
+    if (lport != NULL)
+        *lport = c->lport;
+    if (rip != NULL)
+        *rip = c->rip;
+    if (rport != NULL)
+        *rport = c->rport;
+}
+
+/* ---- stack hooks ------------------------------------------------------------ */
+
+void tcp_tick(struct net_stack *st, uint64_t now_ms)
+{
+    struct tcp_conn *c = st->tcp.conns, *next;
+
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (c->state != TCP_CLOSED && c->state != TCP_LISTEN)
+            tcp_conn_tick(c, now_ms);
+    }
+    /* Free what is over and no longer referenced: closed connections the
+     * app released or never got (half-open ones, orphans of a listener). */
+    for (c = st->tcp.conns; c != NULL; c = next) {
+        next = c->next;
+        if (c->state == TCP_CLOSED && c->app_closed)
+            tcp_free(c);
+    }
+}
+
+uint64_t tcp_next_deadline(const struct net_stack *st)
+{
+    uint64_t t = NET_NO_DEADLINE;
+
+    for (const struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next) {
+        if (c->state == TCP_CLOSED && c->app_closed)
+            return 0; /* to be freed */
+        uint64_t d = tcp_conn_deadline(c);
+        if (d < t)
+            t = d;
+    }
+    return t;
+}
+
+void tcp_destroy_all(struct net_stack *st)
+{
+    while (st->tcp.conns != NULL) {
+        struct tcp_conn *c = st->tcp.conns;
+        c->app_closed = 1;
+        if (c->state == TCP_LISTEN) {
+            c->state = TCP_CLOSED;
+            for (struct tcp_conn *k = st->tcp.conns; k != NULL; k = k->next)
+                if (k->parent == c) {
+                    k->parent = NULL;
+                    k->aq_next = NULL;
+                }
+        }
+        c->parent = NULL;
+        tcp_free(c);
+    }
+    st->tcp.half_open = 0;
+}
+
+int tcp_format_counters(const struct net_stack *st, char *buf, size_t size)
+{
+    return snprintf(
+        buf, size,
+        "tcp: conns %u (half-open %u), mem %zu bytes, opened %llu, reset %llu, "
+        "timed out %llu\n",
+        st->tcp.count, st->tcp.half_open, st->tcp.mem, (unsigned long long)st->tcp.conns_opened,
+        (unsigned long long)st->tcp.conns_reset, (unsigned long long)st->tcp.conns_timed_out);
+}

@@ -1,0 +1,946 @@
+/*
+ * net/tcp_input.c - segment arrival (RFC 9293 3.10.7): header and option
+ * checks, demultiplexing, LISTEN and SYN-SENT, then for synchronized
+ * states PAWS, the window check, RST and SYN per RFC 5961, ACK processing
+ * (RTT, congestion control, fast retransmit / NewReno, the SACK
+ * scoreboard, window updates), in-order and out-of-order data, FIN.
+ *
+ * Every refused segment counts one drop reason on the interface. Received
+ * payload stays in the device's buffer: the netbuf is pulled to the
+ * payload and queued (in order, or in the out-of-order list).
+ *
+ * Call order: ip4_input -> tcp_input -> tcp_output (tcp_output.c).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "net/byteorder.h"
+#include "net/checksum.h"
+#include "net/ipv4.h"
+#include "net/stack.h"
+#include "net/stack_internal.h"
+#include "net/tcp_internal.h"
+
+static void drop(struct net_iface *ifc, struct netbuf *nb, enum net_drop why)
+{
+    net_iface_drop(ifc, why);
+    nbuf_put(nb);
+}
+
+/* Options; returns 0, or -1 when a length is 0, 1, wrong for the kind, or
+ * runs past the header. */
+static int parse_options(const uint8_t *p, size_t len, struct tcp_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    for (size_t i = 0; i < len;) {
+        uint8_t kind = p[i];
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= len)
+            return -1;
+        size_t l = p[i + 1];
+        if (l < 2 || i + l > len)
+            return -1;
+        const uint8_t *v = p + i + 2;
+        switch (kind) {
+        case 2:
+            if (l != 4)
+                return -1;
+            o->has_mss = 1;
+            o->mss = net_get_be16(v);
+            break;
+        case 3:
+            if (l != 3)
+                return -1;
+            o->has_ws = 1;
+            o->wscale = v[0] > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : v[0];
+            break;
+        case 4:
+            if (l != 2)
+                return -1;
+            o->sack_ok = 1;
+            break;
+        case 5:
+            if (l < 10 || (l - 2) % 8 != 0)
+                return -1;
+            o->nsack = 0;
+            for (size_t k = 0; k < (l - 2) / 8 && k < 4; k++) {
+                o->sack[k].start = net_get_be32(v + 8 * k);
+                o->sack[k].end = net_get_be32(v + 8 * k + 4);
+                o->nsack++;
+            }
+            break;
+        case 8:
+            if (l != 10)
+                return -1;
+            o->has_ts = 1;
+            o->tsval = net_get_be32(v);
+            o->tsecr = net_get_be32(v + 4);
+            break;
+        default:
+            break;
+        }
+        i += l;
+    }
+    return 0;
+}
+
+/* The sequence number of an out-of-order buffer's first byte, read back
+ * from the TCP header still in front of it in the device buffer. */
+static uint32_t buf_seq(const struct netbuf *nb)
+{
+    const uint8_t *h = nb->buf + nb->l4_off;
+    size_t doff = (size_t)(h[12] >> 4) * 4;
+    uint32_t seq = net_get_be32(h + 4) + ((h[13] & TCP_SYN) ? 1u : 0u);
+    return seq + (uint32_t)(nb->data - (h + doff));
+}
+
+static struct tcp_conn *lookup(struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+                               uint16_t rport)
+{
+    struct tcp_conn *l = NULL;
+
+    for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next) {
+        if (c->lport != lport)
+            continue;
+        if (c->state == TCP_LISTEN) {
+            l = c;
+            continue;
+        }
+        if (c->state != TCP_CLOSED && c->rport == rport && c->rip == rip && c->lip == lip)
+            return c;
+    }
+    return l;
+}
+
+static void challenge_ack(struct tcp_conn *c, uint64_t now_ms)
+{
+    struct net_stack *st = c->st;
+
+    if (now_ms >= st->tcp.chack_window_ms + 1000 || st->tcp.chack_window_ms == 0) {
+        st->tcp.chack_window_ms = now_ms == 0 ? 1 : now_ms;
+        st->tcp.chack_left = st->lim.tcp_chack_per_s;
+    }
+    if (st->tcp.chack_left == 0)
+        return;
+    st->tcp.chack_left--;
+    c->stats.challenge_acks++;
+    tcp_send_ack(c, now_ms);
+}
+
+static void apply_syn_options(struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    const struct tcp_opts *o = &seg->opt;
+    uint16_t peer = o->has_mss ? o->mss : TCP_DEFAULT_MSS;
+
+    if (peer < 88)
+        peer = 88;
+    if (peer < c->mss)
+        c->mss = peer;
+    c->ws_ok = o->has_ws;
+    c->snd_wscale = o->has_ws ? o->wscale : 0;
+    if (!o->has_ws)
+        c->rcv_wscale = 0;
+    c->ts_ok = o->has_ts;
+    if (o->has_ts)
+        c->ts_recent = o->tsval;
+    c->sack_ok = o->sack_ok;
+    uint32_t mss = tcp_eff_mss(c);
+    c->cwnd =
+        4 * mss < (2 * mss > 4380 ? 2 * mss : 4380) ? 4 * mss : (2 * mss > 4380 ? 2 * mss : 4380);
+    c->ssthresh = 0x7fffffff;
+}
+
+/* ---- LISTEN and SYN-SENT ------------------------------------------------ */
+
+static void listen_input(struct tcp_conn *l, struct net_iface *ifc, struct netbuf *nb,
+                         const struct ip4_info *ip, const struct tcp_seg *seg, uint64_t now_ms)
+{
+    struct net_stack *st = l->st;
+    uint16_t rport = net_get_be16(nb->buf + nb->l4_off);
+
+    if (seg->flags & TCP_RST) {
+        drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
+        return;
+    }
+    if (seg->flags & TCP_ACK) {
+        tcp_send_rst_reply(st, ifc, ip->dst, ip->src, l->lport, rport, seg, now_ms);
+        drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
+        return;
+    }
+    if (!(seg->flags & TCP_SYN)) {
+        drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
+        return;
+    }
+    if (l->aq_count >= l->backlog) {
+        drop(ifc, nb, NET_DROP_TCP_BACKLOG_FULL);
+        return;
+    }
+    if (st->tcp.half_open >= st->lim.tcp_syn_cache) {
+        drop(ifc, nb, NET_DROP_TCP_SYN_CACHE_FULL);
+        return;
+    }
+    struct tcp_conn *c = tcp_conn_new(st);
+    if (c == NULL) {
+        drop(ifc, nb, NET_DROP_TCP_NOMEM);
+        return;
+    }
+    c->ifc = ifc;
+    c->lip = ip->dst;
+    c->rip = ip->src;
+    c->lport = l->lport;
+    c->rport = rport;
+    c->passive = 1;
+    c->parent = l;
+    c->sndbuf = l->sndbuf;
+    c->rcvbuf = l->rcvbuf;
+    tcp_pick_wscale(c);
+    c->in_syn_cache = 1;
+    st->tcp.half_open++;
+    tcp_init_conn_params(c);
+    apply_syn_options(c, seg);
+    c->irs = seg->seq;
+    c->rcv_nxt = c->rcv_adv = seg->seq + 1;
+    c->iss = tcp_isn(st, c->lip, c->lport, c->rip, c->rport, now_ms);
+    c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
+    c->snd_wnd = seg->wnd;
+    c->max_snd_wnd = seg->wnd;
+    c->snd_wl1 = seg->seq;
+    c->ts_offset = tcp_hash32(st, c->lip ^ 0x5a5a5a5au, c->rip, (uint32_t)c->lport << 16 | rport);
+    c->state = TCP_SYN_RECEIVED;
+    c->last_rx = now_ms;
+    c->keep_idle = l->keep_idle;
+    c->keep_intvl = l->keep_intvl;
+    c->keep_count = l->keep_count;
+    c->keepalive = l->keepalive;
+    c->nodelay = l->nodelay;
+    st->tcp.conns_opened++;
+    tcp_send_syn(c, now_ms);
+    nbuf_put(nb); /* data on a SYN is not kept: the peer sends it again */
+}
+
+static void established(struct tcp_conn *c, uint64_t now_ms)
+{
+    tcp_set_state(c, TCP_ESTABLISHED);
+    c->rto_at = TCP_NO_TIMER;
+    c->backoff = 0;
+    c->syn_tries = 0;
+    if (c->keepalive)
+        c->keep_at = now_ms + c->keep_idle;
+}
+
+static void synsent_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf *nb,
+                          const struct tcp_seg *seg, uint64_t now_ms)
+{
+    int ack_ok = 0;
+
+    if (seg->flags & TCP_ACK) {
+        if (seq_le(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_max)) {
+            tcp_send_rst_reply(c->st, ifc, c->lip, c->rip, c->lport, c->rport, seg, now_ms);
+            drop(ifc, nb, NET_DROP_TCP_ACK_RANGE);
+            return;
+        }
+        ack_ok = 1;
+    }
+    if (seg->flags & TCP_RST) {
+        if (!ack_ok) {
+            drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
+            return;
+        }
+        nbuf_put(nb);
+        c->st->tcp.conns_reset++;
+        tcp_terminate(c, -ECONNREFUSED);
+        return;
+    }
+    if (!(seg->flags & TCP_SYN)) {
+        drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
+        return;
+    }
+    apply_syn_options(c, seg);
+    c->irs = seg->seq;
+    c->rcv_nxt = c->rcv_adv = seg->seq + 1;
+    c->snd_wnd = seg->wnd;
+    c->max_snd_wnd = seg->wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    if (seg->opt.has_ts)
+        c->ts_recent = seg->opt.tsval;
+    nbuf_put(nb); /* data on a SYN-ACK is not kept: the peer sends it again */
+    if (ack_ok) {
+        if (c->syn_tries == 0 && !c->ts_ok)
+            tcp_rtt_sample(c, (uint32_t)(now_ms - c->rtt_start));
+        else if (c->ts_ok && seg->opt.tsecr != 0)
+            tcp_rtt_sample(c, (uint32_t)now_ms + c->ts_offset - seg->opt.tsecr);
+        c->snd_una = seg->ack;
+        established(c, now_ms);
+        c->ack_now = 1;
+        tcp_notify(c, TCP_EV_CONNECTED);
+        tcp_output(c, now_ms);
+        return;
+    }
+    /* Simultaneous open: SYN-RECEIVED, our SYN again with an ACK. */
+    tcp_set_state(c, TCP_SYN_RECEIVED);
+    tcp_send_syn(c, now_ms);
+}
+
+/* ---- synchronized states -------------------------------------------------- */
+
+/* Remember the peer's SACK blocks (RFC 2018) inside (snd_una, snd_max]. */
+static void scoreboard_add(struct tcp_conn *c, const struct tcp_opts *o)
+{
+    for (unsigned i = 0; i < o->nsack; i++) {
+        uint32_t s = o->sack[i].start, e = o->sack[i].end;
+        if (!seq_lt(s, e) || seq_le(e, c->snd_una) || seq_gt(e, c->snd_max))
+            continue;
+        if (seq_lt(s, c->snd_una))
+            s = c->snd_una;
+        /* Insert, merging overlaps; keep sorted. */
+        struct tcp_range out[TCP_SCOREBOARD + 1];
+        unsigned n = 0, k;
+        int placed = 0;
+        for (k = 0; k < c->nsb; k++) {
+            struct tcp_range r = c->sb[k];
+            if (seq_lt(r.end, s)) {
+                out[n++] = r;
+            } else if (seq_lt(e, r.start)) {
+                if (!placed) {
+                    out[n++] = (struct tcp_range){s, e};
+                    placed = 1;
+                }
+                out[n++] = r;
+            } else {
+                s = seq_min(s, r.start);
+                e = seq_max(e, r.end);
+            }
+        }
+        if (!placed)
+            out[n++] = (struct tcp_range){s, e};
+        if (n > TCP_SCOREBOARD)
+            n = TCP_SCOREBOARD; /* the highest ranges are forgotten */
+        memcpy(c->sb, out, n * sizeof(out[0]));
+        c->nsb = n;
+    }
+}
+
+static void scoreboard_trim(struct tcp_conn *c)
+{
+    unsigned n = 0;
+
+    for (unsigned k = 0; k < c->nsb; k++) {
+        struct tcp_range r = c->sb[k];
+        if (seq_le(r.end, c->snd_una))
+            continue;
+        if (seq_lt(r.start, c->snd_una))
+            r.start = c->snd_una;
+        c->sb[n++] = r;
+    }
+    c->nsb = n;
+}
+
+static void enter_recovery(struct tcp_conn *c, uint64_t now_ms)
+{
+    uint32_t mss = tcp_eff_mss(c), flight = c->snd_max - c->snd_una;
+
+    c->ssthresh = flight / 2 > 2 * mss ? flight / 2 : 2 * mss;
+    c->recover = c->snd_max;
+    c->in_recovery = 1;
+    c->rexmit_nxt = c->snd_una;
+    c->stats.fast_retransmits++;
+    c->rtt_timing = 0;
+    uint32_t len = (uint32_t)c->sndq_len < mss ? (uint32_t)c->sndq_len : mss;
+    if (c->sack_ok) {
+        c->cwnd = c->ssthresh;
+        c->rexmit_first = 1;
+        return; /* tcp_output retransmits the holes, the first one first */
+    }
+    c->cwnd = c->ssthresh + 3 * mss;
+    if (len > 0) {
+        /* Retransmit the first unacknowledged segment. */
+        uint32_t save = c->snd_nxt;
+        c->snd_nxt = c->snd_una;
+        c->stats.retransmits++;
+        tcp_output_one(c, len, now_ms);
+        c->snd_nxt = save;
+    }
+}
+
+/* Process an acceptable ACK field. Returns 0, or -1 when the segment must
+ * be dropped (counted). */
+static int ack_input(struct tcp_conn *c, struct net_iface *ifc, const struct tcp_seg *seg,
+                     uint64_t now_ms)
+{
+    uint32_t ack = seg->ack, mss = tcp_eff_mss(c);
+
+    /* RFC 5961 5.2: acceptable range [snd_una - max_snd_wnd, snd_max]. */
+    if (seq_gt(ack, c->snd_max) || seq_lt(ack, c->snd_una - c->max_snd_wnd)) {
+        net_iface_drop(ifc, NET_DROP_TCP_ACK_RANGE);
+        challenge_ack(c, now_ms);
+        return -1;
+    }
+    if (c->sack_ok && seg->opt.nsack > 0)
+        scoreboard_add(c, &seg->opt);
+    uint32_t wnd = seg->wnd << c->snd_wscale;
+    if (seq_le(ack, c->snd_una)) {
+        if (ack == c->snd_una && seg->len == 0 && !(seg->flags & (TCP_SYN | TCP_FIN)) &&
+            wnd == c->snd_wnd && wnd != 0 && c->snd_max != c->snd_una) {
+            c->dupacks++;
+            c->stats.dup_acks++;
+            /* Loss: three duplicate ACKs, or (RFC 6675 IsLost) three
+             * segments' worth SACKed above snd_una. */
+            if (!c->in_recovery && seq_ge(ack, c->recover) &&
+                (c->dupacks == TCP_DUPACK_THRESH ||
+                 (c->sack_ok && tcp_sacked_bytes(c) >= TCP_DUPACK_THRESH * mss)))
+                enter_recovery(c, now_ms);
+            else if (c->in_recovery && !c->sack_ok && c->dupacks > TCP_DUPACK_THRESH)
+                c->cwnd += mss;
+        }
+    } else {
+        uint32_t acked = ack - c->snd_una;
+        int fin_acked = c->fin_sent && ack == c->snd_max &&
+                        c->snd_max == c->snd_una + (uint32_t)c->sndq_len + 1;
+        uint32_t data_acked = acked - (fin_acked ? 1 : 0);
+        /* RTT: timestamps echo our clock, else Karn's timed segment. */
+        if (c->ts_ok && seg->opt.has_ts && seg->opt.tsecr != 0)
+            tcp_rtt_sample(c, (uint32_t)now_ms + c->ts_offset - seg->opt.tsecr);
+        else if (c->rtt_timing && seq_ge(ack, c->rtt_seq)) {
+            c->rtt_timing = 0;
+            tcp_rtt_sample(c, (uint32_t)(now_ms - c->rtt_start));
+        }
+        c->backoff = 0;
+        if (c->in_recovery) {
+            if (seq_ge(ack, c->recover)) {
+                uint32_t flight = c->snd_max - ack;
+                c->cwnd = c->ssthresh < flight + mss ? c->ssthresh : flight + mss;
+                if (c->cwnd < mss)
+                    c->cwnd = mss;
+                c->in_recovery = 0;
+                c->dupacks = 0;
+            } else {
+                /* NewReno partial ACK (RFC 6582 3.2 step 5). */
+                c->rexmit_nxt = seq_max(c->rexmit_nxt, ack);
+                if (!c->sack_ok) {
+                    c->cwnd = c->cwnd > data_acked ? c->cwnd - data_acked : 0;
+                    c->cwnd += mss;
+                }
+            }
+        } else {
+            c->dupacks = 0;
+            if (c->cwnd < c->ssthresh)
+                c->cwnd += data_acked < mss ? data_acked : mss;
+            else
+                c->cwnd += mss * mss / c->cwnd > 0 ? mss * mss / c->cwnd : 1;
+            if (c->cwnd > (1u << 30))
+                c->cwnd = 1u << 30;
+        }
+        c->stats.bytes_acked += data_acked;
+        tcp_sndq_drop_acked(c, data_acked);
+        c->snd_una = ack;
+        if (seq_lt(c->snd_nxt, c->snd_una))
+            c->snd_nxt = c->snd_una;
+        scoreboard_trim(c);
+        if (c->snd_una == c->snd_max)
+            c->rto_at = TCP_NO_TIMER;
+        else
+            tcp_rto_arm(c, now_ms);
+        if (c->in_recovery && !c->sack_ok) {
+            /* Partial ACK: retransmit the next unacknowledged segment. */
+            uint32_t len = (uint32_t)c->sndq_len < mss ? (uint32_t)c->sndq_len : mss;
+            if (len > 0) {
+                uint32_t save = c->snd_nxt;
+                c->snd_nxt = c->snd_una;
+                c->stats.retransmits++;
+                tcp_output_one(c, len, now_ms);
+                c->snd_nxt = save;
+            }
+        }
+        if (fin_acked) {
+            if (c->state == TCP_FIN_WAIT_1) {
+                tcp_set_state(c, TCP_FIN_WAIT_2);
+            } else if (c->state == TCP_CLOSING) {
+                tcp_set_state(c, TCP_TIME_WAIT);
+                c->tw_at = now_ms + 2ull * c->st->lim.tcp_msl_ms;
+            } else if (c->state == TCP_LAST_ACK) {
+                tcp_terminate(c, 0);
+                return -2;
+            }
+        }
+    }
+    /* Window update (RFC 9293 3.10.7.4). */
+    if (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_le(c->snd_wl2, ack))) {
+        int was_zero = c->snd_wnd == 0;
+        c->snd_wnd = wnd;
+        c->snd_wl1 = seg->seq;
+        c->snd_wl2 = ack;
+        if (wnd > c->max_snd_wnd)
+            c->max_snd_wnd = wnd;
+        if (was_zero && wnd > 0) {
+            c->persist_at = TCP_NO_TIMER;
+            c->persist_backoff = 0;
+            c->rto_at = TCP_NO_TIMER; /* tcp_output arms a fresh one */
+        }
+    }
+    return 0;
+}
+
+/* Recompute the SACK blocks we send from the out-of-order queue: the block
+ * holding the newest segment first, then those reported before (RFC 2018
+ * 4). */
+static void update_sack_out(struct tcp_conn *c, uint32_t newest)
+{
+    struct tcp_range all[64];
+    unsigned n = 0;
+
+    for (struct netbuf *nb = c->ooo; nb != NULL; nb = nb->qnext) {
+        uint32_t s = buf_seq(nb), e = s + (uint32_t)nb->len;
+        if (n > 0 && all[n - 1].end == s)
+            all[n - 1].end = e;
+        else if (n < 64)
+            all[n++] = (struct tcp_range){s, e};
+    }
+    struct tcp_range out[TCP_SACK_BLOCKS];
+    unsigned k = 0;
+    for (unsigned pass = 0; pass <= c->nsack_out && k < TCP_SACK_BLOCKS; pass++) {
+        uint32_t want = pass == 0 ? newest : c->sack_out[pass - 1].start;
+        for (unsigned i = 0; i < n; i++) {
+            if (seq_le(all[i].start, want) && seq_lt(want, all[i].end)) {
+                int dup = 0;
+                for (unsigned j = 0; j < k; j++)
+                    dup |= out[j].start == all[i].start;
+                if (!dup)
+                    out[k++] = all[i];
+                break;
+            }
+        }
+    }
+    /* Room left: the other ranges, highest first. */
+    for (unsigned i = n; i-- > 0 && k < TCP_SACK_BLOCKS;) {
+        int dup = 0;
+        for (unsigned j = 0; j < k; j++)
+            dup |= out[j].start == all[i].start;
+        if (!dup)
+            out[k++] = all[i];
+    }
+    memcpy(c->sack_out, out, k * sizeof(out[0]));
+    c->nsack_out = k;
+}
+
+/* Queue an out-of-order segment (data at payload, seq its first byte).
+ * Consumes nb. */
+static void ooo_insert(struct tcp_conn *c, struct net_iface *ifc, struct netbuf *nb, uint32_t seq)
+{
+    struct net_stack *st = c->st;
+    struct netbuf **link = &c->ooo, *prev = NULL;
+
+    c->ack_now = 1; /* immediate duplicate ACK (RFC 5681 4.2) */
+    /* One receive slot always stays free for the segment at rcv_nxt: were
+     * out-of-order segments to hold them all, the one that fills the hole
+     * could never be taken and the connection would stall. */
+    if (c->ooo_count >= st->lim.tcp_ooo_segs || c->ooo_bytes + nb->len > st->lim.tcp_ooo_bytes ||
+        c->rcvq.count + c->ooo_count + 1 >= st->lim.tcp_rcv_segs) {
+        c->stats.dropped_segments++;
+        drop(ifc, nb, NET_DROP_TCP_OOO_FULL);
+        return;
+    }
+    while (*link != NULL && seq_lt(buf_seq(*link), seq)) {
+        prev = *link;
+        link = &(*link)->qnext;
+    }
+    /* Trim what the previous segment already holds. */
+    if (prev != NULL) {
+        uint32_t pend = buf_seq(prev) + (uint32_t)prev->len;
+        if (seq_ge(pend, seq + (uint32_t)nb->len)) {
+            c->stats.dropped_segments++;
+            drop(ifc, nb, NET_DROP_TCP_OUT_OF_WINDOW);
+            return;
+        }
+        if (seq_gt(pend, seq)) {
+            nbuf_pull(nb, pend - seq);
+            seq = pend;
+        }
+    }
+    /* Later segments this one covers completely go; a partial overlap
+     * trims this one. */
+    while (*link != NULL) {
+        uint32_t ns = buf_seq(*link), ne = ns + (uint32_t)(*link)->len;
+        uint32_t end = seq + (uint32_t)nb->len;
+        if (seq_le(end, ns))
+            break;
+        if (seq_le(ne, end) && seq_ge(ns, seq)) {
+            struct netbuf *gone = *link;
+            *link = gone->qnext;
+            gone->qnext = NULL;
+            c->ooo_bytes -= gone->len;
+            st->tcp.mem -= gone->len;
+            c->ooo_count--;
+            nbuf_put(gone);
+            continue;
+        }
+        nbuf_trim(nb, ns - seq);
+        break;
+    }
+    if (nb->len == 0) {
+        drop(ifc, nb, NET_DROP_TCP_OUT_OF_WINDOW);
+        return;
+    }
+    nb->qnext = *link;
+    *link = nb;
+    c->ooo_bytes += nb->len;
+    st->tcp.mem += nb->len;
+    c->ooo_count++;
+    c->stats.ooo_segments++;
+    update_sack_out(c, seq);
+}
+
+/* Give up the highest out-of-order segment to make room for in-order data
+ * (RFC 2018 lets a receiver discard data it SACKed; the sender keeps it
+ * until it is cumulatively acknowledged). Returns whether one went. */
+static int ooo_renege_last(struct tcp_conn *c)
+{
+    struct netbuf **link = &c->ooo;
+    if (*link == NULL)
+        return 0;
+    while ((*link)->qnext != NULL)
+        link = &(*link)->qnext;
+    struct netbuf *gone = *link;
+    *link = NULL;
+    c->ooo_bytes -= gone->len;
+    c->st->tcp.mem -= gone->len;
+    c->ooo_count--;
+    nbuf_put(gone);
+    c->nsack_out = 0; /* rebuilt from what is left */
+    if (c->ooo != NULL)
+        update_sack_out(c, buf_seq(c->ooo));
+    return 1;
+}
+
+/* Append an in-order buffer (consumed) to the receive queue. */
+static void rcvq_add(struct tcp_conn *c, struct netbuf *nb)
+{
+    c->rcvq_bytes += nb->len;
+    c->st->tcp.mem += nb->len;
+    c->rcv_nxt += (uint32_t)nb->len;
+    c->stats.bytes_in += nb->len;
+    nbuf_queue_push(&c->rcvq, nb);
+}
+
+/* Move out-of-order segments that have become in order. */
+static void ooo_drain(struct tcp_conn *c)
+{
+    struct net_stack *st = c->st;
+
+    while (c->ooo != NULL) {
+        struct netbuf *nb = c->ooo;
+        uint32_t s = buf_seq(nb), e = s + (uint32_t)nb->len;
+        if (seq_gt(s, c->rcv_nxt))
+            break;
+        c->ooo = nb->qnext;
+        nb->qnext = NULL;
+        c->ooo_bytes -= nb->len;
+        st->tcp.mem -= nb->len;
+        c->ooo_count--;
+        if (seq_le(e, c->rcv_nxt)) {
+            nbuf_put(nb);
+            continue;
+        }
+        nbuf_pull(nb, c->rcv_nxt - s);
+        rcvq_add(c, nb);
+    }
+    update_sack_out(c, c->ooo != NULL ? buf_seq(c->ooo) : 0);
+    if (c->ooo == NULL)
+        c->nsack_out = 0;
+}
+
+static void fin_input(struct tcp_conn *c, uint64_t now_ms)
+{
+    c->rcv_nxt++;
+    c->fin_rcvd = 1;
+    c->ack_now = 1;
+    switch (c->state) {
+    case TCP_SYN_RECEIVED:
+    case TCP_ESTABLISHED:
+        tcp_set_state(c, TCP_CLOSE_WAIT);
+        break;
+    case TCP_FIN_WAIT_1:
+        tcp_set_state(c, TCP_CLOSING); /* our FIN is not acknowledged yet */
+        break;
+    case TCP_FIN_WAIT_2:
+        tcp_set_state(c, TCP_TIME_WAIT);
+        c->tw_at = now_ms + 2ull * c->st->lim.tcp_msl_ms;
+        c->rto_at = c->persist_at = c->keep_at = TCP_NO_TIMER;
+        break;
+    default:
+        break;
+    }
+    tcp_notify(c, TCP_EV_READABLE);
+}
+
+/* Payload and FIN of an acceptable segment. Consumes nb. */
+static void data_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf *nb,
+                       const struct tcp_seg *seg, uint64_t now_ms)
+{
+    uint32_t seq = seg->seq;
+    int fin = (seg->flags & TCP_FIN) != 0;
+
+    if (c->state != TCP_ESTABLISHED && c->state != TCP_FIN_WAIT_1 && c->state != TCP_FIN_WAIT_2) {
+        if (c->state == TCP_TIME_WAIT && fin) { /* a retransmitted FIN: ACK, restart 2MSL */
+            c->tw_at = now_ms + 2ull * c->st->lim.tcp_msl_ms;
+            c->ack_now = 1;
+        }
+        nbuf_put(nb);
+        return;
+    }
+    if (nb->len > 0 && c->app_closed) {
+        /* Data after close: nobody will read it (RFC 1122 4.2.2.13). */
+        net_iface_drop(ifc, NET_DROP_TCP_CLOSED);
+        nbuf_put(nb);
+        tcp_send_rst_conn(c, now_ms);
+        c->st->tcp.conns_reset++;
+        tcp_terminate(c, -ECONNRESET);
+        return;
+    }
+    /* Trim to the window: the front already received, the tail past it. */
+    if (seq_lt(seq, c->rcv_nxt)) {
+        uint32_t old = c->rcv_nxt - seq;
+        if (old > nb->len)
+            old = (uint32_t)nb->len;
+        nbuf_pull(nb, old);
+        seq += old;
+        c->ack_now = 1;
+    }
+    uint32_t wnd = tcp_rcv_window(c);
+    if (seq_gt(c->rcv_adv, c->rcv_nxt) && c->rcv_adv - c->rcv_nxt > wnd)
+        wnd = c->rcv_adv - c->rcv_nxt;
+    uint32_t wend = c->rcv_nxt + wnd;
+    if (seq_gt(seq + (uint32_t)nb->len, wend)) {
+        nbuf_trim(nb, seq_gt(wend, seq) ? wend - seq : 0);
+        fin = 0;
+    }
+    if (seq != c->rcv_nxt) {
+        if (nb->len == 0) {
+            nbuf_put(nb);
+            return;
+        }
+        ooo_insert(c, ifc, nb, seq);
+        return;
+    }
+    if (nb->len > 0) {
+        struct net_stack *st = c->st;
+        while (c->rcvq.count + c->ooo_count >= st->lim.tcp_rcv_segs && ooo_renege_last(c))
+            ;
+        if (c->rcvq.count + c->ooo_count >= st->lim.tcp_rcv_segs ||
+            st->tcp.mem + nb->len > st->lim.tcp_mem) {
+            c->stats.dropped_segments++;
+            c->ack_now = 1;
+            drop(ifc, nb, NET_DROP_TCP_RX_FULL);
+            return;
+        }
+        int had_ooo = c->ooo != NULL;
+        rcvq_add(c, nb);
+        if (had_ooo) {
+            ooo_drain(c);
+            c->ack_now = 1;
+        } else if (++c->unacked_segs >= 2) {
+            c->ack_now = 1; /* every second segment (RFC 5681 4.2) */
+        } else if (c->delack_at == TCP_NO_TIMER) {
+            c->delack_at = now_ms + TCP_DELACK_MS;
+        }
+        if (fin)
+            fin_input(c, now_ms);
+        else
+            tcp_notify(c, TCP_EV_READABLE);
+        return;
+    }
+    nbuf_put(nb);
+    if (fin)
+        fin_input(c, now_ms);
+}
+
+static void sync_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf *nb,
+                       struct tcp_seg *seg, uint64_t now_ms)
+{
+    uint32_t seglen = seg->len + !!(seg->flags & TCP_SYN) + !!(seg->flags & TCP_FIN);
+    int rst = (seg->flags & TCP_RST) != 0;
+
+    /* PAWS (RFC 7323 5). */
+    if (c->ts_ok && seg->opt.has_ts && !rst && (int32_t)(seg->opt.tsval - c->ts_recent) < 0) {
+        c->stats.dropped_segments++;
+        drop(ifc, nb, NET_DROP_TCP_PAWS);
+        tcp_send_ack(c, now_ms);
+        return;
+    }
+    /* Acceptability (RFC 9293 3.10.7.4, table 6). */
+    uint32_t wnd = tcp_rcv_window(c);
+    if (seq_gt(c->rcv_adv, c->rcv_nxt) && c->rcv_adv - c->rcv_nxt > wnd)
+        wnd = c->rcv_adv - c->rcv_nxt;
+    int ok;
+    if (seglen == 0)
+        ok = wnd == 0 ? seg->seq == c->rcv_nxt
+                      : seq_ge(seg->seq, c->rcv_nxt) && seq_lt(seg->seq, c->rcv_nxt + wnd);
+    else
+        ok = wnd != 0 && ((seq_ge(seg->seq, c->rcv_nxt) && seq_lt(seg->seq, c->rcv_nxt + wnd)) ||
+                          (seq_ge(seg->seq + seglen - 1, c->rcv_nxt) &&
+                           seq_lt(seg->seq + seglen - 1, c->rcv_nxt + wnd)));
+    if (!ok && wnd == 0 && seglen > 0 && seg->seq == c->rcv_nxt && !rst) {
+        /* Zero window: still process the ACK field, refuse the data. */
+        seg->len = 0;
+        seg->flags &= (uint8_t) ~(TCP_FIN | TCP_SYN);
+        nbuf_trim(nb, 0);
+        net_iface_drop(ifc, NET_DROP_TCP_RX_FULL);
+        c->ack_now = 1;
+        ok = 2;
+    }
+    if (!ok) {
+        c->stats.dropped_segments++;
+        drop(ifc, nb, NET_DROP_TCP_OUT_OF_WINDOW);
+        if (!rst) {
+            if (c->state == TCP_TIME_WAIT && (seg->flags & TCP_FIN))
+                c->tw_at = now_ms + 2ull * c->st->lim.tcp_msl_ms;
+            c->ack_now = 1;
+            tcp_output(c, now_ms);
+            if (c->ack_now)
+                tcp_send_ack(c, now_ms);
+        }
+        return;
+    }
+    /* RST (RFC 5961 3.2): only the exact next sequence number resets. */
+    if (rst) {
+        if (seg->seq != c->rcv_nxt) {
+            drop(ifc, nb, NET_DROP_TCP_CHALLENGE_ACK);
+            challenge_ack(c, now_ms);
+            return;
+        }
+        nbuf_put(nb);
+        c->st->tcp.conns_reset++;
+        if (c->state == TCP_SYN_RECEIVED && c->passive)
+            c->app_closed = 1;
+        tcp_terminate(c, c->state == TCP_SYN_RECEIVED && !c->passive ? -ECONNREFUSED : -ECONNRESET);
+        return;
+    }
+    /* SYN in a synchronized state (RFC 5961 4): challenge ACK. */
+    if (seg->flags & TCP_SYN) {
+        drop(ifc, nb, NET_DROP_TCP_CHALLENGE_ACK);
+        challenge_ack(c, now_ms);
+        return;
+    }
+    if (!(seg->flags & TCP_ACK)) {
+        drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
+        return;
+    }
+    if (c->state == TCP_SYN_RECEIVED) {
+        if (seq_le(seg->ack, c->snd_una) || seq_gt(seg->ack, c->snd_max)) {
+            tcp_send_rst_reply(c->st, ifc, c->lip, c->rip, c->lport, c->rport, seg, now_ms);
+            drop(ifc, nb, NET_DROP_TCP_ACK_RANGE);
+            return;
+        }
+        struct tcp_conn *l = c->parent;
+        if (l != NULL && l->aq_count >= l->backlog) {
+            drop(ifc, nb, NET_DROP_TCP_BACKLOG_FULL);
+            return;
+        }
+        if (c->ts_ok && seg->opt.has_ts && seg->opt.tsecr != 0)
+            tcp_rtt_sample(c, (uint32_t)now_ms + c->ts_offset - seg->opt.tsecr);
+        else if (c->syn_tries == 0)
+            tcp_rtt_sample(c, (uint32_t)(now_ms - c->rtt_start));
+        c->snd_una = seg->ack;
+        c->snd_wnd = seg->wnd << c->snd_wscale;
+        c->max_snd_wnd = c->snd_wnd;
+        c->snd_wl1 = seg->seq;
+        c->snd_wl2 = seg->ack;
+        established(c, now_ms);
+        if (l != NULL) {
+            c->aq_next = NULL;
+            if (l->aq_tail != NULL)
+                l->aq_tail->aq_next = c;
+            else
+                l->aq_head = c;
+            l->aq_tail = c;
+            l->aq_count++;
+            tcp_notify(l, TCP_EV_ACCEPT);
+        } else {
+            tcp_notify(c, TCP_EV_CONNECTED);
+        }
+    } else {
+        int r = ack_input(c, ifc, seg, now_ms);
+        if (r == -1) {
+            nbuf_put(nb);
+            return;
+        }
+        if (r == -2) { /* LAST-ACK done: closed */
+            nbuf_put(nb);
+            return;
+        }
+    }
+    /* Timestamp to echo (RFC 7323 4.3). */
+    if (c->ts_ok && seg->opt.has_ts && seq_le(seg->seq, c->last_ack_sent) &&
+        (int32_t)(seg->opt.tsval - c->ts_recent) >= 0)
+        c->ts_recent = seg->opt.tsval;
+    data_input(c, ifc, nb, seg, now_ms);
+    if (c->state != TCP_CLOSED)
+        tcp_output(c, now_ms);
+}
+
+void tcp_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb,
+               const struct ip4_info *ip, uint64_t now_ms)
+{
+    struct tcp_seg seg;
+
+    if (nb->len < TCP_HDR_LEN) {
+        drop(ifc, nb, NET_DROP_TCP_SHORT);
+        return;
+    }
+    const uint8_t *p = nb->data;
+    size_t doff = (size_t)(p[12] >> 4) * 4;
+    if (doff < TCP_HDR_LEN || doff > nb->len) {
+        drop(ifc, nb, NET_DROP_TCP_OFFSET);
+        return;
+    }
+    if (!(nb->flags & NB_CSUM_VALID)) {
+        uint32_t sum = net_csum_pseudo(ip->src, ip->dst, IP4_PROTO_TCP, (uint16_t)nb->len);
+        if (net_csum_fold(net_csum_add(sum, p, nb->len)) != 0xffff) {
+            drop(ifc, nb, NET_DROP_TCP_CHECKSUM);
+            return;
+        }
+    }
+    if (ip->ip_bcast || ip->link_bcast) {
+        drop(ifc, nb, NET_DROP_TCP_BCAST);
+        return;
+    }
+    if (parse_options(p + TCP_HDR_LEN, doff - TCP_HDR_LEN, &seg.opt) != 0) {
+        drop(ifc, nb, NET_DROP_TCP_OPTION);
+        return;
+    }
+    uint16_t sport = net_get_be16(p), dport = net_get_be16(p + 2);
+    seg.seq = net_get_be32(p + 4);
+    seg.ack = net_get_be32(p + 8);
+    seg.flags = p[13] & 0x3f;
+    seg.wnd = net_get_be16(p + 14);
+    seg.len = (uint32_t)(nb->len - doff);
+    if (!(seg.flags & TCP_ACK))
+        seg.ack = 0;
+    nbuf_pull(nb, doff);
+
+    struct tcp_conn *c = lookup(st, ip->dst, dport, ip->src, sport);
+    if (c == NULL || (c->state == TCP_LISTEN && c->app_closed)) {
+        tcp_send_rst_reply(st, ifc, ip->dst, ip->src, dport, sport, &seg, now_ms);
+        drop(ifc, nb, NET_DROP_TCP_NO_PORT);
+        return;
+    }
+    if (c->state == TCP_LISTEN) {
+        listen_input(c, ifc, nb, ip, &seg, now_ms);
+        return;
+    }
+    c->stats.segs_in++;
+    c->last_rx = now_ms;
+    if (c->keepalive && c->state >= TCP_ESTABLISHED) {
+        c->keep_probes = 0;
+        c->keep_at = now_ms + c->keep_idle;
+    }
+    if (c->state == TCP_SYN_SENT)
+        synsent_input(c, ifc, nb, &seg, now_ms);
+    else
+        sync_input(c, ifc, nb, &seg, now_ms);
+}

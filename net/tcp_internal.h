@@ -1,0 +1,221 @@
+/*
+ * net/tcp_internal.h - the connection structure and what tcp.c,
+ * tcp_input.c and tcp_output.c share. Not for the embedder.
+ */
+#ifndef ZEBU_NET_TCP_INTERNAL_H
+#define ZEBU_NET_TCP_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/netbuf.h"
+#include "net/tcp.h"
+
+struct net_stack;
+struct net_iface;
+
+/* Header flags. */
+#define TCP_FIN 0x01u
+#define TCP_SYN 0x02u
+#define TCP_RST 0x04u
+#define TCP_PSH 0x08u
+#define TCP_ACK 0x10u
+#define TCP_URG 0x20u
+
+/* Timer values (ms). */
+#define TCP_RTO_INIT      1000u
+#define TCP_RTO_MIN       200u
+#define TCP_RTO_MAX       60000u
+#define TCP_DELACK_MS     40u
+#define TCP_PERSIST_MIN   200u
+#define TCP_KEEP_IDLE     7200000u
+#define TCP_KEEP_INTVL    75000u
+#define TCP_KEEP_COUNT    9u
+#define TCP_DEFAULT_MSS   536u
+#define TCP_MAX_WSCALE    14u
+#define TCP_SACK_BLOCKS   4u /* SACK blocks remembered to send (3 fit beside timestamps) */
+#define TCP_SCOREBOARD    8u /* SACKed ranges remembered from the peer */
+#define TCP_DUPACK_THRESH 3u
+
+#define TCP_NO_TIMER UINT64_MAX
+
+/* Sequence arithmetic (mod 2^32). */
+static inline int seq_lt(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+static inline int seq_le(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) <= 0;
+}
+static inline int seq_gt(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) > 0;
+}
+static inline int seq_ge(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) >= 0;
+}
+static inline uint32_t seq_max(uint32_t a, uint32_t b)
+{
+    return seq_gt(a, b) ? a : b;
+}
+static inline uint32_t seq_min(uint32_t a, uint32_t b)
+{
+    return seq_lt(a, b) ? a : b;
+}
+
+struct tcp_range {
+    uint32_t start, end; /* [start, end) */
+};
+
+/* Parsed options of a received segment. */
+struct tcp_opts {
+    uint16_t mss;
+    uint8_t wscale;
+    uint8_t has_mss, has_ws, has_ts, sack_ok;
+    uint32_t tsval, tsecr;
+    unsigned nsack;
+    struct tcp_range sack[4];
+};
+
+/* A parsed received segment. */
+struct tcp_seg {
+    uint32_t seq, ack;
+    uint32_t wnd; /* raw 16-bit field */
+    uint8_t flags;
+    uint32_t len; /* payload bytes (SYN/FIN not counted) */
+    struct tcp_opts opt;
+};
+
+struct tcp_conn {
+    struct tcp_conn *next; /* in st->tcp.conns */
+    struct net_stack *st;
+    struct net_iface *ifc;
+    enum tcp_state state;
+    uint32_t lip, rip;
+    uint16_t lport, rport;
+    int error;
+    uint8_t app_closed; /* handle released: the stack frees it when done */
+    uint8_t shut_wr;    /* FIN queued after the send queue */
+    uint8_t fin_sent;   /* snd_max covers our FIN */
+    uint8_t fin_rcvd;   /* rcv_nxt covers the peer's FIN */
+    uint8_t nodelay;
+    uint8_t keepalive;
+    uint8_t want_writable;
+    uint8_t ack_now; /* send an ACK at the next output */
+    uint8_t closed_notified;
+    uint8_t passive;      /* created by a listener */
+    uint8_t in_syn_cache; /* counted in st->tcp.half_open */
+
+    /* Listener side. */
+    struct tcp_conn *parent;  /* half-open or queued: the listener */
+    struct tcp_conn *aq_next; /* in the listener's accept queue */
+    struct tcp_conn *aq_head, *aq_tail;
+    unsigned aq_count, backlog;
+
+    /* Send sequence space. */
+    uint32_t iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
+    uint32_t snd_wnd;     /* scaled */
+    uint32_t max_snd_wnd; /* largest window seen (RFC 5961 ACK check) */
+    uint16_t mss;         /* payload per segment we send (options not subtracted) */
+    uint8_t snd_wscale, rcv_wscale;
+    uint8_t ws_ok, ts_ok, sack_ok;
+    unsigned syn_tries;
+
+    /* Send queue: one netbuf chain, first byte at sndq_off of the head =
+     * snd_una (after the SYN). */
+    struct netbuf *sndq, *sndq_tail;
+    size_t sndq_off, sndq_len, sndbuf;
+    struct netbuf *copy_tail; /* the tail, when tcp_send_copy allocated it */
+
+    /* Receive. */
+    uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised */
+    struct nbuf_queue rcvq;         /* in order, data at payload */
+    size_t rcvq_bytes, rcvbuf;
+    struct netbuf *ooo; /* out of order, sorted, linked by qnext */
+    size_t ooo_bytes;
+    unsigned ooo_count;
+    struct tcp_range sack_out[TCP_SACK_BLOCKS]; /* blocks to report, most recent first */
+    unsigned nsack_out;
+    unsigned unacked_segs; /* full segments received since our last ACK */
+    uint32_t last_ack_sent;
+
+    /* Timestamps. */
+    uint32_t ts_recent, ts_offset;
+
+    /* Congestion control and recovery. */
+    uint32_t cwnd, ssthresh, recover, rexmit_nxt;
+    unsigned dupacks;
+    uint8_t in_recovery;
+    uint8_t rexmit_first; /* SACK recovery just began: first hole regardless of pipe */
+    struct tcp_range sb[TCP_SCOREBOARD]; /* SACKed by the peer, sorted, disjoint */
+    unsigned nsb;
+
+    /* RTT (RFC 6298): srtt << 3, rttvar << 2, ms. */
+    uint32_t srtt, rttvar, rto;
+    unsigned backoff;
+    uint8_t rtt_timing;
+    uint8_t rtt_valid; /* srtt holds a measurement */
+    uint32_t rtt_seq;
+    uint64_t rtt_start;
+
+    /* Timers: absolute ms, TCP_NO_TIMER when off. */
+    uint64_t rto_at, delack_at, persist_at, keep_at, tw_at;
+    unsigned persist_backoff, keep_probes;
+    uint32_t keep_idle, keep_intvl;
+    unsigned keep_count;
+    uint64_t last_rx;
+
+    tcp_notify_fn notify;
+    void *notify_arg;
+    struct tcp_conn_stats stats;
+};
+
+/* tcp.c */
+void tcp_notify(struct tcp_conn *c, unsigned ev);
+/* The connection is over (reset, timeout, 2MSL): queues dropped, CLOSED,
+ * TCP_EV_CLOSED; freed at once when the app has released it. */
+void tcp_terminate(struct tcp_conn *c, int error);
+void tcp_free(struct tcp_conn *c);
+void tcp_set_state(struct tcp_conn *c, enum tcp_state s);
+struct tcp_conn *tcp_conn_new(struct net_stack *st);
+uint32_t tcp_isn(struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport,
+                 uint64_t now_ms);
+uint32_t tcp_hash32(const struct net_stack *st, uint32_t a, uint32_t b, uint32_t c);
+void tcp_sndq_drop_acked(struct tcp_conn *c, uint32_t acked);
+void tcp_release_queues(struct tcp_conn *c);
+uint32_t tcp_rcv_window(const struct tcp_conn *c);
+void tcp_init_conn_params(struct tcp_conn *c);
+/* Our window scale: the smallest shift that expresses rcvbuf. */
+void tcp_pick_wscale(struct tcp_conn *c);
+
+/* tcp_output.c */
+/* Send what the windows and Nagle allow, and a pending ACK. */
+void tcp_output(struct tcp_conn *c, uint64_t now_ms);
+/* Retransmit len bytes at snd_nxt now (fast retransmit, partial ACK). */
+void tcp_output_one(struct tcp_conn *c, uint32_t len, uint64_t now_ms);
+/* A bare ACK now. */
+void tcp_send_ack(struct tcp_conn *c, uint64_t now_ms);
+/* SYN or SYN-ACK (by state). */
+void tcp_send_syn(struct tcp_conn *c, uint64_t now_ms);
+/* An RST for conn (seq snd_nxt). */
+void tcp_send_rst_conn(struct tcp_conn *c, uint64_t now_ms);
+/* An RST answering a segment no connection wants (RFC 9293 3.10.7.1). */
+void tcp_send_rst_reply(struct net_stack *st, struct net_iface *ifc, uint32_t lip, uint32_t rip,
+                        uint16_t lport, uint16_t rport, const struct tcp_seg *seg, uint64_t now_ms);
+/* A probe (window or keepalive): seq snd_una - 1, no data. */
+void tcp_send_probe(struct tcp_conn *c, uint64_t now_ms);
+void tcp_rto_arm(struct tcp_conn *c, uint64_t now_ms);
+/* Bytes the peer has SACKed above snd_una. */
+uint32_t tcp_sacked_bytes(const struct tcp_conn *c);
+uint32_t tcp_pipe(const struct tcp_conn *c);
+/* Effective MSS: mss minus the options every data segment carries. */
+uint32_t tcp_eff_mss(const struct tcp_conn *c);
+
+/* tcp_timer.c */
+void tcp_conn_tick(struct tcp_conn *c, uint64_t now_ms);
+uint64_t tcp_conn_deadline(const struct tcp_conn *c);
+void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_ms);
+
+#endif /* ZEBU_NET_TCP_INTERNAL_H */

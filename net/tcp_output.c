@@ -1,0 +1,472 @@
+/*
+ * net/tcp_output.c - building and sending segments: what the windows,
+ * Nagle and recovery allow; SYN, ACK, RST and probes.
+ *
+ * A segment is a header buffer from tx_alloc (room for Ethernet and IPv4
+ * in front) chained to nbuf_slice()s of the send queue: payload is never
+ * copied, retransmissions re-slice. The checksum is left to the device
+ * (NB_CSUM_NEEDED) when the interface offers NET_IF_TX_CSUM.
+ *
+ * Call order: tcp_send / tcp_input / timers -> tcp_output -> xmit ->
+ * ip4_output.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "net/byteorder.h"
+#include "net/checksum.h"
+#include "net/eth.h"
+#include "net/ipv4.h"
+#include "net/stack.h"
+#include "net/stack_internal.h"
+#include "net/tcp_internal.h"
+
+uint32_t tcp_eff_mss(const struct tcp_conn *c)
+{
+    uint32_t m = c->mss;
+
+    if (c->ts_ok)
+        m -= 12;
+    return m < 64 ? 64 : m;
+}
+
+/* Payload room of a data segment now: the MSS less the options it will
+ * carry (timestamps, and SACK blocks while there are out-of-order data),
+ * so that no segment exceeds the MTU. */
+static uint32_t seg_room(const struct tcp_conn *c)
+{
+    uint32_t o = c->ts_ok ? 12 : 0;
+
+    if (c->sack_ok && c->nsack_out > 0) {
+        unsigned max = c->ts_ok ? 3 : 4, k = c->nsack_out < max ? c->nsack_out : max;
+        o += 4 + 8 * k;
+    }
+    uint32_t m = c->mss > o ? c->mss - o : 0;
+    return m < 32 ? 32 : m;
+}
+
+static uint32_t rcv_wnd_to_advertise(struct tcp_conn *c)
+{
+    uint32_t wnd = tcp_rcv_window(c);
+
+    /* Never shrink the window we already offered (RFC 9293 3.8.6.2.2). */
+    if (seq_gt(c->rcv_adv, c->rcv_nxt) && c->rcv_adv - c->rcv_nxt > wnd)
+        wnd = c->rcv_adv - c->rcv_nxt;
+    uint32_t max = (uint32_t)65535 << c->rcv_wscale;
+    return wnd < max ? wnd : max;
+}
+
+/* Options of a SYN or SYN-ACK; returns their length (a multiple of 4). */
+static size_t syn_options(const struct tcp_conn *c, uint8_t *p, uint64_t now_ms)
+{
+    size_t n = 0;
+    int synack = c->state != TCP_SYN_SENT;
+
+    unsigned mtu = c->ifc != NULL && c->ifc->mtu >= 68 ? c->ifc->mtu : 576;
+    p[n++] = 2;
+    p[n++] = 4;
+    net_put_be16(p + n, (uint16_t)(mtu - IP4_HDR_LEN - TCP_HDR_LEN)); /* ours, not the clamp */
+    n += 2;
+    if (!synack || c->ts_ok) {
+        p[n++] = 1;
+        p[n++] = 1;
+        p[n++] = 8;
+        p[n++] = 10;
+        net_put_be32(p + n, (uint32_t)now_ms + c->ts_offset);
+        net_put_be32(p + n + 4, synack ? c->ts_recent : 0);
+        n += 8;
+    }
+    if (!synack || c->ws_ok) {
+        p[n++] = 1;
+        p[n++] = 3;
+        p[n++] = 3;
+        p[n++] = c->rcv_wscale;
+    }
+    if (!synack || c->sack_ok) {
+        p[n++] = 1;
+        p[n++] = 1;
+        p[n++] = 4;
+        p[n++] = 2;
+    }
+    return n;
+}
+
+/* Timestamp and SACK options of other segments. */
+static size_t data_options(const struct tcp_conn *c, uint8_t *p, uint64_t now_ms, int with_sack)
+{
+    size_t n = 0;
+
+    if (c->ts_ok) {
+        p[n++] = 1;
+        p[n++] = 1;
+        p[n++] = 8;
+        p[n++] = 10;
+        net_put_be32(p + n, (uint32_t)now_ms + c->ts_offset);
+        net_put_be32(p + n + 4, c->ts_recent);
+        n += 8;
+    }
+    if (with_sack && c->sack_ok && c->nsack_out > 0) {
+        unsigned max = c->ts_ok ? 3 : 4, k = c->nsack_out < max ? c->nsack_out : max;
+        p[n++] = 1;
+        p[n++] = 1;
+        p[n++] = 5;
+        p[n++] = (uint8_t)(2 + 8 * k);
+        for (unsigned i = 0; i < k; i++) {
+            net_put_be32(p + n, c->sack_out[i].start);
+            net_put_be32(p + n + 4, c->sack_out[i].end);
+            n += 8;
+        }
+    }
+    return n;
+}
+
+/* Fill the checksum of a TCP header buffer (chained payload included) and
+ * send the datagram. Consumes hdr. */
+static int send_datagram(struct net_stack *st, struct net_iface *ifc, uint32_t lip, uint32_t rip,
+                         struct netbuf *hdr, uint64_t now_ms)
+{
+    size_t tlen = nbuf_chain_len(hdr);
+    uint32_t sum = net_csum_pseudo(lip, rip, IP4_PROTO_TCP, (uint16_t)tlen);
+
+    net_put_be16(hdr->data + 16, 0);
+    if (ifc->features & NET_IF_TX_CSUM) {
+        net_put_be16(hdr->data + 16, net_csum_fold(sum));
+        hdr->flags |= NB_CSUM_NEEDED;
+        hdr->csum_start = (uint16_t)nbuf_headroom(hdr);
+        hdr->csum_offset = 16;
+    } else {
+        net_put_be16(hdr->data + 16, net_csum_value(net_csum_chain(hdr, 0, SIZE_MAX, sum)));
+    }
+    return ip4_output(st, ifc, lip, rip, IP4_PROTO_TCP, hdr, now_ms);
+}
+
+static void put_header(uint8_t *p, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+                       uint8_t flags, uint16_t wnd, size_t hlen)
+{
+    net_put_be16(p, sport);
+    net_put_be16(p + 2, dport);
+    net_put_be32(p + 4, seq);
+    net_put_be32(p + 8, ack);
+    p[12] = (uint8_t)(hlen / 4 << 4);
+    p[13] = flags;
+    net_put_be16(p + 14, wnd);
+    net_put_be16(p + 16, 0);
+    net_put_be16(p + 18, 0);
+}
+
+/*
+ * Send one segment of c: seq, flags, and len payload bytes taken from the
+ * send queue at seq. Returns 0 or a negative errno (nothing sent).
+ */
+static int xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len, uint64_t now_ms)
+{
+    struct net_stack *st = c->st;
+    uint8_t opts[40];
+    size_t olen;
+
+    if (c->ifc == NULL)
+        return -ENETUNREACH;
+    if (flags & TCP_SYN)
+        olen = syn_options(c, opts, now_ms);
+    else
+        olen = data_options(c, opts, now_ms, (flags & TCP_ACK) != 0);
+    size_t hlen = TCP_HDR_LEN + olen;
+    struct netbuf *payload = NULL;
+    if (len > 0) {
+        size_t off = c->sndq_off + (size_t)(seq - c->snd_una);
+        payload = nbuf_slice(c->sndq, off, len);
+        if (payload == NULL) {
+            net_iface_drop(c->ifc, NET_DROP_TX_NOMEM);
+            return -ENOMEM;
+        }
+    }
+    struct netbuf *hdr = net_tx_alloc(st, c->ifc, NET_L4_HEADROOM, hlen);
+    if (hdr == NULL) {
+        nbuf_put(payload);
+        return -ENOBUFS;
+    }
+    hdr->next = payload;
+    uint32_t ack = (flags & TCP_ACK) ? c->rcv_nxt : 0;
+    uint16_t wfield;
+    if (flags & TCP_SYN) {
+        uint32_t w = tcp_rcv_window(c);
+        wfield = (uint16_t)(w > 65535 ? 65535 : w);
+        c->rcv_adv = c->rcv_nxt + wfield;
+    } else {
+        uint32_t w = rcv_wnd_to_advertise(c);
+        wfield = (uint16_t)(w >> c->rcv_wscale);
+        c->rcv_adv = c->rcv_nxt + ((uint32_t)wfield << c->rcv_wscale);
+    }
+    put_header(hdr->data, c->lport, c->rport, seq, ack, flags, wfield, hlen);
+    memcpy(hdr->data + TCP_HDR_LEN, opts, olen);
+    if (flags & TCP_ACK) {
+        c->last_ack_sent = c->rcv_nxt;
+        c->ack_now = 0;
+        c->unacked_segs = 0;
+        c->delack_at = TCP_NO_TIMER;
+    }
+    c->stats.segs_out++;
+    c->stats.bytes_out += len;
+    send_datagram(st, c->ifc, c->lip, c->rip, hdr, now_ms);
+    return 0;
+}
+
+void tcp_rto_arm(struct tcp_conn *c, uint64_t now_ms)
+{
+    uint64_t rto = (uint64_t)c->rto << (c->backoff < 16 ? c->backoff : 16);
+    if (rto > TCP_RTO_MAX)
+        rto = TCP_RTO_MAX;
+    c->rto_at = now_ms + rto;
+}
+
+void tcp_output_one(struct tcp_conn *c, uint32_t len, uint64_t now_ms)
+{
+    if (len > seg_room(c))
+        len = seg_room(c);
+    if (xmit(c, c->snd_nxt, TCP_ACK, len, now_ms) == 0)
+        c->rtt_timing = 0;
+}
+
+void tcp_send_ack(struct tcp_conn *c, uint64_t now_ms)
+{
+    /* snd_max, not snd_nxt: after a timeout snd_nxt went back, and an ACK
+     * carrying an old sequence number would be unacceptable to the peer. */
+    xmit(c, c->snd_max, TCP_ACK, 0, now_ms);
+}
+
+void tcp_send_probe(struct tcp_conn *c, uint64_t now_ms)
+{
+    xmit(c, c->snd_una - 1, TCP_ACK, 0, now_ms);
+}
+
+void tcp_send_syn(struct tcp_conn *c, uint64_t now_ms)
+{
+    uint8_t flags = c->state == TCP_SYN_SENT ? TCP_SYN : TCP_SYN | TCP_ACK;
+
+    if (c->syn_tries == 0)
+        c->rtt_start = now_ms; /* the handshake's RTT sample (Karn: first SYN only) */
+    xmit(c, c->iss, flags, 0, now_ms);
+    c->snd_nxt = c->iss + 1;
+    if (seq_lt(c->snd_max, c->snd_nxt))
+        c->snd_max = c->snd_nxt;
+    tcp_rto_arm(c, now_ms);
+}
+
+void tcp_send_rst_conn(struct tcp_conn *c, uint64_t now_ms)
+{
+    xmit(c, c->snd_max, TCP_RST | TCP_ACK, 0, now_ms);
+}
+
+void tcp_send_rst_reply(struct net_stack *st, struct net_iface *ifc, uint32_t lip, uint32_t rip,
+                        uint16_t lport, uint16_t rport, const struct tcp_seg *seg, uint64_t now_ms)
+{
+    struct netbuf *hdr;
+    uint32_t seq = 0, ack = 0;
+    uint8_t flags = TCP_RST;
+
+    if (seg->flags & TCP_RST)
+        return;
+    if (seg->flags & TCP_ACK) {
+        seq = seg->ack;
+    } else {
+        ack = seg->seq + seg->len + !!(seg->flags & TCP_SYN) + !!(seg->flags & TCP_FIN);
+        flags |= TCP_ACK;
+    }
+    if ((hdr = net_tx_alloc(st, ifc, NET_L4_HEADROOM, TCP_HDR_LEN)) == NULL)
+        return;
+    put_header(hdr->data, lport, rport, seq, ack, flags, 0, TCP_HDR_LEN);
+    send_datagram(st, ifc, lip, rip, hdr, now_ms);
+}
+
+/* ---- the send loop ------------------------------------------------------- */
+
+uint32_t tcp_sacked_bytes(const struct tcp_conn *c)
+{
+    uint32_t n = 0;
+
+    for (unsigned i = 0; i < c->nsb; i++)
+        n += c->sb[i].end - c->sb[i].start;
+    return n;
+}
+
+/* RFC 6675 pipe, simplified: outstanding bytes not SACKed, less the holes
+ * below the highest SACKed byte that were not yet retransmitted (taken as
+ * lost). */
+uint32_t tcp_pipe(const struct tcp_conn *c)
+{
+    uint32_t out = c->snd_max - c->snd_una - tcp_sacked_bytes(c);
+
+    if (!c->in_recovery || c->nsb == 0)
+        return out;
+    uint32_t high = c->sb[c->nsb - 1].end, from = seq_max(c->rexmit_nxt, c->snd_una);
+    uint32_t lost = 0;
+    for (unsigned i = 0; i < c->nsb && seq_lt(from, high); i++) {
+        if (seq_lt(from, c->sb[i].start))
+            lost += c->sb[i].start - from;
+        from = seq_max(from, c->sb[i].end);
+    }
+    return out > lost ? out - lost : 0;
+}
+
+/* The next hole at or after rexmit_nxt below the highest SACKed byte:
+ * *len bytes at the returned seq, or 0 in *len when none. */
+static uint32_t next_hole(struct tcp_conn *c, uint32_t *len)
+{
+    uint32_t from = seq_max(c->rexmit_nxt, c->snd_una);
+
+    *len = 0;
+    for (unsigned i = 0; i < c->nsb; i++) {
+        if (seq_ge(from, c->sb[i].end))
+            continue;
+        if (seq_lt(from, c->sb[i].start)) {
+            *len = c->sb[i].start - from;
+            return from;
+        }
+        from = c->sb[i].end;
+    }
+    return from;
+}
+
+static int flow_allows(struct tcp_conn *c, uint32_t len)
+{
+    if (c->in_recovery && c->sack_ok)
+        return tcp_pipe(c) + len <= c->cwnd;
+    /* Limited transmit (RFC 3042): a new segment for each of the first two
+     * duplicate ACKs. */
+    uint32_t extra = !c->in_recovery && c->dupacks < TCP_DUPACK_THRESH ? c->dupacks * c->mss : 0;
+    return c->snd_nxt + len - c->snd_una <= c->cwnd + extra;
+}
+
+void tcp_output(struct tcp_conn *c, uint64_t now_ms)
+{
+    uint32_t mss = seg_room(c);
+    int sent = 0;
+
+    switch (c->state) {
+    case TCP_ESTABLISHED:
+    case TCP_CLOSE_WAIT:
+    case TCP_FIN_WAIT_1:
+    case TCP_CLOSING:
+    case TCP_LAST_ACK:
+        break;
+    case TCP_SYN_RECEIVED:
+        /* A repeated SYN (our SYN-ACK was lost): the SYN-ACK again, not a
+         * bare ACK the peer in SYN-SENT would drop. */
+        if (c->ack_now) {
+            c->ack_now = 0;
+            xmit(c, c->iss, TCP_SYN | TCP_ACK, 0, now_ms);
+        }
+        return;
+    case TCP_FIN_WAIT_2:
+    case TCP_TIME_WAIT:
+        if (c->ack_now)
+            tcp_send_ack(c, now_ms);
+        return;
+    default:
+        return;
+    }
+
+    /* SACK recovery: the holes first. */
+    while (c->in_recovery && c->sack_ok) {
+        uint32_t hlen, seq = next_hole(c, &hlen);
+        if (hlen == 0)
+            break;
+        if (hlen > mss)
+            hlen = mss;
+        if (!c->rexmit_first && tcp_pipe(c) + hlen > c->cwnd)
+            break;
+        c->rexmit_first = 0;
+        if (xmit(c, seq, TCP_ACK, hlen, now_ms) != 0)
+            break;
+        c->rexmit_nxt = seq + hlen;
+        c->stats.retransmits++;
+        c->stats.sack_retransmits++;
+        c->rtt_timing = 0;
+        sent = 1;
+    }
+
+    uint32_t data_end = c->snd_una + (uint32_t)c->sndq_len;
+    uint32_t wnd_end = c->snd_una + c->snd_wnd;
+    for (;;) {
+        uint32_t left = seq_lt(c->snd_nxt, data_end) ? data_end - c->snd_nxt : 0;
+        int fin_due = c->shut_wr && c->snd_nxt == data_end && !seq_ge(c->snd_max, data_end + 1);
+        int fin_resend = c->shut_wr && c->fin_sent && c->snd_nxt == data_end;
+        if (left == 0) {
+            if (fin_due || fin_resend) {
+                if (xmit(c, c->snd_nxt, TCP_FIN | TCP_ACK, 0, now_ms) != 0)
+                    break;
+                if (fin_resend && !fin_due)
+                    c->stats.retransmits++;
+                c->snd_nxt++;
+                c->fin_sent = 1;
+                sent = 1;
+            }
+            break;
+        }
+        uint32_t len = left < mss ? left : mss;
+        uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
+        if (room == 0)
+            break;
+        if (len > room) {
+            /* Sender SWS avoidance: a window-limited runt only when nothing
+             * is outstanding. */
+            if (room < mss && c->snd_max != c->snd_una)
+                break;
+            len = room;
+        }
+        if (!flow_allows(c, len)) {
+            if (!(c->snd_max == c->snd_una && len <= mss))
+                break;
+        }
+        int rexmit = seq_lt(c->snd_nxt, c->snd_max);
+        /* Nagle (RFC 896): a runt waits while data is unacknowledged. */
+        if (len < mss && !rexmit && !c->nodelay && c->snd_max != c->snd_una &&
+            !(c->shut_wr && len == left))
+            break;
+        uint8_t flags = TCP_ACK;
+        if (len == left) {
+            flags |= TCP_PSH;
+            if (c->shut_wr)
+                flags |= TCP_FIN;
+        }
+        if (xmit(c, c->snd_nxt, flags, len, now_ms) != 0)
+            break;
+        sent = 1;
+        if (rexmit) {
+            c->stats.retransmits++;
+            c->rtt_timing = 0;
+        } else if (!c->rtt_timing && !c->ts_ok) {
+            c->rtt_timing = 1;
+            c->rtt_seq = c->snd_nxt + len;
+            c->rtt_start = now_ms;
+        }
+        c->snd_nxt += len;
+        if (flags & TCP_FIN) {
+            c->snd_nxt++;
+            c->fin_sent = 1;
+        }
+        if (seq_lt(c->snd_max, c->snd_nxt))
+            c->snd_max = c->snd_nxt;
+        if (flags & TCP_FIN)
+            break;
+    }
+    if (seq_lt(c->snd_max, c->snd_nxt))
+        c->snd_max = c->snd_nxt;
+    if (c->fin_sent) {
+        if (c->state == TCP_ESTABLISHED)
+            tcp_set_state(c, TCP_FIN_WAIT_1);
+        else if (c->state == TCP_CLOSE_WAIT)
+            tcp_set_state(c, TCP_LAST_ACK);
+    }
+    if (!sent && c->ack_now)
+        tcp_send_ack(c, now_ms);
+    if (c->snd_max != c->snd_una) {
+        if (c->rto_at == TCP_NO_TIMER)
+            tcp_rto_arm(c, now_ms);
+        c->persist_at = TCP_NO_TIMER;
+    } else if (c->sndq_len > 0 && c->snd_wnd == 0 && c->persist_at == TCP_NO_TIMER) {
+        uint64_t t = (uint64_t)(c->rto < TCP_PERSIST_MIN ? TCP_PERSIST_MIN : c->rto)
+                     << (c->persist_backoff < 16 ? c->persist_backoff : 16);
+        c->persist_at = now_ms + (t > TCP_RTO_MAX ? TCP_RTO_MAX : t);
+    }
+}

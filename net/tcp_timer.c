@@ -1,0 +1,138 @@
+/*
+ * net/tcp_timer.c - per-connection timers: retransmission (RFC 6298, with
+ * exponential backoff), delayed ACK, persist (zero-window probes),
+ * keepalive, TIME-WAIT; and the RTT estimator.
+ *
+ * Call order: net_tick -> tcp_tick (tcp.c) -> tcp_conn_tick.
+ */
+#include <errno.h>
+
+#include "net/stack.h"
+#include "net/tcp_internal.h"
+
+void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt)
+{
+    if (rtt > TCP_RTO_MAX)
+        rtt = TCP_RTO_MAX;
+    if (!c->rtt_valid) {
+        c->rtt_valid = 1;
+        c->srtt = rtt << 3;
+        c->rttvar = rtt << 1;
+    } else {
+        int32_t delta = (int32_t)rtt - (int32_t)(c->srtt >> 3);
+        uint32_t adelta = (uint32_t)(delta < 0 ? -delta : delta);
+        c->srtt = (uint32_t)((int32_t)c->srtt + delta);
+        c->rttvar = c->rttvar + adelta - (c->rttvar >> 2);
+    }
+    uint32_t rto = (c->srtt >> 3) + (c->rttvar > 1 ? c->rttvar : 1);
+    c->rto = rto < TCP_RTO_MIN ? TCP_RTO_MIN : rto > TCP_RTO_MAX ? TCP_RTO_MAX : rto;
+}
+
+static void rto_expired(struct tcp_conn *c, uint64_t now_ms)
+{
+    struct net_stack *st = c->st;
+
+    c->rto_at = TCP_NO_TIMER;
+    c->stats.rto_timeouts++;
+    if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
+        if (++c->syn_tries > st->lim.tcp_syn_retries) {
+            if (c->passive)
+                c->app_closed = 1; /* never accepted: nobody holds it */
+            st->tcp.conns_timed_out++;
+            tcp_terminate(c, -ETIMEDOUT);
+            return;
+        }
+        c->backoff++;
+        c->stats.retransmits++;
+        tcp_send_syn(c, now_ms);
+        return;
+    }
+    if (c->snd_max == c->snd_una)
+        return;
+    if (c->snd_wnd == 0) {
+        /* The peer closed its window with data in flight: probe it like
+         * the persist timer does, without giving up while it answers. */
+        c->snd_nxt = c->snd_una;
+        c->stats.zero_window_probes++;
+        tcp_send_probe(c, now_ms);
+        if (c->persist_backoff < 16)
+            c->persist_backoff++;
+        uint64_t t = (uint64_t)c->rto << c->persist_backoff;
+        c->rto_at = now_ms + (t > TCP_RTO_MAX ? TCP_RTO_MAX : t);
+        return;
+    }
+    if (++c->backoff > st->lim.tcp_max_retries) {
+        tcp_send_rst_conn(c, now_ms);
+        st->tcp.conns_timed_out++;
+        tcp_terminate(c, -ETIMEDOUT);
+        return;
+    }
+    uint32_t mss = tcp_eff_mss(c), flight = c->snd_max - c->snd_una;
+    /* RFC 5681 (4): after a loss seen by the timer, ssthresh from the
+     * flight (only on the first expiry), cwnd one segment; go back N. */
+    if (c->backoff == 1)
+        c->ssthresh = flight / 2 > 2 * mss ? flight / 2 : 2 * mss;
+    c->cwnd = mss;
+    c->snd_nxt = c->snd_una;
+    c->in_recovery = 0;
+    c->recover = c->snd_max;
+    c->dupacks = 0;
+    c->nsb = 0; /* forget SACKs: the receiver may have reneged */
+    c->rtt_timing = 0;
+    tcp_output(c, now_ms);
+}
+
+void tcp_conn_tick(struct tcp_conn *c, uint64_t now_ms)
+{
+    if (c->tw_at <= now_ms) {
+        c->tw_at = TCP_NO_TIMER;
+        tcp_terminate(c, 0);
+        return;
+    }
+    if (c->rto_at <= now_ms) {
+        rto_expired(c, now_ms);
+        if (c->state == TCP_CLOSED)
+            return;
+    }
+    if (c->delack_at <= now_ms) {
+        c->delack_at = TCP_NO_TIMER;
+        tcp_send_ack(c, now_ms);
+    }
+    if (c->persist_at <= now_ms) {
+        c->persist_at = TCP_NO_TIMER;
+        if (c->snd_wnd == 0 && c->sndq_len > 0 && c->snd_max == c->snd_una) {
+            c->stats.zero_window_probes++;
+            tcp_send_probe(c, now_ms);
+            if (c->persist_backoff < 16)
+                c->persist_backoff++;
+        }
+        tcp_output(c, now_ms);
+    }
+    if (c->keep_at <= now_ms) {
+        c->keep_at = TCP_NO_TIMER;
+        if (!c->keepalive || (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
+            return;
+        if (c->keep_probes >= c->keep_count) {
+            tcp_send_rst_conn(c, now_ms);
+            c->st->tcp.conns_timed_out++;
+            tcp_terminate(c, -ETIMEDOUT);
+            return;
+        }
+        c->keep_probes++;
+        c->stats.keepalive_probes++;
+        tcp_send_probe(c, now_ms);
+        c->keep_at = now_ms + c->keep_intvl;
+    }
+}
+
+static uint64_t min64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+uint64_t tcp_conn_deadline(const struct tcp_conn *c)
+{
+    if (c->state == TCP_CLOSED || c->state == TCP_LISTEN)
+        return TCP_NO_TIMER;
+    return min64(min64(c->rto_at, c->delack_at), min64(min64(c->persist_at, c->keep_at), c->tw_at));
+}

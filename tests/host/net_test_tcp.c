@@ -1,0 +1,1583 @@
+/*
+ * net_test_tcp.c - TCP script tests: a test injects crafted segments into
+ * one stack (a fake peer at PEER_IP) on the fake clock and checks the
+ * segments the stack sends back - flags, sequence and ACK numbers, window,
+ * options - and its state, counters and buffers.
+ *
+ * Segments are built and parsed here with the test's own byte and checksum
+ * code (net_frames.c), not net/'s.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/tcp.h"
+#include "net_test.h"
+
+#define LPORT 80
+#define RPORT 40000
+#define PISS  1000u /* the peer's initial sequence number */
+
+/* ---- segments in ---------------------------------------------------------- */
+
+struct sg {
+    uint8_t flags;
+    uint32_t seq, ack;
+    uint16_t wnd;
+    uint16_t mss; /* 0: no option */
+    int ws;       /* < 0: no option */
+    int sackok;
+    int ts; /* include a timestamp option */
+    uint32_t tsval, tsecr;
+    unsigned nsack;
+    uint32_t sack[4][2];
+    size_t len;              /* payload bytes (pattern from seq) */
+    const uint8_t *raw_opts; /* instead of the above */
+    size_t raw_len;
+    uint16_t sport, dport; /* 0: RPORT / LPORT */
+    int bad_csum;
+};
+
+#define F_FIN 0x01
+#define F_SYN 0x02
+#define F_RST 0x04
+#define F_PSH 0x08
+#define F_ACK 0x10
+
+static uint8_t pattern(uint32_t seq)
+{
+    return (uint8_t)(seq * 7 + (seq >> 8));
+}
+
+static size_t build(uint8_t *f, const struct sg *s)
+{
+    uint8_t opts[60];
+    size_t ol = 0;
+
+    if (s->raw_opts != NULL) {
+        memcpy(opts, s->raw_opts, s->raw_len);
+        ol = s->raw_len;
+    } else {
+        if (s->mss) {
+            opts[ol++] = 2, opts[ol++] = 4;
+            nf_put16(opts + ol, s->mss);
+            ol += 2;
+        }
+        if (s->ws >= 0)
+            opts[ol++] = 1, opts[ol++] = 3, opts[ol++] = 3, opts[ol++] = (uint8_t)s->ws;
+        if (s->sackok)
+            opts[ol++] = 1, opts[ol++] = 1, opts[ol++] = 4, opts[ol++] = 2;
+        if (s->ts) {
+            opts[ol++] = 1, opts[ol++] = 1, opts[ol++] = 8, opts[ol++] = 10;
+            nf_put32(opts + ol, s->tsval);
+            nf_put32(opts + ol + 4, s->tsecr);
+            ol += 8;
+        }
+        if (s->nsack) {
+            opts[ol++] = 1, opts[ol++] = 1, opts[ol++] = 5,
+            opts[ol++] = (uint8_t)(2 + 8 * s->nsack);
+            for (unsigned i = 0; i < s->nsack; i++) {
+                nf_put32(opts + ol, s->sack[i][0]);
+                nf_put32(opts + ol + 4, s->sack[i][1]);
+                ol += 8;
+            }
+        }
+    }
+    while (ol % 4)
+        opts[ol++] = 0;
+    size_t tl = 20 + ol + s->len;
+    size_t n = nf_eth(f, fake_mac_a, fake_mac_peer, 0x0800);
+    n += nf_ip(f + n, PEER_IP, OUR_IP, 6, 1, 0, tl);
+    uint8_t *t = f + n;
+    nf_put16(t, s->sport ? s->sport : RPORT);
+    nf_put16(t + 2, s->dport ? s->dport : LPORT);
+    nf_put32(t + 4, s->seq);
+    nf_put32(t + 8, s->ack);
+    t[12] = (uint8_t)((20 + ol) / 4 << 4);
+    t[13] = s->flags;
+    nf_put16(t + 14, s->wnd);
+    nf_put16(t + 16, 0);
+    nf_put16(t + 18, 0);
+    memcpy(t + 20, opts, ol);
+    for (size_t i = 0; i < s->len; i++)
+        t[20 + ol + i] = pattern(s->seq + (uint32_t)i);
+    uint8_t ph[12];
+    nf_put32(ph, PEER_IP);
+    nf_put32(ph + 4, OUR_IP);
+    ph[8] = 0, ph[9] = 6;
+    nf_put16(ph + 10, (uint16_t)tl);
+    uint16_t cs = nf_fold(nf_sum(t, tl, nf_sum(ph, 12, 0)));
+    nf_put16(t + 16, (uint16_t)(s->bad_csum ? cs ^ 0x1234 : cs));
+    return n + tl;
+}
+
+/* ---- segments out ----------------------------------------------------------- */
+
+struct so {
+    uint8_t flags;
+    uint32_t seq, ack;
+    uint16_t wnd;
+    int mss, ws, sackok, ts;
+    uint32_t tsval, tsecr;
+    unsigned nsack;
+    uint32_t sack[4][2];
+    size_t len;
+    uint8_t first; /* first payload byte */
+    int payload_ok;
+    unsigned segs;
+    uint16_t sport, dport;
+};
+
+/* Parse the next transmitted TCP frame (ARP is skipped); 0 when there is
+ * none. */
+static int out(struct fake_host *h, struct so *o)
+{
+    struct fake_frame *f = fake_dev_pop(&h->dev);
+
+    while (f != NULL && (f->len < 54 || nf_get16(f->data + 12) != 0x0800 || f->data[23] != 6)) {
+        free(f);
+        f = fake_dev_pop(&h->dev);
+    }
+    memset(o, 0, sizeof(*o));
+    o->mss = o->ws = -1;
+    if (f == NULL)
+        return 0;
+    CHECK(nt_ip_csum_ok(f->data, f->len) && nt_l4_csum_ok(f->data, f->len));
+    CHECK_UINT_EQ(f->data[23], 6);
+    const uint8_t *t = f->data + 34;
+    size_t doff = (size_t)(t[12] >> 4) * 4;
+    o->sport = nf_get16(t);
+    o->dport = nf_get16(t + 2);
+    o->seq = nf_get32(t + 4);
+    o->ack = nf_get32(t + 8);
+    o->flags = t[13];
+    o->wnd = nf_get16(t + 14);
+    o->segs = f->segs;
+    for (size_t i = 20; i < doff;) {
+        uint8_t k = t[i];
+        if (k == 0)
+            break;
+        if (k == 1) {
+            i++;
+            continue;
+        }
+        uint8_t l = t[i + 1];
+        if (k == 2)
+            o->mss = nf_get16(t + i + 2);
+        if (k == 3)
+            o->ws = t[i + 2];
+        if (k == 4)
+            o->sackok = 1;
+        if (k == 8) {
+            o->ts = 1;
+            o->tsval = nf_get32(t + i + 2);
+            o->tsecr = nf_get32(t + i + 6);
+        }
+        if (k == 5) {
+            o->nsack = (l - 2u) / 8;
+            for (unsigned j = 0; j < o->nsack && j < 4; j++) {
+                o->sack[j][0] = nf_get32(t + i + 2 + 8 * j);
+                o->sack[j][1] = nf_get32(t + i + 6 + 8 * j);
+            }
+        }
+        i += l;
+    }
+    o->len = nf_get16(f->data + 16) - 20 - doff;
+    o->first = o->len ? t[doff] : 0;
+    o->payload_ok = 1;
+    free(f);
+    return 1;
+}
+
+static int seq_after(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) > 0;
+}
+
+static unsigned count_out(struct fake_host *h)
+{
+    return h->dev.tx_count;
+}
+
+/* ---- a connection to script ------------------------------------------------- */
+
+struct tc {
+    struct fake_host h;
+    struct tcp_conn *l, *c;
+    uint32_t iss;  /* ours */
+    uint32_t pseq; /* the peer's next sequence number */
+    int ts, sack;
+    uint32_t last_tsval; /* our last TSval, to echo */
+    unsigned events;
+};
+
+static void on_event(struct tcp_conn *c, unsigned ev, void *arg)
+{
+    (void)c;
+    ((struct tc *)arg)->events |= ev;
+}
+
+static void tc_in(struct tc *t, struct sg s)
+{
+    uint8_t f[NF_MAX_FRAME];
+
+    if (t->ts && !s.ts && s.raw_opts == NULL) {
+        s.ts = 1;
+        s.tsval = (uint32_t)t->h.now + 5000;
+        s.tsecr = t->last_tsval;
+    }
+    if (s.ws == 0 && !(s.flags & F_SYN))
+        s.ws = -1;
+    fake_host_rx(&t->h, f, build(f, &s));
+}
+
+static int tc_out(struct tc *t, struct so *o)
+{
+    int r = out(&t->h, o);
+    if (r && o->ts)
+        t->last_tsval = o->tsval;
+    return r;
+}
+
+/* Receive buffer of the next tc_open (0: default). */
+static size_t next_rcvbuf;
+
+/* Listen, take a SYN with the given options, answer, complete. */
+static void tc_open_opts(struct tc *t, int ts, int sack, int ws, uint16_t mss)
+{
+    struct so o;
+
+    memset(t, 0, sizeof(*t));
+    nt_host(&t->h, 0);
+    nt_learn_peer(&t->h);
+
+    t->h.now = 1000;
+    CHECK_INT_EQ(tcp_listen(&t->h.st, LPORT, 4, &t->l), 0);
+    tcp_set_notify(t->l, on_event, t);
+    if (next_rcvbuf != 0)
+        tcp_set_buffers(t->l, 0, next_rcvbuf); /* inherited by the connection */
+    tc_in(t, (struct sg){.flags = F_SYN,
+                         .seq = PISS,
+                         .wnd = 65535,
+                         .mss = mss,
+                         .ws = ws,
+                         .sackok = sack,
+                         .ts = ts,
+                         .tsval = 777});
+    CHECK(tc_out(t, &o));
+    CHECK_UINT_EQ(o.flags, F_SYN | F_ACK);
+    CHECK_UINT_EQ(o.ack, PISS + 1);
+    t->iss = o.seq;
+    t->ts = ts;
+    t->sack = sack;
+    t->pseq = PISS + 1;
+    tc_in(t,
+          (struct sg){.flags = F_ACK, .seq = t->pseq, .ack = t->iss + 1, .wnd = 65535, .ws = -1});
+    CHECK(t->events & TCP_EV_ACCEPT);
+    t->c = tcp_accept(t->l);
+    CHECK(t->c != NULL);
+    if (t->c != NULL) {
+        CHECK_INT_EQ(tcp_get_state(t->c), TCP_ESTABLISHED);
+        tcp_set_notify(t->c, on_event, t);
+    }
+    t->events = 0;
+    next_rcvbuf = 0;
+}
+
+static void tc_open(struct tc *t)
+{
+    tc_open_opts(t, 0, 0, -1, 1460);
+}
+
+static void tc_done(struct tc *t)
+{
+    tcp_abort(t->c, t->h.now);
+    tcp_close(t->l, t->h.now);
+    fake_dev_clear(&t->h.dev);
+    NT_DESTROY(&t->h);
+}
+
+static void adv(struct tc *t, uint64_t ms)
+{
+    fake_host_advance(&t->h, t->h.now + ms);
+}
+
+/* Data from the peer at its next sequence number. */
+static void peer_data(struct tc *t, size_t len)
+{
+    tc_in(t, (struct sg){.flags = F_ACK | F_PSH,
+                         .seq = t->pseq,
+                         .ack = t->iss + 1,
+                         .wnd = 65535,
+                         .ws = -1,
+                         .len = len});
+    t->pseq += (uint32_t)len;
+}
+
+static void send_bytes(struct tc *t, size_t n)
+{
+    static uint8_t buf[200000];
+    CHECK_INT_EQ(tcp_send_copy(t->c, buf, n, t->h.now), (long)n);
+}
+
+static void ack_to(struct tc *t, uint32_t rel, uint16_t wnd)
+{
+    tc_in(t, (struct sg){
+                 .flags = F_ACK, .seq = t->pseq, .ack = t->iss + 1 + rel, .wnd = wnd, .ws = -1});
+}
+
+/* ---- handshakes ---------------------------------------------------------------- */
+
+TEST(net_tcp_passive_open_negotiates_options)
+{
+    struct tc t;
+    struct so o;
+    uint8_t f[NF_MAX_FRAME];
+
+    memset(&t, 0, sizeof(t));
+    nt_host(&t.h, 0);
+    nt_learn_peer(&t.h);
+    CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 4, &t.l), 0);
+    struct tcp_conn *dup;
+    CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 4, &dup), -EADDRINUSE);
+    fake_host_rx(&t.h, f,
+                 build(f, &(struct sg){.flags = F_SYN,
+                                       .seq = PISS,
+                                       .wnd = 65535,
+                                       .mss = 1400,
+                                       .ws = 7,
+                                       .sackok = 1,
+                                       .ts = 1,
+                                       .tsval = 4242}));
+    CHECK(out(&t.h, &o));
+    CHECK_UINT_EQ(o.flags, F_SYN | F_ACK);
+    CHECK_UINT_EQ(o.ack, PISS + 1);
+    CHECK_INT_EQ(o.mss, 1460); /* ours, from the MTU */
+    CHECK_INT_EQ(o.ws, 3);     /* 256 KiB receive buffer */
+    CHECK(o.sackok && o.ts);
+    CHECK_UINT_EQ(o.tsecr, 4242);
+    CHECK_UINT_EQ(t.h.st.tcp.half_open, 1);
+    CHECK(tcp_accept(t.l) == NULL);
+    fake_host_rx(&t.h, f,
+                 build(f, &(struct sg){.flags = F_ACK,
+                                       .seq = PISS + 1,
+                                       .ack = o.seq + 1,
+                                       .wnd = 100,
+                                       .ws = -1,
+                                       .ts = 1,
+                                       .tsval = 4243,
+                                       .tsecr = o.tsval}));
+    CHECK_UINT_EQ(t.h.st.tcp.half_open, 0);
+    t.c = tcp_accept(t.l);
+    CHECK(t.c != NULL);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    /* The peer's window is scaled by its shift 7: 100 << 7 = 12800 bytes. */
+    send_bytes(&t, 20000);
+    size_t total = 0;
+    while (out(&t.h, &o)) {
+        CHECK(o.len <= 1400 - 12); /* peer's MSS less the timestamp option */
+        CHECK(o.ts);
+        total += o.len;
+    }
+    CHECK(total <= 12800 && total > 0);
+    tc_done(&t);
+}
+
+TEST(net_tcp_active_open_and_connected_event)
+{
+    struct tc t;
+    struct so o;
+    struct tcp_conn *c;
+
+    memset(&t, 0, sizeof(t));
+    nt_host(&t.h, 0);
+    nt_learn_peer(&t.h);
+    CHECK_INT_EQ(tcp_connect(&t.h.st, PEER_IP, 5555, 0, &c), 0);
+    tcp_set_notify(c, on_event, &t);
+    CHECK(out(&t.h, &o));
+    CHECK_UINT_EQ(o.flags, F_SYN);
+    CHECK_INT_EQ(o.mss, 1460);
+    CHECK(o.ws >= 0 && o.sackok && o.ts);
+    CHECK_UINT_EQ(o.dport, 5555);
+    CHECK_INT_EQ(tcp_get_state(c), TCP_SYN_SENT);
+    /* SYN retransmitted after the initial RTO of 1 s, then 2 s. */
+    fake_host_advance(&t.h, 999);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    fake_host_advance(&t.h, 1000);
+    CHECK(out(&t.h, &o) && o.flags == F_SYN);
+    fake_host_advance(&t.h, 2999);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    fake_host_advance(&t.h, 3000);
+    CHECK(out(&t.h, &o) && o.flags == F_SYN);
+    uint8_t f[200];
+    fake_host_rx(&t.h, f,
+                 build(f, &(struct sg){.flags = F_SYN | F_ACK,
+                                       .seq = 9000,
+                                       .ack = o.seq + 1,
+                                       .wnd = 8000,
+                                       .mss = 1000,
+                                       .ws = -1,
+                                       .sport = 5555,
+                                       .dport = o.sport}));
+    CHECK(t.events & TCP_EV_CONNECTED);
+    CHECK_INT_EQ(tcp_get_state(c), TCP_ESTABLISHED);
+    CHECK(out(&t.h, &o));
+    CHECK_UINT_EQ(o.flags, F_ACK);
+    CHECK_UINT_EQ(o.ack, 9001);
+    CHECK(!o.ts && o.nsack == 0); /* the peer offered neither */
+    tcp_abort(c, t.h.now);
+    CHECK(out(&t.h, &o) && (o.flags & F_RST));
+    NT_DESTROY(&t.h);
+}
+
+TEST(net_tcp_connect_refused_by_rst)
+{
+    struct fake_host h;
+    struct so o;
+    struct tcp_conn *c;
+    uint8_t f[200];
+
+    nt_host(&h, 0);
+    nt_learn_peer(&h);
+    CHECK_INT_EQ(tcp_connect(&h.st, PEER_IP, 5555, 0, &c), 0);
+    CHECK(out(&h, &o));
+    /* An RST with a wrong ACK is ignored; the right one refuses. */
+    fake_host_rx(&h, f,
+                 build(f, &(struct sg){.flags = F_RST | F_ACK,
+                                       .ack = o.seq + 5,
+                                       .ws = -1,
+                                       .sport = 5555,
+                                       .dport = o.sport}));
+    CHECK_INT_EQ(tcp_get_state(c), TCP_SYN_SENT);
+    fake_host_rx(&h, f,
+                 build(f, &(struct sg){.flags = F_RST | F_ACK,
+                                       .ack = o.seq + 1,
+                                       .ws = -1,
+                                       .sport = 5555,
+                                       .dport = o.sport}));
+    CHECK_INT_EQ(tcp_get_state(c), TCP_CLOSED);
+    CHECK_INT_EQ(tcp_error(c), -ECONNREFUSED);
+    CHECK_INT_EQ(tcp_send_copy(c, "x", 1, 0), -ENOTCONN);
+    tcp_close(c, 0);
+    fake_dev_clear(&h.dev);
+    NT_DESTROY(&h);
+}
+
+TEST(net_tcp_simultaneous_open)
+{
+    struct fake_host h;
+    struct so o;
+    struct tcp_conn *c;
+    uint8_t f[200];
+
+    nt_host(&h, 0);
+    nt_learn_peer(&h);
+    CHECK_INT_EQ(tcp_connect(&h.st, PEER_IP, 5555, 0, &c), 0);
+    CHECK(out(&h, &o));
+    uint32_t iss = o.seq;
+    uint16_t lport = o.sport;
+    fake_host_rx(&h, f,
+                 build(f, &(struct sg){.flags = F_SYN,
+                                       .seq = 7000,
+                                       .wnd = 4000,
+                                       .mss = 1460,
+                                       .ws = -1,
+                                       .sport = 5555,
+                                       .dport = lport}));
+    CHECK_INT_EQ(tcp_get_state(c), TCP_SYN_RECEIVED);
+    CHECK(out(&h, &o));
+    CHECK_UINT_EQ(o.flags, F_SYN | F_ACK);
+    CHECK_UINT_EQ(o.seq, iss);
+    CHECK_UINT_EQ(o.ack, 7001);
+    fake_host_rx(&h, f,
+                 build(f, &(struct sg){.flags = F_SYN | F_ACK,
+                                       .seq = 7000,
+                                       .ack = iss + 1,
+                                       .wnd = 4000,
+                                       .ws = -1,
+                                       .sport = 5555,
+                                       .dport = lport}));
+    /* Its SYN again (seq 7000) gets our SYN-ACK again; the bare ACK completes. */
+    fake_dev_clear(&h.dev);
+    fake_host_rx(&h, f,
+                 build(f, &(struct sg){.flags = F_ACK,
+                                       .seq = 7001,
+                                       .ack = iss + 1,
+                                       .wnd = 4000,
+                                       .ws = -1,
+                                       .sport = 5555,
+                                       .dport = lport}));
+    CHECK_INT_EQ(tcp_get_state(c), TCP_ESTABLISHED);
+    tcp_abort(c, 0);
+    fake_dev_clear(&h.dev);
+    NT_DESTROY(&h);
+}
+
+/* ---- closing --------------------------------------------------------------------- */
+
+TEST(net_tcp_active_close_through_time_wait)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    tcp_close(t.c, t.h.now);
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.flags, F_FIN | F_ACK);
+    CHECK_UINT_EQ(o.seq, t.iss + 1);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_FIN_WAIT_1);
+    ack_to(&t, 1, 65535);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_FIN_WAIT_2);
+    tc_in(&t, (struct sg){
+                  .flags = F_FIN | F_ACK, .seq = t.pseq, .ack = t.iss + 2, .wnd = 100, .ws = -1});
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.flags, F_ACK);
+    CHECK_UINT_EQ(o.ack, t.pseq + 1);
+    /* A retransmitted FIN is ACKed again. */
+    tc_in(&t, (struct sg){
+                  .flags = F_FIN | F_ACK, .seq = t.pseq, .ack = t.iss + 2, .wnd = 100, .ws = -1});
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ack == t.pseq + 1);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 2);
+    adv(&t, 2 * 30000 - 1);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 2);
+    adv(&t, 2);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 1); /* freed after 2 MSL */
+    t.c = NULL;
+    tc_done(&t);
+}
+
+TEST(net_tcp_passive_close_last_ack)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    tc_in(&t, (struct sg){
+                  .flags = F_FIN | F_ACK, .seq = t.pseq, .ack = t.iss + 1, .wnd = 100, .ws = -1});
+    t.pseq++;
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_CLOSE_WAIT);
+    CHECK(t.events & TCP_EV_READABLE);
+    CHECK(tcp_eof(t.c));
+    char b[4];
+    CHECK_INT_EQ(tcp_recv_copy(t.c, b, 4, t.h.now), 0);
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ack == PISS + 2);
+    tcp_close(t.c, t.h.now);
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.flags, F_FIN | F_ACK);
+    ack_to(&t, 1, 100);
+    adv(&t, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 1);
+    t.c = NULL;
+    tc_done(&t);
+}
+
+TEST(net_tcp_simultaneous_close)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    tcp_shutdown(t.c, t.h.now);
+    CHECK(tc_out(&t, &o) && o.flags == (F_FIN | F_ACK));
+    /* Their FIN crosses ours: it does not ACK our FIN. */
+    tc_in(&t, (struct sg){
+                  .flags = F_FIN | F_ACK, .seq = t.pseq, .ack = t.iss + 1, .wnd = 100, .ws = -1});
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_CLOSING);
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ack == t.pseq + 1);
+    tc_in(&t,
+          (struct sg){.flags = F_ACK, .seq = t.pseq + 1, .ack = t.iss + 2, .wnd = 100, .ws = -1});
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
+    adv(&t, 60001);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_CLOSED);
+    CHECK_INT_EQ(tcp_error(t.c), 0);
+    CHECK(t.events & TCP_EV_CLOSED);
+    tc_done(&t);
+}
+
+TEST(net_tcp_fin_retransmitted_on_timeout)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    tcp_shutdown(t.c, t.h.now);
+    CHECK(tc_out(&t, &o) && o.flags == (F_FIN | F_ACK));
+    adv(&t, 200);
+    CHECK(tc_out(&t, &o) && o.flags == (F_FIN | F_ACK) && o.seq == t.iss + 1);
+    tc_done(&t);
+}
+
+/* ---- data ------------------------------------------------------------------------ */
+
+TEST(net_tcp_receive_zero_copy_and_delayed_ack)
+{
+    struct tc t;
+    struct so o;
+    uint8_t f[NF_MAX_FRAME];
+
+    tc_open(&t);
+    struct sg s = {
+        .flags = F_ACK, .seq = t.pseq, .ack = t.iss + 1, .wnd = 65535, .ws = -1, .len = 1000};
+    struct netbuf *in = fake_host_rx(&t.h, f, build(f, &s));
+    t.pseq += 1000;
+    CHECK(t.events & TCP_EV_READABLE);
+    CHECK_UINT_EQ(count_out(&t.h), 0); /* ACK delayed */
+    adv(&t, 39);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    adv(&t, 1);
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ack == t.pseq);
+    /* Window: 256 KiB less the 1000 bytes held, scaled by 3. */
+    CHECK_UINT_EQ(o.wnd, 65535); /* no scaling: the peer did not offer it */
+    CHECK_UINT_EQ(tcp_readable(t.c), 1000);
+    struct netbuf *nb = tcp_recv(t.c, t.h.now);
+    CHECK_PTR_EQ(nb, in); /* the device's own buffer */
+    CHECK_UINT_EQ(nb->len, 1000);
+    CHECK_UINT_EQ(nb->data[0], pattern(PISS + 1));
+    CHECK_INT_EQ(t.h.dev.rx_live, 1);
+    nbuf_put(nb);
+    CHECK_INT_EQ(t.h.dev.rx_live, 0);
+    /* Two segments: the second is ACKed at once. */
+    peer_data(&t, 500);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    peer_data(&t, 500);
+    CHECK(tc_out(&t, &o) && o.ack == t.pseq);
+    CHECK_UINT_EQ(t.h.st.cnt.copied_bytes, 0);
+    tc_done(&t);
+}
+
+TEST(net_tcp_window_is_buffer_minus_held)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open_opts(&t, 0, 0, 0, 1460);
+    peer_data(&t, 1000);
+    peer_data(&t, 1000);
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.wnd, (256 * 1024 - 2000) >> 3);
+    tc_done(&t);
+}
+
+TEST(net_tcp_out_of_order_sack_and_gap_fill)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open_opts(&t, 1, 1, 0, 1460);
+    uint32_t base = t.pseq;
+    t.pseq = base + 1000;
+    peer_data(&t, 1000); /* [1000, 2000) */
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.ack, base);
+    CHECK_UINT_EQ(o.nsack, 1);
+    CHECK_UINT_EQ(o.sack[0][0], base + 1000);
+    CHECK_UINT_EQ(o.sack[0][1], base + 2000);
+    t.pseq = base + 3000;
+    peer_data(&t, 500); /* [3000, 3500) */
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.nsack, 2);
+    CHECK_UINT_EQ(o.sack[0][0], base + 3000); /* most recent first */
+    CHECK_UINT_EQ(o.sack[1][0], base + 1000);
+    CHECK_UINT_EQ(tcp_stats(t.c)->ooo_segments, 2);
+    CHECK_UINT_EQ(tcp_readable(t.c), 0);
+    t.pseq = base;
+    peer_data(&t, 1000); /* fills [0, 1000) */
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.ack, base + 2000);
+    CHECK_UINT_EQ(o.nsack, 1);
+    CHECK_UINT_EQ(tcp_readable(t.c), 2000);
+    uint8_t buf[3000];
+    CHECK_INT_EQ(tcp_recv_copy(t.c, buf, sizeof(buf), t.h.now), 2000);
+    CHECK_UINT_EQ(buf[1500], pattern(base + 1500));
+    tc_done(&t);
+}
+
+static void mark_done(void *cookie)
+{
+    (*(int *)cookie)++;
+}
+
+TEST(net_tcp_wrapped_memory_completion_runs_after_ack)
+{
+    struct tc t;
+    struct so o;
+    static uint8_t mem[3000];
+    int done = 0;
+
+    tc_open(&t);
+    tcp_set_nodelay(t.c, 1);
+    for (size_t i = 0; i < sizeof(mem); i++)
+        mem[i] = (uint8_t)(i * 3);
+    struct netbuf *nb = nbuf_wrap(mem, sizeof(mem), mark_done, &done);
+    CHECK_INT_EQ(tcp_send(t.c, nb, t.h.now), 0);
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.len, 1460);
+    CHECK(o.segs >= 2); /* header buffer chained to a slice of app memory */
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.len, 1460);
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.len, 80);
+    CHECK_UINT_EQ(o.first, (uint8_t)(2920 * 3));
+    ack_to(&t, 1460, 65535);
+    CHECK_INT_EQ(done, 0);
+    ack_to(&t, 3000, 65535);
+    CHECK_INT_EQ(done, 1);
+    CHECK_UINT_EQ(t.h.st.cnt.copied_bytes, 0);
+    CHECK_UINT_EQ(tcp_stats(t.c)->bytes_acked, 3000);
+    tc_done(&t);
+}
+
+TEST(net_tcp_send_buffer_full_is_eagain_and_not_consumed)
+{
+    struct tc t;
+
+    tc_open(&t);
+    t.h.st.lim.tcp_sndbuf = 0;
+    size_t room = tcp_writable(t.c);
+    CHECK_UINT_EQ(room, 256 * 1024);
+    struct netbuf *big = tcp_alloc(&t.h.st, room);
+    memset(big->data, 1, room);
+    CHECK_INT_EQ(tcp_send(t.c, big, t.h.now), 0);
+    struct netbuf *more = tcp_alloc(&t.h.st, 10);
+    memset(more->data, 2, 10);
+    CHECK_INT_EQ(tcp_send(t.c, more, t.h.now), -EAGAIN);
+    CHECK_UINT_EQ(more->refs, 1); /* still ours */
+    CHECK_INT_EQ(tcp_send_copy(t.c, "abc", 3, t.h.now), 0);
+    /* ACK everything sent: room again, and TCP_EV_WRITABLE. */
+    struct so o;
+    uint32_t hi = 0;
+    for (int r = 0; r < 100 && !(t.events & TCP_EV_WRITABLE); r++) {
+        while (tc_out(&t, &o))
+            hi = o.seq + (uint32_t)o.len - t.iss - 1;
+        ack_to(&t, hi, 65535);
+    }
+    CHECK(t.events & TCP_EV_WRITABLE);
+    CHECK_INT_EQ(tcp_send(t.c, more, t.h.now), 0);
+    tc_done(&t);
+}
+
+TEST(net_tcp_nagle_and_nodelay)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    send_bytes(&t, 10);
+    CHECK(tc_out(&t, &o) && o.len == 10);
+    send_bytes(&t, 10);
+    CHECK_UINT_EQ(count_out(&t.h), 0); /* Nagle: waits for the ACK */
+    send_bytes(&t, 10);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    ack_to(&t, 10, 65535);
+    CHECK(tc_out(&t, &o) && o.len == 20); /* coalesced */
+    CHECK_UINT_EQ(o.segs, 2);             /* header + one slice: the writes share a buffer */
+    CHECK_UINT_EQ(o.first, 0);
+    tcp_set_nodelay(t.c, 1);
+    send_bytes(&t, 5);
+    CHECK(tc_out(&t, &o) && o.len == 5);
+    tc_done(&t);
+}
+
+TEST(net_tcp_mss_clamped_to_peer)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open_opts(&t, 0, 0, -1, 500);
+    send_bytes(&t, 1200);
+    CHECK(tc_out(&t, &o) && o.len == 500);
+    CHECK(tc_out(&t, &o) && o.len == 500);
+    tc_done(&t);
+    /* No MSS option: 536. */
+    tc_open_opts(&t, 0, 0, -1, 0);
+    send_bytes(&t, 1200);
+    CHECK(tc_out(&t, &o) && o.len == 536);
+    tc_done(&t);
+}
+
+/* ---- retransmission --------------------------------------------------------------- */
+
+TEST(net_tcp_rto_backoff)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    send_bytes(&t, 100);
+    CHECK(tc_out(&t, &o) && o.len == 100);
+    /* The handshake measured ~0 ms: RTO is the 200 ms floor, then doubles. */
+    uint64_t start = t.h.now, expect = 200;
+    for (int i = 0; i < 5; i++) {
+        fake_host_advance(&t.h, start + expect - 1);
+        CHECK_UINT_EQ(count_out(&t.h), 0);
+        fake_host_advance(&t.h, start + expect);
+        CHECK(tc_out(&t, &o) && o.len == 100 && o.seq == t.iss + 1);
+        start = t.h.now;
+        expect *= 2;
+    }
+    CHECK_UINT_EQ(tcp_stats(t.c)->rto_timeouts, 5);
+    ack_to(&t, 100, 65535);
+    send_bytes(&t, 10);
+    CHECK(tc_out(&t, &o));
+    adv(&t, 199);
+    CHECK_UINT_EQ(count_out(&t.h), 0); /* backoff reset by the ACK */
+    adv(&t, 1000);
+    CHECK(count_out(&t.h) >= 1);
+    tc_done(&t);
+}
+
+TEST(net_tcp_gives_up_after_max_retries)
+{
+    struct tc t;
+
+    tc_open(&t);
+    t.h.st.lim.tcp_max_retries = 3;
+    send_bytes(&t, 100);
+    adv(&t, 10000);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_CLOSED);
+    CHECK_INT_EQ(tcp_error(t.c), -ETIMEDOUT);
+    CHECK(t.events & TCP_EV_CLOSED);
+    tc_done(&t);
+}
+
+TEST(net_tcp_fast_retransmit_and_newreno_partial_ack)
+{
+    struct tc t;
+    struct so o;
+    const uint32_t mss = 1460;
+
+    tc_open(&t);
+    /* Slow start to a larger window: ACK each flight. */
+    send_bytes(&t, 40 * mss);
+    uint32_t acked = 0;
+    for (int r = 0; r < 3; r++) {
+        uint32_t hi = acked;
+        while (tc_out(&t, &o))
+            hi = o.seq + (uint32_t)o.len - t.iss - 1;
+        ack_to(&t, hi, 65535);
+        acked = hi;
+    }
+    while (tc_out(&t, &o))
+        ;
+    /* Segments from `acked` on are in flight; the first is lost. The first
+     * two duplicate ACKs send one new segment each (limited transmit), the
+     * third retransmits the hole. */
+    ack_to(&t, acked, 65535);
+    CHECK(tc_out(&t, &o) && o.seq != t.iss + 1 + acked);
+    ack_to(&t, acked, 65535);
+    CHECK(tc_out(&t, &o) && o.seq != t.iss + 1 + acked);
+    ack_to(&t, acked, 65535);
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.seq, t.iss + 1 + acked);
+    CHECK_UINT_EQ(o.len, mss);
+    CHECK_UINT_EQ(tcp_stats(t.c)->fast_retransmits, 1);
+    while (tc_out(&t, &o))
+        ;
+    /* Partial ACK: the next segment was lost too, retransmitted at once. */
+    ack_to(&t, acked + mss, 65535);
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.seq, t.iss + 1 + acked + mss);
+    tc_done(&t);
+}
+
+TEST(net_tcp_sack_recovery_retransmits_holes_only)
+{
+    struct tc t;
+    struct so o;
+    const uint32_t mss = 1460 - 12;
+
+    tc_open_opts(&t, 1, 1, -1, 1460);
+    send_bytes(&t, 80 * mss);
+    uint32_t acked = 0;
+    for (int r = 0; r < 8; r++) {
+        uint32_t hi = acked;
+        while (tc_out(&t, &o))
+            hi = o.seq + (uint32_t)o.len - t.iss - 1;
+        ack_to(&t, hi, 65535);
+        acked = hi;
+    }
+    uint32_t hi = acked;
+    unsigned n = 0;
+    while (tc_out(&t, &o)) {
+        hi = o.seq + (uint32_t)o.len - t.iss - 1;
+        n++;
+    }
+    CHECK(n >= 8);
+    /* Lost: segment 0 and segment 2 of the flight; the rest SACKed. */
+    uint32_t b = t.iss + 1 + acked;
+    for (int i = 0; i < 3; i++) {
+        struct sg s = {.flags = F_ACK, .seq = t.pseq, .ack = b, .wnd = 65535, .ws = -1, .nsack = 2};
+        s.sack[0][0] = b + 3 * mss;
+        s.sack[0][1] = b + (uint32_t)(n - 2 + i) * mss;
+        s.sack[1][0] = b + mss;
+        s.sack[1][1] = b + 2 * mss;
+        tc_in(&t, s);
+    }
+    (void)hi;
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.seq, b);
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.seq, b + 2 * mss); /* the second hole, not the SACKed segment 1 */
+    CHECK(tcp_stats(t.c)->sack_retransmits == 2);
+    /* Then new data, never the SACKed segments again. */
+    while (tc_out(&t, &o))
+        CHECK(o.seq == b + (uint32_t)n * mss || seq_after(o.seq, b + (uint32_t)n * mss));
+    tc_done(&t);
+}
+
+/* ---- windows and probes --------------------------------------------------------- */
+
+TEST(net_tcp_zero_window_persist_probes_back_off)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    ack_to(&t, 0, 0);
+    send_bytes(&t, 100);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    uint64_t gaps[4];
+    uint64_t last = t.h.now;
+    for (int i = 0; i < 4; i++) {
+        int got = 0;
+        for (int k = 0; k < 200 && !got; k++) {
+            adv(&t, 100);
+            got = tc_out(&t, &o);
+        }
+        CHECK(got);
+        CHECK_UINT_EQ(o.seq, t.iss); /* snd_una - 1, no data */
+        CHECK_UINT_EQ(o.len, 0);
+        gaps[i] = t.h.now - last;
+        last = t.h.now;
+        ack_to(&t, 0, 0);
+    }
+    CHECK(gaps[1] > gaps[0] && gaps[2] > gaps[1]);
+    CHECK(tcp_stats(t.c)->zero_window_probes >= 4);
+    ack_to(&t, 0, 1000); /* window opens */
+    CHECK(tc_out(&t, &o) && o.len == 100);
+    tc_done(&t);
+}
+
+TEST(net_tcp_keepalive_probes_then_times_out)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    tcp_set_keepalive(t.c, 1, 1000, 500, 3);
+    adv(&t, 999);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    adv(&t, 1);
+    CHECK(tc_out(&t, &o) && o.seq == t.iss && o.len == 0);
+    /* Answered: idle again. */
+    ack_to(&t, 0, 65535);
+    adv(&t, 999);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    adv(&t, 1);
+    CHECK(tc_out(&t, &o));
+    adv(&t, 500);
+    CHECK(tc_out(&t, &o));
+    adv(&t, 500);
+    CHECK(tc_out(&t, &o));
+    adv(&t, 500);
+    CHECK(tc_out(&t, &o) && (o.flags & F_RST));
+    CHECK_INT_EQ(tcp_error(t.c), -ETIMEDOUT);
+    CHECK_UINT_EQ(tcp_stats(t.c)->keepalive_probes, 4);
+    tc_done(&t);
+}
+
+/* ---- RFC 5961, PAWS ------------------------------------------------------------- */
+
+TEST(net_tcp_rfc5961_rst_syn_and_ack_checks)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    /* RST in window but not exact: challenge ACK. */
+    tc_in(&t, (struct sg){.flags = F_RST, .seq = t.pseq + 100, .ws = -1});
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ack == t.pseq);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_CHALLENGE_ACK), 1);
+    /* SYN in ESTABLISHED: challenge ACK. */
+    tc_in(&t, (struct sg){.flags = F_SYN, .seq = t.pseq + 5, .wnd = 100, .ws = -1});
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ack == t.pseq);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_CHALLENGE_ACK), 2);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+    /* ACK of data never sent: dropped, counted, answered. */
+    tc_in(&t, (struct sg){.flags = F_ACK | F_PSH,
+                          .seq = t.pseq,
+                          .ack = t.iss + 5000,
+                          .wnd = 100,
+                          .ws = -1,
+                          .len = 10});
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_ACK_RANGE), 1);
+    CHECK_UINT_EQ(tcp_readable(t.c), 0);
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK);
+    /* Out of window RST: silently dropped. */
+    tc_in(&t, (struct sg){.flags = F_RST, .seq = t.pseq + 10000000, .ws = -1});
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_OUT_OF_WINDOW), 1);
+    /* Rate limit. */
+    t.h.st.lim.tcp_chack_per_s = 0;
+    t.h.st.tcp.chack_left = 0;
+    tc_in(&t, (struct sg){.flags = F_RST, .seq = t.pseq + 1, .ws = -1});
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    /* The exact RST resets. */
+    tc_in(&t, (struct sg){.flags = F_RST, .seq = t.pseq, .ws = -1});
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_CLOSED);
+    CHECK_INT_EQ(tcp_error(t.c), -ECONNRESET);
+    CHECK(t.events & TCP_EV_CLOSED);
+    tc_done(&t);
+}
+
+TEST(net_tcp_paws_drops_old_timestamps)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open_opts(&t, 1, 0, -1, 1460);
+    tc_in(&t, (struct sg){.flags = F_ACK,
+                          .seq = t.pseq,
+                          .ack = t.iss + 1,
+                          .wnd = 100,
+                          .ws = -1,
+                          .ts = 1,
+                          .tsval = 100000,
+                          .len = 10});
+    t.pseq += 10;
+    CHECK_UINT_EQ(tcp_readable(t.c), 10);
+    fake_dev_clear(&t.h.dev);
+    tc_in(&t, (struct sg){.flags = F_ACK,
+                          .seq = t.pseq,
+                          .ack = t.iss + 1,
+                          .wnd = 100,
+                          .ws = -1,
+                          .ts = 1,
+                          .tsval = 99999,
+                          .len = 10});
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_PAWS), 1);
+    CHECK_UINT_EQ(tcp_readable(t.c), 10);
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.tsecr == 100000);
+    tc_done(&t);
+}
+
+/* ---- limits and malformed segments ------------------------------------------------ */
+
+TEST(net_tcp_syn_cache_and_backlog_limits)
+{
+    struct tc t;
+    struct so o;
+
+    memset(&t, 0, sizeof(t));
+    nt_host(&t.h, 0);
+    nt_learn_peer(&t.h);
+    t.h.st.lim.tcp_syn_cache = 2;
+    CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 1, &t.l), 0);
+    for (uint16_t p = 1; p <= 3; p++)
+        tc_in(
+            &t,
+            (struct sg){
+                .flags = F_SYN, .seq = PISS, .wnd = 1000, .ws = -1, .sport = (uint16_t)(1000 + p)});
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_SYN_CACHE_FULL), 1);
+    CHECK_UINT_EQ(t.h.st.tcp.half_open, 2);
+    uint32_t iss[2];
+    for (int i = 0; i < 2; i++) {
+        CHECK(tc_out(&t, &o));
+        iss[i] = o.seq;
+    }
+    CHECK(iss[0] != iss[1]); /* RFC 6528: per 4-tuple */
+    /* The first completes; the second finds the backlog (1) full. */
+    tc_in(&t, (struct sg){.flags = F_ACK,
+                          .seq = PISS + 1,
+                          .ack = iss[0] + 1,
+                          .wnd = 1000,
+                          .ws = -1,
+                          .sport = 1001});
+    tc_in(&t, (struct sg){.flags = F_ACK,
+                          .seq = PISS + 1,
+                          .ack = iss[1] + 1,
+                          .wnd = 1000,
+                          .ws = -1,
+                          .sport = 1002});
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_BACKLOG_FULL), 1);
+    tc_in(&t, (struct sg){.flags = F_SYN, .seq = PISS, .wnd = 1000, .ws = -1, .sport = 1009});
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_BACKLOG_FULL), 2);
+    t.c = tcp_accept(t.l);
+    CHECK(t.c != NULL);
+    CHECK(tcp_accept(t.l) == NULL);
+    /* The half-open one gives up after its SYN-ACK retries and is freed. */
+    adv(&t, 200000);
+    CHECK_UINT_EQ(t.h.st.tcp.half_open, 0);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 2);
+    tc_done(&t);
+}
+
+TEST(net_tcp_ooo_queue_is_capped)
+{
+    struct tc t;
+
+    tc_open(&t);
+    t.h.st.lim.tcp_ooo_segs = 3;
+    uint32_t base = t.pseq;
+    for (uint32_t i = 0; i < 5; i++) {
+        t.pseq = base + 1000 + i * 200;
+        peer_data(&t, 100);
+    }
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_OOO_FULL), 2);
+    CHECK_UINT_EQ(tcp_stats(t.c)->ooo_segments, 3);
+    t.pseq = base;
+    tc_done(&t);
+}
+
+/* Out-of-order segments never take the last receive slot, and in-order
+ * data reneges on them when it needs room: the segment that fills the hole
+ * is always taken (else the connection would stall for good). */
+TEST(net_tcp_out_of_order_cannot_starve_in_order_data)
+{
+    struct tc t;
+
+    tc_open(&t);
+    t.h.st.lim.tcp_rcv_segs = 4;
+    uint32_t base = t.pseq;
+    for (uint32_t i = 0; i < 5; i++) {
+        t.pseq = base + 1000 + i * 100;
+        peer_data(&t, 100);
+    }
+    CHECK_UINT_EQ(tcp_stats(t.c)->ooo_segments, 3); /* the fourth slot stays free */
+    t.pseq = base;
+    peer_data(&t, 100);
+    CHECK_UINT_EQ(tcp_readable(t.c), 100);
+    peer_data(&t, 100); /* at the limit: the highest out-of-order segment goes */
+    CHECK_UINT_EQ(tcp_readable(t.c), 200);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_RX_FULL), 0);
+    tc_done(&t);
+}
+
+TEST(net_tcp_receive_segment_limit)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    t.h.st.lim.tcp_rcv_segs = 2;
+    peer_data(&t, 100);
+    peer_data(&t, 100);
+    fake_dev_clear(&t.h.dev);
+    peer_data(&t, 100); /* a third device buffer would pass the limit: refused */
+    t.pseq -= 100;
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_RX_FULL), 1);
+    CHECK(tc_out(&t, &o) && o.ack == t.pseq);
+    CHECK_UINT_EQ(tcp_readable(t.c), 200);
+    nbuf_put(tcp_recv(t.c, t.h.now));
+    peer_data(&t, 100);
+    CHECK_UINT_EQ(tcp_readable(t.c), 200);
+    tc_done(&t);
+}
+
+TEST(net_tcp_receive_buffer_full_zero_window_then_update)
+{
+    struct tc t;
+    struct so o;
+
+    next_rcvbuf = 2000;
+    tc_open(&t);
+    peer_data(&t, 1000);
+    peer_data(&t, 1000);
+    CHECK(tc_out(&t, &o) && o.wnd == 0 && o.ack == t.pseq);
+    /* A zero-window probe with one byte: refused, answered with window 0. */
+    peer_data(&t, 1);
+    t.pseq -= 1;
+    CHECK(tc_out(&t, &o) && o.wnd == 0 && o.ack == t.pseq);
+    CHECK_UINT_EQ(tcp_readable(t.c), 2000);
+    nbuf_put(tcp_recv(t.c, t.h.now));
+    CHECK(tc_out(&t, &o) && o.wnd == 1000); /* window update */
+    tc_done(&t);
+}
+
+TEST(net_tcp_malformed_segments_counted)
+{
+    struct tc t;
+    uint8_t f[NF_MAX_FRAME];
+
+    tc_open(&t);
+    struct sg s = {
+        .flags = F_ACK, .seq = t.pseq, .ack = t.iss + 1, .wnd = 100, .ws = -1, .len = 10};
+    s.bad_csum = 1;
+    fake_host_rx(&t.h, f, build(f, &s));
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_CHECKSUM), 1);
+    s.bad_csum = 0;
+    static const uint8_t zero_len[] = {8, 0, 0, 0};
+    static const uint8_t one_len[] = {1, 1, 3, 1};
+    static const uint8_t past[] = {1, 1, 8, 10};
+    static const uint8_t bad_mss[] = {2, 3, 0, 0};
+    const uint8_t *bad[] = {zero_len, one_len, past, bad_mss};
+    for (int i = 0; i < 4; i++) {
+        s.raw_opts = bad[i];
+        s.raw_len = 4;
+        fake_host_rx(&t.h, f, build(f, &s));
+    }
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_OPTION), 4);
+    s.raw_opts = NULL;
+    size_t n = build(f, &s);
+    f[34 + 12] = 0x40; /* data offset 16 bytes */
+    fake_host_rx(&t.h, f, n);
+    f[34 + 12] = 0xf0; /* 60 bytes: past the segment */
+    fake_host_rx(&t.h, f, 34 + 40);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_OFFSET), 2);
+    fake_host_rx(&t.h, f, 34 + 10);
+    CHECK(DROPS(&t.h, TCP_SHORT) + DROPS(&t.h, IP_TOTAL_LEN) >= 1);
+    CHECK_UINT_EQ(tcp_readable(t.c), 0);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    tc_done(&t);
+}
+
+TEST(net_tcp_closed_port_answered_with_rst)
+{
+    struct fake_host h;
+    struct so o;
+    uint8_t f[200];
+
+    nt_host(&h, 0);
+    nt_learn_peer(&h);
+    fake_host_rx(&h, f, build(f, &(struct sg){.flags = F_SYN, .seq = 5, .ws = -1}));
+    CHECK_UINT_EQ(DROPS(&h, TCP_NO_PORT), 1);
+    CHECK(out(&h, &o));
+    CHECK_UINT_EQ(o.flags, F_RST | F_ACK);
+    CHECK_UINT_EQ(o.ack, 6);
+    CHECK_UINT_EQ(o.seq, 0);
+    fake_host_rx(&h, f, build(f, &(struct sg){.flags = F_ACK, .seq = 5, .ack = 77, .ws = -1}));
+    CHECK(out(&h, &o));
+    CHECK_UINT_EQ(o.flags, F_RST);
+    CHECK_UINT_EQ(o.seq, 77);
+    fake_host_rx(&h, f, build(f, &(struct sg){.flags = F_RST, .seq = 5, .ws = -1}));
+    CHECK_UINT_EQ(count_out(&h), 0); /* never an RST for an RST */
+    NT_DESTROY(&h);
+}
+
+TEST(net_tcp_data_after_close_gets_rst)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    tcp_close(t.c, t.h.now);
+    CHECK(tc_out(&t, &o) && (o.flags & F_FIN));
+    ack_to(&t, 1, 1000);
+    peer_data(&t, 50);
+    CHECK(tc_out(&t, &o) && (o.flags & F_RST));
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_CLOSED), 1);
+    adv(&t, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 1);
+    t.c = NULL;
+    tc_done(&t);
+}
+
+TEST(net_tcp_close_with_unread_data_resets)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    peer_data(&t, 50);
+    fake_dev_clear(&t.h.dev);
+    tcp_close(t.c, t.h.now);
+    CHECK(tc_out(&t, &o) && (o.flags & F_RST));
+    CHECK_UINT_EQ(t.h.st.tcp.count, 1);
+    t.c = NULL;
+    tc_done(&t);
+}
+
+TEST(net_tcp_isn_depends_on_tuple_and_time)
+{
+    struct fake_host h;
+    struct tcp_conn *a, *b;
+    struct so o1, o2;
+
+    nt_host(&h, 0);
+    nt_learn_peer(&h);
+    CHECK_INT_EQ(tcp_connect(&h.st, PEER_IP, 1, 0, &a), 0);
+    CHECK(out(&h, &o1));
+    h.now = 1000;
+    CHECK_INT_EQ(tcp_connect(&h.st, PEER_IP, 1, 1000, &b), 0);
+    CHECK(out(&h, &o2));
+    CHECK(o1.seq != o2.seq);
+    CHECK(o1.sport != o2.sport);
+    tcp_abort(a, 0);
+    tcp_abort(b, 0);
+    fake_dev_clear(&h.dev);
+    NT_DESTROY(&h);
+}
+
+TEST(net_tcp_checksum_offload_used_when_offered)
+{
+    struct tc t;
+
+    memset(&t, 0, sizeof(t));
+    nt_host(&t.h, NET_IF_TX_CSUM);
+    nt_learn_peer(&t.h);
+    struct tcp_conn *c;
+    CHECK_INT_EQ(tcp_connect(&t.h.st, PEER_IP, 1, 0, &c), 0);
+    struct fake_frame *f = fake_dev_pop(&t.h.dev);
+    CHECK(f != NULL && (f->flags & NB_CSUM_NEEDED));
+    CHECK(f != NULL && nt_l4_csum_ok(f->data, f->len)); /* completed by the "device" */
+    free(f);
+    CHECK_UINT_EQ(t.h.dev.bad_offload, 0);
+    tcp_abort(c, 0);
+    NT_DESTROY(&t.h);
+}
+
+TEST(net_tcp_counters_are_printed)
+{
+    struct tc t;
+    char buf[4000];
+
+    tc_open(&t);
+    tc_in(&t, (struct sg){.flags = F_RST, .seq = t.pseq + 100, .ws = -1});
+    net_format_counters(&t.h.st, buf, sizeof(buf));
+    CHECK(strstr(buf, "tcp_challenge_ack 1") != NULL);
+    CHECK(strstr(buf, "tcp: conns 2") != NULL);
+    tc_done(&t);
+}
+
+TEST(net_tcp_newreno_full_ack_leaves_recovery)
+{
+    struct tc t;
+    struct so o;
+    const uint32_t mss = 1460;
+
+    tc_open(&t);
+    send_bytes(&t, 40 * mss);
+    uint32_t acked = 0;
+    for (int r = 0; r < 3; r++) {
+        uint32_t hi = acked;
+        while (tc_out(&t, &o))
+            hi = o.seq + (uint32_t)o.len - t.iss - 1;
+        ack_to(&t, hi, 65535);
+        acked = hi;
+    }
+    uint32_t hi = acked;
+    while (tc_out(&t, &o))
+        hi = o.seq + (uint32_t)o.len - t.iss - 1;
+    for (int i = 0; i < 3; i++)
+        ack_to(&t, acked, 65535);
+    while (tc_out(&t, &o))
+        if (seq_after(o.seq + (uint32_t)o.len - t.iss - 1, hi))
+            hi = o.seq + (uint32_t)o.len - t.iss - 1;
+    CHECK_UINT_EQ(tcp_stats(t.c)->fast_retransmits, 1);
+    /* Everything acknowledged: recovery over, new data flows, no more
+     * retransmissions. */
+    uint64_t rexmit = tcp_stats(t.c)->retransmits;
+    ack_to(&t, hi, 65535);
+    unsigned n = 0;
+    while (tc_out(&t, &o)) {
+        CHECK(seq_after(o.seq, t.iss + hi));
+        n++;
+    }
+    CHECK(n >= 1);
+    CHECK_UINT_EQ(tcp_stats(t.c)->retransmits, rexmit);
+    tc_done(&t);
+}
+
+TEST(net_tcp_ack_far_below_window_is_dropped)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    /* The peer's window was 65535: an ACK more than that below snd_una is
+     * not acceptable (RFC 5961 5.2). */
+    send_bytes(&t, 1000);
+    while (tc_out(&t, &o))
+        ;
+    ack_to(&t, 1000, 65535);
+    tc_in(&t, (struct sg){.flags = F_ACK | F_PSH,
+                          .seq = t.pseq,
+                          .ack = t.iss - 70000,
+                          .wnd = 100,
+                          .ws = -1,
+                          .len = 10});
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_ACK_RANGE), 1);
+    CHECK_UINT_EQ(tcp_readable(t.c), 0);
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK); /* challenge ACK */
+    /* An old but acceptable duplicate ACK with data is fine. */
+    tc_in(&t, (struct sg){.flags = F_ACK | F_PSH,
+                          .seq = t.pseq,
+                          .ack = t.iss + 500,
+                          .wnd = 100,
+                          .ws = -1,
+                          .len = 10});
+    CHECK_UINT_EQ(tcp_readable(t.c), 10);
+    tc_done(&t);
+}
+
+TEST(net_tcp_listener_refuses_bare_ack_and_close_aborts_queue)
+{
+    struct tc t;
+    struct so o;
+
+    memset(&t, 0, sizeof(t));
+    nt_host(&t.h, 0);
+    nt_learn_peer(&t.h);
+    CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 4, &t.l), 0);
+    tc_in(&t, (struct sg){.flags = F_ACK, .seq = 5, .ack = 1234, .ws = -1});
+    CHECK(tc_out(&t, &o) && o.flags == F_RST && o.seq == 1234);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_BAD_STATE), 1);
+    /* One connection completes and waits in the queue; closing the
+     * listener resets it. */
+    tc_in(&t, (struct sg){.flags = F_SYN, .seq = PISS, .wnd = 1000, .ws = -1});
+    CHECK(tc_out(&t, &o));
+    tc_in(&t,
+          (struct sg){.flags = F_ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 1000, .ws = -1});
+    CHECK_UINT_EQ(t.h.st.tcp.count, 2);
+    tcp_close(t.l, t.h.now);
+    CHECK(tc_out(&t, &o) && (o.flags & F_RST));
+    adv(&t, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 0);
+    NT_DESTROY(&t.h);
+}
+
+TEST(net_tcp_send_copy_takes_what_fits)
+{
+    struct tc t;
+    static uint8_t buf[300 * 1024];
+
+    tc_open(&t);
+    CHECK_INT_EQ(tcp_send_copy(t.c, buf, sizeof(buf), t.h.now), 256 * 1024);
+    CHECK_INT_EQ(tcp_send_copy(t.c, buf, 10, t.h.now), 0);
+    CHECK_UINT_EQ(tcp_writable(t.c), 0);
+    CHECK_UINT_EQ(t.h.st.cnt.copied_bytes, 256 * 1024);
+    tc_done(&t);
+}
+
+TEST(net_tcp_syn_in_time_wait_gets_challenge_ack)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    tcp_shutdown(t.c, t.h.now);
+    CHECK(tc_out(&t, &o));
+    tc_in(&t, (struct sg){
+                  .flags = F_FIN | F_ACK, .seq = t.pseq, .ack = t.iss + 2, .wnd = 100, .ws = -1});
+    t.pseq++;
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
+    CHECK(tc_out(&t, &o));
+    tc_in(&t, (struct sg){.flags = F_SYN, .seq = t.pseq + 10, .wnd = 100, .ws = -1});
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ack == t.pseq);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
+    tc_done(&t);
+}
+
+TEST(net_tcp_rto_follows_measured_rtt)
+{
+    struct fake_host h;
+    struct so o;
+    struct tcp_conn *c;
+    uint8_t f[200];
+
+    nt_host(&h, 0);
+    nt_learn_peer(&h);
+    CHECK_INT_EQ(tcp_connect(&h.st, PEER_IP, 5555, 0, &c), 0);
+    CHECK(out(&h, &o));
+    uint32_t iss = o.seq;
+    h.now = 300; /* RTT 300 ms: RTO = 300 + 4 * 150 = 900 ms */
+    fake_host_rx(&h, f,
+                 build(f, &(struct sg){.flags = F_SYN | F_ACK,
+                                       .seq = 9000,
+                                       .ack = iss + 1,
+                                       .wnd = 8000,
+                                       .mss = 1460,
+                                       .ws = -1,
+                                       .sport = 5555,
+                                       .dport = o.sport}));
+    CHECK(out(&h, &o) && o.flags == F_ACK);
+    CHECK_INT_EQ(tcp_send_copy(c, "abc", 3, h.now), 3);
+    CHECK(out(&h, &o) && o.len == 3);
+    fake_host_advance(&h, 300 + 899);
+    CHECK_UINT_EQ(count_out(&h), 0);
+    fake_host_advance(&h, 300 + 900);
+    CHECK(out(&h, &o) && o.len == 3 && o.seq == iss + 1);
+    tcp_abort(c, h.now);
+    fake_dev_clear(&h.dev);
+    NT_DESTROY(&h);
+}
+
+TEST(net_tcp_window_closed_with_data_in_flight_is_probed_not_timed_out)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    t.h.st.lim.tcp_max_retries = 3;
+    send_bytes(&t, 1000);
+    CHECK(tc_out(&t, &o) && o.len == 1000);
+    ack_to(&t, 500, 0); /* half taken, window closed */
+    unsigned probes = 0;
+    for (int i = 0; i < 40; i++) {
+        nt_learn_peer(&t.h); /* the peer answers ARP too (entries live 60 s) */
+        adv(&t, 30000);
+        while (tc_out(&t, &o)) {
+            CHECK_UINT_EQ(o.len, 0);
+            probes++;
+        }
+        ack_to(&t, 500, 0);
+    }
+    CHECK_AT(__FILE__, __LINE__, probes >= 20, "probes %u", probes);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+    ack_to(&t, 500, 2000);
+    CHECK(tc_out(&t, &o) && o.len == 500 && o.seq == t.iss + 501);
+    tc_done(&t);
+}
+
+TEST(net_tcp_repeated_syn_gets_syn_ack_again)
+{
+    struct tc t;
+    struct so o;
+
+    memset(&t, 0, sizeof(t));
+    nt_host(&t.h, 0);
+    nt_learn_peer(&t.h);
+    CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 4, &t.l), 0);
+    tc_in(&t, (struct sg){.flags = F_SYN, .seq = PISS, .wnd = 1000, .ws = -1});
+    CHECK(tc_out(&t, &o) && o.flags == (F_SYN | F_ACK));
+    uint32_t iss = o.seq;
+    tc_in(&t, (struct sg){.flags = F_SYN, .seq = PISS, .wnd = 1000, .ws = -1});
+    CHECK(tc_out(&t, &o) && o.flags == (F_SYN | F_ACK) && o.seq == iss && o.ack == PISS + 1);
+    CHECK_UINT_EQ(t.h.st.tcp.half_open, 1);
+    /* The SYN-ACK is retransmitted on its own timer too, then given up. */
+    adv(&t, 1000);
+    CHECK(tc_out(&t, &o) && o.flags == (F_SYN | F_ACK));
+    adv(&t, 300000);
+    CHECK_UINT_EQ(t.h.st.tcp.half_open, 0);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 1);
+    tcp_close(t.l, t.h.now);
+    fake_dev_clear(&t.h.dev);
+    NT_DESTROY(&t.h);
+}
+
+TEST(net_tcp_segment_without_ack_or_to_broadcast_is_refused)
+{
+    struct tc t;
+    uint8_t f[NF_MAX_FRAME];
+
+    tc_open(&t);
+    tc_in(&t, (struct sg){.flags = F_PSH, .seq = t.pseq, .wnd = 100, .ws = -1, .len = 5});
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_BAD_STATE), 1);
+    CHECK_UINT_EQ(tcp_readable(t.c), 0);
+    size_t n = build(f, &(struct sg){.flags = F_SYN, .seq = 1, .ws = -1});
+    nf_put32(f + 30, NF_IP(10, 0, 0, 255)); /* subnet broadcast */
+    nf_fix_ip_csum(f);
+    uint8_t ph[12];
+    nf_put32(ph, PEER_IP);
+    nf_put32(ph + 4, NF_IP(10, 0, 0, 255));
+    ph[8] = 0, ph[9] = 6;
+    nf_put16(ph + 10, (uint16_t)(n - 34));
+    nf_put16(f + 34 + 16, 0);
+    nf_put16(f + 34 + 16, nf_fold(nf_sum(f + 34, n - 34, nf_sum(ph, 12, 0))));
+    fake_host_rx(&t.h, f, n);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_BCAST), 1);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    tc_done(&t);
+}

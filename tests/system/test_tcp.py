@@ -1,0 +1,152 @@
+"""TCP against the real Linux stack: apps/echo through QEMU user networking
+and through a tap in a namespace of the test's own, clean and behind the
+seeded fault relay (loss, reordering, duplication, corruption). Every byte
+is checked (sha256 of what went out against what came back)."""
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from conftest import LAUNCHER, image
+from netbench import have_root_networking, relay
+
+needs_netns = pytest.mark.skipif(not have_root_networking(),
+                                 reason="needs root, /dev/net/tun, iproute2")
+
+# Sends SIZE seeded bytes to HOST:PORT while reading the echo back on another
+# thread, then prints "sent=<sha256> got=<sha256> bytes=<n> seconds=<t>".
+ECHO_CLIENT = r"""
+import hashlib, random, socket, sys, threading, time
+host, port, size, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+deadline = time.time() + 60
+while True:
+    try:
+        s = socket.create_connection((host, port), timeout=5)
+        break
+    except OSError:
+        if time.time() > deadline:
+            sys.exit("cannot connect")
+        time.sleep(0.3)
+s.settimeout(120)
+rng = random.Random(seed)
+chunk = 65536
+sent, got = hashlib.sha256(), hashlib.sha256()
+count = [0]
+def reader():
+    while count[0] < size:
+        b = s.recv(262144)
+        if not b:
+            break
+        got.update(b)
+        count[0] += len(b)
+t = threading.Thread(target=reader)
+t.start()
+t0 = time.time()
+left = size
+while left > 0:
+    n = min(chunk, left)
+    data = rng.randbytes(n)
+    sent.update(data)
+    s.sendall(data)
+    left -= n
+t.join(600)
+s.shutdown(socket.SHUT_WR)
+tail = s.recv(1)  # the server closes after our FIN: orderly end of stream
+print(f"sent={sent.hexdigest()} got={got.hexdigest()} bytes={count[0]} "
+      f"seconds={time.time() - t0:.2f} eof={tail == b''}")
+"""
+
+
+def check_echo(out, size):
+    m = re.search(r"sent=(\w+) got=(\w+) bytes=(\d+) seconds=([\d.]+) eof=(\w+)", out)
+    assert m, out
+    assert int(m.group(3)) == size, f"{m.group(3)} of {size} bytes came back"
+    assert m.group(1) == m.group(2), "the echo differs from what was sent"
+    assert m.group(5) == "True", "no orderly end of stream"
+    return float(m.group(4))
+
+
+def start_echo(net, append, timeout=600, extra=()):
+    return subprocess.Popen([LAUNCHER, "--kernel", image("echo"), "--net", net, "--append",
+                             append, "--timeout", str(timeout), *extra],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+
+
+def finish(proc):
+    try:
+        out = proc.communicate(timeout=60)[0].decode()
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out = proc.communicate()[0].decode()
+        pytest.fail("the guest did not exit after its last connection:\n" + out[-3000:])
+    return out
+
+
+def test_echo_64_mib_each_way_through_user_networking():
+    port = 18007 + os.getpid() % 1000
+    size = 64 << 20
+    proc = start_echo("user", "limit=1 net.stats=1",
+                      extra=["--hostfwd", f"tcp:127.0.0.1:{port}-:7"])
+    try:
+        p = subprocess.run(["/usr/bin/python3", "-c", ECHO_CLIENT, "127.0.0.1", str(port),
+                            str(size), "1"], capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr[-2000:]
+        check_echo(p.stdout, size)
+    finally:
+        if proc.poll() is None:
+            time.sleep(1)
+        out = finish(proc)
+    assert proc.returncode == 0, out[-3000:]
+    assert f"echo: 1 connections, {size} bytes echoed" in out, out[-3000:]
+    assert "copied 0 bytes" in out, out[-3000:]  # zero-copy both ways
+
+
+def echo_through_relay(size, seed, **faults):
+    with relay(tap_addr="10.0.3.1/24", seed=seed, **faults) as (ns, sockdir, log):
+        proc = start_echo(f"relay:{sockdir}", "ip=10.0.3.2/24 gw=10.0.3.1 limit=1 net.stats=1")
+        try:
+            p = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c",
+                                ECHO_CLIENT, "10.0.3.2", "7", str(size), str(seed)],
+                               capture_output=True, text=True, timeout=900)
+            assert p.returncode == 0, p.stderr[-2000:]
+            seconds = check_echo(p.stdout, size)
+        finally:
+            out = finish(proc)
+        with open(log) as f:
+            stats = f.read().splitlines()[-1]
+    assert proc.returncode == 0, out[-3000:]
+    assert f"echo: 1 connections, {size} bytes echoed" in out, out[-3000:]
+    return seconds, stats, out
+
+
+@needs_netns
+def test_echo_64_mib_each_way_against_linux_in_a_namespace():
+    seconds, stats, out = echo_through_relay(64 << 20, seed=1)
+    assert "copied 0 bytes" in out, out[-3000:]
+
+
+# 8 MiB each way under faults keeps make test short (10% loss costs ~100 s
+# under TCG: recovery there leans on the retransmission timer); ZEBU_SOAK=1
+# runs the issue's full 64 MiB.
+FAULT_SIZE = (64 if os.environ.get("ZEBU_SOAK") else 8) << 20
+
+
+@needs_netns
+@pytest.mark.parametrize("loss", [0.01, 0.05, 0.10])
+def test_echo_survives_loss_reordering_duplication(loss):
+    seconds, stats, out = echo_through_relay(FAULT_SIZE, seed=int(loss * 100), drop=loss,
+                                             reorder=0.02, dup=0.01)
+    assert "dropped=0 " not in stats, stats  # faults were really injected
+    assert re.search(r"tcp: .*", out)
+
+
+@needs_netns
+def test_echo_survives_corruption():
+    # No checksum offload on this path (the dgram netdev has no vnet header),
+    # so the guest checks every checksum itself and must drop what was hit.
+    seconds, stats, out = echo_through_relay(FAULT_SIZE, seed=9, corrupt=0.02, drop=0.01)
+    assert "corrupted=0" not in stats, stats
+    assert re.search(r"(ip|tcp)_bad_checksum", out), out[-3000:]
