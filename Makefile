@@ -39,7 +39,8 @@ GCC_INCLUDE := $(shell $(CC) -print-file-name=include 2>/dev/null)
 LIBGCC      := $(shell $(CC) -print-libgcc-file-name 2>/dev/null)
 
 # Flags for everything in the image.
-BASE_CFLAGS := -std=gnu11 -D_LIBC_LIMITS_H_ -O2 -g -ffreestanding -nostdinc -isystem $(GCC_INCLUDE) \
+OPT      ?= -O2
+BASE_CFLAGS := -std=gnu11 -D_LIBC_LIMITS_H_ $(OPT) -g -ffreestanding -nostdinc -isystem $(GCC_INCLUDE) \
 	-Ilibc/include -Iinclude -I. \
 	-fno-pie -fno-pic -mno-red-zone -mcmodel=small -fno-stack-protector \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fcf-protection=none \
@@ -236,9 +237,15 @@ bench: deps-test
 	$(Q)$(MAKE) --no-print-directory APP=ktest image
 	$(Q)$(PYTHON) tools/boottime --runs 10 --app hello --smp 1
 	$(Q)$(PYTHON) tools/boottime --runs 10 --app hello --smp 8
+	$(Q)$(MAKE) --no-print-directory APP=webserver image
+	$(Q)$(PYTHON) tools/boottime --runs 10 --app webserver --smp 1
+	$(Q)$(PYTHON) tools/boottime --runs 10 --app webserver --smp 8
 	$(Q)$(PYTHON) tools/bench-smp.py --runs 5
 	$(Q)$(MAKE) --no-print-directory APP=udp-echo image
 	$(Q)$(PYTHON) tools/bench-net.py
+	$(Q)$(MAKE) --no-print-directory APP=webserver image
+	$(Q)$(PYTHON) tools/bench-http.py
+	$(Q)$(MAKE) --no-print-directory bench-tcp-callgrind
 
 # Long fuzzing of every parser (FUZZ_SECONDS each, default 300); make test
 # runs each target for a few seconds only.

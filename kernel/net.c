@@ -37,6 +37,9 @@ static const char *opt_ip = "", *opt_gw = "", *opt_dns = "";
 ZEBU_OPTION_STRING("ip", opt_ip, "static IPv4 address/prefix, e.g. 10.0.0.2/24 (default: DHCP)");
 ZEBU_OPTION_STRING("gw", opt_gw, "default gateway with ip=");
 ZEBU_OPTION_STRING("dns", opt_dns, "name server with ip= (recorded only)");
+static long tcp_msl_ms = 30000;
+ZEBU_OPTION_INT("tcp.msl_ms", tcp_msl_ms, 1, 600000,
+                "TCP maximum segment lifetime: TIME-WAIT lasts twice this (ms)");
 static bool net_stats_on_exit;
 ZEBU_OPTION_BOOL("net.stats", net_stats_on_exit, "print network counters when the app exits");
 
@@ -82,9 +85,10 @@ static void plat_log(void *ctx, int level, const char *msg)
 
 /* ---- the interface ---- */
 
-static int iface_transmit(struct net_iface *ifc, struct netbuf *frame)
+/* Hand one frame chain to the device. On success the device owns it (put
+ * in tx_done); on failure the caller still does. */
+static int device_transmit(struct netbuf *frame)
 {
-    (void)ifc;
     struct vnet_slice slices[VNET_MAX_SLICES];
     int n = 0;
     uint16_t csum_start = 0, csum_offset = 0;
@@ -97,16 +101,53 @@ static int iface_transmit(struct net_iface *ifc, struct netbuf *frame)
         }
     }
     for (struct netbuf *s = frame; s != NULL; s = s->next) {
-        if (n == VNET_MAX_SLICES) {
-            nbuf_put(frame);
+        if (n == VNET_MAX_SLICES)
             return -EMSGSIZE;
-        }
         slices[n++] = (struct vnet_slice){s->data, (uint32_t)s->len};
     }
-    int err = vnet_transmit(&vnet, slices, n, frame, csum_start, csum_offset);
-    if (err != 0)
+    return vnet_transmit(&vnet, slices, n, frame, csum_start, csum_offset);
+}
+
+/*
+ * Frames that found the transmit ring full wait here, in order, rather
+ * than being dropped: a burst (TCP opening its window, many responses at
+ * once) would otherwise cost retransmission timeouts. The network thread
+ * flushes the backlog as the device completes transmits.
+ */
+#define TX_BACKLOG_MAX 1024
+static struct nbuf_queue tx_backlog;
+
+static void tx_flush_backlog(void)
+{
+    while (tx_backlog.head != NULL) {
+        int err = device_transmit(tx_backlog.head);
+        if (err == -ENOSPC)
+            return; /* still full: the next completion makes room */
+        struct netbuf *f = nbuf_queue_pop(&tx_backlog);
+        if (err != 0) { /* refused for good: count it as the stack would */
+            iface.cnt.drops[NET_DROP_TX_DEVICE]++;
+            nbuf_put(f);
+        } /* else the device owns it now: tx_done puts it */
+    }
+}
+
+static int iface_transmit(struct net_iface *ifc, struct netbuf *frame)
+{
+    (void)ifc;
+    if (tx_backlog.count == 0) {
+        int err = device_transmit(frame);
+        if (err != -ENOSPC) {
+            if (err != 0)
+                nbuf_put(frame);
+            return err;
+        }
+    }
+    if (tx_backlog.count >= TX_BACKLOG_MAX) {
         nbuf_put(frame);
-    return err;
+        return -ENOSPC;
+    }
+    nbuf_queue_push(&tx_backlog, frame);
+    return 0;
 }
 
 static const struct net_iface_ops iface_ops = {.transmit = iface_transmit};
@@ -206,6 +247,7 @@ static void *net_thread(void *arg)
     (void)arg;
     for (;;) {
         int got = vnet_poll(&vnet, RX_BUDGET);
+        tx_flush_backlog();
         uint64_t now = knet_now_ms();
         if (now >= net_next_deadline(&stack))
             net_tick(&stack, now);
@@ -220,6 +262,8 @@ static void *net_thread(void *arg)
             wait_ms = 1;
         if (wait_ms > 1000)
             wait_ms = 1000;
+        if (tx_backlog.count > 0)
+            wait_ms = 1; /* transmit completions may not interrupt: look again soon */
         net_wake_at = now + wait_ms;
         vnet_wait(&vnet, wait_ms * 1000000);
         net_wake_at = 0;
@@ -265,6 +309,7 @@ void knet_start(void)
     platform = (struct net_platform){plat_tx_alloc, plat_random32, plat_log, NULL};
     rng_state = cpu_rdtsc();
     net_stack_init(&stack, &platform);
+    stack.lim.tcp_msl_ms = (uint32_t)tcp_msl_ms;
     /* A connection may hold an eighth of the receive ring (see rx_deliver). */
     stack.lim.tcp_rcv_segs = vnet.rx.size / 8;
     /* The window, in bytes, opens for fewer full segments than that, so a

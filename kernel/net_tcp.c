@@ -193,6 +193,10 @@ static void piece_done(void *arg)
     }
 }
 
+/* Memory sent by reference goes in pieces of at most this size, so no
+ * piece is larger than the send buffer and room frees up piece by piece. */
+#define REF_PIECE (64 * 1024)
+
 int zebu_tcp_send_ref(struct zebu_tcp *z, const void *data, size_t len,
                       void (*done)(void *cookie), void *cookie)
 {
@@ -203,19 +207,7 @@ int zebu_tcp_send_ref(struct zebu_tcp *z, const void *data, size_t len,
     const uint8_t *p = data;
     int err = 0;
     while (len > 0 && err == 0) {
-        /* A piece the send buffer can take now (at least one MSS-ish
-         * chunk, so a nearly full buffer does not make tiny pieces). */
-        size_t room = tcp_writable(z->conn);
-        if (room < 1460 && room < len) {
-            err = tcp_error(z->conn) != 0 ? tcp_error(z->conn) : 0;
-            if (err == 0 && tcp_get_state(z->conn) != TCP_ESTABLISHED &&
-                tcp_get_state(z->conn) != TCP_CLOSE_WAIT)
-                err = -ENOTCONN;
-            if (err == 0)
-                event_wait(&z->ev);
-            continue;
-        }
-        size_t n = len < room ? len : room;
+        size_t n = len < REF_PIECE ? len : REF_PIECE;
         r->pieces++;
         struct netbuf *nb = nbuf_wrap(p, n, piece_done, r);
         if (nb == NULL) {
@@ -223,7 +215,7 @@ int zebu_tcp_send_ref(struct zebu_tcp *z, const void *data, size_t len,
             err = -ENOMEM;
             break;
         }
-        err = send_chain(z, nb);
+        err = send_chain(z, nb); /* waits for room; consumes nb */
         p += n;
         len -= n;
     }

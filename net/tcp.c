@@ -105,9 +105,35 @@ void tcp_notify(struct tcp_conn *c, unsigned ev)
         c->notify(c, ev, c->notify_arg);
 }
 
+/*
+ * The table is full: free the TIME-WAIT connection closest to its end, if
+ * the app has let go of it. A server that closes first leaves one behind
+ * for every connection (2 MSL: a minute); without this, a busy server
+ * would refuse new connections for that long. Returns whether one went.
+ */
+static int reclaim_time_wait(struct net_stack *st)
+{
+    struct tcp_conn *oldest = NULL;
+    for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next)
+        if (c->state == TCP_TIME_WAIT && c->app_closed &&
+            (oldest == NULL || c->tw_at < oldest->tw_at))
+            oldest = c;
+    if (oldest == NULL)
+        return 0;
+    st->tcp.time_wait_reclaimed++;
+    tcp_free(oldest);
+    return 1;
+}
+
+/* Whether the table has room for one more, reclaiming TIME-WAIT. */
+static int conn_room(struct net_stack *st)
+{
+    return st->tcp.count < st->lim.tcp_conns || reclaim_time_wait(st);
+}
+
 struct tcp_conn *tcp_conn_new(struct net_stack *st)
 {
-    if (st->tcp.count >= st->lim.tcp_conns)
+    if (!conn_room(st))
         return NULL;
     struct tcp_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -242,7 +268,7 @@ int tcp_listen(struct net_stack *st, uint16_t port, unsigned backlog, struct tcp
     for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next)
         if (c->lport == port && c->state == TCP_LISTEN)
             return -EADDRINUSE;
-    if (st->tcp.count >= st->lim.tcp_conns)
+    if (!conn_room(st))
         return -ENOBUFS;
     struct tcp_conn *c = tcp_conn_new(st);
     if (c == NULL)
@@ -294,7 +320,7 @@ int tcp_connect(struct net_stack *st, uint32_t ip, uint16_t port, uint64_t now_m
         st->cnt.no_route++;
         return -ENETUNREACH;
     }
-    if (st->tcp.count >= st->lim.tcp_conns)
+    if (!conn_room(st))
         return -ENOBUFS;
     uint16_t lport = pick_ephemeral(st);
     if (lport == 0)
@@ -716,7 +742,8 @@ int tcp_format_counters(const struct net_stack *st, char *buf, size_t size)
     return snprintf(
         buf, size,
         "tcp: conns %u (half-open %u), mem %zu bytes, opened %llu, reset %llu, "
-        "timed out %llu\n",
+        "timed out %llu, time-wait reclaimed %llu\n",
         st->tcp.count, st->tcp.half_open, st->tcp.mem, (unsigned long long)st->tcp.conns_opened,
-        (unsigned long long)st->tcp.conns_reset, (unsigned long long)st->tcp.conns_timed_out);
+        (unsigned long long)st->tcp.conns_reset, (unsigned long long)st->tcp.conns_timed_out,
+        (unsigned long long)st->tcp.time_wait_reclaimed);
 }

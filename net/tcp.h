@@ -223,6 +223,7 @@ struct tcp_table {
     uint64_t chack_window_ms; /* challenge ACK rate limit: current second */
     unsigned chack_left;
     uint64_t conns_opened, conns_reset, conns_timed_out;
+    uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early: the table was full */
 };
 
 #endif /* ZEBU_NET_TCP_H */

@@ -196,6 +196,7 @@ int main(int argc, char **argv)
         struct zebu_thread *th = NULL;
         if (c != NULL) {
             c->tcp = t;
+            zebu_tcp_set_nodelay(t, 1); /* each response goes out in one send */
             c->used = 0;
             th = zebu_thread_create(conn_thread, c, 0, "http", CONN_STACK);
         }

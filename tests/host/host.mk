@@ -91,6 +91,8 @@ $(HOST_BUILD)/tsan/kernel/kmalloc.o: HOST_TSAN_DEFS := $(HOST_KM_RENAME)
 include tests/host/net.mk
 # apps/webserver's portable code: unit tests, kernel-flags and mksite checks, fuzz_http.
 include tests/host/http.mk
+# host benchmarks of net/ (make bench-tcp-callgrind; part of make bench)
+include tests/host/bench.mk
 
 # --- rules -------------------------------------------------------------------
 

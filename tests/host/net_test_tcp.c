@@ -547,6 +547,30 @@ TEST(net_tcp_active_close_through_time_wait)
     tc_done(&t);
 }
 
+/* A full table gives up its oldest TIME-WAIT connection for a new one,
+ * rather than refusing connections for 2 MSL. */
+TEST(net_tcp_full_table_reclaims_time_wait)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    tcp_close(t.c, t.h.now);
+    ack_to(&t, 1, 65535);
+    tc_in(&t, (struct sg){
+                  .flags = F_FIN | F_ACK, .seq = t.pseq, .ack = t.iss + 2, .wnd = 100, .ws = -1});
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
+    t.c = NULL;
+    t.h.st.lim.tcp_conns = 2; /* the listener and the TIME-WAIT one */
+    fake_dev_clear(&t.h.dev);
+    tc_in(&t, (struct sg){.flags = F_SYN, .seq = PISS + 5000, .wnd = 65535, .ws = -1,
+                          .sport = 1234});
+    CHECK(tc_out(&t, &o) && o.flags == (F_SYN | F_ACK));
+    CHECK_UINT_EQ(t.h.st.tcp.time_wait_reclaimed, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 2);
+    tc_done(&t);
+}
+
 TEST(net_tcp_passive_close_last_ack)
 {
     struct tc t;

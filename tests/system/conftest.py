@@ -53,3 +53,27 @@ def boot(app="hello", append="", mem="128M", timeout=60, iso=False, extra=(), ki
                        stderr=subprocess.STDOUT, timeout=timeout + 30)
     out = p.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
     return Boot(p.returncode, out)
+
+
+def fetch_while_running(cmd, url, wait=240, cwd=ROOT):
+    """Starts cmd (a guest that serves HTTP), fetches url until it answers
+    or the guest ends, then waits for the guest to exit. Returns (body or
+    None, console output, exit status)."""
+    import time
+    import urllib.request
+    proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        body, deadline = None, time.time() + wait
+        while body is None and time.time() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    body = r.read()
+            except OSError:
+                time.sleep(0.3)
+        out = proc.communicate(timeout=120)[0].decode("utf-8", "replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return body, out, proc.returncode

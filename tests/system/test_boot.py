@@ -2,11 +2,10 @@
 launcher's handling of exit statuses."""
 import os
 import subprocess
-import time
 
 import pytest
 
-from conftest import BUILD, ROOT, boot
+from conftest import BUILD, ROOT, boot, fetch_while_running
 
 
 def test_kernel_boot_prints_banner_and_exits_cleanly():
@@ -58,26 +57,11 @@ def test_cpu_without_long_mode_is_told_so():
 
 
 def test_make_run_serves_the_web_server_on_localhost_8080():
-    import urllib.request
-    proc = subprocess.Popen(["make", "--no-print-directory", "run", "ARGS=limit=1"], cwd=ROOT,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    try:
-        body, deadline = None, time.time() + 240
-        while body is None and time.time() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen("http://localhost:8080/", timeout=5) as r:
-                    body = r.read()
-            except OSError:
-                time.sleep(0.5)
-        out = proc.communicate(timeout=120)[0].decode("utf-8", "replace")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    body, out, status = fetch_while_running(
+        ["make", "--no-print-directory", "run", "ARGS=limit=1"], "http://localhost:8080/")
     assert "open http://localhost:8080" in out, out[-3000:]
     assert body is not None and b"<title>Zebu</title>" in body, out[-3000:]
-    assert proc.returncode == 0, out[-3000:]  # limit=1: exits after that connection
+    assert status == 0, out[-3000:]  # limit=1: exits after that connection
 
 
 def test_make_run_boots_another_app():

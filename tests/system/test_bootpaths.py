@@ -1,8 +1,11 @@
 """Every boot path reaches the same kernel_main and app, names the protocol
 it really came through, and hands over the memory map and command line."""
+import os
+import socket
+
 import pytest
 
-from conftest import boot
+from conftest import BUILD, LAUNCHER, boot, fetch_while_running, image
 
 PATHS = {
     # name: (image kind, zebu-run args, protocol, loader in the banner)
@@ -68,3 +71,18 @@ def test_grub_iso_boots_on_bios_and_uefi(iso_with_args, bios, proto):
     assert b.output.count("Hi there from Zebu!") == 2
     assert 'argv[1] = "one"' in b.output and 'argv[2] = "two"' in b.output
     assert "smp: 2 cores online" in b.output
+
+
+def test_web_server_answers_http_on_microvm_through_virtio_mmio():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    body, out, status = fetch_while_running(
+        [LAUNCHER, "--kernel", image("webserver", "pvh"), "--machine", "microvm", "--module",
+         os.path.join(BUILD, "webserver.site"), "--net", "user", "--hostfwd",
+         f"tcp:127.0.0.1:{port}-:80", "--append", "limit=1", "--timeout", "120"],
+        f"http://127.0.0.1:{port}/", wait=90)
+    assert "booted via pvh" in out and "via mmio" in out, out[-3000:]
+    assert body is not None and b"<title>Zebu</title>" in body, out[-3000:]
+    assert status == 0, out[-3000:]

@@ -1,0 +1,494 @@
+/*
+ * bench_tcp.c - instructions the net/ stack spends per payload byte and per
+ * segment on a bulk TCP transfer, counted by callgrind (make
+ * bench-tcp-callgrind, see tests/host/bench.mk and docs/BENCHMARKS.md).
+ *
+ * Two stacks (10.0.0.1 sends, 10.0.0.2 receives) on one host, joined by a
+ * netsim link with no faults and no delay. 16 MiB go one way, then both
+ * sides close. Modes:
+ *   zerocopy  sender: nbuf_wrap of the app's memory + tcp_send (64 KiB
+ *             chunks); receiver: tcp_recv + nbuf_put.
+ *   copy      the slow paths, the baseline: tcp_send_copy / tcp_recv_copy
+ *             (into a 64 KiB app buffer).
+ * Both interfaces advertise NET_IF_TX_CSUM | NET_IF_RX_CSUM: a frame sent
+ * with NB_CSUM_NEEDED gets its checksum from the "device" (this harness)
+ * and arrives at the peer with NB_CSUM_VALID, as virtio-net with offloads
+ * would do it, so the stack sums nothing in software.
+ *
+ * Every call into net/ goes through one of the noinline bench_stack_*
+ * wrappers below, and callgrind runs with --collect-atstart=no
+ * --toggle-collect='bench_stack_*': only the stack's own work is counted
+ * (and the platform callbacks it makes: tx_alloc, rx buffer release, the
+ * device's transmit hook, which only queues the chain). Not counted: the
+ * "DMA" (netsim copies each frame, the harness copies it out of the
+ * transmitted chain and into a receive buffer and fills in the offloaded
+ * checksum), filling the source buffer, and checking the received bytes
+ * (first and last byte of every chunk received, against the pattern).
+ *
+ * Usage: bench_tcp zerocopy|copy        transfer, print "key value" lines
+ *        bench_tcp report ZC.txt ZC.callgrind COPY.txt COPY.callgrind
+ *                                       the table from two runs' outputs
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/iface.h"
+#include "net/netbuf.h"
+#include "net/stack.h"
+#include "net/tcp.h"
+#include "netsim.h"
+
+#define TOTAL      (16u * 1024u * 1024u)
+#define CHUNK      (64u * 1024u)
+#define PORT       5001
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+#define DEV_HEADROOM 12
+#define RX_SLOT    2048
+#define FEATURES   (NET_IF_TX_CSUM | NET_IF_RX_CSUM)
+
+static uint8_t pattern(uint64_t i)
+{
+    return (uint8_t)(i * 7u + (i >> 9) + (i >> 17));
+}
+
+/* ---- platform and device ------------------------------------------------- */
+
+struct host;
+
+struct txbuf {
+    struct netbuf nb;
+    uint8_t mem[];
+};
+
+struct rxbuf {
+    struct netbuf nb;
+    struct rxbuf *free_next;
+    struct host *h;
+    uint8_t mem[RX_SLOT];
+};
+
+struct host {
+    struct net_platform plat;
+    struct net_stack st;
+    struct net_iface ifc;
+    struct netsim_link *link;
+    int end;
+    uint64_t rng;
+    struct nbuf_queue txq;    /* chains handed to the device, not yet "DMA'd" */
+    struct rxbuf *rx_free;    /* the receive ring's free slots */
+    long tx_live, rx_live;
+};
+
+static void tx_release(struct netbuf *nb, void *cookie)
+{
+    struct host *h = cookie;
+
+    h->tx_live--;
+    free(nb);
+}
+
+static struct netbuf *plat_tx_alloc(void *ctx, size_t headroom, size_t len)
+{
+    struct host *h = ctx;
+    size_t room = DEV_HEADROOM + headroom;
+    struct txbuf *b = malloc(sizeof(*b) + room + len);
+
+    if (b == NULL)
+        return NULL;
+    nbuf_init(&b->nb, b->mem, room + len, room, len, tx_release, h);
+    h->tx_live++;
+    return &b->nb;
+}
+
+static uint32_t plat_random32(void *ctx)
+{
+    struct host *h = ctx;
+
+    h->rng ^= h->rng << 13;
+    h->rng ^= h->rng >> 7;
+    h->rng ^= h->rng << 17;
+    return (uint32_t)(h->rng >> 16);
+}
+
+static void plat_log(void *ctx, int level, const char *msg)
+{
+    (void)ctx;
+    if (getenv("BENCH_VERBOSE"))
+        fprintf(stderr, "[net %d] %s\n", level, msg);
+}
+
+/* The device's transmit: take the chain for the "DMA" step (device_flush). */
+static int dev_transmit(struct net_iface *ifc, struct netbuf *frame)
+{
+    struct host *h = ifc->driver;
+
+    nbuf_queue_push(&h->txq, frame);
+    return 0;
+}
+
+static const struct net_iface_ops dev_ops = {.transmit = dev_transmit};
+
+/* A receive ring slot back to the ring. */
+static void rx_release(struct netbuf *nb, void *cookie)
+{
+    struct rxbuf *b = cookie;
+
+    (void)nb;
+    b->h->rx_live--;
+    b->free_next = b->h->rx_free;
+    b->h->rx_free = b;
+}
+
+static void host_init(struct host *h, int end, const uint8_t mac[6], uint32_t ip,
+                      struct netsim_link *link)
+{
+    memset(h, 0, sizeof(*h));
+    h->plat.tx_alloc = plat_tx_alloc;
+    h->plat.random32 = plat_random32;
+    h->plat.log = plat_log;
+    h->plat.ctx = h;
+    h->rng = 88172645463325252ull + (uint64_t)end * 7919;
+    h->end = end;
+    h->link = link;
+    net_stack_init(&h->st, &h->plat);
+    net_iface_init(&h->ifc, "eth0", mac, 1500, FEATURES, &dev_ops, h);
+    net_stack_add_iface(&h->st, &h->ifc);
+    net_iface_set_addr(&h->ifc, ip, 0xffffff00u, 0);
+}
+
+/* ---- the measured entry points (callgrind --toggle-collect) -------------- */
+
+#define MEASURED __attribute__((noinline, noclone))
+
+MEASURED void bench_stack_input(struct host *h, struct netbuf *nb, uint64_t now);
+MEASURED void bench_stack_tick(struct host *h, uint64_t now);
+MEASURED void bench_stack_tx_done(struct netbuf *chain);
+MEASURED int bench_stack_send_zc(struct tcp_conn *c, const uint8_t *p, size_t n, uint64_t now);
+MEASURED long bench_stack_send_copy(struct tcp_conn *c, const uint8_t *p, size_t n, uint64_t now);
+MEASURED struct netbuf *bench_stack_recv_zc(struct tcp_conn *c, uint64_t now);
+MEASURED void bench_stack_put(struct netbuf *nb);
+MEASURED long bench_stack_recv_copy(struct tcp_conn *c, uint8_t *buf, size_t n, uint64_t now);
+
+MEASURED void bench_stack_input(struct host *h, struct netbuf *nb, uint64_t now)
+{
+    net_input(&h->st, &h->ifc, nb, now);
+}
+
+MEASURED void bench_stack_tick(struct host *h, uint64_t now)
+{
+    net_tick(&h->st, now);
+}
+
+/* The device's transmit completion: the stack's references go. */
+MEASURED void bench_stack_tx_done(struct netbuf *chain)
+{
+    nbuf_put(chain);
+}
+
+static uint64_t wrapped_done;
+static void wrap_done(void *cookie)
+{
+    (void)cookie;
+    wrapped_done++;
+}
+
+MEASURED int bench_stack_send_zc(struct tcp_conn *c, const uint8_t *p, size_t n, uint64_t now)
+{
+    struct netbuf *nb = nbuf_wrap(p, n, wrap_done, NULL);
+
+    if (nb == NULL)
+        return -ENOMEM;
+    int r = tcp_send(c, nb, now);
+    if (r != 0)
+        nbuf_put(nb);
+    return r;
+}
+
+MEASURED long bench_stack_send_copy(struct tcp_conn *c, const uint8_t *p, size_t n, uint64_t now)
+{
+    return tcp_send_copy(c, p, n, now);
+}
+
+MEASURED struct netbuf *bench_stack_recv_zc(struct tcp_conn *c, uint64_t now)
+{
+    return tcp_recv(c, now);
+}
+
+MEASURED void bench_stack_put(struct netbuf *nb)
+{
+    nbuf_put(nb);
+}
+
+MEASURED long bench_stack_recv_copy(struct tcp_conn *c, uint8_t *buf, size_t n, uint64_t now)
+{
+    return tcp_recv_copy(c, buf, n, now);
+}
+
+/* ---- the link -------------------------------------------------------------- */
+
+static uint16_t fold(uint32_t s)
+{
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)s;
+}
+
+/* Not measured: what the NIC and the wire do. Each transmitted chain is
+ * copied out (the device fills in an offloaded checksum), sent over netsim
+ * with a leading byte saying whether the receiving device may report
+ * NB_CSUM_VALID, then its references are dropped (measured: that is the
+ * stack's release work). */
+static uint64_t frames_offloaded, frames_plain;
+static void device_flush(struct host *h, uint64_t now)
+{
+    static uint8_t frame[1 + 65536];
+    struct netbuf *nb;
+
+    while ((nb = nbuf_queue_pop(&h->txq)) != NULL) {
+        size_t len = nbuf_chain_len(nb);
+        if (len > sizeof(frame) - 1)
+            abort();
+        nbuf_copy_out(nb, 0, frame + 1, len);
+        frame[0] = 0;
+        if (nb->flags & NB_CSUM_NEEDED) {
+            size_t start = nbuf_csum_start_in_frame(nb), field = start + nb->csum_offset;
+            uint32_t s = 0;
+            for (size_t i = start; i < len; i += 2)
+                s += (uint32_t)frame[1 + i] << 8 | (i + 1 < len ? frame[2 + i] : 0);
+            uint16_t v = (uint16_t)~fold(s);
+            frame[1 + field] = (uint8_t)(v >> 8);
+            frame[2 + field] = (uint8_t)v;
+            frame[0] = 1;
+            frames_offloaded++;
+        } else {
+            frames_plain++;
+        }
+        bench_stack_tx_done(nb);
+        netsim_send(h->link, h->end, frame, len + 1, now);
+    }
+}
+
+static struct host hosts[2];
+static uint64_t sim_now;
+
+static void deliver(void *arg, int to_end, const uint8_t *frame, size_t len)
+{
+    struct host *h = &hosts[to_end];
+    struct rxbuf *b = h->rx_free;
+
+    (void)arg;
+    if (b == NULL) {
+        b = malloc(sizeof(*b));
+        if (b == NULL)
+            abort();
+        b->h = h;
+    } else {
+        h->rx_free = b->free_next;
+    }
+    if (len - 1 > RX_SLOT - DEV_HEADROOM)
+        abort();
+    nbuf_init(&b->nb, b->mem, RX_SLOT, DEV_HEADROOM, len - 1, rx_release, b);
+    memcpy(b->nb.data, frame + 1, len - 1);
+    if (frame[0] && (h->ifc.features & NET_IF_RX_CSUM))
+        b->nb.flags |= NB_CSUM_VALID;
+    h->rx_live++;
+    bench_stack_input(h, &b->nb, sim_now);
+}
+
+/* Move frames and run timers until the link and both transmit queues are
+ * empty. */
+static void settle(struct netsim_link *link)
+{
+    for (int guard = 0; guard < 1000; guard++) {
+        device_flush(&hosts[0], sim_now);
+        device_flush(&hosts[1], sim_now);
+        for (int i = 0; i < 2; i++)
+            if (net_next_deadline(&hosts[i].st) <= sim_now)
+                bench_stack_tick(&hosts[i], sim_now);
+        if (netsim_poll(link, sim_now, deliver, NULL) == 0 && hosts[0].txq.count == 0 &&
+            hosts[1].txq.count == 0)
+            return;
+    }
+}
+
+/* ---- the transfer -------------------------------------------------------- */
+
+static int run(int zero_copy)
+{
+    static const uint8_t mac_a[6] = {0x52, 0x54, 0, 0, 0, 0x0a}, mac_b[6] = {0x52, 0x54, 0, 0, 0,
+                                                                              0x0b};
+    struct netsim_cfg cfg = {.seed = 1};
+    struct netsim_link *link = netsim_create(&cfg);
+    struct tcp_conn *l, *tx, *rx = NULL;
+    uint8_t *src = malloc(TOTAL), *app = malloc(CHUNK);
+    uint64_t sent = 0, rcvd = 0, bad = 0, checked = 0, chunks = 0;
+
+    if (link == NULL || src == NULL || app == NULL)
+        abort();
+    for (uint64_t i = 0; i < TOTAL; i++)
+        src[i] = pattern(i);
+    host_init(&hosts[0], 0, mac_a, IP(10, 0, 0, 1), link);
+    host_init(&hosts[1], 1, mac_b, IP(10, 0, 0, 2), link);
+    settle(link); /* gratuitous ARPs */
+    if (tcp_listen(&hosts[1].st, PORT, 4, &l) != 0 ||
+        tcp_connect(&hosts[0].st, IP(10, 0, 0, 2), PORT, sim_now, &tx) != 0)
+        abort();
+    for (int i = 0; i < 100 && rx == NULL; i++) {
+        settle(link);
+        rx = tcp_accept(l);
+        sim_now++;
+    }
+    if (rx == NULL || tcp_get_state(tx) != TCP_ESTABLISHED) {
+        fprintf(stderr, "bench_tcp: no connection\n");
+        return 1;
+    }
+    int shut = 0;
+    for (uint64_t iter = 0; rcvd < TOTAL || !tcp_eof(rx); iter++) {
+        if (iter > 10000000 || tcp_get_state(tx) == TCP_CLOSED) {
+            fprintf(stderr, "bench_tcp: stuck at %" PRIu64 " of %u bytes\n", rcvd, TOTAL);
+            return 1;
+        }
+        while (sent < TOTAL) {
+            size_t n = TOTAL - sent < CHUNK ? TOTAL - sent : CHUNK;
+            if (zero_copy) {
+                if (tcp_writable(tx) < n || bench_stack_send_zc(tx, src + sent, n, sim_now) != 0)
+                    break;
+            } else {
+                long r = bench_stack_send_copy(tx, src + sent, n, sim_now);
+                if (r <= 0)
+                    break;
+                n = (size_t)r;
+            }
+            sent += n;
+        }
+        if (sent == TOTAL && !shut) {
+            tcp_shutdown(tx, sim_now);
+            shut = 1;
+        }
+        settle(link);
+        for (;;) {
+            size_t n;
+            if (zero_copy) {
+                struct netbuf *nb = bench_stack_recv_zc(rx, sim_now);
+                if (nb == NULL)
+                    break;
+                n = nb->len;
+                if (n > 0) {
+                    bad += nb->data[0] != pattern(rcvd);
+                    bad += nb->data[n - 1] != pattern(rcvd + n - 1);
+                    checked += 2;
+                }
+                bench_stack_put(nb);
+            } else {
+                long r = bench_stack_recv_copy(rx, app, CHUNK, sim_now);
+                if (r <= 0)
+                    break;
+                n = (size_t)r;
+                bad += app[0] != pattern(rcvd);
+                bad += app[n - 1] != pattern(rcvd + n - 1);
+                checked += 2;
+            }
+            rcvd += n;
+            chunks++;
+        }
+        settle(link);
+        sim_now++; /* a millisecond per round: delayed ACKs and timers run */
+    }
+    const struct tcp_conn_stats *ts = tcp_stats(tx), *rs = tcp_stats(rx);
+    printf("mode %s\n", zero_copy ? "zerocopy" : "copy");
+    printf("payload_bytes %" PRIu64 "\n", rcvd);
+    printf("sender_segs_out %" PRIu64 "\n", ts->segs_out);
+    printf("sender_segs_in %" PRIu64 "\n", ts->segs_in);
+    printf("receiver_segs_in %" PRIu64 "\n", rs->segs_in);
+    printf("receiver_segs_out %" PRIu64 "\n", rs->segs_out);
+    printf("retransmits %" PRIu64 "\n", ts->retransmits + rs->retransmits);
+    printf("sender_copied_bytes %" PRIu64 "\n", hosts[0].st.cnt.copied_bytes);
+    printf("receiver_copied_bytes %" PRIu64 "\n", hosts[1].st.cnt.copied_bytes);
+    printf("frames_offloaded %" PRIu64 "\nframes_plain %" PRIu64 "\n", frames_offloaded,
+           frames_plain);
+    printf("recv_chunks %" PRIu64 "\nsampled_bytes %" PRIu64 "\nbad_bytes %" PRIu64 "\n", chunks,
+           checked, bad);
+    printf("sim_ms %" PRIu64 "\n", sim_now);
+    tcp_close(rx, sim_now);
+    tcp_close(tx, sim_now);
+    tcp_close(l, sim_now);
+    settle(link);
+    net_stack_destroy(&hosts[0].st);
+    net_stack_destroy(&hosts[1].st);
+    settle(link);
+    if (zero_copy)
+        printf("wrapped_chunks_released %" PRIu64 "\n", wrapped_done);
+    netsim_destroy(link);
+    free(src);
+    free(app);
+    return bad != 0 || rcvd != TOTAL;
+}
+
+/* ---- the report -------------------------------------------------------------- */
+
+static double keyval(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    size_t kl = strlen(key);
+    double v = -1;
+
+    if (f == NULL) {
+        perror(path);
+        exit(2);
+    }
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, key, kl) == 0 && (line[kl] == ' ' || line[kl] == ':')) {
+            v = strtod(line + kl + 1, NULL);
+            break;
+        }
+    fclose(f);
+    if (v < 0) {
+        fprintf(stderr, "bench_tcp: no '%s' in %s\n", key, path);
+        exit(2);
+    }
+    return v;
+}
+
+static int report(char **argv)
+{
+    double ir[2], bytes[2], segs[2], acks[2], copied[2];
+    const char *name[2] = {"zerocopy", "copy (baseline)"};
+
+    for (int i = 0; i < 2; i++) {
+        const char *txt = argv[2 + 2 * i], *cg = argv[3 + 2 * i];
+        ir[i] = keyval(cg, "totals");
+        bytes[i] = keyval(txt, "payload_bytes");
+        segs[i] = keyval(txt, "sender_segs_out");
+        acks[i] = keyval(txt, "receiver_segs_out");
+        copied[i] = keyval(txt, "sender_copied_bytes") + keyval(txt, "receiver_copied_bytes");
+    }
+    printf("# bench-tcp-callgrind: %.0f MiB one way between two net/ stacks (host, -O2),\n"
+           "# checksums offloaded; instructions (callgrind Ir) inside the stack only\n",
+           bytes[0] / 1048576);
+    printf("%-16s %14s %9s %8s %10s %8s %8s %13s\n", "variant", "Ir", "Ir/byte", "ratio",
+           "data segs", "ACKs", "Ir/seg", "copied bytes");
+    for (int i = 0; i < 2; i++)
+        printf("%-16s %14.0f %9.3f %8.2f %10.0f %8.0f %8.0f %13.0f\n", name[i], ir[i],
+               ir[i] / bytes[i], (ir[i] / bytes[i]) / (ir[1] / bytes[1]), segs[i], acks[i],
+               ir[i] / segs[i], copied[i]);
+    printf("Ir/seg: all instructions of both stacks (send, receive, ACKs, timers) per data "
+           "segment.\n");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "zerocopy") == 0)
+        return run(1);
+    if (argc == 2 && strcmp(argv[1], "copy") == 0)
+        return run(0);
+    if (argc == 6 && strcmp(argv[1], "report") == 0)
+        return report(argv);
+    fprintf(stderr, "usage: bench_tcp zerocopy|copy\n"
+                    "       bench_tcp report ZC.txt ZC.callgrind COPY.txt COPY.callgrind\n");
+    return 2;
+}
