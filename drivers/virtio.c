@@ -518,6 +518,16 @@ void virtq_kick(struct virtq *q)
     }
 }
 
+void virtq_notify_if_stalled(struct virtq *q)
+{
+    uint16_t used = __atomic_load_n(&q->used[USED_IDX], __ATOMIC_ACQUIRE);
+    if (used != q->avail_idx && used == q->stall_used) {
+        q->stall_kicks++;
+        q->dev->ops->notify(q->dev, q);
+    }
+    q->stall_used = used;
+}
+
 void *virtq_get_used(struct virtq *q, uint32_t *len)
 {
     uint16_t used_idx = __atomic_load_n(&q->used[USED_IDX], __ATOMIC_ACQUIRE);

@@ -55,6 +55,8 @@ struct virtq {
     volatile uint16_t *notify; /* modern: this queue's notify register */
     int event_idx;
     uint64_t kicks, kicks_saved;
+    uint16_t stall_used;       /* used idx at the last virtq_notify_if_stalled */
+    uint64_t stall_kicks;      /* notifications it forced */
 };
 
 struct virtio_ops {
@@ -117,6 +119,17 @@ int virtq_init(struct virtq *q, struct virtio_device *d, uint16_t index, uint16_
 int virtq_add(struct virtq *q, const uint64_t *addr, const uint32_t *len, int n, int out,
               void *cookie);
 void virtq_kick(struct virtq *q);
+/*
+ * A watchdog for lost notifications: when the device holds buffers of ours
+ * and has used none of them since the last call, notify it whatever
+ * event-idx says. Under QEMU 7.2 (TCG, user networking, a saturated
+ * transmit ring) a device was seen to sit on 69 transmit buffers with its
+ * avail_event already passed: without a further notification nothing would
+ * ever move again. Call it periodically (the network thread does, at least
+ * every 10 ms while transmits are in flight); it costs one doorbell write
+ * per call only while the queue is stalled.
+ */
+void virtq_notify_if_stalled(struct virtq *q);
 
 /* Next used chain: its cookie and written length; NULL when none. */
 void *virtq_get_used(struct virtq *q, uint32_t *len);

@@ -223,6 +223,10 @@ static void announce_address(void)
     __atomic_store_n(&net_up, iface.ip != 0, __ATOMIC_RELEASE);
 }
 
+/* How often the network thread checks the device for lost notifications. */
+#define STALL_CHECK_MS 10
+static uint64_t stall_check_at;
+
 /* When the network thread will next look at the timers (ms). */
 static uint64_t net_wake_at;
 
@@ -249,6 +253,11 @@ static void *net_thread(void *arg)
         int got = vnet_poll(&vnet, RX_BUDGET);
         tx_flush_backlog();
         uint64_t now = knet_now_ms();
+        if (now >= stall_check_at) { /* see virtq_notify_if_stalled */
+            virtq_notify_if_stalled(&vnet.tx);
+            virtq_notify_if_stalled(&vnet.rx);
+            stall_check_at = now + STALL_CHECK_MS;
+        }
         if (now >= net_next_deadline(&stack))
             net_tick(&stack, now);
         announce_address();
@@ -264,6 +273,8 @@ static void *net_thread(void *arg)
             wait_ms = 1000;
         if (tx_backlog.count > 0)
             wait_ms = 1; /* transmit completions may not interrupt: look again soon */
+        else if (vnet.tx.num_free < vnet.tx.size && wait_ms > STALL_CHECK_MS)
+            wait_ms = STALL_CHECK_MS; /* transmits in flight: watch for a stall */
         net_wake_at = now + wait_ms;
         vnet_wait(&vnet, wait_ms * 1000000);
         net_wake_at = 0;

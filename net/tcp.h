@@ -224,6 +224,7 @@ struct tcp_table {
     unsigned chack_left;
     uint64_t conns_opened, conns_reset, conns_timed_out;
     uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early: the table was full */
+    uint64_t syn_cache_evicted;   /* half-open connections dropped for a newer SYN */
 };
 
 #endif /* ZEBU_NET_TCP_H */

@@ -157,6 +157,28 @@ static void apply_syn_options(struct tcp_conn *c, const struct tcp_seg *seg)
 
 /* ---- LISTEN and SYN-SENT ------------------------------------------------ */
 
+
+/*
+ * The SYN cache is full: forget its oldest entry (a new connection goes to
+ * the head of the list, so the last half-open one found is the oldest)
+ * and take the new SYN. Under a SYN flood the cache then turns over instead
+ * of refusing every client for the minute its entries would live; a real
+ * client's handshake completes as long as its ACK comes back before
+ * tcp_syn_cache newer SYNs push it out. No RST: the peer is likely spoofed.
+ */
+static int syn_cache_evict_oldest(struct net_stack *st)
+{
+    struct tcp_conn *oldest = NULL;
+    for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next)
+        if (c->in_syn_cache)
+            oldest = c;
+    if (oldest == NULL)
+        return 0;
+    st->tcp.syn_cache_evicted++;
+    tcp_free(oldest);
+    return 1;
+}
+
 static void listen_input(struct tcp_conn *l, struct net_iface *ifc, struct netbuf *nb,
                          const struct ip4_info *ip, const struct tcp_seg *seg, uint64_t now_ms)
 {
@@ -180,7 +202,7 @@ static void listen_input(struct tcp_conn *l, struct net_iface *ifc, struct netbu
         drop(ifc, nb, NET_DROP_TCP_BACKLOG_FULL);
         return;
     }
-    if (st->tcp.half_open >= st->lim.tcp_syn_cache) {
+    if (st->tcp.half_open >= st->lim.tcp_syn_cache && !syn_cache_evict_oldest(st)) {
         drop(ifc, nb, NET_DROP_TCP_SYN_CACHE_FULL);
         return;
     }

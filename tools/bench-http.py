@@ -171,7 +171,7 @@ def get_stats(host, port, ns=None):
         return None
     if p.returncode != 0:
         return None
-    text = p.stdout.partition("\r\n\r\n")[2]
+    text = p.stdout.partition("\n\n")[2]  # text mode turned CRLF into LF
     return {k: int(v) for k, v in re.findall(r"^(\w+) (\d+)$", text, re.M)}
 
 

@@ -25,6 +25,8 @@ table=(
   "xorriso                        xorriso              iso"
   "mformat                        mtools               iso"
   "py:pytest                      python3-pytest       test"
+  "py:scapy                       python3-scapy        test"
+  "wrk                            wrk                  test"
   "ping                           iputils-ping         test"
   "ip                             iproute2             test"
   "clang                          clang                test"
