@@ -31,7 +31,6 @@ table=(
   "ip                             iproute2             test"
   "clang                          clang                test"
   "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev test"
-  "wrk                            wrk                  bench"
   "valgrind                       valgrind             bench"
 )
 
