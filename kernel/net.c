@@ -29,6 +29,7 @@
 #include "net/iface.h"
 #include "net/netbuf.h"
 #include "net/stack.h"
+#include "net/tcp.h"
 #include "net/udp.h"
 
 #define RX_BUDGET 64
@@ -52,6 +53,7 @@ static uint64_t rng_state;
 static int net_up;
 static uint32_t announced_ip;
 static unsigned rx_held; /* device receive buffers the stack or the app holds */
+static struct thread *net_thread_ptr;
 
 uint64_t knet_now_ms(void)
 {
@@ -338,6 +340,7 @@ void knet_start(void)
     struct thread *t = thread_create(net_thread, NULL, 0, "net", 0);
     if (t == NULL)
         panic("net: cannot start the network thread");
+    net_thread_ptr = t;
     thread_detach(t);
 }
 
@@ -350,8 +353,21 @@ void knet_print_counters(void)
         console_write(buf, strlen(buf));
 }
 
+static long exit_drain_ms = 2000;
+ZEBU_OPTION_INT("net.exit_drain_ms", exit_drain_ms, 0, 600000,
+                "at exit, wait this long (ms) for TCP peers to acknowledge what was sent");
+
 void knet_exit_report(void)
 {
+    /* Powering off with a response or a FIN still unacknowledged would
+     * lose it for good if the wire dropped it: give the network thread
+     * time to retransmit. Not from the network thread itself, nor with
+     * interrupts off (panic paths do not come here). */
+    if (vnet.rx_deliver != NULL && exit_drain_ms > 0 && thread_self() != net_thread_ptr) {
+        uint64_t end = knet_now_ms() + (uint64_t)exit_drain_ms;
+        while (tcp_unfinished(&stack) > 0 && knet_now_ms() < end)
+            thread_sleep_ns(5 * 1000 * 1000);
+    }
     if (net_stats_on_exit)
         knet_print_counters();
 }

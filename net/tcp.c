@@ -737,6 +737,31 @@ void tcp_destroy_all(struct net_stack *st)
     st->tcp.half_open = 0;
 }
 
+unsigned tcp_unfinished(const struct net_stack *st)
+{
+    unsigned n = 0;
+    for (const struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next) {
+        switch (c->state) {
+        case TCP_LISTEN:
+        case TCP_TIME_WAIT:
+        case TCP_CLOSED:
+            break;
+        case TCP_SYN_SENT:
+        case TCP_SYN_RECEIVED:
+        case TCP_FIN_WAIT_1:
+        case TCP_CLOSING:
+        case TCP_LAST_ACK:
+            n++;
+            break;
+        default: /* ESTABLISHED, FIN-WAIT-2, CLOSE-WAIT: data in flight? */
+            if (c->snd_una != c->snd_max)
+                n++;
+            break;
+        }
+    }
+    return n;
+}
+
 int tcp_format_counters(const struct net_stack *st, char *buf, size_t size)
 {
     return snprintf(

@@ -209,6 +209,11 @@ uint64_t tcp_next_deadline(const struct net_stack *st);
 void tcp_init(struct net_stack *st);
 /* Free every connection and listener (stack teardown). */
 void tcp_destroy_all(struct net_stack *st);
+/* Connections whose sent bytes or FIN the peer has not acknowledged yet
+ * (handshakes in progress included; listeners and TIME-WAIT not). The
+ * embedder waits for 0 before it powers off, so the last response is not
+ * lost with the VM. */
+unsigned tcp_unfinished(const struct net_stack *st);
 /* "tcp: conns 2, mem 1234 bytes, ..." Returns what snprintf would. */
 int tcp_format_counters(const struct net_stack *st, char *buf, size_t size);
 
