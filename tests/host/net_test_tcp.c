@@ -515,6 +515,30 @@ TEST(net_tcp_simultaneous_open)
 
 /* ---- closing --------------------------------------------------------------------- */
 
+/* What the embedder waits for before powering off: nothing sent and
+ * unacknowledged, FIN included; TIME-WAIT and listeners do not count. */
+TEST(net_tcp_unfinished_counts_unacknowledged_data_and_fin)
+{
+    struct tc t;
+
+    tc_open(&t);
+    CHECK_UINT_EQ(tcp_unfinished(&t.h.st), 0);
+    send_bytes(&t, 100);
+    CHECK_UINT_EQ(tcp_unfinished(&t.h.st), 1);
+    ack_to(&t, 100, 65535);
+    CHECK_UINT_EQ(tcp_unfinished(&t.h.st), 0);
+    tcp_close(t.c, t.h.now); /* FIN out: FIN-WAIT-1 */
+    CHECK_UINT_EQ(tcp_unfinished(&t.h.st), 1);
+    ack_to(&t, 101, 65535); /* FIN acknowledged: FIN-WAIT-2 */
+    CHECK_UINT_EQ(tcp_unfinished(&t.h.st), 0);
+    tc_in(&t, (struct sg){
+                  .flags = F_FIN | F_ACK, .seq = t.pseq, .ack = t.iss + 102, .wnd = 100, .ws = -1});
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
+    CHECK_UINT_EQ(tcp_unfinished(&t.h.st), 0);
+    t.c = NULL;
+    tc_done(&t);
+}
+
 TEST(net_tcp_active_close_through_time_wait)
 {
     struct tc t;
