@@ -48,21 +48,19 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from netbench import relay  # noqa: E402  (the test bench's namespace + relay)
+from netbench import WEBSERVER_READY, ConsoleGuest, relay  # noqa: E402  (the test bench)
 import imginfo  # noqa: E402
 import mksite  # noqa: E402
 
 GUEST_IP, HOST_IP = "10.0.3.2", "10.0.3.1"
 BASE_ADDR, BASE_PORT = "127.0.0.1", 8080
 IMAGE = os.path.join(ROOT, "build", "webserver.elf32")
-LAUNCHER = os.path.join(ROOT, "tools", "zebu-run")
 SITE = os.path.join(ROOT, "apps", "webserver", "site")
 EXTRAS = {"bench/4k.bin": "4K", "bench/1m.bin": "1M"}
 PYTHON = "/usr/bin/python3"
@@ -184,49 +182,21 @@ def copies(before, after):
             "copied_per_byte": copied / body if body else None}
 
 
-class Guest:
-    """The web server under tools/zebu-run; console collected on a thread."""
+class Guest(ConsoleGuest):
+    """The web server under tools/zebu-run."""
 
     def __init__(self, archive, net, mem=None, port=None, timeout=600):
-        cmd = [LAUNCHER, "--kernel", IMAGE, "--module", archive, "--net", net,
-               "--timeout", str(timeout)]
+        args = ["--kernel", IMAGE, "--module", archive, "--net", net, "--timeout", str(timeout)]
         if net == "user":
-            cmd += ["--hostfwd", f"tcp:127.0.0.1:{port}-:80"]
+            args += ["--hostfwd", f"tcp:127.0.0.1:{port}-:80"]
         else:
-            cmd += ["--append", f"ip={GUEST_IP}/24 gw={HOST_IP}"]
+            args += ["--append", f"ip={GUEST_IP}/24 gw={HOST_IP}"]
         if mem:
-            cmd += ["--mem", mem]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.chunks = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):
-            self.chunks.append(chunk)
-
-    @property
-    def output(self):
-        return b"".join(self.chunks).decode("utf-8", "replace")
+            args += ["--mem", mem]
+        super().__init__(args)
 
     def wait_ready(self, seconds):
-        deadline = time.time() + seconds
-        while time.time() < deadline and self.proc.poll() is None:
-            if re.search(r"webserver: serving \d+ files on http://", self.output):
-                return True
-            time.sleep(0.05)
-        return False
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()  # zebu-run kills QEMU's process group
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.reader.join(5)
+        return self.wait_for(WEBSERVER_READY, seconds) is not None
 
 
 def free_port():

@@ -61,8 +61,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGE = os.path.join(ROOT, "build", "webserver.elf32")
+sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
+from netbench import WEBSERVER_READY, ConsoleGuest  # noqa: E402  (the test bench's guest)
 ELF = os.path.join(ROOT, "build", "webserver.elf")
-LAUNCHER = os.path.join(ROOT, "tools", "zebu-run")
 QPROFILER = os.path.join(ROOT, "tools", "qprofiler")
 SITE = os.path.join(ROOT, "apps", "webserver", "site")
 PYTHON = "/usr/bin/python3"
@@ -140,42 +141,14 @@ def wrk(url, seconds, a):
     return r
 
 
-class Guest:
+class Guest(ConsoleGuest):
     def __init__(self, archive, port, gdb, qmp, timeout):
-        cmd = [LAUNCHER, "--kernel", IMAGE, "--module", archive, "--net", "user",
-               "--hostfwd", f"tcp:127.0.0.1:{port}-:80", "--gdb", f"unix:{gdb}",
-               "--qmp", qmp, "--timeout", str(timeout)]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.chunks = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):
-            self.chunks.append(chunk)
-
-    @property
-    def output(self):
-        return b"".join(self.chunks).decode("utf-8", "replace")
+        super().__init__(["--kernel", IMAGE, "--module", archive, "--net", "user",
+                          "--hostfwd", f"tcp:127.0.0.1:{port}-:80", "--gdb", f"unix:{gdb}",
+                          "--qmp", qmp, "--timeout", str(timeout)])
 
     def wait_ready(self, seconds):
-        deadline = time.time() + seconds
-        while time.time() < deadline and self.proc.poll() is None:
-            if re.search(r"webserver: serving \d+ files on http://", self.output):
-                return True
-            time.sleep(0.05)
-        return False
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.reader.join(5)
+        return self.wait_for(WEBSERVER_READY, seconds) is not None
 
 
 def read_folded(path):

@@ -3,16 +3,66 @@ test's own, a tap device in it behind tools/netrelay (the seeded fault
 injector), and clean-up that removes both whatever happens. Traffic stays
 inside the namespace: the guest talks only to the tap's address there."""
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 RELAY = os.path.join(ROOT, "tools", "netrelay")
+LAUNCHER = os.path.join(ROOT, "tools", "zebu-run")
+
+# What apps/webserver prints once it listens: the file count and its address.
+WEBSERVER_READY = r"webserver: serving (\d+) files on http://([\d.]+):80/"
+
+
+class ConsoleGuest:
+    """A guest under tools/zebu-run (args: its options) whose console a
+    thread collects, so the caller can wait for a line and show all of it
+    when something fails. Used by the system tests and the benchmarks."""
+
+    def __init__(self, args):
+        self.proc = subprocess.Popen([LAUNCHER, *args], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.chunks = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):
+            self.chunks.append(chunk)
+
+    @property
+    def output(self):
+        return b"".join(self.chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+
+    def wait_for(self, pattern, seconds):
+        """The match of pattern in the console, or None once seconds pass or
+        the guest ends."""
+        deadline = time.time() + seconds
+        while True:
+            m = re.search(pattern, self.output)
+            if m or time.time() >= deadline or self.proc.poll() is not None:
+                return m
+            time.sleep(0.05)
+
+    def stop(self):
+        """Ends the guest (zebu-run kills QEMU's process group); returns the
+        console."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(5)
+        return self.output
 
 
 def have_root_networking():

@@ -9,7 +9,6 @@ so it does not depend on what build/webserver.site was last packed from."""
 import hashlib
 import os
 import re
-import selectors
 import socket
 import subprocess
 import sys
@@ -18,8 +17,8 @@ import time
 
 import pytest
 
-from conftest import LAUNCHER, ROOT, image
-from netbench import have_root_networking, relay
+from conftest import ROOT, image
+from netbench import WEBSERVER_READY, ConsoleGuest, have_root_networking, relay
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import mksite  # noqa: E402  (for generated(): the bytes of an --extra file)
@@ -72,59 +71,31 @@ def site_archive(tmp_path_factory):
     return out
 
 
-class Guest:
-    """A webserver guest under tools/zebu-run; its console is collected on a
-    thread so a test can wait for a line and show it all when it fails."""
+class Guest(ConsoleGuest):
+    """A webserver guest; a test can wait for a line and show the whole
+    console when it fails."""
 
     def __init__(self, site, append="", net="user", machine=None, timeout=240):
         self.port = free_tcp_port() if net == "user" else 80
         self.host = "127.0.0.1" if net == "user" else "10.0.3.2"
         kernel = image("webserver", "pvh" if machine == "microvm" else "elf32")
-        cmd = [LAUNCHER, "--kernel", kernel, "--module", site, "--net", net,
-               "--append", append, "--timeout", str(timeout)]
+        args = ["--kernel", kernel, "--module", site, "--net", net, "--append", append,
+                "--timeout", str(timeout)]
         if net == "user":
-            cmd += ["--hostfwd", f"tcp:127.0.0.1:{self.port}-:80"]
+            args += ["--hostfwd", f"tcp:127.0.0.1:{self.port}-:80"]
         if machine:
-            cmd += ["--machine", machine]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.chunks = []
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):
-            self.chunks.append(chunk)
-
-    @property
-    def output(self):
-        return b"".join(self.chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+            args += ["--machine", machine]
+        super().__init__(args)
 
     def wait_ready(self, seconds=60):
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            m = re.search(r"webserver: serving (\d+) files on http://([\d.]+):80/", self.output)
-            if m:
-                return int(m.group(1))
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
+        m = self.wait_for(WEBSERVER_READY, seconds)
+        if m:
+            return int(m.group(1))
         self.stop()
         pytest.fail("the webserver did not come up:\n" + self.output[-3000:])
 
     def url(self, path):
         return f"http://{self.host}:{self.port}/{path}"
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()  # zebu-run kills QEMU's process group
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.reader.join(5)
-        return self.output
 
     def __enter__(self):
         self.wait_ready()
