@@ -52,7 +52,8 @@ static struct netbuf *rx_nbufs;
 static uint64_t rng_state;
 static int net_up;
 static uint32_t announced_ip;
-static unsigned rx_held; /* device receive buffers the stack or the app holds */
+static unsigned rx_held;     /* device receive buffers the stack or the app holds */
+static unsigned rx_held_max; /* the most held at once */
 static struct thread *net_thread_ptr;
 
 uint64_t knet_now_ms(void)
@@ -174,7 +175,8 @@ static void rx_release(struct netbuf *nb, void *cookie)
  * no frame could arrive, not even the ACK that would free them. So the last
  * quarter of the ring is a reserve: while the stack holds more than the
  * rest, a frame is copied into a heap buffer (counted in copied_bytes) and
- * its device buffer goes straight back. TCP's per-connection limits keep a
+ * its device buffer goes straight back. TCP's per-connection limits (an
+ * eighth of the ring queued for reading, a quarter in a send queue) keep a
  * single connection well below the line.
  */
 static struct netbuf *rx_copy(struct vnet_rxbuf *b)
@@ -202,7 +204,9 @@ static void rx_deliver(void *ctx, struct vnet_rxbuf *b)
         nb = &rx_nbufs[b - vnet.rxbufs];
         nbuf_init(nb, b->mem, VNET_RX_BUF_SIZE, (size_t)(b->frame - b->mem), b->len, rx_release,
                   b);
-        rx_held++;
+        nb->flags |= NB_RING;
+        if (++rx_held > rx_held_max)
+            rx_held_max = rx_held;
     }
     if (b->flags & VNET_RX_CSUM_VALID)
         nb->flags |= NB_CSUM_VALID;
@@ -325,6 +329,9 @@ void knet_start(void)
     stack.lim.tcp_msl_ms = (uint32_t)tcp_msl_ms;
     /* A connection may hold an eighth of the receive ring (see rx_deliver). */
     stack.lim.tcp_rcv_segs = vnet.rx.size / 8;
+    /* A send queue may hold a quarter: an echo sends back what it received,
+     * and 256 KiB of full frames would be most of the ring. */
+    stack.lim.tcp_snd_ring_segs = vnet.rx.size / 4;
     /* The window, in bytes, opens for fewer full segments than that, so a
      * peer filling it never runs into the segment limit first. */
     stack.lim.tcp_rcvbuf = (size_t)stack.lim.tcp_rcv_segs * 1448 * 3 / 4;
@@ -349,8 +356,14 @@ void knet_print_counters(void)
     static char buf[2048];
     if (vnet.rx_deliver == NULL)
         return;
-    if (net_format_counters(&stack, buf, sizeof(buf)) > 0)
-        console_write(buf, strlen(buf));
+    int n = net_format_counters(&stack, buf, sizeof(buf));
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof(buf))
+        snprintf(buf + n, sizeof(buf) - (size_t)n,
+                 "rx ring: %u buffers, at most %u held at once (copying starts at %u)\n",
+                 vnet.rx.size, rx_held_max, vnet.rx.size - vnet.rx.size / 4);
+    console_write(buf, strlen(buf));
 }
 
 static long exit_drain_ms = 2000;

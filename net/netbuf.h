@@ -45,6 +45,10 @@
 #define NB_RDONLY 0x0004u
 /* Receive: the frame was sent to the Ethernet broadcast address. */
 #define NB_LINK_BCAST 0x0008u
+/* The storage is a buffer of a fixed-size device receive ring: scarce, since
+ * the ring refills only as such buffers come back. TCP bounds how many a
+ * send queue holds (net_limits tcp_snd_ring_segs). Clones keep the flag. */
+#define NB_RING 0x0010u
 
 struct netbuf;
 

@@ -36,6 +36,7 @@ void net_stack_init(struct net_stack *st, const struct net_platform *plat)
     st->lim.tcp_sndbuf = 256 * 1024;
     st->lim.tcp_rcvbuf = 256 * 1024;
     st->lim.tcp_rcv_segs = 512;
+    st->lim.tcp_snd_ring_segs = 512;
     st->lim.tcp_ooo_bytes = 128 * 1024;
     st->lim.tcp_ooo_segs = 64;
     st->lim.tcp_mem = 64u * 1024 * 1024;

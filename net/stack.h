@@ -50,6 +50,7 @@ struct net_limits {
     size_t tcp_sndbuf;         /* send buffer per connection, bytes (256 KiB) */
     size_t tcp_rcvbuf;         /* receive buffer per connection, payload bytes (256 KiB) */
     unsigned tcp_rcv_segs;     /* device buffers held per connection, in order + ooo (512) */
+    unsigned tcp_snd_ring_segs; /* NB_RING buffers a send queue may hold, e.g. an echo (512) */
     size_t tcp_ooo_bytes;      /* out-of-order payload bytes per connection (128 KiB) */
     unsigned tcp_ooo_segs;     /* out-of-order segments per connection (64) */
     size_t tcp_mem;            /* send + receive queue bytes, all connections (64 MiB) */

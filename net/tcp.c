@@ -171,6 +171,7 @@ void tcp_release_queues(struct tcp_conn *c)
     nbuf_put(c->sndq);
     c->sndq = c->sndq_tail = c->copy_tail = NULL;
     c->sndq_len = c->sndq_off = 0;
+    c->sndq_ring = 0;
     nbuf_queue_purge(&c->rcvq);
     c->rcvq_bytes = 0;
     while (c->ooo != NULL) {
@@ -367,11 +368,27 @@ size_t tcp_writable(const struct tcp_conn *c)
     return room < global ? room : global;
 }
 
+static unsigned ring_bufs(const struct netbuf *nb)
+{
+    unsigned n = 0;
+    for (; nb != NULL; nb = nb->next)
+        n += (nb->flags & NB_RING) != 0;
+    return n;
+}
+
+/* Room for more device-ring buffers: a send queue that held the ring would
+ * starve receive (see NB_RING). */
+static int ring_room(const struct tcp_conn *c, unsigned more)
+{
+    return more == 0 || c->sndq_ring + more <= c->st->lim.tcp_snd_ring_segs;
+}
+
 /* Append a chain (consumed) to the send queue. */
 static void sndq_append(struct tcp_conn *c, struct netbuf *nb, size_t len)
 {
     struct netbuf *last = nb;
 
+    c->sndq_ring += ring_bufs(nb);
     while (last->next != NULL)
         last = last->next;
     if (c->sndq == NULL)
@@ -394,7 +411,10 @@ int tcp_send(struct tcp_conn *c, struct netbuf *nb, uint64_t now_ms)
         return -ENOTCONN;
     if (len > c->sndbuf)
         return -EMSGSIZE;
-    if (len > tcp_writable(c)) {
+    unsigned ring = ring_bufs(nb);
+    if (ring > c->st->lim.tcp_snd_ring_segs)
+        return -EMSGSIZE;
+    if (len > tcp_writable(c) || !ring_room(c, ring)) {
         c->want_writable = 1;
         return -EAGAIN;
     }
@@ -465,13 +485,16 @@ void tcp_sndq_drop_acked(struct tcp_conn *c, uint32_t acked)
         head->next = NULL; /* we inherit head's reference on the rest */
         if (head == c->copy_tail)
             c->copy_tail = NULL;
+        if (head->flags & NB_RING)
+            c->sndq_ring--;
         nbuf_put(head);
         if (c->sndq == NULL) {
             c->sndq_tail = NULL;
             c->sndq_off = 0;
         }
     }
-    if (c->want_writable && tcp_writable(c) >= c->sndbuf / 4) {
+    if (c->want_writable && tcp_writable(c) >= c->sndbuf / 4 &&
+        c->sndq_ring <= c->st->lim.tcp_snd_ring_segs - c->st->lim.tcp_snd_ring_segs / 4) {
         c->want_writable = 0;
         tcp_notify(c, TCP_EV_WRITABLE);
     }

@@ -118,10 +118,12 @@ struct netbuf *tcp_alloc(struct net_stack *st, size_t len);
  * Queue the chain nb for sending. On 0 the stack has consumed nb and keeps
  * references (slices) to its bytes until they are acknowledged; the app must
  * not write them again (nbuf_wrap memory: until done runs). When the send
- * buffer has no room for all of nb, returns -EAGAIN and nb is NOT consumed
- * (the caller keeps its reference; TCP_EV_WRITABLE comes when there is
- * room). Other errors, nb not consumed either: -EMSGSIZE (nb larger than
- * the whole send buffer), -ENOTCONN (no longer able to send: after
+ * buffer has no room for all of nb, or the queue already holds its share of
+ * device receive buffers (NB_RING, limit tcp_snd_ring_segs: an echo sending
+ * back what it received), returns -EAGAIN and nb is NOT consumed (the caller
+ * keeps its reference; TCP_EV_WRITABLE comes when there is room). Other
+ * errors, nb not consumed either: -EMSGSIZE (nb larger than the whole send
+ * buffer, or holding more ring buffers than the limit), -ENOTCONN (no longer able to send: after
  * shutdown, reset or close; data queued in SYN-SENT waits for the
  * handshake), -EINVAL (empty chain).
  * Segment headers go in separate buffers, so nb's headroom is not needed.

@@ -127,6 +127,7 @@ struct tcp_conn {
      * snd_una (after the SYN). */
     struct netbuf *sndq, *sndq_tail;
     size_t sndq_off, sndq_len, sndbuf;
+    unsigned sndq_ring;       /* NB_RING netbufs in the send queue */
     struct netbuf *copy_tail; /* the tail, when tcp_send_copy allocated it */
 
     /* Receive. */

@@ -805,6 +805,46 @@ TEST(net_tcp_send_buffer_full_is_eagain_and_not_consumed)
     tc_done(&t);
 }
 
+/* An echo sends device receive buffers back: a send queue may hold only
+ * tcp_snd_ring_segs of them, else it could hold the whole ring and starve
+ * receive. Past the limit tcp_send is -EAGAIN (nb kept), and the ACKs that
+ * free ring buffers bring TCP_EV_WRITABLE. */
+TEST(net_tcp_send_queue_bounds_device_ring_buffers)
+{
+    struct tc t;
+    struct so o;
+    struct netbuf *in[6];
+
+    tc_open(&t);
+    tcp_set_nodelay(t.c, 1);
+    t.h.st.lim.tcp_snd_ring_segs = 4;
+    for (int i = 0; i < 6; i++) {
+        peer_data(&t, 100);
+        in[i] = tcp_recv(t.c, t.h.now);
+        CHECK(in[i] != NULL);
+        in[i]->flags |= NB_RING; /* as the kernel marks virtio receive buffers */
+    }
+    for (int i = 0; i < 4; i++)
+        CHECK_INT_EQ(tcp_send(t.c, in[i], t.h.now), 0);
+    CHECK_INT_EQ(tcp_send(t.c, in[4], t.h.now), -EAGAIN);
+    CHECK_UINT_EQ(in[4]->refs, 1); /* still ours */
+    /* Buffers of other kinds are not limited by it. */
+    struct netbuf *own = tcp_alloc(&t.h.st, 10);
+    memset(own->data, 7, 10);
+    CHECK_INT_EQ(tcp_send(t.c, own, t.h.now), 0);
+    while (tc_out(&t, &o))
+        ;
+    ack_to(&t, 100, 65535); /* one ring buffer back: 3 held, the line */
+    CHECK(t.events & TCP_EV_WRITABLE);
+    CHECK_INT_EQ(tcp_send(t.c, in[4], t.h.now), 0);
+    CHECK_INT_EQ(tcp_send(t.c, in[5], t.h.now), -EAGAIN);
+    ack_to(&t, 410, 65535);
+    CHECK_INT_EQ(tcp_send(t.c, in[5], t.h.now), 0);
+    ack_to(&t, 610, 65535);
+    CHECK_INT_EQ(t.h.dev.rx_live, 0); /* every device buffer came back */
+    tc_done(&t);
+}
+
 TEST(net_tcp_nagle_and_nodelay)
 {
     struct tc t;
