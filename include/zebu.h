@@ -165,8 +165,10 @@ struct zebu_thread;
 
 /*
  * Starts fn(arg) as a new thread on `core`, named `name` (copied; NULL for
- * "thread"), with a stack of at least stack_size bytes (0: 64 KiB). Returns
- * NULL when the core does not exist or memory runs out. The caller owns the
+ * "thread"), with a stack of at least stack_size bytes (0: 60 KiB). Returns
+ * NULL when the core does not exist or memory runs out. The stack and its
+ * guard page take one power-of-two block of memory: ask for 2^n KiB less
+ * 4 KiB (60 KiB, 124 KiB...) to waste none. The caller owns the
  * handle: pass it to zebu_thread_join() or zebu_thread_detach() once.
  */
 struct zebu_thread *zebu_thread_create(void *(*fn)(void *), void *arg, int core,

@@ -19,7 +19,8 @@
 #include "kernel/time.h"
 #include "libc/libc_platform.h"
 
-#define APP_STACK_SIZE (256 * 1024)
+/* With its guard page, one 256 KiB block (see THREAD_STACK_DEFAULT). */
+#define APP_STACK_SIZE (252 * 1024)
 
 static const struct boot_info *app_boot_info;
 static bool mem_stats_on_exit;

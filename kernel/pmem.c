@@ -27,7 +27,10 @@
 
 #define MAX_EXTENTS 64
 #define MAX_RANGES  (MAX_EXTENTS + 2 * MAX_CPUS)
-#define LOW_MEMORY_END (1ul << 20) /* BIOS data, EBDA, ROMs, the AP trampoline */
+/* Below 1 MiB: BIOS data, EBDA, ROMs, the AP trampoline, and often the
+ * loader's structures. Kept out at init; pmem_add_low_memory adds the usable
+ * part once boot no longer needs it. */
+#define LOW_MEMORY_END (1ul << 20)
 #define SPLIT_ALIGN (2ul << 20)     /* pools are cut at 2 MiB boundaries */
 
 struct extent {
@@ -217,9 +220,36 @@ void pmem_set_tag(const void *p, uint16_t tag)
         page_tags[pfn] = tag;
 }
 
-int pmem_is_ram(uint64_t p, uint64_t len)
+uint64_t pmem_add_low_memory(const struct boot_info *bi, uint64_t keep_start, uint64_t keep_end)
 {
-    return p >= LOW_MEMORY_END && p + len >= p && p + len <= ram_top;
+    struct pool *pl = &pool0;
+    uint64_t flags = spin_lock_irqsave(&pl->lock);
+    int before = pl->nextents;
+    for (int i = 0; i < bi->nregions; i++) {
+        const struct mem_region *r = &bi->regions[i];
+        uint64_t start = r->base > PAGE_SIZE ? r->base : PAGE_SIZE;
+        uint64_t end = r->base + r->len < LOW_MEMORY_END ? r->base + r->len : LOW_MEMORY_END;
+        if (r->type == MEM_USABLE && start < end)
+            extent_add(pl, start, end);
+    }
+    /* Only the new extents: the old ones are partly carved already. */
+    struct pool low = {.nextents = pl->nextents - before};
+    memcpy(low.extents, &pl->extents[before], sizeof(low.extents[0]) * (size_t)low.nextents);
+    extent_reserve(&low, keep_start, keep_end);
+    for (int i = 0; i < bi->nmodules; i++)
+        extent_reserve(&low, bi->modules[i].start & ~(PAGE_SIZE - 1), bi->modules[i].end);
+    uint64_t added = 0;
+    pl->nextents = before;
+    for (int i = 0; i < low.nextents && pl->nextents < MAX_EXTENTS; i++) {
+        pl->extents[pl->nextents++] = low.extents[i];
+        added += low.extents[i].end - low.extents[i].start;
+    }
+    extents_sort(pl); /* lowest first: small blocks are carved from here */
+    pl->total_bytes += added;
+    pl->free_bytes += added;
+    spin_unlock_irqrestore(&pl->lock, flags);
+    /* No owner range needed: addresses in none belong to pool 0. */
+    return added;
 }
 
 /* Gives [start, end) to pool `pool` in the owner table (it was pool 0's). */

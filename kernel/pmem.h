@@ -45,8 +45,12 @@ unsigned pmem_order_for(size_t bytes);
 uint16_t pmem_get_tag(const void *p);
 void pmem_set_tag(const void *p, uint16_t tag);
 
-/* Is [p, p + len) RAM that pmem manages or the kernel image? */
-int pmem_is_ram(uint64_t p, uint64_t len);
+/*
+ * Usable RAM below 1 MiB (less page 0, [keep_start, keep_end) and modules)
+ * joins pool 0. Call once nothing reads the loader's or the firmware's data
+ * there any more. Returns the bytes added.
+ */
+uint64_t pmem_add_low_memory(const struct boot_info *bi, uint64_t keep_start, uint64_t keep_end);
 
 struct pmem_stats {
     uint64_t total_bytes;     /* handed to pmem at init */

@@ -60,7 +60,9 @@ struct thread {
     char name[24];
 };
 
-#define THREAD_STACK_DEFAULT (64 * 1024)
+/* Stack and guard page come from one power-of-two block of pages: 60 KiB
+ * of stack + the guard fill 64 KiB exactly (64 KiB would take 128). */
+#define THREAD_STACK_DEFAULT (60 * 1024)
 
 /*
  * Creates a thread running fn(arg) on `core` (0 .. cpu_count-1) with a stack

@@ -27,7 +27,7 @@
 #include "kernel/smp.h"
 #include "kernel/time.h"
 
-#define AP_STACK_SIZE   (32 * 1024)
+#define AP_STACK_SIZE   (28 * 1024) /* + guard page: a 32 KiB block */
 #define AP_WAIT_NS      (200ull * 1000 * 1000) /* TCG on a loaded host is slow */
 
 struct cpu *cpu_table[MAX_CPUS];
@@ -215,9 +215,11 @@ static void bring_up_aps(uint32_t self, int want)
 }
 
 static int discover_err = -ENOENT;
+static const struct boot_info *smp_boot_info;
 
 int smp_discover(const struct boot_info *bi)
 {
+    smp_boot_info = bi;
     struct acpi_mem mem = {identity_map, NULL};
     int err = platform_discover(&mem, bi->rsdp, &platform);
     discover_err = err;
@@ -269,10 +271,13 @@ int smp_start(void)
         others = MAX_CPUS - 1;
     if (others > 0)
         bring_up_aps(bsp_cpu.apic_id, others);
+    /* The firmware tables are parsed and the cores are out of the
+     * trampoline (which stays: a core held back by cpus= parks there). */
+    uint64_t low = pmem_add_low_memory(smp_boot_info, TRAMP_BASE, TRAMP_END);
     pmem_split(cpu_count);
     struct pmem_stats ps;
     pmem_get_stats(&ps);
-    pr_info("mem", "%d per-core memory pool%s of %lu MiB", ps.pools, ps.pools == 1 ? "" : "s",
-            (ps.total_bytes / (uint64_t)ps.pools) >> 20);
+    pr_info("mem", "%d per-core memory pool%s of %lu MiB (%lu KiB of it below 1 MiB)", ps.pools,
+            ps.pools == 1 ? "" : "s", (ps.total_bytes / (uint64_t)ps.pools) >> 20, low >> 10);
     return cpu_count;
 }

@@ -34,7 +34,8 @@ void smp_init_bsp(uint64_t stack_lo, uint64_t stack_hi);
  * are no tables (the machine then runs on the boot core). */
 int smp_discover(const struct boot_info *bi);
 
-/* Brings the parked cores online (capped by the cpus= option) and splits
+/* Brings the parked cores online (capped by the cpus= option), gives the
+ * usable RAM below 1 MiB to the heap (all but the trampoline) and splits
  * memory into per-core pools. Returns the number of cores online. */
 int smp_start(void);
 

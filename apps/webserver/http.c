@@ -415,6 +415,7 @@ int http_stats_format(const struct http_stats *st, char *buf, size_t cap)
         {"body_bytes", st->body_bytes},
         {"connections_accepted", st->connections_accepted},
         {"connections_open", st->connections_open},
+        {"connections_refused", st->connections_refused},
         {"heap_in_use", st->heap_in_use},
         {"stack_copied_bytes", st->copied_bytes},
     };

@@ -106,6 +106,7 @@ struct http_stats {
     uint64_t body_bytes; /* response body bytes (archive bytes sent by reference) */
     uint64_t connections_accepted;
     uint64_t connections_open;
+    uint64_t connections_refused; /* no memory for the connection's thread: reset */
     uint64_t heap_in_use;    /* the kernel's heap bytes in use (the app fills it in) */
     uint64_t copied_bytes;   /* payload bytes the network stack copied (the app fills it in) */
     uint64_t status[HTTP_SLOT_COUNT];
