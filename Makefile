@@ -23,6 +23,7 @@ ifeq ($(origin CC),default)
 CC       := gcc
 endif
 LD       := ld
+AR       := ar
 NASM     := nasm
 OBJCOPY  := objcopy
 PYTHON   := python3
@@ -54,10 +55,22 @@ KERNEL_CFLAGS := $(BASE_CFLAGS) -mgeneral-regs-only
 LIBC_CFLAGS   := $(KERNEL_CFLAGS) -fno-builtin -fno-tree-loop-distribute-patterns
 APP_CFLAGS    := $(BASE_CFLAGS)
 NASMFLAGS     := -f elf64 -g -F dwarf -w+all
-# --gc-sections: an app carries only the kernel code it reaches (the network
-# stack stays out of an image that does no networking).
+# --gc-sections: an app carries only the functions it reaches (see NET_LIB
+# for the network stack).
 LDFLAGS       := -nostdlib -static -n -z max-page-size=0x1000 -z noexecstack \
 	--no-warn-rwx-segments --gc-sections -T linker.ld
+
+# Code that runs once at boot or rarely (firmware tables, PCI scan, command
+# line, DHCP, fragment reassembly, console and formatted output) is built for
+# size; the data path (net/'s TCP/IP, virtio, scheduler, allocator, string
+# functions, traps, the app) keeps $(OPT). Saves ~9 KiB of the image
+# (docs/BENCHMARKS.md). A non-default OPT (say -O0 for gdb) applies to all.
+COLD_C := drivers/acpi.c drivers/pci.c drivers/ioapic.c drivers/pit.c drivers/platform.c \
+	drivers/serial.c drivers/vga.c kernel/app.c kernel/arch/idt.c kernel/boot.c \
+	kernel/boottrace.c kernel/cmdline.c kernel/ksyms.c kernel/main.c kernel/paging.c \
+	kernel/panic.c kernel/printk.c kernel/selftest.c kernel/smp.c net/config.c net/dhcp.c \
+	net/ip4_frag.c libc/printf.c libc/stdio.c libc/stdlib.c libc/strerror.c libc/strtol.c
+COLD_OPT ?= $(if $(filter -O2 -O3,$(OPT)),-Os,$(OPT))
 
 # ---- PROFILE=count: an image that counts calls per function per core ----
 # gcc's -finstrument-functions calls kernel/profile.c's hook on every function
@@ -80,6 +93,14 @@ LIBC_C     := $(sort $(wildcard libc/*.c))
 KOBJ := $(BUILD)/obj
 KERNEL_OBJS := $(KERNEL_C:%.c=$(KOBJ)/%.o) $(KERNEL_ASM:%.asm=$(KOBJ)/%.o) \
 	$(LIBC_C:%.c=$(KOBJ)/%.o)
+# The network stack and its kernel glue go in an archive, linked last: ld
+# takes a member only when something refers to it strongly, and the kernel
+# refers to knet_start weakly. So an app that calls no network function
+# carries none of it (hello: ~35 KiB smaller), and an app that does gets
+# all it needs through its calls (kernel/net.h).
+NET_OBJS    := $(filter $(KOBJ)/net/%.o $(KOBJ)/kernel/net.o $(KOBJ)/kernel/net_tcp.o,$(KERNEL_OBJS))
+CORE_OBJS   := $(filter-out $(NET_OBJS),$(KERNEL_OBJS))
+NET_LIB     := $(KOBJ)/libzebunet.a
 
 APP_C    := $(sort $(wildcard $(APPDIR)/*.c))
 APPBUILD := $(BUILD)/app/$(APP)
@@ -117,6 +138,9 @@ deps-test:
 deps: deps-test
 
 # ---- compile ----
+$(COLD_C:%.c=$(KOBJ)/%.o): KERNEL_CFLAGS += $(COLD_OPT)
+$(COLD_C:%.c=$(KOBJ)/%.o): LIBC_CFLAGS += $(COLD_OPT)
+
 $(KOBJ)/libc/%.o: libc/%.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
@@ -153,9 +177,13 @@ $(KOBJ)/ksyms_empty.c: tools/mksyms.py
 $(KOBJ)/ksyms_empty.o: $(KOBJ)/ksyms_empty.c
 	$(Q)$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 
+$(NET_LIB): $(NET_OBJS)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
 # ---- link: pass 1 without symbols, pass 2 with the table pass 1 yields ----
-$(APPBUILD)/pass1.elf: $(KERNEL_OBJS) $(APP_OBJS) $(KOBJ)/ksyms_empty.o linker.ld
-	$(Q)$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(APP_OBJS) $(KOBJ)/ksyms_empty.o $(LIBGCC)
+$(APPBUILD)/pass1.elf: $(CORE_OBJS) $(APP_OBJS) $(KOBJ)/ksyms_empty.o $(NET_LIB) linker.ld
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(CORE_OBJS) $(APP_OBJS) $(KOBJ)/ksyms_empty.o $(NET_LIB) $(LIBGCC)
 
 $(APPBUILD)/ksyms.c: $(APPBUILD)/pass1.elf tools/mksyms.py
 	$(Q)$(PYTHON) tools/mksyms.py $< $@
@@ -165,7 +193,7 @@ $(APPBUILD)/ksyms.o: $(APPBUILD)/ksyms.c
 
 $(ELF): $(APPBUILD)/pass1.elf $(APPBUILD)/ksyms.o
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJS) $(APP_OBJS) $(APPBUILD)/ksyms.o $(LIBGCC)
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(CORE_OBJS) $(APP_OBJS) $(APPBUILD)/ksyms.o $(NET_LIB) $(LIBGCC)
 	$(Q)$(PYTHON) tools/mksyms.py --verify $(APPBUILD)/pass1.elf $@
 
 $(ELF32): $(ELF)

@@ -19,6 +19,9 @@
 #include "kernel/time.h"
 #include "libc/libc_platform.h"
 
+/* Weak: the network is linked only into apps that use it (kernel/net.h). */
+#pragma weak knet_exit_report
+
 /* With its guard page, one 256 KiB block (see THREAD_STACK_DEFAULT). */
 #define APP_STACK_SIZE (252 * 1024)
 
@@ -42,7 +45,8 @@ void zebu_exit(int status)
         status = 125;
     if (mem_stats_on_exit)
         kmalloc_print_stats();
-    knet_exit_report();
+    if (knet_exit_report != NULL)
+        knet_exit_report();
     pr_info("app", "exited with status %d", status);
     platform_exit(status);
 }

@@ -5,22 +5,20 @@
 
 const char *ksym_lookup(uint64_t addr, uint64_t *offset, uint64_t *size)
 {
-    uint32_t lo = 0, hi = ksym_count;
-    while (lo < hi) { /* first entry with entry.addr > addr */
+    /* Over the entries and the end marker: the first with .addr > addr. */
+    uint32_t lo = 0, hi = ksym_count + 1;
+    while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (ksym_table[mid].addr <= addr)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo == 0)
+    if (lo == 0 || lo > ksym_count) /* before the first, or past the end */
         return NULL;
     const struct ksym *s = &ksym_table[lo - 1];
-    uint64_t off = addr - s->addr;
-    if (s->size != 0 && off >= s->size)
-        return NULL;
-    *offset = off;
-    *size = s->size;
+    *offset = addr - s->addr;
+    *size = ksym_table[lo].addr - s->addr;
     return &ksym_names[s->name];
 }
 

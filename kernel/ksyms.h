@@ -10,14 +10,16 @@
 
 #include <stdint.h>
 
+/* A function reaches to the next entry's address (8 bytes an entry: the
+ * table is in every image). */
 struct ksym {
     uint32_t addr;
-    uint32_t size;
     uint32_t name; /* offset into ksym_names */
 };
 
 extern const uint32_t ksym_count;
-extern const struct ksym ksym_table[]; /* sorted by addr */
+/* Sorted by addr; ksym_table[ksym_count] is the end of the last function. */
+extern const struct ksym ksym_table[];
 extern const char ksym_names[];
 
 /*

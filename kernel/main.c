@@ -26,6 +26,9 @@
 #include "kernel/smp.h"
 #include "kernel/time.h"
 
+/* Weak: the network is linked only into apps that use it (kernel/net.h). */
+#pragma weak knet_start
+
 #define ZEBU_VERSION "0.1.0"
 
 void kernel_main(const struct boot_handoff *handoff);
@@ -150,7 +153,8 @@ void kernel_main(const struct boot_handoff *handoff)
     boot_trace_mark("cores online, memory pools", 0);
 
     /* The network: its own thread on core 0 (DHCP runs meanwhile). */
-    knet_start();
+    if (knet_start != NULL) /* linked when the app uses the network */
+        knet_start();
     boot_trace_mark("network device up", 0);
 
     /* The app's main() as a thread on core 0; this context becomes core 0's

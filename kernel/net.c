@@ -54,6 +54,11 @@ static int net_up;
 static uint32_t announced_ip;
 static unsigned rx_held;     /* device receive buffers the stack or the app holds */
 static unsigned rx_held_max; /* the most held at once */
+static unsigned rx_copy_line; /* held from here on: frames are copied */
+static long rx_copy_at;
+ZEBU_OPTION_INT("net.rx_copy_at", rx_copy_at, 0, 65536,
+                "copy received frames once this many receive buffers are held "
+                "(0: three quarters of the ring; a low value exercises the copying path)");
 static struct thread *net_thread_ptr;
 
 uint64_t knet_now_ms(void)
@@ -196,7 +201,7 @@ static void rx_deliver(void *ctx, struct vnet_rxbuf *b)
 {
     (void)ctx;
     struct netbuf *nb;
-    if (rx_held >= (unsigned)(vnet.rx.size - vnet.rx.size / 4)) {
+    if (rx_held >= rx_copy_line) {
         nb = rx_copy(b);
         if (nb == NULL)
             return;
@@ -328,6 +333,9 @@ void knet_start(void)
     net_stack_init(&stack, &platform);
     stack.lim.tcp_msl_ms = (uint32_t)tcp_msl_ms;
     /* A connection may hold an eighth of the receive ring (see rx_deliver). */
+    rx_copy_line = vnet.rx.size - vnet.rx.size / 4;
+    if (rx_copy_at > 0 && (unsigned long)rx_copy_at < rx_copy_line)
+        rx_copy_line = (unsigned)rx_copy_at;
     stack.lim.tcp_rcv_segs = vnet.rx.size / 8;
     /* A send queue may hold a quarter: an echo sends back what it received,
      * and 256 KiB of full frames would be most of the ring. */
@@ -362,7 +370,7 @@ void knet_print_counters(void)
     if ((size_t)n < sizeof(buf))
         snprintf(buf + n, sizeof(buf) - (size_t)n,
                  "rx ring: %u buffers, at most %u held at once (copying starts at %u)\n",
-                 vnet.rx.size, rx_held_max, vnet.rx.size - vnet.rx.size / 4);
+                 vnet.rx.size, rx_held_max, rx_copy_line);
     console_write(buf, strlen(buf));
 }
 

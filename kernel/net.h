@@ -12,7 +12,11 @@
 #include <stdint.h>
 
 /* Brings up the first virtio-net device and starts the network thread
- * (static address from ip=/gw=, else DHCP). No device: nothing happens. */
+ * (static address from ip=/gw=, else DHCP). No device: nothing happens.
+ * The network is linked only into an app that calls a network function:
+ * kernel/net*.o and net/ are an archive (Makefile), and kernel/main.c and
+ * kernel/app.c refer to knet_start and knet_exit_report weakly (#pragma
+ * weak: NULL without the network). */
 void knet_start(void);
 
 struct net_stack;

@@ -75,8 +75,10 @@ def main():
     names = bytearray()
     rows = []
     for addr, size, name in syms:
-        rows.append(f"    {{0x{addr:x}, 0x{size:x}, {len(names)}}},")
+        rows.append(f"    {{0x{addr:x}, {len(names)}}},")
         names += name.encode() + b"\0"
+    # A function reaches to the next entry; the marker ends the last one.
+    end = syms[-1][0] + syms[-1][1] if syms else 0
     esc = "".join(f"\\{b:03o}" if b < 32 or b > 126 or b in (34, 92) else chr(b)
                   for b in names)
     text = [
@@ -87,7 +89,7 @@ def main():
         f"KSYMS const uint32_t ksym_count = {len(syms)};",
         "KSYMS const struct ksym ksym_table[] = {",
         *rows,
-        "    {0, 0, 0},",
+        f"    {{0x{end:x}, 0}},",
         "};",
         f'KSYMS const char ksym_names[] = "{esc}";',
         "",

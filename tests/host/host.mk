@@ -67,6 +67,11 @@ HOST_TESTS += acpi_test
 HOST_acpi_test_SRCS := tests/host/runner.c tests/host/acpi_test.c drivers/acpi.c
 $(HOST_BUILD)/tests/host/acpi_test.o $(HOST_BUILD)/drivers/acpi.o: HOST_TEST_CFLAGS += -I.
 
+# kernel/ksyms.c is pure too: the test supplies a table in mksyms.py's format.
+HOST_TESTS += ksyms_test
+HOST_ksyms_test_SRCS := tests/host/runner.c tests/host/ksyms_test.c kernel/ksyms.c
+$(HOST_BUILD)/tests/host/ksyms_test.o $(HOST_BUILD)/kernel/ksyms.o: HOST_TEST_CFLAGS += -I.
+
 # kernel/mpsc.h and kernel/kmalloc.c (threads as cores), each built twice:
 # under ASan+UBSan and, as *_tsan, under ThreadSanitizer. kmalloc.c finds the
 # host's kmalloc_env.h in tests/host/shim (searched before -I.), and its
@@ -118,6 +123,10 @@ $(HOST_BUILD)/tests/host/%.o: tests/host/%.c
 	$(HOST_CC) $(HOST_TEST_CFLAGS) -c $< -o $@
 
 $(HOST_BUILD)/drivers/%.o: drivers/%.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_TEST_CFLAGS) -c $< -o $@
+
+$(HOST_BUILD)/kernel/ksyms.o: kernel/ksyms.c
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_TEST_CFLAGS) -c $< -o $@
 

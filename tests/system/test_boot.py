@@ -89,3 +89,17 @@ def test_image_is_stripped_but_elf64_keeps_symbols():
     assert ".debug_info" in sections64
     syms = subprocess.run(["nm", elf64], capture_output=True, text=True).stdout
     assert " kernel_main" in syms
+
+
+def test_only_apps_that_use_the_network_carry_it():
+    def functions(app):
+        out = subprocess.run(["nm", os.path.join(BUILD, f"{app}.elf")], capture_output=True,
+                             text=True, check=True).stdout
+        return {line.split()[-1] for line in out.splitlines() if line.split()[-2] in "tT"}
+
+    hello, web = functions("hello"), functions("webserver")
+    for f in ("knet_start", "tcp_input", "dhcp_input", "ip4_input"):
+        assert f not in hello, f
+        assert f in web, f
+    b = boot("hello", append="ip=10.0.0.2/24")  # a network option: this image has none
+    assert "unknown option 'ip'" in b.output, b.output

@@ -117,6 +117,30 @@ def test_echo_64_mib_each_way_through_user_networking():
     check_zero_copy(out)
 
 
+def test_echo_intact_when_the_receive_ring_runs_low_and_frames_are_copied():
+    """Past the copy line the kernel copies frames out of the receive ring
+    (so ACKs can always arrive); net.rx_copy_at=4 puts the line low enough
+    that most of the transfer takes that path. Every byte must still come
+    back, and the copies are counted."""
+    port = 19007 + os.getpid() % 1000
+    size = 8 << 20
+    proc = start_echo("user", "limit=1 net.stats=1 net.rx_copy_at=4",
+                      extra=["--hostfwd", f"tcp:127.0.0.1:{port}-:7"])
+    try:
+        p = subprocess.run(["/usr/bin/python3", "-c", ECHO_CLIENT, "127.0.0.1", str(port),
+                            str(size), "3"], capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr[-2000:]
+        check_echo(p.stdout, size)
+    finally:
+        if proc.poll() is None:
+            time.sleep(1)
+        out = finish(proc)
+    assert proc.returncode == 0, out[-3000:]
+    m = re.search(r"copied (\d+) bytes", out)
+    assert m and int(m.group(1)) > size // 4, out[-3000:]
+    assert "(copying starts at 4)" in out, out[-3000:]
+
+
 def echo_through_relay(size, seed, **faults):
     with relay(tap_addr="10.0.3.1/24", seed=seed, **faults) as (ns, sockdir, log):
         proc = start_echo(f"relay:{sockdir}", "ip=10.0.3.2/24 gw=10.0.3.1 limit=1 net.stats=1")
