@@ -41,6 +41,8 @@ ZEBU_OPTION_STRING("dns", opt_dns, "name server with ip= (recorded only)");
 static long tcp_msl_ms = 30000;
 ZEBU_OPTION_INT("tcp.msl_ms", tcp_msl_ms, 1, 600000,
                 "TCP maximum segment lifetime: TIME-WAIT lasts twice this (ms)");
+static const char *opt_cc = "";
+ZEBU_OPTION_STRING("tcp.cc", opt_cc, "TCP congestion control: reno (NewReno, default) or cubic");
 static bool net_stats_on_exit;
 ZEBU_OPTION_BOOL("net.stats", net_stats_on_exit, "print network counters when the app exits");
 
@@ -295,6 +297,12 @@ static void *net_thread(void *arg)
 
 static int configure(void)
 {
+    if (strcmp(opt_cc, "cubic") == 0) {
+        stack.lim.tcp_cc = TCP_CC_CUBIC;
+    } else if (opt_cc[0] != '\0' && strcmp(opt_cc, "reno") != 0) {
+        pr_err("net", "option 'tcp.cc': '%s' is not reno or cubic", opt_cc);
+        return -EINVAL;
+    }
     if (opt_ip[0] == '\0') {
         if (opt_gw[0] != '\0')
             pr_warn("net", "gw= without ip= is ignored: the address comes from DHCP");

@@ -57,6 +57,7 @@ struct net_limits {
     uint32_t tcp_msl_ms;       /* maximum segment lifetime; TIME-WAIT lasts 2 MSL (30 s) */
     unsigned tcp_chack_per_s;  /* challenge ACKs per second, whole stack (RFC 5961: 100) */
     unsigned tcp_max_retries;  /* RTO expiries in a row before -ETIMEDOUT (15) */
+    unsigned tcp_cc;           /* congestion control of new connections, enum tcp_cc (NewReno) */
     unsigned tcp_syn_retries;  /* SYN / SYN-ACK retransmissions before giving up (6) */
 };
 

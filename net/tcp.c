@@ -143,6 +143,7 @@ struct tcp_conn *tcp_conn_new(struct net_stack *st)
     c->rto = TCP_RTO_INIT;
     c->sndbuf = st->lim.tcp_sndbuf;
     c->rcvbuf = st->lim.tcp_rcvbuf;
+    c->cc = (uint8_t)st->lim.tcp_cc;
     c->keep_idle = TCP_KEEP_IDLE;
     c->keep_intvl = TCP_KEEP_INTVL;
     c->keep_count = TCP_KEEP_COUNT;
@@ -660,6 +661,15 @@ void tcp_set_keepalive(struct tcp_conn *c, int on, uint32_t idle_ms, uint32_t in
         c->keep_count = count;
     c->keep_probes = 0;
     c->keep_at = c->keepalive ? c->last_rx + c->keep_idle : TCP_NO_TIMER;
+}
+
+int tcp_set_cc(struct tcp_conn *c, unsigned cc)
+{
+    if (cc != TCP_CC_RENO && cc != TCP_CC_CUBIC)
+        return -EINVAL;
+    c->cc = (uint8_t)cc;
+    c->cc_epoch_ms = 0;
+    return 0;
 }
 
 void tcp_set_buffers(struct tcp_conn *c, size_t sndbuf, size_t rcvbuf)

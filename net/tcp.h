@@ -43,6 +43,12 @@ struct ip4_info;
  * front: Ethernet 14 + IPv4 20 + TCP 60, rounded up. */
 #define TCP_HEADROOM 96
 
+/* Congestion control (net/tcp_cc.c). */
+enum tcp_cc {
+    TCP_CC_RENO = 0, /* NewReno, RFC 5681/6582: the default */
+    TCP_CC_CUBIC = 1, /* RFC 9438 */
+};
+
 enum tcp_state {
     TCP_CLOSED,
     TCP_LISTEN,
@@ -180,6 +186,11 @@ void tcp_set_nodelay(struct tcp_conn *c, int on);
  * keep the defaults (2 h, 75 s, 9). */
 void tcp_set_keepalive(struct tcp_conn *c, int on, uint32_t idle_ms, uint32_t intvl_ms,
                        unsigned count);
+
+/* Congestion control for this connection (enum tcp_cc); a listener passes
+ * its choice to the connections it accepts. Default: net_limits tcp_cc.
+ * Returns 0, or -EINVAL for an unknown algorithm. */
+int tcp_set_cc(struct tcp_conn *c, unsigned cc);
 
 /* Buffer sizes (0 keeps the current one). The send buffer applies at once
  * (a smaller one only refuses new data). The receive buffer bounds the

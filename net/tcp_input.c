@@ -220,6 +220,7 @@ static void listen_input(struct tcp_conn *l, struct net_iface *ifc, struct netbu
     c->parent = l;
     c->sndbuf = l->sndbuf;
     c->rcvbuf = l->rcvbuf;
+    c->cc = l->cc;
     tcp_pick_wscale(c);
     c->in_syn_cache = 1;
     st->tcp.half_open++;
@@ -367,7 +368,7 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now_ms)
 {
     uint32_t mss = tcp_eff_mss(c), flight = c->snd_max - c->snd_una;
 
-    c->ssthresh = flight / 2 > 2 * mss ? flight / 2 : 2 * mss;
+    c->ssthresh = tcp_cc_ssthresh(c, flight);
     c->recover = c->snd_max;
     c->in_recovery = 1;
     c->rexmit_nxt = c->snd_una;
@@ -453,8 +454,8 @@ static int ack_input(struct tcp_conn *c, struct net_iface *ifc, const struct tcp
             c->dupacks = 0;
             if (c->cwnd < c->ssthresh)
                 c->cwnd += data_acked < mss ? data_acked : mss;
-            else
-                c->cwnd += mss * mss / c->cwnd > 0 ? mss * mss / c->cwnd : 1;
+            else if (data_acked > 0)
+                tcp_cc_avoid(c, data_acked, now_ms);
             if (c->cwnd > (1u << 30))
                 c->cwnd = 1u << 30;
         }

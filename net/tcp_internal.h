@@ -147,6 +147,12 @@ struct tcp_conn {
 
     /* Congestion control and recovery. */
     uint32_t cwnd, ssthresh, recover, rexmit_nxt;
+    uint8_t cc;                 /* enum tcp_cc */
+    uint32_t cc_w_max;          /* CUBIC: window before the last reduction */
+    uint32_t cc_w_est;          /* CUBIC: Reno-friendly estimate */
+    uint32_t cc_origin, cc_k_ms; /* CUBIC: the curve's plateau and when it is reached */
+    uint32_t cc_acc;            /* CUBIC: growth carried between ACKs (bytes x bytes) */
+    uint64_t cc_epoch_ms;       /* CUBIC: start of this avoidance epoch, 0: not begun */
     unsigned dupacks;
     uint8_t in_recovery;
     uint8_t rexmit_first; /* SACK recovery just began: first hole regardless of pipe */
@@ -172,6 +178,17 @@ struct tcp_conn {
     void *notify_arg;
     struct tcp_conn_stats stats;
 };
+
+/* tcp_cc.c */
+/* ssthresh after a congestion event with `flight` bytes outstanding (CUBIC
+ * also records W_max and ends its epoch). */
+uint32_t tcp_cc_ssthresh(struct tcp_conn *c, uint32_t flight);
+/* Congestion avoidance (cwnd >= ssthresh, not in recovery): grow cwnd for
+ * `acked` newly acknowledged bytes. */
+void tcp_cc_avoid(struct tcp_conn *c, uint32_t acked, uint64_t now_ms);
+/* After a retransmission timeout: CUBIC starts a new epoch. */
+void tcp_cc_rto(struct tcp_conn *c);
+uint64_t tcp_icbrt(uint64_t x);
 
 /* tcp.c */
 void tcp_notify(struct tcp_conn *c, unsigned ev);

@@ -71,7 +71,8 @@ static void rto_expired(struct tcp_conn *c, uint64_t now_ms)
     /* RFC 5681 (4): after a loss seen by the timer, ssthresh from the
      * flight (only on the first expiry), cwnd one segment; go back N. */
     if (c->backoff == 1)
-        c->ssthresh = flight / 2 > 2 * mss ? flight / 2 : 2 * mss;
+        c->ssthresh = tcp_cc_ssthresh(c, flight);
+    tcp_cc_rto(c);
     c->cwnd = mss;
     c->snd_nxt = c->snd_una;
     c->in_recovery = 0;

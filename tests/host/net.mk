@@ -21,6 +21,7 @@ HOST_net_test_SRCS := tests/host/runner.c $(sort $(wildcard tests/host/net_test_
 	tests/host/net_fake.c tests/host/net_frames.c tests/host/netsim.c tests/host/net_fault.c \
 	$(HOST_NET_SRCS)
 $(HOST_BUILD)/tests/host/net_%.o: HOST_TEST_CFLAGS += -I.
+$(HOST_BUILD)/net_test: HOST_LDFLAGS += -lm
 
 HOST_NET_RENAME := --redefine-sym malloc=net_test_malloc --redefine-sym calloc=net_test_calloc \
 	--redefine-sym free=net_test_free

@@ -101,6 +101,9 @@ static void watch_size(void *arg, int to_end, const uint8_t *frame, size_t len)
         (*(unsigned *)arg)++;
 }
 
+/* Congestion control of both stacks in the next transfer. */
+static unsigned sim_cc = TCP_CC_RENO;
+
 /* A at 10.0.0.1 listens, B connects; both send `total` bytes and close. */
 static void transfer(const struct netsim_cfg *cfg, uint32_t features, uint64_t total,
                      uint64_t limit_ms, struct xfer_result *res)
@@ -117,6 +120,9 @@ static void transfer(const struct netsim_cfg *cfg, uint32_t features, uint64_t t
     p.observe_arg = &oversize;
     for (int i = 0; i < 2; i++) {
         p.h[i].st.lim.tcp_max_retries = 30;
+        /* NT_CC=0 (NewReno) or 1 (CUBIC) overrides, to compare the two
+         * on one seeded link (NT_DEBUG=1 prints the simulated time). */
+        p.h[i].st.lim.tcp_cc = getenv("NT_CC") ? (unsigned)atoi(getenv("NT_CC")) : sim_cc;
         s[i].st = &p.h[i].st;
     }
     CHECK_INT_EQ(tcp_listen(&p.h[0].st, PORT, 4, &l), 0);
@@ -253,4 +259,37 @@ TEST(net_tcp_sim_30pct_loss_reorder_dup_corrupt)
                              .corrupt_pml = 30};
 
     check_transfer("30%", &cfg, 0, 1 * MIB, 360000000);
+}
+
+/* CUBIC (RFC 9438) instead of NewReno, through the same faults. */
+TEST(net_tcp_sim_cubic_16mib_each_way_1pct_loss)
+{
+    struct netsim_cfg cfg = {.seed = 111,
+                             .delay_ms = 10,
+                             .jitter_ms = 2,
+                             .drop_pml = 10,
+                             .dup_pml = 5,
+                             .reorder_pml = 10,
+                             .reorder_delay_ms = 5,
+                             .corrupt_pml = 5};
+
+    sim_cc = TCP_CC_CUBIC;
+    check_transfer("cubic 1%", &cfg, 0, 16 * MIB, 3600000);
+    sim_cc = TCP_CC_RENO;
+}
+
+TEST(net_tcp_sim_cubic_4mib_each_way_10pct_loss)
+{
+    struct netsim_cfg cfg = {.seed = 112,
+                             .delay_ms = 2,
+                             .jitter_ms = 3,
+                             .drop_pml = 100,
+                             .dup_pml = 20,
+                             .reorder_pml = 50,
+                             .reorder_delay_ms = 8,
+                             .corrupt_pml = 20};
+
+    sim_cc = TCP_CC_CUBIC;
+    check_transfer("cubic 10%", &cfg, NET_IF_TX_CSUM, 4 * MIB, 36000000);
+    sim_cc = TCP_CC_RENO;
 }

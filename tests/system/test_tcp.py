@@ -141,9 +141,10 @@ def test_echo_intact_when_the_receive_ring_runs_low_and_frames_are_copied():
     assert "(copying starts at 4)" in out, out[-3000:]
 
 
-def echo_through_relay(size, seed, **faults):
+def echo_through_relay(size, seed, append="", **faults):
     with relay(tap_addr="10.0.3.1/24", seed=seed, **faults) as (ns, sockdir, log):
-        proc = start_echo(f"relay:{sockdir}", "ip=10.0.3.2/24 gw=10.0.3.1 limit=1 net.stats=1")
+        proc = start_echo(f"relay:{sockdir}",
+                          "ip=10.0.3.2/24 gw=10.0.3.1 limit=1 net.stats=1 " + append)
         try:
             p = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c",
                                 ECHO_CLIENT, "10.0.3.2", "7", str(size), str(seed)],
@@ -178,6 +179,20 @@ def test_echo_survives_loss_reordering_duplication(loss):
                                              reorder=0.02, dup=0.01)
     assert "dropped=0 " not in stats, stats  # faults were really injected
     assert re.search(r"tcp: .*", out)
+
+
+@needs_netns
+def test_echo_with_cubic_survives_loss_reordering_duplication():
+    seconds, stats, out = echo_through_relay(FAULT_SIZE, seed=15, append="tcp.cc=cubic",
+                                             drop=0.05, reorder=0.02, dup=0.01)
+    assert "dropped=0 " not in stats, stats
+
+
+def test_unknown_congestion_control_is_refused_by_name():
+    proc = start_echo("user", "tcp.cc=vegas", timeout=60)
+    out = finish(proc)
+    assert proc.returncode != 0, out[-2000:]
+    assert "option 'tcp.cc': 'vegas' is not reno or cubic" in out, out[-2000:]
 
 
 @needs_netns
