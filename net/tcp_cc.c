@@ -9,24 +9,27 @@
  * tcp_input.c and tcp_timer.c, which call in here.
  *
  * CUBIC in integers, bytes and milliseconds. RFC 9438's constants:
- * C = 0.4 segments/s^3 and beta = 0.7, so after a congestion event
- *   W_max   = cwnd (or cwnd * (1 + beta) / 2 = 0.85 cwnd when it is below
- *             the previous W_max: fast convergence, 4.7),
- *   ssthresh = 0.7 cwnd,
+ * C = 0.4 segments/s^3 and beta = 0.7, so after a congestion event, with
+ * w the window in use (cwnd, or the flight when that is smaller: 4.6),
+ *   W_max   = w (or w * (1 + beta) / 2 = 0.85 w when it is below the
+ *             previous W_max: fast convergence, 4.7),
+ *   ssthresh = 0.7 w,
  * and from the first ACK in congestion avoidance (the epoch) the window
  * follows W(t) = C (t - K)^3 + W_max with K = cbrt((W_max - cwnd_epoch) / C)
  * (4.2), looked ahead by one RTT; each ACK moves cwnd toward W by
  * (W - cwnd) / cwnd per byte acknowledged, at most to 1.5 cwnd (4.4). The
  * Reno-friendly estimate W_est grows by alpha = 3 (1 - beta) / (1 + beta) =
- * 9/17 segments per window (1 once it passes W_max), and cwnd never falls
- * below it (4.3). In bytes, C (t/1000)^3 segments is
+ * 9/17 segments per window (1 once it passes W_max); where W_cubic(t) is
+ * below it, cwnd follows it (4.3). After a timeout the next stage's curve
+ * starts at its own cwnd (K = 0, 4.8). In bytes, C (t/1000)^3 segments is
  * mss * t^3 * 4 / 10^10 (t in ms), and K in ms is cbrt((W_max - cwnd) * 2.5e9 / mss).
  */
 #include "net/tcp_internal.h"
 
-/* |t - K| is clamped to this many ms, so C (t - K)^3 fits in 64 bits for
- * any MSS (ahead of K, the 1.5 cwnd cap stops growth long before). */
-#define CUBIC_T_MAX 50000
+/* |t - K| is clamped to this many ms: t^3 / 10^4 * 4 * mss stays below
+ * 2^62 for any MSS up to 65535, and K itself is below it (W_max <= 1 GiB,
+ * MSS >= 64 give K < 350 s). */
+#define CUBIC_T_MAX 500000
 
 /* Integer cube root (Hacker's Delight, 9-3). */
 uint64_t tcp_icbrt(uint64_t x)
@@ -53,7 +56,9 @@ uint32_t tcp_cc_ssthresh(struct tcp_conn *c, uint32_t flight)
     uint32_t mss = tcp_eff_mss(c), ss;
 
     if (c->cc == TCP_CC_CUBIC) {
-        uint32_t w = c->cwnd;
+        /* The window in use: cwnd may have grown while the app sent less
+         * (RFC 9438 4.6), or be inflated by NewReno's recovery. */
+        uint32_t w = c->cwnd < flight ? c->cwnd : flight;
         if (w < c->cc_w_max)
             c->cc_w_max = (uint32_t)((uint64_t)w * 17 / 20); /* fast convergence */
         else
@@ -66,10 +71,10 @@ uint32_t tcp_cc_ssthresh(struct tcp_conn *c, uint32_t flight)
     return ss > 2 * mss ? ss : 2 * mss;
 }
 
-/* CUBIC's target window one RTT ahead, in bytes. */
-static uint64_t cubic_target(const struct tcp_conn *c, uint64_t now_ms)
+/* W_cubic at `ahead_ms` past now, in bytes. */
+static uint64_t cubic_window(const struct tcp_conn *c, uint64_t now_ms, uint32_t ahead_ms)
 {
-    int64_t t = (int64_t)(now_ms - c->cc_epoch_ms) + srtt_ms(c) - (int64_t)c->cc_k_ms;
+    int64_t t = (int64_t)(now_ms - c->cc_epoch_ms) + ahead_ms - (int64_t)c->cc_k_ms;
     if (t > CUBIC_T_MAX)
         t = CUBIC_T_MAX;
     if (t < -CUBIC_T_MAX)
@@ -90,6 +95,7 @@ void tcp_cc_avoid(struct tcp_conn *c, uint32_t acked, uint64_t now_ms)
         c->cc_epoch_ms = now_ms != 0 ? now_ms : 1;
         c->cc_w_est = c->cwnd;
         c->cc_acc = 0;
+        c->cc_est_acc = 0;
         if (c->cc_w_max > c->cwnd) {
             c->cc_k_ms = (uint32_t)tcp_icbrt((uint64_t)(c->cc_w_max - c->cwnd) * 2500000000u / mss);
             c->cc_origin = c->cc_w_max;
@@ -98,15 +104,18 @@ void tcp_cc_avoid(struct tcp_conn *c, uint32_t acked, uint64_t now_ms)
             c->cc_origin = c->cwnd;
         }
     }
-    /* Reno-friendly estimate (4.3). */
+    /* Reno-friendly estimate (4.3), the remainder carried. */
     uint64_t alpha_num = c->cc_w_est >= c->cc_w_max ? 17 : 9;
-    c->cc_w_est += (uint32_t)(alpha_num * mss * acked / (17 * (uint64_t)c->cwnd));
-
-    uint64_t target = cubic_target(c, now_ms);
-    if (target < c->cc_w_est) {
-        c->cwnd = c->cc_w_est;
+    uint64_t est = alpha_num * mss * acked + c->cc_est_acc, per = 17 * (uint64_t)c->cwnd;
+    c->cc_w_est += (uint32_t)(est / per);
+    c->cc_est_acc = est % per;
+    if (cubic_window(c, now_ms, 0) < c->cc_w_est) {
+        if (c->cc_w_est > c->cwnd)
+            c->cwnd = c->cc_w_est;
         return;
     }
+
+    uint64_t target = cubic_window(c, now_ms, srtt_ms(c));
     if (target > (uint64_t)c->cwnd * 3 / 2)
         target = (uint64_t)c->cwnd * 3 / 2;
     if (target <= c->cwnd)
@@ -121,5 +130,8 @@ void tcp_cc_avoid(struct tcp_conn *c, uint32_t acked, uint64_t now_ms)
 
 void tcp_cc_rto(struct tcp_conn *c)
 {
+    /* RFC 9438 4.8: the avoidance stage after a timeout starts its curve
+     * at the cwnd it begins with (K = 0), not at the old W_max. */
     c->cc_epoch_ms = 0;
+    c->cc_w_max = 0;
 }

@@ -152,6 +152,7 @@ struct tcp_conn {
     uint32_t cc_w_est;          /* CUBIC: Reno-friendly estimate */
     uint32_t cc_origin, cc_k_ms; /* CUBIC: the curve's plateau and when it is reached */
     uint32_t cc_acc;            /* CUBIC: growth carried between ACKs (bytes x bytes) */
+    uint64_t cc_est_acc;        /* CUBIC: the estimate's growth carried between ACKs */
     uint64_t cc_epoch_ms;       /* CUBIC: start of this avoidance epoch, 0: not begun */
     unsigned dupacks;
     uint8_t in_recovery;
