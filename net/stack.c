@@ -90,7 +90,7 @@ static struct netbuf *linearize(struct net_stack *st, struct net_iface *ifc, str
         return NULL;
     }
     nbuf_copy_out(nb, 0, flat->data, len);
-    flat->flags = nb->flags;
+    flat->flags = nb->flags & NB_CSUM_VALID; /* heap storage: not NB_RING */
     st->cnt.copied_bytes += len;
     nbuf_put(nb);
     return flat;
@@ -102,7 +102,9 @@ void net_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb, u
     ifc->cnt.rx_bytes += nbuf_chain_len(nb);
     if (nb->next != NULL && (nb = linearize(st, ifc, nb)) == NULL)
         return;
-    nb->flags &= NB_CSUM_VALID; /* only the device's verdict counts on receive */
+    /* Only the driver's facts count on receive: the device's checksum
+     * verdict, and whether the storage is a ring buffer. */
+    nb->flags &= NB_CSUM_VALID | NB_RING;
     eth_input(st, ifc, nb, now_ms);
 }
 

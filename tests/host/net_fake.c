@@ -112,6 +112,7 @@ struct netbuf *fake_dev_rxbuf(struct fake_dev *d, const void *frame, size_t len)
         abort();
     b->dev = d;
     nbuf_init(&b->nb, b->mem, FAKE_DEV_HEADROOM + len, FAKE_DEV_HEADROOM, len, rx_release, b);
+    b->nb.flags |= NB_RING; /* as the kernel marks virtio receive buffers */
     if (len > 0)
         memcpy(b->nb.data, frame, len);
     d->rx_live++;

@@ -78,7 +78,9 @@ def check_zero_copy(out):
                   out)
     assert m, out[-3000:]
     ring, held = int(m.group(1)), int(m.group(2))
-    assert held <= ring // 8 + ring // 4 + 8, f"one connection held {held} of {ring} buffers"
+    # An eighth queued for reading, a quarter in the send queue, and some
+    # acknowledged frames whose transmit descriptors are not reaped yet.
+    assert held <= ring // 8 + ring // 4 + ring // 8, f"one connection held {held} of {ring}"
 
 
 def start_echo(net, append, timeout=600, extra=()):
