@@ -80,15 +80,24 @@ static int post_rx(struct vnet *n, struct vnet_rxbuf *b)
     return virtq_add(&n->rx, &addr, &len, 1, 0, b) < 0 ? -ENOSPC : 0;
 }
 
+/* Receive buffers come in 64 KiB blocks, not one block for the ring
+ * (512 KiB for 256): a small VM's memory rarely has that much in one
+ * aligned piece. */
+#define RX_BLOCK      (64 * 1024)
+#define RX_BLOCK_BUFS (RX_BLOCK / VNET_RX_BUF_SIZE)
+
 static int setup_rx(struct vnet *n)
 {
     uint16_t count = n->rx.size;
     n->rxbufs = pmem_alloc(pmem_order_for(sizeof(struct vnet_rxbuf) * count));
-    uint8_t *mem = pmem_alloc(pmem_order_for((size_t)VNET_RX_BUF_SIZE * count));
-    if (n->rxbufs == NULL || mem == NULL)
+    if (n->rxbufs == NULL)
         return -ENOMEM;
+    uint8_t *mem = NULL;
     for (uint16_t i = 0; i < count; i++) {
-        n->rxbufs[i] = (struct vnet_rxbuf){.mem = mem + (size_t)i * VNET_RX_BUF_SIZE};
+        if (i % RX_BLOCK_BUFS == 0 && (mem = pmem_alloc(pmem_order_for(RX_BLOCK))) == NULL)
+            return -ENOMEM;
+        n->rxbufs[i] =
+            (struct vnet_rxbuf){.mem = mem + (size_t)(i % RX_BLOCK_BUFS) * VNET_RX_BUF_SIZE};
         if (post_rx(n, &n->rxbufs[i]) != 0)
             return -ENOSPC;
     }
