@@ -20,6 +20,11 @@ void net_stack_init(struct net_stack *st, const struct net_platform *plat)
 {
     memset(st, 0, sizeof(*st));
     st->plat = plat;
+    for (int i = NET_HDR_RESERVE - 1; i >= 0; i--) {
+        st->hdr_slots[i].st = st;
+        st->hdr_slots[i].next_free = st->hdr_free;
+        st->hdr_free = &st->hdr_slots[i];
+    }
     st->lim.arp_entries = 32;
     st->lim.arp_pending = 4;
     st->lim.arp_timeout_ms = 60000;
@@ -145,9 +150,11 @@ int net_format_counters(const struct net_stack *st, char *buf, size_t size)
         used += (size_t)n;
     }
     n = snprintf(size > used ? buf + used : NULL, size > used ? size - used : 0,
-                 "stack: copied %llu bytes, no route %llu, logs suppressed %llu\n",
+                 "stack: copied %llu bytes, no route %llu, logs suppressed %llu, "
+                 "headers from the reserve %llu\n",
                  (unsigned long long)st->cnt.copied_bytes, (unsigned long long)st->cnt.no_route,
-                 (unsigned long long)st->cnt.logs_suppressed);
+                 (unsigned long long)st->cnt.logs_suppressed,
+                 (unsigned long long)st->cnt.hdr_reserve);
     used += (size_t)n;
     n = tcp_format_counters(st, size > used ? buf + used : NULL, size > used ? size - used : 0);
     return (int)(used + (size_t)n);
@@ -184,6 +191,33 @@ struct netbuf *net_tx_alloc(struct net_stack *st, struct net_iface *ifc, size_t 
     if (nb == NULL)
         net_iface_drop(ifc, NET_DROP_TX_NOBUF);
     return nb;
+}
+
+static void hdr_slot_release(struct netbuf *nb, void *cookie)
+{
+    struct net_hdr_slot *s = cookie;
+
+    (void)nb;
+    s->next_free = s->st->hdr_free;
+    s->st->hdr_free = s;
+}
+
+struct netbuf *net_tx_alloc_hdr(struct net_stack *st, struct net_iface *ifc, size_t headroom,
+                                size_t len)
+{
+    struct netbuf *nb = st->plat->tx_alloc(st->plat->ctx, headroom, len);
+    struct net_hdr_slot *s = st->hdr_free;
+
+    if (nb != NULL)
+        return nb;
+    if (s == NULL || headroom + len > NET_HDR_RESERVE_SIZE) {
+        net_iface_drop(ifc, NET_DROP_TX_NOBUF);
+        return NULL;
+    }
+    st->hdr_free = s->next_free;
+    nbuf_init(&s->nb, s->mem, NET_HDR_RESERVE_SIZE, headroom, len, hdr_slot_release, s);
+    st->cnt.hdr_reserve++;
+    return &s->nb;
 }
 
 struct netbuf *net_push_header(struct net_stack *st, struct net_iface *ifc, struct netbuf *chain,

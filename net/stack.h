@@ -66,6 +66,21 @@ struct net_stack_counters {
     uint64_t copied_bytes; /* payload bytes copied: copy send/recv, reassembly, linearising */
     uint64_t no_route;     /* sends refused with -ENETUNREACH */
     uint64_t logs_suppressed;
+    uint64_t hdr_reserve;  /* segment headers taken from the reserve: the platform had none */
+};
+
+/* A few header-sized transmit buffers the stack keeps for itself, so that
+ * when the platform's allocator fails TCP can still send an ACK, an RST or
+ * a retransmission (whose header is the only new buffer). A slot comes
+ * back when the device is done with the frame. */
+#define NET_HDR_RESERVE      16
+#define NET_HDR_RESERVE_SIZE 128 /* headroom + header bytes of one slot */
+
+struct net_hdr_slot {
+    struct netbuf nb;
+    struct net_hdr_slot *next_free;
+    struct net_stack *st;
+    uint8_t mem[NET_HDR_RESERVE_SIZE];
 };
 
 struct net_stack {
@@ -78,6 +93,8 @@ struct net_stack {
     struct udp_table udp;
     struct tcp_table tcp;
     uint16_t ip_id;
+    struct net_hdr_slot hdr_slots[NET_HDR_RESERVE];
+    struct net_hdr_slot *hdr_free;
     int log_level;       /* NET_LOG_*: messages above it are not emitted (INFO) */
     unsigned log_tokens; /* rate limit: messages left in this second */
     uint64_t log_window_ms;
@@ -90,6 +107,12 @@ void net_stack_init(struct net_stack *st, const struct net_platform *plat);
 /* Attach an initialised interface. Returns 0, -ENOSPC (NET_MAX_IFACES),
  * or -EEXIST. */
 int net_stack_add_iface(struct net_stack *st, struct net_iface *ifc);
+
+/* A transmit buffer for a segment header (headroom + len bytes): from the
+ * platform, else from the stack's reserve when it fits a slot. NULL (and a
+ * tx_nobuf drop) when neither has one. */
+struct netbuf *net_tx_alloc_hdr(struct net_stack *st, struct net_iface *ifc, size_t headroom,
+                                size_t len);
 
 /* Free everything the stack holds: sockets and their queues, reassembly
  * buffers, ARP queues. Interfaces stay (they belong to the driver). */

@@ -180,7 +180,7 @@ static int xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len, u
             return -ENOMEM;
         }
     }
-    struct netbuf *hdr = net_tx_alloc(st, c->ifc, NET_L4_HEADROOM, hlen);
+    struct netbuf *hdr = net_tx_alloc_hdr(st, c->ifc, NET_L4_HEADROOM, hlen);
     if (hdr == NULL) {
         nbuf_put(payload);
         return -ENOBUFS;
@@ -272,7 +272,7 @@ void tcp_send_rst_reply(struct net_stack *st, struct net_iface *ifc, uint32_t li
         ack = seg->seq + seg->len + !!(seg->flags & TCP_SYN) + !!(seg->flags & TCP_FIN);
         flags |= TCP_ACK;
     }
-    if ((hdr = net_tx_alloc(st, ifc, NET_L4_HEADROOM, TCP_HDR_LEN)) == NULL)
+    if ((hdr = net_tx_alloc_hdr(st, ifc, NET_L4_HEADROOM, TCP_HDR_LEN)) == NULL)
         return;
     put_header(hdr->data, lport, rport, seq, ack, flags, 0, TCP_HDR_LEN);
     send_datagram(st, ifc, lip, rip, hdr, now_ms);

@@ -1356,6 +1356,34 @@ TEST(net_tcp_closed_port_answered_with_rst)
     NT_DESTROY(&h);
 }
 
+/* With the platform's transmit allocator failing (out of memory), TCP
+ * still answers: ACKs and RSTs take their header from the stack's reserve,
+ * and the slots come back once the device is done with the frames. */
+TEST(net_tcp_acks_and_rsts_go_out_when_the_allocator_fails)
+{
+    struct tc t;
+    struct so o;
+    uint8_t f[200];
+
+    tc_open(&t);
+    t.h.fp.tx_fail_after = 0; /* every platform allocation fails from now */
+    for (int i = 0; i < 3 * NET_HDR_RESERVE; i++) {
+        peer_data(&t, 100);
+        peer_data(&t, 100); /* the second segment is ACKed at once */
+        CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ack == t.pseq);
+    }
+    fake_host_rx(&t.h, f, build(f, &(struct sg){.flags = F_SYN, .seq = 5, .dport = 9, .ws = -1}));
+    CHECK(tc_out(&t, &o) && o.flags == (F_RST | F_ACK));
+    CHECK(t.h.st.cnt.hdr_reserve >= 3 * NET_HDR_RESERVE + 1);
+    CHECK(t.h.fp.tx_fails > 0);
+    unsigned free_slots = 0;
+    for (struct net_hdr_slot *sl = t.h.st.hdr_free; sl != NULL; sl = sl->next_free)
+        free_slots++;
+    CHECK_UINT_EQ(free_slots, NET_HDR_RESERVE); /* all back */
+    t.h.fp.tx_fail_after = -1;
+    tc_done(&t);
+}
+
 TEST(net_tcp_data_after_close_gets_rst)
 {
     struct tc t;
