@@ -384,12 +384,13 @@ static int ring_room(const struct tcp_conn *c, unsigned more)
     return more == 0 || c->sndq_ring + more <= c->st->lim.tcp_snd_ring_segs;
 }
 
-/* Append a chain (consumed) to the send queue. */
-static void sndq_append(struct tcp_conn *c, struct netbuf *nb, size_t len)
+/* Append a chain (consumed) holding `ring` NB_RING buffers to the send
+ * queue. */
+static void sndq_append(struct tcp_conn *c, struct netbuf *nb, size_t len, unsigned ring)
 {
     struct netbuf *last = nb;
 
-    c->sndq_ring += ring_bufs(nb);
+    c->sndq_ring += ring;
     while (last->next != NULL)
         last = last->next;
     if (c->sndq == NULL)
@@ -420,7 +421,7 @@ int tcp_send(struct tcp_conn *c, struct netbuf *nb, uint64_t now_ms)
         return -EAGAIN;
     }
     nb->flags &= (uint16_t) ~(NB_CSUM_NEEDED | NB_CSUM_VALID | NB_LINK_BCAST);
-    sndq_append(c, nb, len);
+    sndq_append(c, nb, len, ring);
     c->copy_tail = NULL;
     tcp_output(c, now_ms);
     return 0;
@@ -457,7 +458,7 @@ long tcp_send_copy(struct tcp_conn *c, const void *data, size_t len, uint64_t no
             break;
         memcpy(nb->data, (const uint8_t *)data + done, n);
         nb->len = n;
-        sndq_append(c, nb, n);
+        sndq_append(c, nb, n, 0); /* a heap buffer */
         c->copy_tail = nb;
         done += n;
     }

@@ -54,7 +54,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from netbench import WEBSERVER_READY, ConsoleGuest, relay  # noqa: E402  (the test bench)
+from netbench import WEBSERVER_READY, ConsoleGuest, relay, webserver_stats  # noqa: E402  (the test bench)
 import imginfo  # noqa: E402
 import mksite  # noqa: E402
 
@@ -79,19 +79,6 @@ srv = http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])),
 srv.daemon_threads = True
 print("ready", flush=True)
 srv.serve_forever()
-"""
-
-STATS_CLIENT = r"""
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
-s.sendall(b"GET /_stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-buf = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    buf += b
-sys.stdout.write(buf.decode())
 """
 
 UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024 ** 2, "MB": 1024 ** 2,
@@ -157,20 +144,6 @@ def measure(a, base_url, ns=None, stats=None):
         if res["copies"] is not None:
             res["copies"]["over"] = "all runs" if after else "the 4 KiB runs"
     return res
-
-
-def get_stats(host, port, ns=None):
-    cmd = [PYTHON, "-c", STATS_CLIENT, host, str(port)]
-    if ns is not None:
-        cmd = ["ip", "netns", "exec", ns] + cmd
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
-    except subprocess.TimeoutExpired:
-        return None
-    if p.returncode != 0:
-        return None
-    text = p.stdout.partition("\n\n")[2]  # text mode turned CRLF into LF
-    return {k: int(v) for k, v in re.findall(r"^(\w+) (\d+)$", text, re.M)}
 
 
 def copies(before, after):
@@ -246,7 +219,7 @@ def measure_relay(a, archive):
                 sys.exit("bench-http: the web server did not come up on the relay:\n" +
                          g.output[-2000:])
             return measure(a, f"http://{GUEST_IP}", ns=ns,
-                           stats=lambda: get_stats(GUEST_IP, 80, ns=ns))
+                           stats=lambda: webserver_stats(GUEST_IP, 80, ns=ns))
         finally:
             g.stop()
 
@@ -258,7 +231,7 @@ def measure_user(a, archive):
         if not g.wait_ready(120):
             sys.exit("bench-http: the web server did not come up (user networking):\n" +
                      g.output[-2000:])
-        return measure(a, f"http://127.0.0.1:{port}", stats=lambda: get_stats("127.0.0.1", port))
+        return measure(a, f"http://127.0.0.1:{port}", stats=lambda: webserver_stats("127.0.0.1", port))
     finally:
         g.stop()
 

@@ -62,7 +62,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGE = os.path.join(ROOT, "build", "webserver.elf32")
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
-from netbench import WEBSERVER_READY, ConsoleGuest  # noqa: E402  (the test bench's guest)
+from netbench import WEBSERVER_READY, ConsoleGuest, webserver_stats  # noqa: E402  (the test bench's guest)
 ELF = os.path.join(ROOT, "build", "webserver.elf")
 QPROFILER = os.path.join(ROOT, "tools", "qprofiler")
 SITE = os.path.join(ROOT, "apps", "webserver", "site")
@@ -75,20 +75,6 @@ CHECKSUM = ("net_csum_add", "net_csum_chain", "net_csum_pseudo", "net_csum_updat
 # The innermost frames of a vCPU with nothing to do (checked in summary()).
 IDLE = ("sched_run_idle", "platform_halt")
 
-STATS_CLIENT = r"""
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
-s.sendall(b"GET /_stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-buf = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    buf += b
-sys.stdout.write(buf.decode())
-"""
-
-
 def log(*a):
     print("bench-profile:", *a, file=sys.stderr, flush=True)
 
@@ -99,18 +85,6 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def get_stats(port):
-    try:
-        p = subprocess.run([PYTHON, "-c", STATS_CLIENT, "127.0.0.1", str(port)],
-                           capture_output=True, text=True, timeout=20)
-    except subprocess.TimeoutExpired:
-        return None
-    if p.returncode != 0:
-        return None
-    text = p.stdout.partition("\n\n")[2]
-    return {k: int(v) for k, v in re.findall(r"^(\w+) (\d+)$", text, re.M)}
 
 
 def parse_wrk(out):
@@ -201,7 +175,7 @@ def profile_run(a, name, url, port, gdb, qmp):
     if not a.no_baseline:
         log(f"{name}: wrk {a.seconds:g} s without the profiler")
         res["wrk_plain"] = wrk(url, a.seconds, a)
-    before = get_stats(port)
+    before = webserver_stats("127.0.0.1", port)
     prefix = os.path.join(a.out, f"webserver-{name}")
     log(f"{name}: wrk {a.seconds + 2:g} s, qprofiler {a.seconds:g} s at {a.rate:g} Hz")
     box = {}
@@ -214,7 +188,7 @@ def profile_run(a, name, url, port, gdb, qmp):
                         "-o", prefix, "--quiet"],
                        capture_output=True, text=True, timeout=a.seconds + 120)
     t.join()
-    after = get_stats(port)
+    after = webserver_stats("127.0.0.1", port)
     res["wrk_profiled"] = box.get("r")
     res["qprofiler_stderr"] = q.stderr.strip().splitlines()
     if q.returncode != 0:

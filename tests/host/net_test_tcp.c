@@ -325,6 +325,30 @@ static void ack_to(struct tc *t, uint32_t rel, uint16_t wnd)
                  .flags = F_ACK, .seq = t->pseq, .ack = t->iss + 1 + rel, .wnd = wnd, .ws = -1});
 }
 
+/* Takes every segment sent; returns the last one's end (relative to ISS,
+ * as ack_to counts), or `hi` when nothing was sent. */
+static uint32_t take_sent(struct tc *t, uint32_t hi)
+{
+    struct so o;
+
+    while (tc_out(t, &o))
+        hi = o.seq + (uint32_t)o.len - t->iss - 1;
+    return hi;
+}
+
+/* Slow start: `rounds` times, acknowledge all that was sent. Returns the
+ * point acknowledged. */
+static uint32_t ack_flights(struct tc *t, int rounds)
+{
+    uint32_t acked = 0;
+
+    for (int r = 0; r < rounds; r++) {
+        acked = take_sent(t, acked);
+        ack_to(t, acked, 65535);
+    }
+    return acked;
+}
+
 /* ---- handshakes ---------------------------------------------------------------- */
 
 TEST(net_tcp_passive_open_negotiates_options)
@@ -793,11 +817,9 @@ TEST(net_tcp_send_buffer_full_is_eagain_and_not_consumed)
     CHECK_UINT_EQ(more->refs, 1); /* still ours */
     CHECK_INT_EQ(tcp_send_copy(t.c, "abc", 3, t.h.now), 0);
     /* ACK everything sent: room again, and TCP_EV_WRITABLE. */
-    struct so o;
     uint32_t hi = 0;
     for (int r = 0; r < 100 && !(t.events & TCP_EV_WRITABLE); r++) {
-        while (tc_out(&t, &o))
-            hi = o.seq + (uint32_t)o.len - t.iss - 1;
+        hi = take_sent(&t, hi);
         ack_to(&t, hi, 65535);
     }
     CHECK(t.events & TCP_EV_WRITABLE);
@@ -938,14 +960,7 @@ TEST(net_tcp_fast_retransmit_and_newreno_partial_ack)
     tc_open(&t);
     /* Slow start to a larger window: ACK each flight. */
     send_bytes(&t, 40 * mss);
-    uint32_t acked = 0;
-    for (int r = 0; r < 3; r++) {
-        uint32_t hi = acked;
-        while (tc_out(&t, &o))
-            hi = o.seq + (uint32_t)o.len - t.iss - 1;
-        ack_to(&t, hi, 65535);
-        acked = hi;
-    }
+    uint32_t acked = ack_flights(&t, 3);
     while (tc_out(&t, &o))
         ;
     /* Segments from `acked` on are in flight; the first is lost. The first
@@ -977,14 +992,7 @@ TEST(net_tcp_sack_recovery_retransmits_holes_only)
 
     tc_open_opts(&t, 1, 1, -1, 1460);
     send_bytes(&t, 80 * mss);
-    uint32_t acked = 0;
-    for (int r = 0; r < 8; r++) {
-        uint32_t hi = acked;
-        while (tc_out(&t, &o))
-            hi = o.seq + (uint32_t)o.len - t.iss - 1;
-        ack_to(&t, hi, 65535);
-        acked = hi;
-    }
+    uint32_t acked = ack_flights(&t, 8);
     uint32_t hi = acked;
     unsigned n = 0;
     while (tc_out(&t, &o)) {
@@ -1477,17 +1485,8 @@ TEST(net_tcp_newreno_full_ack_leaves_recovery)
 
     tc_open(&t);
     send_bytes(&t, 40 * mss);
-    uint32_t acked = 0;
-    for (int r = 0; r < 3; r++) {
-        uint32_t hi = acked;
-        while (tc_out(&t, &o))
-            hi = o.seq + (uint32_t)o.len - t.iss - 1;
-        ack_to(&t, hi, 65535);
-        acked = hi;
-    }
-    uint32_t hi = acked;
-    while (tc_out(&t, &o))
-        hi = o.seq + (uint32_t)o.len - t.iss - 1;
+    uint32_t acked = ack_flights(&t, 3);
+    uint32_t hi = take_sent(&t, acked);
     for (int i = 0; i < 3; i++)
         ack_to(&t, acked, 65535);
     while (tc_out(&t, &o))

@@ -20,6 +20,37 @@ LAUNCHER = os.path.join(ROOT, "tools", "zebu-run")
 # What apps/webserver prints once it listens: the file count and its address.
 WEBSERVER_READY = r"webserver: serving (\d+) files on http://([\d.]+):80/"
 
+# Fetches /_stats from HOST PORT and prints the raw response (a separate
+# process, so that it can run inside a network namespace).
+_STATS_CLIENT = r"""
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+s.sendall(b"GET /_stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+buf = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    buf += b
+sys.stdout.write(buf.decode())
+"""
+
+
+def webserver_stats(host, port, ns=None, timeout=20):
+    """The web server's /_stats counters as {name: int}, fetched from inside
+    namespace ns when given; None when the page could not be read."""
+    cmd = ["/usr/bin/python3", "-c", _STATS_CLIENT, host, str(port)]
+    if ns is not None:
+        cmd = ["ip", "netns", "exec", ns] + cmd
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    if p.returncode != 0:
+        return None
+    text = p.stdout.partition("\n\n")[2]  # text mode turned CRLF into LF
+    return {k: int(v) for k, v in re.findall(r"^(\w+) (\d+)$", text, re.M)}
+
 
 class ConsoleGuest:
     """A guest under tools/zebu-run (args: its options) whose console a

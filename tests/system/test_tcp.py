@@ -100,14 +100,15 @@ def finish(proc):
     return out
 
 
-def test_echo_64_mib_each_way_through_user_networking():
-    port = 18007 + os.getpid() % 1000
-    size = 64 << 20
-    proc = start_echo("user", "limit=1 net.stats=1",
+def echo_through_user_networking(size, seed, append="", port_base=18007):
+    """Echoes size seeded bytes through QEMU user networking; returns the
+    guest's console once it exited cleanly after its one connection."""
+    port = port_base + os.getpid() % 1000
+    proc = start_echo("user", "limit=1 net.stats=1 " + append,
                       extra=["--hostfwd", f"tcp:127.0.0.1:{port}-:7"])
     try:
         p = subprocess.run(["/usr/bin/python3", "-c", ECHO_CLIENT, "127.0.0.1", str(port),
-                            str(size), "1"], capture_output=True, text=True, timeout=600)
+                            str(size), str(seed)], capture_output=True, text=True, timeout=600)
         assert p.returncode == 0, p.stderr[-2000:]
         check_echo(p.stdout, size)
     finally:
@@ -116,7 +117,11 @@ def test_echo_64_mib_each_way_through_user_networking():
         out = finish(proc)
     assert proc.returncode == 0, out[-3000:]
     assert f"echo: 1 connections, {size} bytes echoed" in out, out[-3000:]
-    check_zero_copy(out)
+    return out
+
+
+def test_echo_64_mib_each_way_through_user_networking():
+    check_zero_copy(echo_through_user_networking(64 << 20, seed=1))
 
 
 def test_echo_intact_when_the_receive_ring_runs_low_and_frames_are_copied():
@@ -124,20 +129,9 @@ def test_echo_intact_when_the_receive_ring_runs_low_and_frames_are_copied():
     (so ACKs can always arrive); net.rx_copy_at=4 puts the line low enough
     that most of the transfer takes that path. Every byte must still come
     back, and the copies are counted."""
-    port = 19007 + os.getpid() % 1000
     size = 8 << 20
-    proc = start_echo("user", "limit=1 net.stats=1 net.rx_copy_at=4",
-                      extra=["--hostfwd", f"tcp:127.0.0.1:{port}-:7"])
-    try:
-        p = subprocess.run(["/usr/bin/python3", "-c", ECHO_CLIENT, "127.0.0.1", str(port),
-                            str(size), "3"], capture_output=True, text=True, timeout=600)
-        assert p.returncode == 0, p.stderr[-2000:]
-        check_echo(p.stdout, size)
-    finally:
-        if proc.poll() is None:
-            time.sleep(1)
-        out = finish(proc)
-    assert proc.returncode == 0, out[-3000:]
+    out = echo_through_user_networking(size, seed=3, append="net.rx_copy_at=4",
+                                       port_base=19007)
     m = re.search(r"copied (\d+) bytes", out)
     assert m and int(m.group(1)) > size // 4, out[-3000:]
     assert "(copying starts at 4)" in out, out[-3000:]

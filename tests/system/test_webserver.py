@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import ROOT, image
-from netbench import WEBSERVER_READY, ConsoleGuest, have_root_networking, relay
+from netbench import WEBSERVER_READY, ConsoleGuest, have_root_networking, relay, webserver_stats
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import mksite  # noqa: E402  (for generated(): the bytes of an --extra file)
@@ -407,32 +407,10 @@ def test_1000_concurrent_connections_over_the_relay_tap(site_archive):
 
 # ---- 4. memory: no leak after many requests, zero copy -----------------------
 
-STATS_CLIENT = r"""
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
-s.sendall(b"GET /_stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-buf = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    buf += b
-sys.stdout.write(buf.decode())
-"""
-
-
 def get_stats(port, host="127.0.0.1", ns=None):
-    if ns is None:
-        status, _, body, _ = exchange(port, b"GET /_stats HTTP/1.1\r\nHost: x\r\n"
-                                      b"Connection: close\r\n\r\n", host)
-        assert status == 200
-        text = body.decode()
-    else:
-        p = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", STATS_CLIENT,
-                           host, str(port)], capture_output=True, text=True, timeout=60)
-        assert p.returncode == 0, p.stderr
-        text = p.stdout.partition("\n\n")[2]  # text mode: CRLF read as LF
-    return {k: int(v) for k, v in re.findall(r"^(\w+) (\d+)$", text, re.M)}
+    stats = webserver_stats(host, port, ns=ns, timeout=60)
+    assert stats, f"no /_stats from {host}:{port}"
+    return stats
 
 
 def pipelined_load(port, paths, per_conn, conns, files, close_every=0):
@@ -536,12 +514,6 @@ def demo_archive(tmp_path_factory):
     return out
 
 
-def stats_page(port):
-    status, _, body, _ = exchange(port, b"GET /_stats HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert status == 200
-    return {k: int(v) for k, v in re.findall(r"^(\w+) (\d+)$", body.decode(), re.M)}
-
-
 @pytest.mark.parametrize("mib,concurrent", [(2, 4), (3, 16)])
 def test_serves_the_demo_site_in_little_memory(demo_archive, mib, concurrent):
     """The documented floor (docs/webserver.md): in -m 2M (QEMU's least)
@@ -583,9 +555,9 @@ def test_serves_the_demo_site_in_little_memory(demo_archive, mib, concurrent):
         assert burst(concurrent) == concurrent
         # 64 at once need more than 3 MiB (a connection's thread is a 32 KiB
         # block): some are refused. Those served are served right.
-        before = stats_page(g.port)["connections_refused"]
+        before = get_stats(g.port)["connections_refused"]
         served = burst(64, timeout=1)
-        refused = stats_page(g.port)["connections_refused"] - before
+        refused = get_stats(g.port)["connections_refused"] - before
         assert refused > 0 and served > 0, (served, refused)
         status, _, body, _ = exchange(g.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         assert (status, body) == (200, files["index.html"])
