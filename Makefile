@@ -17,6 +17,16 @@ NET      ?= none
 endif
 BUILD    ?= build
 V        ?= 0
+# The accelerator for every guest (run, test, bench): empty or auto lets
+# tools/zebu-run choose (hardware KVM that passes a probe boot, else TCG);
+# kvm or tcg pins it, and a pinned kvm that cannot work is an error.
+ACCEL    ?=
+ifneq ($(filter-out auto kvm tcg,$(ACCEL)),)
+$(error ACCEL=$(ACCEL): expected kvm, tcg or auto)
+endif
+ifneq ($(ACCEL),)
+export ZEBU_ACCEL := $(ACCEL)
+endif
 
 CC       ?= gcc
 ifeq ($(origin CC),default)
@@ -245,7 +255,7 @@ $(ISO): $(ELF32) tools/mkiso.sh $(MODULE) FORCE
 	$(Q)tools/mkiso.sh $(ELF32) $@ "$(APP)" "$(ARGS)" $(MODULE)
 
 # ---- tests ----
-TEST_APPS := hello ktest cores udp-echo echo webserver
+TEST_APPS := hello ktest cores fpu udp-echo echo webserver
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory host-test
@@ -306,7 +316,9 @@ help:
 	@echo "  ARGS='k=v ...'    boot command line: options and app arguments ('help' lists them)"
 	@echo "  MEM=128M          guest memory for run"
 	@echo "  SMP=1             guest CPUs for run"
-	@echo "  NET=none          guest network for run: none, user, relay:DIR (user for webserver, echo)"
+	@echo "  NET=none          guest network for run: none, user, tap:IFNAME, relay:DIR (user for webserver, echo)"
+	@echo "  ACCEL=            kvm or tcg pins the accelerator (default: KVM when hardware-backed and"
+	@echo "                    a probe boot passes, else TCG; the launcher says which and why)"
 	@echo "  SITE=dir          the folder the web server serves (default apps/webserver/site)"
 	@echo "  OPT=-O2           optimisation; with -O2 or -O3 boot-time and rare code (COLD_C)"
 	@echo "                    is -Os, any other value (-O0 for gdb) applies to everything"

@@ -278,6 +278,21 @@ void vnet_rx_release(struct vnet *n, struct vnet_rxbuf *b)
         virtq_kick(&n->rx);
 }
 
+/* The checksum verdict in a received header's flags. Only with GUEST_CSUM
+ * negotiated may the device set either bit (virtio 1.x 5.1.6.3); a device
+ * that sets them anyway is not trusted. NEEDS_CSUM means the transport
+ * checksum was never computed (the sender offloaded it and the device
+ * validated the rest, 5.1.6.4): the frame is accepted as the sender's, and
+ * a stack that forwarded it would have to complete the sum first. */
+static uint16_t rx_csum_flags(const struct vnet *n, uint8_t hdr_flags)
+{
+    if (!vnet_has_feature(n, VIRTIO_NET_F_GUEST_CSUM))
+        return 0;
+    if (hdr_flags & HDR_F_NEEDS_CSUM)
+        return VNET_RX_CSUM_PARTIAL;
+    return (hdr_flags & HDR_F_DATA_VALID) ? VNET_RX_CSUM_VALID : 0;
+}
+
 int vnet_poll(struct vnet *n, int budget)
 {
     int got = 0;
@@ -292,7 +307,7 @@ int vnet_poll(struct vnet *n, int budget)
         }
         b->frame = b->mem + n->hdr_len;
         b->len = len - n->hdr_len;
-        b->flags = (b->mem[0] & HDR_F_DATA_VALID) ? VNET_RX_CSUM_VALID : 0;
+        b->flags = rx_csum_flags(n, b->mem[0]);
         n->stats.rx_packets++;
         n->stats.rx_bytes += b->len;
         got++;

@@ -31,10 +31,16 @@ struct vnet_rxbuf {
     uint8_t *mem;       /* VNET_RX_BUF_SIZE bytes: virtio-net header, then the frame */
     uint8_t *frame;
     uint32_t len;       /* frame bytes */
-    uint16_t flags;     /* VNET_RX_CSUM_VALID */
+    uint16_t flags;     /* VNET_RX_CSUM_* */
     struct vnet_rxbuf *next_free;
 };
+/* The device validated the frame's checksums (VIRTIO_NET_HDR_F_DATA_VALID). */
 #define VNET_RX_CSUM_VALID 1
+/* The frame's transport checksum is partial: the sender (the host's own
+ * stack, through a tap with offloads) left only the pseudo-header sum in it
+ * and the device vouches for the data (VIRTIO_NET_HDR_F_NEEDS_CSUM with
+ * GUEST_CSUM negotiated; virtio 1.x 5.1.6.4). */
+#define VNET_RX_CSUM_PARTIAL 2
 
 struct vnet_slice {
     const void *data;

@@ -260,6 +260,8 @@ struct zebu_net_counters {
     uint64_t drops;                /* refused frames, all reasons together */
     uint64_t copied_bytes;         /* payload bytes the stack copied (0 on zero-copy paths) */
     uint64_t no_route;             /* sends refused: no route to the destination */
+    uint64_t rx_csum_device;       /* frames whose checksums the device verified */
+    uint64_t rx_csum_partial;      /* frames whose L4 sum the (local) sender left partial */
 };
 /* 0, or -ENODEV when there is no network device. */
 int zebu_net_counters(struct zebu_net_counters *c);

@@ -217,6 +217,8 @@ static void rx_deliver(void *ctx, struct vnet_rxbuf *b)
     }
     if (b->flags & VNET_RX_CSUM_VALID)
         nb->flags |= NB_CSUM_VALID;
+    if (b->flags & VNET_RX_CSUM_PARTIAL)
+        nb->flags |= NB_CSUM_VALID | NB_CSUM_PARTIAL;
     net_input(&stack, &iface, nb, knet_now_ms());
 }
 
@@ -438,6 +440,8 @@ int zebu_net_counters(struct zebu_net_counters *c)
         .drops = net_iface_total_drops(&iface),
         .copied_bytes = stack.cnt.copied_bytes,
         .no_route = stack.cnt.no_route,
+        .rx_csum_device = iface.cnt.rx_csum_device,
+        .rx_csum_partial = iface.cnt.rx_csum_partial,
     };
     return 0;
 }

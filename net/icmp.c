@@ -34,9 +34,18 @@ static void echo_reply(struct net_stack *st, struct net_iface *ifc, struct netbu
     memcpy(p, q, ICMP_HDR_LEN);
     p[0] = ICMP_ECHO_REPLY;
     /* Only the type changes, so the sum follows from the request's
-     * (RFC 1624) and the payload is never read again. */
-    net_put_be16(p + 2, net_csum_update16(net_get_be16(q + 2), (uint16_t)(q[0] << 8 | q[1]),
-                                          (uint16_t)(p[0] << 8 | p[1])));
+     * (RFC 1624) and the payload is never read again. A request whose sum
+     * the sender left partial (NB_CSUM_PARTIAL) has none to follow from:
+     * the reply's is computed over the whole message. */
+    if (req->flags & NB_CSUM_PARTIAL) {
+        net_put_be16(p + 2, 0);
+        uint32_t sum = net_csum_add(0, p, ICMP_HDR_LEN);
+        sum = net_csum_chain(req, ICMP_HDR_LEN, req->len - ICMP_HDR_LEN, sum);
+        net_put_be16(p + 2, net_csum_value(sum));
+    } else {
+        net_put_be16(p + 2, net_csum_update16(net_get_be16(q + 2), (uint16_t)(q[0] << 8 | q[1]),
+                                              (uint16_t)(p[0] << 8 | p[1])));
+    }
     if (req->len > ICMP_HDR_LEN) {
         struct netbuf *data = nbuf_clone(req);
         if (data == NULL) {

@@ -104,6 +104,10 @@ int net_iface_format_counters(const struct net_iface *ifc, char *buf, size_t siz
              (unsigned long long)ifc->cnt.tx_packets, (unsigned long long)ifc->cnt.tx_bytes,
              (unsigned long long)net_iface_total_drops(ifc));
     append(buf, size, &used, line);
+    snprintf(line, sizeof(line), "  rx checksums: %llu verified by the device, %llu partial\n",
+             (unsigned long long)ifc->cnt.rx_csum_device,
+             (unsigned long long)ifc->cnt.rx_csum_partial);
+    append(buf, size, &used, line);
     for (int i = 0; i < NET_DROP_COUNT; i++) {
         if (ifc->cnt.drops[i] == 0)
             continue;

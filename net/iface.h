@@ -97,6 +97,8 @@ enum net_drop { NET_DROP_REASONS(NET_DROP_ENUM_ENTRY) NET_DROP_COUNT };
 struct net_iface_counters {
     uint64_t rx_packets, rx_bytes; /* frames handed to net_input */
     uint64_t tx_packets, tx_bytes; /* frames the driver accepted */
+    uint64_t rx_csum_device;       /* frames whose checksums the device verified */
+    uint64_t rx_csum_partial;      /* frames with a sender-offloaded (partial) L4 sum */
     uint64_t drops[NET_DROP_COUNT];
 };
 

@@ -33,7 +33,8 @@
 #include <stdint.h>
 
 /* Receive: the device verified the IPv4 header and L4 checksums
- * (virtio-net VIRTIO_NET_HDR_F_DATA_VALID); parsers skip their sums. */
+ * (virtio-net VIRTIO_NET_HDR_F_DATA_VALID), or vouches for a frame whose
+ * L4 checksum is partial (NB_CSUM_PARTIAL too); parsers skip their sums. */
 #define NB_CSUM_VALID 0x0001u
 /* Transmit: the device must compute the ones' complement sum from
  * csum_start to the end of the frame and store it at csum_start +
@@ -49,6 +50,11 @@
  * the ring refills only as such buffers come back. TCP bounds how many a
  * send queue holds (net_limits tcp_snd_ring_segs). Clones keep the flag. */
 #define NB_RING 0x0010u
+/* Receive, with NB_CSUM_VALID: the L4 checksum field holds only the
+ * sender's pseudo-header sum (a local sender offloaded it: virtio-net
+ * VIRTIO_NET_HDR_F_NEEDS_CSUM). Accepted as is; code that derives a sum
+ * from the received one (an ICMP echo reply) must compute it afresh. */
+#define NB_CSUM_PARTIAL 0x0020u
 
 struct netbuf;
 

@@ -95,7 +95,7 @@ static struct netbuf *linearize(struct net_stack *st, struct net_iface *ifc, str
         return NULL;
     }
     nbuf_copy_out(nb, 0, flat->data, len);
-    flat->flags = nb->flags & NB_CSUM_VALID; /* heap storage: not NB_RING */
+    flat->flags = nb->flags & (NB_CSUM_VALID | NB_CSUM_PARTIAL); /* heap: not NB_RING */
     st->cnt.copied_bytes += len;
     nbuf_put(nb);
     return flat;
@@ -109,7 +109,11 @@ void net_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb, u
         return;
     /* Only the driver's facts count on receive: the device's checksum
      * verdict, and whether the storage is a ring buffer. */
-    nb->flags &= NB_CSUM_VALID | NB_RING;
+    nb->flags &= NB_CSUM_VALID | NB_CSUM_PARTIAL | NB_RING;
+    if (nb->flags & NB_CSUM_PARTIAL)
+        ifc->cnt.rx_csum_partial++;
+    else if (nb->flags & NB_CSUM_VALID)
+        ifc->cnt.rx_csum_device++;
     eth_input(st, ifc, nb, now_ms);
 }
 

@@ -57,6 +57,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 from netbench import WEBSERVER_READY, ConsoleGuest, relay, webserver_stats  # noqa: E402  (the test bench)
 import imginfo  # noqa: E402
 import mksite  # noqa: E402
+import zebu_accel  # noqa: E402  (the launcher's accelerator choice)
 
 GUEST_IP, HOST_IP = "10.0.3.2", "10.0.3.1"
 BASE_ADDR, BASE_PORT = "127.0.0.1", 8080
@@ -271,7 +272,7 @@ def smallest_mem(archive, lo=2, hi=16, seconds=20):
 
 
 def accel():
-    return "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
+    return zebu_accel.accel_name()
 
 
 def fmt(v, spec):

@@ -38,6 +38,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 from netbench import relay  # noqa: E402  (the test bench's namespace + relay)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import zebu_accel  # noqa: E402  (the launcher's accelerator choice)
 
 GUEST_IP, HOST_IP = "10.0.3.2", "10.0.3.1"
 GUEST_MAC = bytes.fromhex("525400123456")
@@ -188,7 +190,7 @@ def measure_zebu(a):
 
 
 def accel():
-    return "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
+    return zebu_accel.accel_name()
 
 
 def main():

@@ -63,6 +63,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGE = os.path.join(ROOT, "build", "webserver.elf32")
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 from netbench import WEBSERVER_READY, ConsoleGuest, webserver_stats  # noqa: E402  (the test bench's guest)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import zebu_accel  # noqa: E402  (the launcher's accelerator choice)
 ELF = os.path.join(ROOT, "build", "webserver.elf")
 QPROFILER = os.path.join(ROOT, "tools", "qprofiler")
 SITE = os.path.join(ROOT, "apps", "webserver", "site")
@@ -293,7 +295,7 @@ def main():
             g.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     host = (f"{platform.node()}, {os.cpu_count()} CPUs, QEMU accel "
-            f"{'kvm' if os.access('/dev/kvm', os.R_OK | os.W_OK) else 'tcg'}")
+            f"{zebu_accel.accel_name()}")
     print(f"host: {host}; wrk -t{a.threads} -c{a.connections}, keep-alive")
     for name, r in runs.items():
         report(name, r)

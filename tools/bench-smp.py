@@ -18,6 +18,10 @@ import os
 import re
 import statistics
 import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import zebu_accel  # noqa: E402  (the launcher's accelerator choice)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 RUN = os.path.join(ROOT, "tools", "zebu-run")
@@ -45,7 +49,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--json", metavar="FILE")
     a = ap.parse_args()
-    accel = "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
+    accel = zebu_accel.accel_name()
     rows = {}
     for smp in (1, 8):
         runs = [one(smp) for _ in range(a.runs)]

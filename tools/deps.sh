@@ -29,6 +29,8 @@ table=(
   "wrk                            wrk                  test"
   "ping                           iputils-ping         test"
   "ip                             iproute2             test"
+  "curl                           curl                 test"
+  "/usr/sbin/dnsmasq              dnsmasq-base         test"
   "clang                          clang                test"
   "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev test"
   "valgrind                       valgrind             bench"

@@ -3,13 +3,85 @@
 Images are built by `make test` before pytest runs (build/hello.elf32,
 build/ktest.elf32, build/hello.iso); a test that needs another app builds it.
 Every boot goes through tools/zebu-run, the same launcher `make run` uses.
+
+Nothing a test starts outlives it: every child process (subprocess.Popen,
+and so subprocess.run) starts in a process group of its own, and after each
+test, and when the run ends or is interrupted (Ctrl-C, SIGTERM, SIGHUP),
+every group still alive is killed, grandchildren included (make's QEMU, say).
+Network namespaces left by an earlier run that was killed outright are
+removed when the next run starts (netbench.reclaim_stale_namespaces).
 """
 import os
 import re
+import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 
 import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netbench  # noqa: E402
+
+_live_groups = set()
+_PlainPopen = subprocess.Popen
+
+
+class _GroupPopen(_PlainPopen):
+    """subprocess.Popen that starts each child as the leader of a new
+    process group (its own session) and remembers the group."""
+
+    def __init__(self, *args, **kwargs):
+        if not kwargs.get("process_group") and not kwargs.get("start_new_session"):
+            kwargs["start_new_session"] = True
+        super().__init__(*args, **kwargs)
+        _live_groups.add(self.pid)
+
+
+def kill_test_processes():
+    """Kills every process group a test started that is still alive."""
+    for pgid in list(_live_groups):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        _live_groups.discard(pgid)
+
+
+def kill_group(proc):
+    """Kills proc's whole process group (make, zebu-run and QEMU alike) and
+    reaps proc."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+    _live_groups.discard(proc.pid)
+
+
+def _interrupted(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")  # unwinds every test's clean-up
+
+
+def pytest_configure(config):
+    subprocess.Popen = _GroupPopen
+    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGHUP, _interrupted)
+    stale = netbench.reclaim_stale_namespaces()
+    if stale:
+        print(f"conftest: removed {len(stale)} namespace(s) left by an earlier run: "
+              f"{' '.join(stale)}", file=sys.stderr)
+
+
+def pytest_unconfigure(config):
+    kill_test_processes()
+    subprocess.Popen = _PlainPopen
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test():
+    yield
+    kill_test_processes()
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, "build")
@@ -73,7 +145,5 @@ def fetch_while_running(cmd, url, wait=240, cwd=ROOT):
                 time.sleep(0.3)
         out = proc.communicate(timeout=120)[0].decode("utf-8", "replace")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        kill_group(proc)
     return body, out, proc.returncode

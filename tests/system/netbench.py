@@ -100,13 +100,62 @@ def have_root_networking():
     return os.geteuid() == 0 and os.path.exists("/dev/net/tun") and shutil.which("ip")
 
 
+# Every namespace a test makes is named zebu-test-PID-N, PID the process that
+# made it, so that one left behind by a run that was killed can be told from
+# one a running test still uses.
+NS_PREFIX = "zebu-test-"
+_ns_serial = 0
+
+
+def new_namespace():
+    """Makes and returns a fresh network namespace (loopback up)."""
+    global _ns_serial
+    _ns_serial += 1
+    ns = f"{NS_PREFIX}{os.getpid()}-{_ns_serial}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], check=True)
+    return ns
+
+
+def reclaim_stale_namespaces():
+    """Deletes the namespaces of earlier runs whose process is gone; returns
+    their names."""
+    if shutil.which("ip") is None or os.geteuid() != 0:
+        return []
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    stale = []
+    for m in re.finditer(rf"^({re.escape(NS_PREFIX)}(\d+)-\S+)", out, re.M):
+        pid = int(m.group(2))
+        if pid != os.getpid() and not os.path.exists(f"/proc/{pid}"):
+            subprocess.run(["ip", "netns", "del", m.group(1)], check=False)
+            stale.append(m.group(1))
+    return stale
+
+
+@contextmanager
+def tap_ns(tap_addr="10.0.9.1/24"):
+    """A plain tap in a namespace of the test's own, as a user or libvirt
+    sets one up, with no relay: yields (netns, tap name). Boot QEMU inside
+    the namespace (zebu-run --netns NS --net tap:NAME); the host's own stack
+    at tap_addr is the guest's peer. Removed whatever happens."""
+    ns = new_namespace()
+    tap = "zt0"
+    try:
+        for cmd in (["ip", "tuntap", "add", "dev", tap, "mode", "tap"],
+                    ["ip", "addr", "add", tap_addr, "dev", tap],
+                    ["ip", "link", "set", tap, "up"]):
+            subprocess.run(["ip", "netns", "exec", ns] + cmd, check=True)
+        yield ns, tap
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
 @contextmanager
 def relay(tap_addr="10.0.3.1/24", seed=1, **faults):
     """Yields (netns, sockdir, logpath); faults: drop, dup, reorder, corrupt, delay_ms."""
-    ns = f"zebu-test-{os.getpid()}-{int(time.time() * 1000) % 100000}"
+    ns = new_namespace()
     sockdir = tempfile.mkdtemp(prefix="zebu-relay-")
     log = os.path.join(sockdir, "relay.log")
-    subprocess.run(["ip", "netns", "add", ns], check=True)
     proc = None
     try:
         args = [RELAY, "--netns", ns, "--tap-addr", tap_addr, "--sock", sockdir,

@@ -79,12 +79,18 @@ for name, opts in (("option_len_0", b"\x02\x00\x00\x00"), ("option_len_1", b"\x0
 
 IFACE = conf.route.route(DST)[0]  # the tap (the namespace has no default route)
 
+def from_guest(p):
+    # The guest's segments to our port. Filtered here, not with a BPF
+    # filter: scapy compiles those with tcpdump and, without it, sniffs
+    # everything, our own segments included.
+    return (p.haslayer(IP) and p.haslayer(TCP) and p[IP].src == DST
+            and p[TCP].dport == sport)
+
 def replies(pkt, wait=1.5):
     # Sends pkt and returns the guest's segments to our port in the next
     # moment (sniffed: scapy's sr1 would not match an ACK to an RST or to
     # out-of-window data as an answer).
-    sn = AsyncSniffer(iface=IFACE, filter=f"tcp and src host {DST} and dst port {sport}",
-                      store=True)
+    sn = AsyncSniffer(iface=IFACE, lfilter=from_guest, store=True)
     sn.start()
     time.sleep(0.3)
     send(pkt)
@@ -109,8 +115,7 @@ pure_ack("out_of_window", replies(ip / tcp(flags="PA", seq=snd + 3000000, ack=rc
 # 7. the connection still works: a real request on it
 req = b"GET /about.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 seen = []  # (AsyncSniffer.results is only filled in by stop())
-sn = AsyncSniffer(iface=IFACE, filter=f"tcp and src host {DST} and dst port {sport}",
-                  store=False, prn=seen.append)
+sn = AsyncSniffer(iface=IFACE, lfilter=from_guest, store=False, prn=seen.append)
 sn.start()
 time.sleep(0.3)
 send(ip / tcp(flags="PA", seq=snd, ack=rcv) / Raw(req))
