@@ -418,6 +418,7 @@ int http_stats_format(const struct http_stats *st, char *buf, size_t cap)
         {"connections_refused", st->connections_refused},
         {"heap_in_use", st->heap_in_use},
         {"stack_copied_bytes", st->copied_bytes},
+        {"rx_csum_partial", st->rx_csum_partial},
     };
 
     put(&w, "Zebu web server: access counters since boot\n");

@@ -109,6 +109,7 @@ struct http_stats {
     uint64_t connections_refused; /* no memory for the connection's thread: reset */
     uint64_t heap_in_use;    /* the kernel's heap bytes in use (the app fills it in) */
     uint64_t copied_bytes;   /* payload bytes the network stack copied (the app fills it in) */
+    uint64_t rx_csum_partial; /* frames whose checksum the sender left partial (likewise) */
     uint64_t status[HTTP_SLOT_COUNT];
 };
 

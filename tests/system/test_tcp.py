@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import LAUNCHER, image
+from conftest import LAUNCHER, image, kill_group
 from netbench import have_root_networking, relay
 
 needs_netns = pytest.mark.skipif(not have_root_networking(),
@@ -94,7 +94,7 @@ def finish(proc):
     try:
         out = proc.communicate(timeout=60)[0].decode()
     except subprocess.TimeoutExpired:
-        proc.kill()
+        kill_group(proc)  # QEMU too: it holds the pipe that communicate() reads
         out = proc.communicate()[0].decode()
         pytest.fail("the guest did not exit after its last connection:\n" + out[-3000:])
     return out
