@@ -260,6 +260,8 @@ struct zebu_net_counters {
     uint64_t drops;                /* refused frames, all reasons together */
     uint64_t copied_bytes;         /* payload bytes the stack copied (0 on zero-copy paths) */
     uint64_t no_route;             /* sends refused: no route to the destination */
+    uint64_t tcp_tw_syn_accepted;  /* SYNs that ended a TIME-WAIT: a new connection */
+    uint64_t tcp_tw_syn_refused;   /* SYNs that met TIME-WAIT and were answered with an ACK */
 };
 /* 0, or -ENODEV when there is no network device. */
 int zebu_net_counters(struct zebu_net_counters *c);

@@ -438,6 +438,8 @@ int zebu_net_counters(struct zebu_net_counters *c)
         .drops = net_iface_total_drops(&iface),
         .copied_bytes = stack.cnt.copied_bytes,
         .no_route = stack.cnt.no_route,
+        .tcp_tw_syn_accepted = stack.tcp.tw_syn_accepted,
+        .tcp_tw_syn_refused = stack.tcp.tw_syn_refused,
     };
     return 0;
 }

@@ -418,6 +418,8 @@ int http_stats_format(const struct http_stats *st, char *buf, size_t cap)
         {"connections_refused", st->connections_refused},
         {"heap_in_use", st->heap_in_use},
         {"stack_copied_bytes", st->copied_bytes},
+        {"stack_tw_syn_accepted", st->tw_syn_accepted},
+        {"stack_tw_syn_refused", st->tw_syn_refused},
     };
 
     put(&w, "Zebu web server: access counters since boot\n");

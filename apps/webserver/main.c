@@ -80,8 +80,11 @@ static void refresh_stats(void)
     zebu_mem_stats(&ms);
     stats.heap_in_use = ms.heap_in_use;
     struct zebu_net_counters nc;
-    if (zebu_net_counters(&nc) == 0)
+    if (zebu_net_counters(&nc) == 0) {
         stats.copied_bytes = nc.copied_bytes;
+        stats.tw_syn_accepted = nc.tcp_tw_syn_accepted;
+        stats.tw_syn_refused = nc.tcp_tw_syn_refused;
+    }
 }
 
 /*
