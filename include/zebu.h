@@ -262,6 +262,8 @@ struct zebu_net_counters {
     uint64_t no_route;             /* sends refused: no route to the destination */
     uint64_t rx_csum_device;       /* frames whose checksums the device verified */
     uint64_t rx_csum_partial;      /* frames whose L4 sum the (local) sender left partial */
+    uint64_t tcp_tw_syn_accepted;  /* SYNs that ended a TIME-WAIT: a new connection */
+    uint64_t tcp_tw_syn_refused;   /* SYNs that met TIME-WAIT and were answered with an ACK */
 };
 /* 0, or -ENODEV when there is no network device. */
 int zebu_net_counters(struct zebu_net_counters *c);

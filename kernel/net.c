@@ -442,6 +442,8 @@ int zebu_net_counters(struct zebu_net_counters *c)
         .no_route = stack.cnt.no_route,
         .rx_csum_device = iface.cnt.rx_csum_device,
         .rx_csum_partial = iface.cnt.rx_csum_partial,
+        .tcp_tw_syn_accepted = stack.tcp.tw_syn_accepted,
+        .tcp_tw_syn_refused = stack.tcp.tw_syn_refused,
     };
     return 0;
 }

@@ -801,9 +801,11 @@ int tcp_format_counters(const struct net_stack *st, char *buf, size_t size)
     return snprintf(
         buf, size,
         "tcp: conns %u (half-open %u), mem %zu bytes, opened %llu, reset %llu, "
-        "timed out %llu, time-wait reclaimed %llu, syn-cache evicted %llu\n",
+        "timed out %llu, time-wait reclaimed %llu, syn-cache evicted %llu, "
+        "time-wait SYN accepted %llu, refused %llu\n",
         st->tcp.count, st->tcp.half_open, st->tcp.mem, (unsigned long long)st->tcp.conns_opened,
         (unsigned long long)st->tcp.conns_reset, (unsigned long long)st->tcp.conns_timed_out,
         (unsigned long long)st->tcp.time_wait_reclaimed,
-        (unsigned long long)st->tcp.syn_cache_evicted);
+        (unsigned long long)st->tcp.syn_cache_evicted, (unsigned long long)st->tcp.tw_syn_accepted,
+        (unsigned long long)st->tcp.tw_syn_refused);
 }

@@ -243,6 +243,8 @@ struct tcp_table {
     uint64_t conns_opened, conns_reset, conns_timed_out;
     uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early: the table was full */
     uint64_t syn_cache_evicted;   /* half-open connections dropped for a newer SYN */
+    uint64_t tw_syn_accepted;     /* SYNs that ended a TIME-WAIT and opened a new connection */
+    uint64_t tw_syn_refused;      /* SYNs that met TIME-WAIT and were answered with an ACK */
 };
 
 #endif /* ZEBU_NET_TCP_H */

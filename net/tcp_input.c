@@ -179,8 +179,74 @@ static int syn_cache_evict_oldest(struct net_stack *st)
     return 1;
 }
 
+/*
+ * Our ISS for a connection a listener opens (RFC 6528, tcp_isn). When the
+ * SYN ended a TIME-WAIT of the same 4-tuple, `prev_snd_max` is where that
+ * incarnation's sequence numbers stopped (else NULL): RFC 1122 4.2.2.13
+ * wants the new ISS larger than any sequence number the old one used. The
+ * clock in tcp_isn only moves 250 a millisecond, less than one response
+ * can send, so it is not enough on its own.
+ */
+static uint32_t passive_iss(const struct tcp_conn *c, const uint32_t *prev_snd_max, uint64_t now_ms)
+{
+    uint32_t iss = tcp_isn(c->st, c->lip, c->lport, c->rip, c->rport, now_ms);
+
+    if (prev_snd_max != NULL && !seq_gt(iss, *prev_snd_max))
+        iss = *prev_snd_max + 1;
+    return iss;
+}
+
+/* A half-open connection for a SYN the listener takes (SYN-RECEIVED,
+ * counted in the SYN cache), its SYN-ACK sent; NULL without memory. */
+static struct tcp_conn *passive_open(struct tcp_conn *l, struct net_iface *ifc,
+                                     const struct ip4_info *ip, uint16_t rport,
+                                     const struct tcp_seg *seg, const uint32_t *prev_snd_max,
+                                     uint64_t now_ms)
+{
+    struct net_stack *st = l->st;
+    struct tcp_conn *c = tcp_conn_new(st);
+    if (c == NULL)
+        return NULL;
+    c->ifc = ifc;
+    c->lip = ip->dst;
+    c->rip = ip->src;
+    c->lport = l->lport;
+    c->rport = rport;
+    c->passive = 1;
+    c->parent = l;
+    c->sndbuf = l->sndbuf;
+    c->rcvbuf = l->rcvbuf;
+    c->cc = l->cc;
+    tcp_pick_wscale(c);
+    c->in_syn_cache = 1;
+    st->tcp.half_open++;
+    tcp_init_conn_params(c);
+    apply_syn_options(c, seg);
+    c->irs = seg->seq;
+    c->rcv_nxt = c->rcv_adv = seg->seq + 1;
+    c->iss = passive_iss(c, prev_snd_max, now_ms);
+    c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
+    c->snd_wnd = seg->wnd;
+    c->max_snd_wnd = seg->wnd;
+    c->snd_wl1 = seg->seq;
+    c->ts_offset = tcp_hash32(st, c->lip ^ 0x5a5a5a5au, c->rip, (uint32_t)c->lport << 16 | rport);
+    c->state = TCP_SYN_RECEIVED;
+    c->last_rx = now_ms;
+    c->keep_idle = l->keep_idle;
+    c->keep_intvl = l->keep_intvl;
+    c->keep_count = l->keep_count;
+    c->keepalive = l->keepalive;
+    c->nodelay = l->nodelay;
+    st->tcp.conns_opened++;
+    tcp_send_syn(c, now_ms);
+    return c;
+}
+
+/* A segment for a listener (RFC 9293 3.10.7.2). `prev_snd_max`: see
+ * passive_iss. Consumes nb. */
 static void listen_input(struct tcp_conn *l, struct net_iface *ifc, struct netbuf *nb,
-                         const struct ip4_info *ip, const struct tcp_seg *seg, uint64_t now_ms)
+                         const struct ip4_info *ip, const struct tcp_seg *seg,
+                         const uint32_t *prev_snd_max, uint64_t now_ms)
 {
     struct net_stack *st = l->st;
     uint16_t rport = net_get_be16(nb->buf + nb->l4_off);
@@ -206,44 +272,71 @@ static void listen_input(struct tcp_conn *l, struct net_iface *ifc, struct netbu
         drop(ifc, nb, NET_DROP_TCP_SYN_CACHE_FULL);
         return;
     }
-    struct tcp_conn *c = tcp_conn_new(st);
-    if (c == NULL) {
+    if (passive_open(l, ifc, ip, rport, seg, prev_snd_max, now_ms) == NULL) {
         drop(ifc, nb, NET_DROP_TCP_NOMEM);
         return;
     }
-    c->ifc = ifc;
-    c->lip = ip->dst;
-    c->rip = ip->src;
-    c->lport = l->lport;
-    c->rport = rport;
-    c->passive = 1;
-    c->parent = l;
-    c->sndbuf = l->sndbuf;
-    c->rcvbuf = l->rcvbuf;
-    c->cc = l->cc;
-    tcp_pick_wscale(c);
-    c->in_syn_cache = 1;
-    st->tcp.half_open++;
-    tcp_init_conn_params(c);
-    apply_syn_options(c, seg);
-    c->irs = seg->seq;
-    c->rcv_nxt = c->rcv_adv = seg->seq + 1;
-    c->iss = tcp_isn(st, c->lip, c->lport, c->rip, c->rport, now_ms);
-    c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
-    c->snd_wnd = seg->wnd;
-    c->max_snd_wnd = seg->wnd;
-    c->snd_wl1 = seg->seq;
-    c->ts_offset = tcp_hash32(st, c->lip ^ 0x5a5a5a5au, c->rip, (uint32_t)c->lport << 16 | rport);
-    c->state = TCP_SYN_RECEIVED;
-    c->last_rx = now_ms;
-    c->keep_idle = l->keep_idle;
-    c->keep_intvl = l->keep_intvl;
-    c->keep_count = l->keep_count;
-    c->keepalive = l->keepalive;
-    c->nodelay = l->nodelay;
-    st->tcp.conns_opened++;
-    tcp_send_syn(c, now_ms);
     nbuf_put(nb); /* data on a SYN is not kept: the peer sends it again */
+}
+
+/* ---- a SYN for a connection in TIME-WAIT ------------------------------------ */
+
+static struct tcp_conn *find_listener(struct net_stack *st, uint16_t lport)
+{
+    for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next)
+        if (c->state == TCP_LISTEN && c->lport == lport && !c->app_closed)
+            return c;
+    return NULL;
+}
+
+/*
+ * Whether a SYN is provably newer than the incarnation in TIME-WAIT
+ * (RFC 6191 2). With timestamps on the old connection and in the SYN
+ * (so on the new one too): a later TSval, or an equal one with a later
+ * sequence number; compared mod 2^32 like PAWS (RFC 7323 5.2). Otherwise a
+ * sequence number past the last one received, rcv_nxt (RFC 1122
+ * 4.2.2.13).
+ */
+static int tw_syn_is_new(const struct tcp_conn *tw, const struct tcp_seg *seg)
+{
+    if (tw->ts_ok && seg->opt.has_ts) {
+        int32_t d = (int32_t)(seg->opt.tsval - tw->ts_recent);
+        return d > 0 || (d == 0 && seq_gt(seg->seq, tw->rcv_nxt));
+    }
+    return seq_gt(seg->seq, tw->rcv_nxt);
+}
+
+/*
+ * A SYN (no ACK, no RST) for a connection in TIME-WAIT. A client that
+ * reuses its port after the server closed first meets our TIME-WAIT;
+ * answering with a challenge ACK (RFC 5961 4) costs it an RST and a
+ * retry. When the SYN is provably new and the port still has a listener,
+ * the TIME-WAIT ends and the listener takes the SYN (RFC 1122 4.2.2.13,
+ * RFC 6191). Returns 1 when nb was consumed, 0 to process the SYN in
+ * TIME-WAIT as before (counted as refused).
+ */
+static int time_wait_syn(struct tcp_conn *tw, struct net_iface *ifc, struct netbuf *nb,
+                         const struct ip4_info *ip, const struct tcp_seg *seg, uint64_t now_ms)
+{
+    struct net_stack *st = tw->st;
+    struct tcp_conn *l = find_listener(st, tw->lport);
+
+    if (l == NULL || !tw_syn_is_new(tw, seg)) {
+        st->tcp.tw_syn_refused++;
+        return 0;
+    }
+    if (l->aq_count >= l->backlog) {
+        /* Keep TIME-WAIT: the peer sends its SYN again. */
+        drop(ifc, nb, NET_DROP_TCP_BACKLOG_FULL);
+        return 1;
+    }
+    uint32_t prev_snd_max = tw->snd_max;
+    st->tcp.tw_syn_accepted++;
+    tcp_terminate(tw, 0);
+    if (tw->app_closed)
+        tcp_free(tw); /* its slot goes to the new connection */
+    listen_input(l, ifc, nb, ip, seg, &prev_snd_max, now_ms);
+    return 1;
 }
 
 static void established(struct tcp_conn *c, uint64_t now_ms)
@@ -843,7 +936,8 @@ static void sync_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf 
         tcp_terminate(c, c->state == TCP_SYN_RECEIVED && !c->passive ? -ECONNREFUSED : -ECONNRESET);
         return;
     }
-    /* SYN in a synchronized state (RFC 5961 4): challenge ACK. */
+    /* SYN in a synchronized state (RFC 5961 4): challenge ACK. In TIME-WAIT
+     * only the SYNs time_wait_syn refused come here. */
     if (seg->flags & TCP_SYN) {
         drop(ifc, nb, NET_DROP_TCP_CHALLENGE_ACK);
         challenge_ack(c, now_ms);
@@ -953,9 +1047,12 @@ void tcp_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb,
         return;
     }
     if (c->state == TCP_LISTEN) {
-        listen_input(c, ifc, nb, ip, &seg, now_ms);
+        listen_input(c, ifc, nb, ip, &seg, NULL, now_ms);
         return;
     }
+    if (c->state == TCP_TIME_WAIT && (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
+        time_wait_syn(c, ifc, nb, ip, &seg, now_ms))
+        return;
     c->stats.segs_in++;
     c->last_rx = now_ms;
     if (c->keepalive && c->state >= TCP_ESTABLISHED) {

@@ -419,6 +419,8 @@ int http_stats_format(const struct http_stats *st, char *buf, size_t cap)
         {"heap_in_use", st->heap_in_use},
         {"stack_copied_bytes", st->copied_bytes},
         {"rx_csum_partial", st->rx_csum_partial},
+        {"stack_tw_syn_accepted", st->tw_syn_accepted},
+        {"stack_tw_syn_refused", st->tw_syn_refused},
     };
 
     put(&w, "Zebu web server: access counters since boot\n");

@@ -110,6 +110,8 @@ struct http_stats {
     uint64_t heap_in_use;    /* the kernel's heap bytes in use (the app fills it in) */
     uint64_t copied_bytes;   /* payload bytes the network stack copied (the app fills it in) */
     uint64_t rx_csum_partial; /* frames whose checksum the sender left partial (likewise) */
+    uint64_t tw_syn_accepted; /* SYNs that ended a TIME-WAIT (the app fills it in) */
+    uint64_t tw_syn_refused;  /* SYNs answered in TIME-WAIT (the app fills it in) */
     uint64_t status[HTTP_SLOT_COUNT];
 };
 

@@ -83,6 +83,8 @@ static void refresh_stats(void)
     if (zebu_net_counters(&nc) == 0) {
         stats.copied_bytes = nc.copied_bytes;
         stats.rx_csum_partial = nc.rx_csum_partial;
+        stats.tw_syn_accepted = nc.tcp_tw_syn_accepted;
+        stats.tw_syn_refused = nc.tcp_tw_syn_refused;
     }
 }
 

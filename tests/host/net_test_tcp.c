@@ -207,6 +207,7 @@ struct tc {
     uint32_t pseq; /* the peer's next sequence number */
     int ts, sack;
     uint32_t last_tsval; /* our last TSval, to echo */
+    uint32_t ts_base;    /* the peer's timestamp clock: ts_base + now + 5000 */
     unsigned events;
 };
 
@@ -222,7 +223,7 @@ static void tc_in(struct tc *t, struct sg s)
 
     if (t->ts && !s.ts && s.raw_opts == NULL) {
         s.ts = 1;
-        s.tsval = (uint32_t)t->h.now + 5000;
+        s.tsval = t->ts_base + (uint32_t)t->h.now + 5000;
         s.tsecr = t->last_tsval;
     }
     if (s.ws == 0 && !(s.flags & F_SYN))
@@ -241,12 +242,15 @@ static int tc_out(struct tc *t, struct so *o)
 /* Receive buffer of the next tc_open (0: default). */
 static size_t next_rcvbuf;
 
-/* Listen, take a SYN with the given options, answer, complete. */
-static void tc_open_opts(struct tc *t, int ts, int sack, int ws, uint16_t mss)
+/* Listen, take a SYN with the given options (the peer's ISN piss, its
+ * timestamps from ts_base), answer, complete. */
+static void tc_open_at(struct tc *t, int ts, int sack, int ws, uint16_t mss, uint32_t piss,
+                       uint32_t ts_base)
 {
     struct so o;
 
     memset(t, 0, sizeof(*t));
+    t->ts_base = ts_base;
     nt_host(&t->h, 0);
     nt_learn_peer(&t->h);
 
@@ -256,20 +260,20 @@ static void tc_open_opts(struct tc *t, int ts, int sack, int ws, uint16_t mss)
     if (next_rcvbuf != 0)
         tcp_set_buffers(t->l, 0, next_rcvbuf); /* inherited by the connection */
     tc_in(t, (struct sg){.flags = F_SYN,
-                         .seq = PISS,
+                         .seq = piss,
                          .wnd = 65535,
                          .mss = mss,
                          .ws = ws,
                          .sackok = sack,
                          .ts = ts,
-                         .tsval = 777});
+                         .tsval = ts_base + 777});
     CHECK(tc_out(t, &o));
     CHECK_UINT_EQ(o.flags, F_SYN | F_ACK);
-    CHECK_UINT_EQ(o.ack, PISS + 1);
+    CHECK_UINT_EQ(o.ack, piss + 1);
     t->iss = o.seq;
     t->ts = ts;
     t->sack = sack;
-    t->pseq = PISS + 1;
+    t->pseq = piss + 1;
     tc_in(t,
           (struct sg){.flags = F_ACK, .seq = t->pseq, .ack = t->iss + 1, .wnd = 65535, .ws = -1});
     CHECK(t->events & TCP_EV_ACCEPT);
@@ -281,6 +285,11 @@ static void tc_open_opts(struct tc *t, int ts, int sack, int ws, uint16_t mss)
     }
     t->events = 0;
     next_rcvbuf = 0;
+}
+
+static void tc_open_opts(struct tc *t, int ts, int sack, int ws, uint16_t mss)
+{
+    tc_open_at(t, ts, sack, ws, mss, PISS, 0);
 }
 
 static void tc_open(struct tc *t)
@@ -1578,22 +1587,295 @@ TEST(net_tcp_send_copy_takes_what_fits)
     tc_done(&t);
 }
 
-TEST(net_tcp_syn_in_time_wait_gets_challenge_ack)
+/* ---- a SYN meeting TIME-WAIT (RFC 1122 4.2.2.13, RFC 6191) ---------------------- */
+
+/* A peer ISN near 2^32: its sequence numbers wrap inside the connection. */
+#define PISS_WRAP 0xffffff00u
+
+/*
+ * A connection that ends in TIME-WAIT the way a Connection: close request
+ * does: the peer sends `theirs` bytes (the app reads them), 10 ms later we
+ * send `ours` (ACKed; the ISN clock has moved 2,500, less than that), we
+ * close first (tcp_close; tcp_shutdown when `keep`: the app holds on to
+ * its handle) and the peer's FIN comes. The peer's ISN is piss, its
+ * timestamps (when ts) ts_base + now + 5000. Returns the sequence number
+ * of our FIN, the last one the old incarnation used.
+ */
+static uint32_t tw_enter(struct tc *t, int ts, uint32_t piss, uint32_t ts_base, size_t theirs,
+                         size_t ours, int keep)
+{
+    static char sink[4096];
+    struct so o;
+
+    tc_open_at(t, ts, 0, -1, 1460, piss, ts_base);
+    if (theirs > 0) {
+        peer_data(t, theirs);
+        CHECK_INT_EQ(tcp_recv_copy(t->c, sink, sizeof(sink), t->h.now), (long)theirs);
+    }
+    adv(t, 10);
+    send_bytes(t, ours);
+    CHECK_UINT_EQ(ack_flights(t, 20), ours);
+    if (keep)
+        tcp_shutdown(t->c, t->h.now);
+    else
+        tcp_close(t->c, t->h.now);
+    CHECK(tc_out(t, &o) && (o.flags & F_FIN) && o.seq == t->iss + 1 + (uint32_t)ours);
+    ack_to(t, (uint32_t)ours + 1, 65535);
+    tc_in(t, (struct sg){.flags = F_FIN | F_ACK,
+                         .seq = t->pseq,
+                         .ack = t->iss + (uint32_t)ours + 2,
+                         .wnd = 65535,
+                         .ws = -1});
+    t->pseq++;
+    CHECK(tc_out(t, &o) && o.flags == F_ACK && o.ack == t->pseq);
+    if (keep)
+        CHECK_INT_EQ(tcp_get_state(t->c), TCP_TIME_WAIT);
+    else
+        t->c = NULL; /* released: the stack will free it */
+    /* The listener and the TIME-WAIT connection. */
+    CHECK_UINT_EQ(t->h.st.tcp.count, 2);
+    t->events = 0;
+    return t->iss + 1 + (uint32_t)ours;
+}
+
+/* The peer's last TSval, the TIME-WAIT connection's ts_recent. */
+static uint32_t tw_ts_recent(const struct tc *t)
+{
+    return t->ts_base + (uint32_t)t->h.now + 5000;
+}
+
+/* A SYN from the peer's port, with a timestamp option or without one. */
+static void tw_syn(struct tc *t, uint32_t seq, int ts, uint32_t tsval)
+{
+    static const uint8_t mss_only[] = {2, 4, 0x05, 0xb4};
+    struct sg s = {.flags = F_SYN, .seq = seq, .wnd = 65535, .ws = -1, .ts = ts, .tsval = tsval};
+
+    if (!ts) { /* keep tc_in from adding one */
+        s.raw_opts = mss_only;
+        s.raw_len = sizeof(mss_only);
+    }
+    tc_in(t, s);
+}
+
+/* The SYN (seq, tsval) was taken by the listener: a SYN-ACK of a new
+ * connection whose ISS lies past `old_last`; the handshake completes. */
+static void tw_expect_new(struct tc *t, uint32_t seq, int ts, uint32_t tsval, uint32_t old_last)
+{
+    struct so o;
+
+    CHECK(tc_out(t, &o));
+    CHECK_UINT_EQ(o.flags, F_SYN | F_ACK);
+    CHECK_UINT_EQ(o.ack, seq + 1);
+    CHECK_INT_EQ(o.ts, ts);
+    if (ts)
+        CHECK_UINT_EQ(o.tsecr, tsval);
+    CHECK(seq_after(o.seq, old_last)); /* RFC 1122 4.2.2.13 */
+    CHECK_UINT_EQ(t->h.st.tcp.tw_syn_accepted, 1);
+    CHECK_UINT_EQ(t->h.st.tcp.half_open, 1);
+    CHECK_UINT_EQ(t->h.st.tcp.count, t->c != NULL ? 3 : 2); /* a released TIME-WAIT is freed */
+    tc_in(t, (struct sg){.flags = F_ACK,
+                         .seq = seq + 1,
+                         .ack = o.seq + 1,
+                         .wnd = 65535,
+                         .ws = -1,
+                         .ts = ts,
+                         .tsval = tsval,
+                         .tsecr = o.tsval});
+    struct tcp_conn *n = tcp_accept(t->l);
+    CHECK(n != NULL);
+    if (n != NULL) {
+        CHECK_INT_EQ(tcp_get_state(n), TCP_ESTABLISHED);
+        tcp_abort(n, t->h.now);
+    }
+    CHECK_UINT_EQ(count_out(&t->h), 1); /* the RST of that abort, nothing else */
+}
+
+/* The SYN was refused: an ACK of the old connection answered it, which
+ * stays in TIME-WAIT; `refused` SYNs so far. */
+static void tw_expect_refused(struct tc *t, uint64_t refused)
+{
+    struct so o;
+
+    CHECK(tc_out(t, &o) && o.flags == F_ACK && o.ack == t->pseq);
+    CHECK_UINT_EQ(count_out(&t->h), 0);
+    CHECK_UINT_EQ(t->h.st.tcp.tw_syn_refused, refused);
+    CHECK_UINT_EQ(t->h.st.tcp.tw_syn_accepted, 0);
+    CHECK_UINT_EQ(t->h.st.tcp.half_open, 0);
+    CHECK_UINT_EQ(t->h.st.tcp.count, 2);
+    if (t->c != NULL)
+        CHECK_INT_EQ(tcp_get_state(t->c), TCP_TIME_WAIT);
+}
+
+/* Timestamps on both sides: a later TSval is a new connection, whatever
+ * its sequence number (here one before rcv_nxt). */
+TEST(net_tcp_time_wait_syn_with_newer_timestamp_opens_new_connection)
+{
+    struct tc t;
+
+    uint32_t last = tw_enter(&t, 1, PISS, 0, 100, 20000, 0);
+    uint32_t tsr = tw_ts_recent(&t);
+    tw_syn(&t, t.pseq - 500, 1, tsr + 1);
+    tw_expect_new(&t, t.pseq - 500, 1, tsr + 1, last);
+    CHECK_UINT_EQ(t.h.st.tcp.tw_syn_refused, 0);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_CHALLENGE_ACK), 0);
+    tc_done(&t);
+}
+
+/* An older TSval, or an equal one without a later sequence number, is
+ * answered as before (RFC 7323 PAWS, RFC 5961 4); an equal TSval with a
+ * later sequence number is new (RFC 6191 2). The app kept its handle:
+ * the old connection ends, CLOSED without an error. */
+TEST(net_tcp_time_wait_syn_with_old_or_equal_timestamp_gets_ack)
+{
+    struct tc t;
+
+    uint32_t last = tw_enter(&t, 1, PISS, 0, 100, 20000, 1);
+    uint32_t tsr = tw_ts_recent(&t);
+    tw_syn(&t, t.pseq + 1000, 1, tsr - 1);
+    tw_expect_refused(&t, 1);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_PAWS), 1);
+    tw_syn(&t, t.pseq, 1, tsr);
+    tw_expect_refused(&t, 2);
+    tw_syn(&t, t.pseq + 1, 1, tsr);
+    tw_expect_new(&t, t.pseq + 1, 1, tsr, last);
+    CHECK_UINT_EQ(t.h.st.tcp.tw_syn_refused, 2);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_CLOSED);
+    CHECK_INT_EQ(tcp_error(t.c), 0);
+    CHECK(t.events & TCP_EV_CLOSED);
+    tc_done(&t);
+}
+
+/* No timestamps: a sequence number past rcv_nxt is new, compared mod 2^32
+ * (the peer's numbers wrapped during the old connection). */
+TEST(net_tcp_time_wait_syn_without_timestamps_past_rcv_nxt_is_new)
+{
+    struct tc t;
+
+    uint32_t last = tw_enter(&t, 0, PISS_WRAP, 0, 0x180, 20000, 0);
+    CHECK(t.pseq < 0x100); /* rcv_nxt wrapped past 0 */
+    tw_syn(&t, t.pseq + 1, 0, 0);
+    tw_expect_new(&t, t.pseq + 1, 0, 0, last);
+    CHECK_UINT_EQ(t.h.st.tcp.tw_syn_refused, 0);
+    tc_done(&t);
+}
+
+/* No timestamps: rcv_nxt itself, just before it, and a number above it as
+ * an unsigned integer but before it mod 2^32 are all old. */
+TEST(net_tcp_time_wait_syn_without_timestamps_at_or_before_rcv_nxt_gets_ack)
+{
+    struct tc t;
+
+    tw_enter(&t, 0, PISS_WRAP, 0, 0x180, 20000, 1);
+    CHECK(t.pseq < 0x100);
+    tw_syn(&t, t.pseq, 0, 0);
+    tw_expect_refused(&t, 1);
+    tw_syn(&t, t.pseq - 1, 0, 0);
+    tw_expect_refused(&t, 2);
+    tw_syn(&t, 0xffffff80u, 0, 0);
+    tw_expect_refused(&t, 3);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_CHALLENGE_ACK) + DROPS(&t.h, TCP_OUT_OF_WINDOW), 3);
+    tc_done(&t);
+}
+
+/* TSvals compare mod 2^32 (RFC 7323 5.2): 5 is after 0xfffffff0, and
+ * 0xfffffff0 before 16. */
+TEST(net_tcp_time_wait_syn_timestamps_compare_mod_2_32)
+{
+    struct tc t;
+
+    /* tw_enter leaves now at 1010: ts_recent = ts_base + 6010. */
+    uint32_t last = tw_enter(&t, 1, PISS, 0xfffffff0u - 6010, 100, 20000, 0);
+    CHECK_UINT_EQ(tw_ts_recent(&t), 0xfffffff0u);
+    tw_syn(&t, t.pseq - 1, 1, 5);
+    tw_expect_new(&t, t.pseq - 1, 1, 5, last);
+    tc_done(&t);
+
+    tw_enter(&t, 1, PISS, 16u - 6010, 100, 20000, 0);
+    CHECK_UINT_EQ(tw_ts_recent(&t), 16);
+    tw_syn(&t, t.pseq + 1, 1, 0xfffffff0u);
+    tw_expect_refused(&t, 1);
+    tc_done(&t);
+}
+
+/* Timestamps on the old connection but none in the SYN: the new one will
+ * not use them, so the sequence number decides (RFC 6191 2). */
+TEST(net_tcp_time_wait_syn_without_timestamp_option_uses_sequence)
+{
+    struct tc t;
+
+    tw_enter(&t, 1, PISS, 0, 100, 20000, 0);
+    tw_syn(&t, t.pseq - 1, 0, 0);
+    tw_expect_refused(&t, 1);
+    tc_done(&t);
+
+    uint32_t last = tw_enter(&t, 1, PISS, 0, 100, 20000, 0);
+    tw_syn(&t, t.pseq + 1, 0, 0);
+    tw_expect_new(&t, t.pseq + 1, 0, 0, last);
+    tc_done(&t);
+}
+
+/* No listener on the port any more: a challenge ACK, as before. */
+TEST(net_tcp_time_wait_syn_without_listener_gets_challenge_ack)
 {
     struct tc t;
     struct so o;
 
-    tc_open(&t);
-    tcp_shutdown(t.c, t.h.now);
-    CHECK(tc_out(&t, &o));
-    tc_in(&t, (struct sg){
-                  .flags = F_FIN | F_ACK, .seq = t.pseq, .ack = t.iss + 2, .wnd = 100, .ws = -1});
-    t.pseq++;
-    CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
-    CHECK(tc_out(&t, &o));
-    tc_in(&t, (struct sg){.flags = F_SYN, .seq = t.pseq + 10, .wnd = 100, .ws = -1});
+    tw_enter(&t, 0, PISS, 0, 100, 20000, 1);
+    tcp_close(t.l, t.h.now);
+    t.l = NULL;
+    tw_syn(&t, t.pseq + 10, 0, 0);
     CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ack == t.pseq);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_CHALLENGE_ACK), 1);
+    CHECK_UINT_EQ(t.h.st.tcp.tw_syn_refused, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.tw_syn_accepted, 0);
     CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
+    tc_done(&t);
+}
+
+/* The listener's accept queue is full: the new SYN is dropped and the
+ * TIME-WAIT kept, so its retransmission can still be taken. */
+TEST(net_tcp_time_wait_syn_with_full_backlog_keeps_time_wait)
+{
+    struct tc t;
+    struct so o;
+
+    uint32_t last = tw_enter(&t, 0, PISS, 0, 100, 20000, 1);
+    for (uint16_t sp = 2000; sp < 2004; sp++) { /* tc_open's backlog: 4 */
+        tc_in(&t, (struct sg){.flags = F_SYN, .seq = PISS, .wnd = 1000, .ws = -1, .sport = sp});
+        CHECK(tc_out(&t, &o) && o.flags == (F_SYN | F_ACK));
+        tc_in(&t, (struct sg){.flags = F_ACK,
+                              .seq = PISS + 1,
+                              .ack = o.seq + 1,
+                              .wnd = 1000,
+                              .ws = -1,
+                              .sport = sp});
+    }
+    tw_syn(&t, t.pseq + 1, 0, 0);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_BACKLOG_FULL), 1);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
+    CHECK_UINT_EQ(t.h.st.tcp.tw_syn_accepted + t.h.st.tcp.tw_syn_refused, 0);
+    struct tcp_conn *q = tcp_accept(t.l);
+    CHECK(q != NULL);
+    tcp_abort(q, t.h.now);
+    fake_dev_clear(&t.h.dev);
+    tw_syn(&t, t.pseq + 1, 0, 0);
+    CHECK(tc_out(&t, &o) && o.flags == (F_SYN | F_ACK) && seq_after(o.seq, last));
+    CHECK_UINT_EQ(t.h.st.tcp.tw_syn_accepted, 1);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_CLOSED);
+    tc_done(&t);
+}
+
+TEST(net_tcp_time_wait_syn_counters_are_printed)
+{
+    struct tc t;
+    char buf[4000];
+
+    tw_enter(&t, 0, PISS, 0, 100, 20000, 0);
+    tw_syn(&t, t.pseq, 0, 0);
+    tw_syn(&t, t.pseq + 1, 0, 0);
+    net_format_counters(&t.h.st, buf, sizeof(buf));
+    CHECK(strstr(buf, "time-wait SYN accepted 1, refused 1") != NULL);
     tc_done(&t);
 }
 

@@ -1,7 +1,10 @@
 """TCP against the real Linux stack: apps/echo through QEMU user networking
 and through a tap in a namespace of the test's own, clean and behind the
 seeded fault relay (loss, reordering, duplication, corruption). Every byte
-is checked (sha256 of what went out against what came back)."""
+is checked (sha256 of what went out against what came back). And
+apps/webserver for a client that reuses its ports: each SYN meets the
+guest's TIME-WAIT and must open a new connection (RFC 6191)."""
+import hashlib
 import os
 import re
 import subprocess
@@ -9,8 +12,9 @@ import time
 
 import pytest
 
-from conftest import LAUNCHER, image, kill_group
-from netbench import have_root_networking, relay
+from conftest import LAUNCHER, ROOT, image, kill_group
+from netbench import (WEBSERVER_READY, ConsoleGuest, have_root_networking, relay,
+                      webserver_stats)
 
 needs_netns = pytest.mark.skipif(not have_root_networking(),
                                  reason="needs root, /dev/net/tun, iproute2")
@@ -198,3 +202,83 @@ def test_echo_survives_corruption():
     seconds, stats, out = echo_through_relay(FAULT_SIZE, seed=9, corrupt=0.02, drop=0.01)
     assert "corrupted=0" not in stats, stats
     assert re.search(r"(ip|tcp)_bad_checksum", out), out[-3000:]
+
+
+# Makes N sequential "Connection: close" requests for PATH from local ports
+# BASE .. BASE+NPORTS-1 in turn (SO_REUSEADDR, bound explicitly), checks
+# each response (status 200, body sha256 WANT), prints "ok=<n> bad=<n>
+# retries=<n>". The server closes first, so the client side never holds
+# TIME-WAIT; connect() is retried while the previous socket on the port is
+# still in LAST-ACK (EADDRNOTAVAIL).
+REUSE_CLIENT = r"""
+import hashlib, socket, sys, time
+host, port, n, base, nports, path, want = (sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
+                                           int(sys.argv[4]), int(sys.argv[5]), sys.argv[6],
+                                           sys.argv[7])
+ok = bad = retries = 0
+for i in range(n):
+    for attempt in range(200):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.settimeout(20)
+        try:
+            s.bind(("0.0.0.0", base + i % nports))
+            s.connect((host, port))
+            break
+        except OSError as e:
+            s.close()
+            if attempt == 199:
+                sys.exit(f"request {i}: cannot connect: {e!r}")
+            retries += 1
+            time.sleep(0.01)
+    s.sendall(b"GET /%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path.encode())
+    buf = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        buf += b
+    s.close()
+    head, _, body = buf.partition(b"\r\n\r\n")
+    if head.startswith(b"HTTP/1.1 200 ") and hashlib.sha256(body).hexdigest() == want:
+        ok += 1
+    else:
+        bad += 1
+        print(f"request {i}: {head[:200]!r} {len(body)} body bytes", file=sys.stderr)
+print(f"ok={ok} bad={bad} retries={retries}")
+"""
+
+
+@needs_netns
+def test_webserver_takes_syns_that_reuse_ports_in_time_wait():
+    """300 sequential Connection: close requests from 4 local ports: the
+    web server closes first and holds TIME-WAIT, so every request after a
+    port's first sends a SYN that meets it. Each must open a new connection
+    (RFC 6191: newer timestamp, or later sequence number) instead of taking
+    the challenge-ACK path (RST from the client, a retry)."""
+    n, nports = 300, 4
+    with open(os.path.join(ROOT, "apps", "webserver", "site", "about.txt"), "rb") as f:
+        want = hashlib.sha256(f.read()).hexdigest()
+    with relay(tap_addr="10.0.3.1/24", seed=1) as (ns, sockdir, log):
+        g = ConsoleGuest(["--kernel", image("webserver"), "--module", image("webserver", "site"),
+                          "--net", f"relay:{sockdir}", "--append", "ip=10.0.3.2/24 gw=10.0.3.1",
+                          "--timeout", "300"])
+        try:
+            assert g.wait_for(WEBSERVER_READY, 60), "no web server:\n" + g.output[-3000:]
+            p = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", REUSE_CLIENT,
+                                "10.0.3.2", "80", str(n), "41000", str(nports), "about.txt",
+                                want], capture_output=True, text=True, timeout=240)
+            assert p.returncode == 0, p.stderr[-3000:] + g.output[-2000:]
+            m = re.search(r"ok=(\d+) bad=(\d+) retries=(\d+)", p.stdout)
+            assert m, p.stdout + p.stderr[-3000:]
+            assert (int(m.group(1)), int(m.group(2))) == (n, 0), p.stdout + p.stderr[-3000:]
+            stats = webserver_stats("10.0.3.2", 80, ns=ns, timeout=60)
+            assert stats, "no /_stats:\n" + g.output[-2000:]
+            print(p.stdout.strip(), {k: v for k, v in stats.items() if "tw_syn" in k})
+        finally:
+            out = g.stop()
+    assert "panic" not in out.lower(), out[-3000:]
+    # Every request after a port's first met TIME-WAIT and was taken; none
+    # was answered with an ACK.
+    assert stats["stack_tw_syn_refused"] == 0, stats
+    assert stats["stack_tw_syn_accepted"] == n - nports, stats
