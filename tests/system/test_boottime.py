@@ -16,6 +16,7 @@ def test_boottime_table_and_json():
     assert p.returncode == 0, p.stderr
     rows = [l for l in p.stdout.splitlines() if l.startswith("| ") and "---" not in l]
     assert rows[0].startswith("| path | floor ms | kernel_main ms | ratio")
+    assert rows[0].endswith("| exits | floor exits | ratio |")
     assert [r.split("|")[1].strip() for r in rows[1:]] == PATHS
     with open(out) as f:
         data = json.load(f)
@@ -27,6 +28,10 @@ def test_boottime_table_and_json():
         assert r["ready_ms"]["median"] >= r["kernel_main_ms"]["median"]
         g = r["guest_to_kernel_main_ms"]
         assert g is not None and 0 < g["median"] < r["guest_to_ready_ms"]["median"]
+        e = r["exits"]
+        assert 0 < e["floor"]["total"] < e["app"]["total"], r["path"]
+        assert sum(e["app"]["by_region"].values()) == e["app"]["total"]
+        assert e["app"]["reads"] + e["app"]["writes"] == e["app"]["total"]
 
 
 def test_boottime_refuses_an_unknown_path():
