@@ -103,7 +103,7 @@ def test_cores_example_app_gathers_results_from_every_core():
 def test_device_interrupt_through_ioapic_wakes_a_thread_on_core_0(smp):
     b = boot("ktest", append="selftest=ioapic mode=none", timeout=120, extra=["--smp", str(smp)])
     assert b.status == 0, b.output
-    assert "smp: 1 I/O APIC, 24 interrupt pins, all masked" in b.output
+    assert "smp: 1 I/O APIC, 24 interrupt pins" in b.output
     assert (f"selftest: ioapic: 20 PIT interrupts on core {smp - 1} woke a thread on core 0"
             in b.output), b.output
     taken = int(re.search(r"interrupts taken on core \d+: (\d+)", b.output)[1])
