@@ -1,6 +1,7 @@
 /*
- * drivers/acpi.c — firmware table parser: ACPI (RSDP, RSDT/XSDT, MADT, MCFG)
- * with the Intel MultiProcessor Specification 1.4 tables as the fallback.
+ * drivers/acpi.c — firmware table parser: ACPI (RSDP, RSDT/XSDT, MADT, MCFG,
+ * FADT) with the Intel MultiProcessor Specification 1.4 tables as the
+ * fallback.
  *
  * Call order: platform_discover(), or acpi_find_rsdp() -> acpi_parse(), or
  * mptable_parse(). Each fills a caller-owned struct platform_info.
@@ -11,6 +12,8 @@
  *            revision >= 2 adds length, XSDT address and an extended checksum
  *   5.2.6    system description table header (36 bytes, checksum over length)
  *   5.2.7/8  RSDT (32-bit entries) and XSDT (64-bit entries, not 8-aligned)
+ *   5.2.9    FADT: the Flags field (Table 5.10; bit 20 HW_REDUCED_ACPI) at
+ *            offset 112, present from the ACPI 1.0 FADT (116 bytes) on
  *   5.2.12   MADT: local APIC address, flags (PCAT_COMPAT), then
  *            type/length records: 0 Processor Local APIC (5.2.12.2),
  *            1 I/O APIC (5.2.12.3), 2 Interrupt Source Override (5.2.12.5),
@@ -73,6 +76,10 @@
 #define LAPIC_ENABLED         1u
 #define LAPIC_ONLINE_CAPABLE  2u
 #define LAPIC_NMI_ALL_CPUS_U8 0xFF
+
+/* FADT (5.2.9). */
+#define FADT_FLAGS   112
+#define FADT_MIN_LEN 116
 
 /* MCFG (PCI Firmware 3.0, 4.1.2): 8 reserved bytes after the header. */
 #define MCFG_ENTRIES   44
@@ -423,6 +430,16 @@ static void mcfg_parse(const uint8_t *t, uint32_t len, struct platform_info *out
     }
 }
 
+static void fadt_parse(const uint8_t *t, uint32_t len, struct platform_info *out)
+{
+    if (len < FADT_MIN_LEN) {
+        out->truncated++;
+        return;
+    }
+    out->fadt = 1;
+    out->fadt_flags = rd32(t + FADT_FLAGS);
+}
+
 /* The XSDT (or, failing that, the RSDT) named by a validated RSDP. */
 static const uint8_t *root_map(const struct acpi_mem *m, const uint8_t *rsdp, uint32_t *len,
                                uint32_t *entry_size, struct platform_info *out)
@@ -448,7 +465,7 @@ static const uint8_t *root_map(const struct acpi_mem *m, const uint8_t *rsdp, ui
 static int root_walk(const struct acpi_mem *m, const uint8_t *root, uint32_t len,
                      uint32_t entry_size, struct platform_info *out)
 {
-    int have_madt = 0, have_mcfg = 0;
+    int have_madt = 0, have_mcfg = 0, have_fadt = 0;
     uint32_t off;
 
     for (off = SDT_HEADER_LEN; off + entry_size <= len; off += entry_size) {
@@ -468,6 +485,12 @@ static int root_walk(const struct acpi_mem *m, const uint8_t *root, uint32_t len
             if (t != NULL) {
                 mcfg_parse(t, tlen, out);
                 have_mcfg = 1;
+            }
+        } else if (!have_fadt && memcmp(t, "FACP", 4) == 0) {
+            t = sdt_map(m, phys, "FACP", &tlen, out);
+            if (t != NULL) {
+                fadt_parse(t, tlen, out);
+                have_fadt = 1;
             }
         }
     }

@@ -1,9 +1,10 @@
 /*
  * drivers/acpi.h — firmware tables that describe the machine: the ACPI
- * RSDP -> RSDT/XSDT -> MADT and MCFG, or, on machines without ACPI, the Intel
- * MultiProcessor Specification 1.4 tables. The result is one plain struct
- * (CPUs, I/O APICs, ISA interrupt overrides, local APIC NMI wiring, the
- * local APIC and PCIe ECAM addresses) that the caller prints and uses.
+ * RSDP -> RSDT/XSDT -> MADT, MCFG and FADT, or, on machines without ACPI,
+ * the Intel MultiProcessor Specification 1.4 tables. The result is one plain
+ * struct (CPUs, I/O APICs, ISA interrupt overrides, local APIC NMI wiring,
+ * the local APIC and PCIe ECAM addresses, the FADT's flags) that the caller
+ * prints and uses.
  *
  * The parser is pure: it reads physical memory only through the caller's
  * mapper, writes only *out, logs nothing and keeps no state, so the host
@@ -72,6 +73,11 @@ struct acpi_nmi {
     uint8_t lint;   /* 0: LINT0, 1: LINT1 */
 };
 
+/* FADT Flags (ACPI 6.5, 5.2.9, Table 5.10): a hardware-reduced ACPI platform
+ * (4.1) has none of the PC's fixed hardware; QEMU microvm, Firecracker and
+ * Cloud Hypervisor describe themselves so. */
+#define ACPI_FADT_HW_REDUCED (1u << 20)
+
 /* About 6 KiB: keep it static, not on a kernel stack. */
 struct platform_info {
     const char *source;    /* "acpi" or "mptable" (a string literal) */
@@ -90,6 +96,8 @@ struct platform_info {
     struct acpi_override overrides[ACPI_MAX_OVERRIDES];
     int nnmis;
     struct acpi_nmi nmis[ACPI_MAX_NMIS];
+    int fadt;            /* ACPI only: a FADT was read; fadt_flags is its Flags field */
+    uint32_t fadt_flags; /* ACPI_FADT_* */
     uint64_t mcfg_base; /* PCIe ECAM base of segment mcfg_segment; 0 if no MCFG */
     uint16_t mcfg_segment;
     uint8_t mcfg_bus_start, mcfg_bus_end;
@@ -109,7 +117,7 @@ int acpi_find_rsdp(const struct acpi_mem *m, uint64_t *rsdp);
 /*
  * Zeroes *out, then follows RSDP -> XSDT (revision >= 2 and a nonzero address;
  * if the XSDT is unusable, the RSDT) else RSDT, and fills *out from the first
- * valid MADT and MCFG found. Tables failing their checksum are skipped and
+ * valid MADT, MCFG and FADT found. Tables failing their checksum are skipped and
  * counted in bad_checksums; a later valid copy is still used. Returns 0,
  * -EINVAL when the RSDP at rsdp is unreadable or invalid, or -ENOENT when no
  * valid MADT was found (*out then still holds what was counted, and the MCFG

@@ -1,6 +1,6 @@
 /*
  * drivers/ioapic.h — I/O APICs: device interrupt lines to local APIC vectors.
- * Every pin starts masked; a driver routes the one it needs.
+ * Every pin is masked from reset; a driver routes the one it needs.
  */
 #ifndef ZEBU_DRIVERS_IOAPIC_H
 #define ZEBU_DRIVERS_IOAPIC_H
@@ -9,7 +9,8 @@
 
 #include "drivers/acpi.h"
 
-/* Finds the I/O APICs the firmware listed and masks every pin. Returns how
+/* Finds the I/O APICs the firmware listed (reading each one's version
+ * register) and leaves their pins as reset left them: masked. Returns how
  * many there are. */
 int ioapic_init(const struct platform_info *pi);
 

@@ -17,7 +17,6 @@
 #define REG_TPR      0x080
 #define REG_EOI      0x0B0
 #define REG_SVR      0x0F0
-#define REG_ESR      0x280
 #define REG_ICR_LO   0x300
 #define REG_ICR_HI   0x310
 #define REG_LVT_TIMER 0x320
@@ -87,8 +86,6 @@ void lapic_init_cpu(void)
     wr(REG_LVT_LINT0, LVT_MASKED);
     wr(REG_LVT_LINT1, LVT_MASKED);
     wr(REG_LVT_ERROR, VEC_APIC_ERROR);
-    wr(REG_ESR, 0);
-    wr(REG_ESR, 0);
     wr(REG_TIMER_DIV, 0x3); /* divide by 16 */
     wr(REG_LVT_TIMER, VEC_TIMER | LVT_MASKED | (tsc_deadline ? LVT_TSC_DEADLINE : 0));
     wr(REG_SVR, SVR_ENABLE | VEC_SPURIOUS);
@@ -150,8 +147,8 @@ void lapic_send_sipi(uint32_t apic_id, uint8_t page)
 
 void lapic_timer_calibrate(uint64_t tsc_hz)
 {
-    if (tsc_deadline)
-        return;
+    if (tsc_deadline || tsc_per_tick_q32 != 0)
+        return; /* no count to convert to, or lapic_timer_set_rate gave it */
     /* Count down from the maximum for ~100 us of TSC time. */
     uint64_t window = tsc_hz / 10000;
     wr(REG_LVT_TIMER, VEC_TIMER | LVT_MASKED);
@@ -162,27 +159,29 @@ void lapic_timer_calibrate(uint64_t tsc_hz)
     uint32_t counted = 0xFFFFFFFFu - rd(REG_TIMER_CUR);
     uint64_t t1 = cpu_rdtsc();
     wr(REG_TIMER_INIT, 0);
-    if (counted == 0)
-        counted = 1;
-    tsc_per_tick_q32 = ((t1 - t0) << 32) / counted;
+    lapic_timer_set_rate(t1 - t0, counted);
 }
 
-uint64_t lapic_measure_tsc(uint32_t counts)
+void lapic_timer_set_rate(uint64_t tsc_ticks, uint32_t counts)
 {
-    wr(REG_TIMER_DIV, 0x3); /* divide by 16 */
+    tsc_per_tick_q32 = (tsc_ticks << 32) / (counts != 0 ? counts : 1);
+}
+
+void lapic_counter_start(void)
+{
+    wr(REG_TIMER_DIV, 0x3); /* divide by 16, as lapic_init_cpu sets it */
     wr(REG_LVT_TIMER, VEC_TIMER | LVT_MASKED);
     wr(REG_TIMER_INIT, 0xFFFFFFFFu);
-    uint32_t c0 = rd(REG_TIMER_CUR);
-    uint64_t t0 = cpu_rdtsc(), limit = t0 + (1ull << 33);
-    uint32_t c1;
-    do {
-        c1 = rd(REG_TIMER_CUR);
-        if (cpu_rdtsc() > limit)
-            return 0;
-    } while (c0 - c1 < counts);
-    uint64_t t1 = cpu_rdtsc();
+}
+
+uint32_t lapic_counter_read(void)
+{
+    return rd(REG_TIMER_CUR);
+}
+
+void lapic_counter_stop(void)
+{
     wr(REG_TIMER_INIT, 0);
-    return (t1 - t0) * counts / (c0 - c1);
 }
 
 void lapic_timer_arm_tsc(uint64_t deadline)

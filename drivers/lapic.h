@@ -37,19 +37,28 @@ void lapic_send_sipi(uint32_t apic_id, uint8_t page);
 
 /*
  * Timer. lapic_timer_calibrate runs once on the BSP after the TSC frequency
- * is known. lapic_timer_arm_tsc fires VEC_TIMER once at (or a little after)
- * TSC value `deadline`: TSC-deadline mode where the CPU has it, else the
- * one-shot count; 0 disarms.
+ * is known and measures the one-shot count's rate against the TSC, unless
+ * lapic_timer_set_rate already gave it (tsc_ticks TSC ticks per `counts`
+ * timer counts at divide-by-16, as kernel/time.c finds when it calibrates
+ * the TSC against this timer). lapic_timer_arm_tsc fires VEC_TIMER once at
+ * (or a little after) TSC value `deadline`: TSC-deadline mode where the CPU
+ * has it, else the one-shot count; 0 disarms.
  */
 void lapic_timer_calibrate(uint64_t tsc_hz);
+void lapic_timer_set_rate(uint64_t tsc_ticks, uint32_t counts);
 
 /*
- * TSC ticks during `counts` local APIC timer counts (divide by 16), for
- * calibrating the TSC where nothing else can: QEMU (TCG) and KVM both run
- * the APIC timer from a 1 GHz bus. Call after lapic_init_bsp. 0 on failure.
+ * The timer as a clock to measure the TSC against, where nothing else can:
+ * QEMU (TCG) and KVM both run it from a 1 GHz bus. lapic_counter_start
+ * counts down from 2^32 - 1 at 1/16 of the bus, masked; lapic_counter_read
+ * returns the count now (one register read); lapic_counter_stop stops it.
+ * Call after lapic_init_bsp.
  */
 #define LAPIC_VM_BUS_HZ 1000000000ull
-uint64_t lapic_measure_tsc(uint32_t counts);
+void lapic_counter_start(void);
+uint32_t lapic_counter_read(void);
+void lapic_counter_stop(void);
+
 void lapic_timer_arm_tsc(uint64_t deadline);
 const char *lapic_timer_mode(void);
 

@@ -39,6 +39,7 @@ static struct pci_device devices[PCI_MAX_DEVICES];
 static int ndevices;
 static volatile uint8_t *ecam;
 static uint8_t ecam_bus_start, ecam_bus_end;
+static int have_config; /* ECAM or the ports: there is a bus to scan */
 
 static volatile uint8_t *ecam_ptr(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
 {
@@ -99,17 +100,35 @@ void pci_write16(const struct pci_device *d, uint16_t off, uint16_t v)
     pci_write32(d, off & ~3u, old);
 }
 
+/* A capability's id and next pointer share a 16-bit read (PCI 3.0, 6.7). */
 uint8_t pci_find_cap(const struct pci_device *d, uint8_t id, uint8_t after)
 {
     if (!(pci_read16(d, PCI_STATUS) & STATUS_CAPS))
         return 0;
     uint8_t p = after ? pci_read8(d, after + 1) : pci_read8(d, PCI_CAP_PTR);
     for (int guard = 0; p >= 0x40 && guard < 48; guard++) {
-        if (pci_read8(d, p) == id)
+        uint16_t w = pci_read16(d, p);
+        if ((w & 0xFF) == id)
             return p;
-        p = pci_read8(d, p + 1);
+        p = (uint8_t)(w >> 8);
     }
     return 0;
+}
+
+/* MSI-X and MSI in one walk of the list. */
+static void find_interrupt_caps(struct pci_device *d, uint16_t status)
+{
+    if (!(status & STATUS_CAPS))
+        return;
+    uint8_t p = pci_read8(d, PCI_CAP_PTR);
+    for (int guard = 0; p >= 0x40 && guard < 48; guard++) {
+        uint16_t w = pci_read16(d, p);
+        if ((w & 0xFF) == CAP_MSIX && d->cap_msix == 0)
+            d->cap_msix = p;
+        if ((w & 0xFF) == CAP_MSI && d->cap_msi == 0)
+            d->cap_msi = p;
+        p = (uint8_t)(w >> 8);
+    }
 }
 
 static void size_bars(struct pci_device *d)
@@ -155,11 +174,15 @@ static void size_bars(struct pci_device *d)
 
 static void scan_bus(uint8_t bus, int depth);
 
-static void scan_function(uint8_t bus, uint8_t dev, uint8_t fn, int depth)
+/* Reads what enumeration records, one dword each: ids, class, header type,
+ * subsystem, interrupt line and pin, status (and the capability list when
+ * there is one). BARs are sized when a driver enables the function
+ * (pci_enable): sizing takes eight accesses a BAR, each a VM exit under a
+ * hypervisor, for functions no driver uses. Returns the header type. */
+static uint8_t scan_function(uint8_t bus, uint8_t dev, uint8_t fn, uint32_t id, int depth)
 {
-    uint32_t id = cfg_read32(bus, dev, fn, 0);
-    if ((id & 0xFFFF) == 0xFFFF || ndevices == PCI_MAX_DEVICES)
-        return;
+    if (ndevices == PCI_MAX_DEVICES)
+        return 0;
     struct pci_device *d = &devices[ndevices++];
     memset(d, 0, sizeof(*d));
     d->bus = bus;
@@ -178,41 +201,72 @@ static void scan_function(uint8_t bus, uint8_t dev, uint8_t fn, int depth)
         d->subsystem_vendor = (uint16_t)sub;
         d->subsystem_id = (uint16_t)(sub >> 16);
     }
-    d->irq_line = pci_read8(d, PCI_IRQ_LINE);
-    d->irq_pin = pci_read8(d, PCI_IRQ_LINE + 1);
-    d->cap_msix = pci_find_cap(d, CAP_MSIX, 0);
-    d->cap_msi = pci_find_cap(d, CAP_MSI, 0);
-    size_bars(d);
+    uint16_t irq = pci_read16(d, PCI_IRQ_LINE);
+    d->irq_line = (uint8_t)irq;
+    d->irq_pin = (uint8_t)(irq >> 8);
+    find_interrupt_caps(d, pci_read16(d, PCI_STATUS));
     /* A PCI-to-PCI bridge: its secondary bus is behind it. */
     if (d->class_code == 0x06 && d->subclass == 0x04 && depth < 8)
         scan_bus(pci_read8(d, PCI_SECONDARY), depth + 1);
+    return d->header_type;
 }
 
 static void scan_bus(uint8_t bus, int depth)
 {
     for (uint8_t dev = 0; dev < 32; dev++) {
-        if ((cfg_read32(bus, dev, 0, 0) & 0xFFFF) == 0xFFFF)
+        uint32_t id = cfg_read32(bus, dev, 0, 0);
+        if ((id & 0xFFFF) == 0xFFFF)
             continue;
-        scan_function(bus, dev, 0, depth);
-        if (!((cfg_read32(bus, dev, 0, PCI_HEADER_TYPE & ~3u) >> 16) & 0x80))
+        if (!(scan_function(bus, dev, 0, id, depth) & 0x80))
             continue; /* single-function */
-        for (uint8_t fn = 1; fn < 8; fn++)
-            scan_function(bus, dev, fn, depth);
+        for (uint8_t fn = 1; fn < 8; fn++) {
+            id = cfg_read32(bus, dev, fn, 0);
+            if ((id & 0xFFFF) != 0xFFFF)
+                scan_function(bus, dev, fn, id, depth);
+        }
     }
 }
 
-int pci_init(const struct platform_info *pi)
+/* Configuration mechanism #1 is there when CONFIG_ADDRESS keeps its enable
+ * bit (PCI local bus spec 3.0, 3.2.2.3.2); where no port decodes, the read
+ * gives all ones. */
+static int config_ports_answer(void)
 {
-    ndevices = 0;
+    cpu_outl(CFG_ADDR, 0x80000000u);
+    return cpu_inl(CFG_ADDR) == 0x80000000u;
+}
+
+/*
+ * Where configuration space is, without touching a bus that is not there:
+ * the MCFG's ECAM window; else none on a hardware-reduced ACPI platform (QEMU
+ * microvm, Firecracker, Cloud Hypervisor: their PCI, when they have one, is
+ * ECAM behind an MCFG; the legacy ports are PC fixed hardware); else the
+ * legacy ports, which a full ACPI FADT (a PC) implies and which are probed
+ * once where the firmware gave no FADT. Every access is a VM exit under a
+ * hypervisor: scanning 32 slots of a bus that is not there cost 64.
+ */
+static int config_access_find(const struct platform_info *pi)
+{
     if (pi != NULL && pi->mcfg_base != 0 && pi->mcfg_segment == 0) {
         uint64_t len = ((uint64_t)(pi->mcfg_bus_end - pi->mcfg_bus_start) + 1) << 20;
         if (paging_map_mmio(pi->mcfg_base, len) == 0) {
             ecam = (volatile uint8_t *)(uintptr_t)pi->mcfg_base;
             ecam_bus_start = pi->mcfg_bus_start;
             ecam_bus_end = pi->mcfg_bus_end;
+            return 1;
         }
     }
-    scan_bus(ecam != NULL ? ecam_bus_start : 0, 0);
+    if (pi != NULL && pi->fadt)
+        return (pi->fadt_flags & ACPI_FADT_HW_REDUCED) == 0;
+    return config_ports_answer();
+}
+
+int pci_init(const struct platform_info *pi)
+{
+    ndevices = 0;
+    have_config = config_access_find(pi);
+    if (have_config)
+        scan_bus(ecam != NULL ? ecam_bus_start : 0, 0);
     return ndevices;
 }
 
@@ -240,11 +294,15 @@ struct pci_device *pci_find(uint16_t vendor, uint16_t device, int *start)
 
 const char *pci_access_method(void)
 {
-    return ecam != NULL ? "ecam" : "ports";
+    return ecam != NULL ? "ecam" : have_config ? "ports" : "none";
 }
 
 void pci_enable(struct pci_device *d)
 {
+    if (!d->bars_sized) {
+        size_bars(d);
+        d->bars_sized = 1;
+    }
     uint16_t cmd = pci_read16(d, PCI_COMMAND);
     pci_write16(d, PCI_COMMAND, cmd | CMD_IO | CMD_MEM | CMD_MASTER);
     for (int i = 0; i < 6; i++)

@@ -3,8 +3,9 @@
  *
  * Configuration access goes through ECAM when the firmware's MCFG gives a
  * window (PCI Express base spec, 7.2.2), else the legacy 0xCF8/0xCFC ports
- * (PCI local bus spec 3.0, 3.2.2.3.2). Enumeration walks bus 0 and follows
- * PCI-to-PCI bridges, so it reads only buses that exist.
+ * (PCI local bus spec 3.0, 3.2.2.3.2) where the machine has them.
+ * Enumeration walks bus 0 and follows PCI-to-PCI bridges, so it reads only
+ * buses that exist.
  */
 #ifndef ZEBU_DRIVERS_PCI_H
 #define ZEBU_DRIVERS_PCI_H
@@ -29,11 +30,14 @@ struct pci_device {
     uint16_t subsystem_vendor, subsystem_id;
     uint8_t irq_line, irq_pin;
     uint8_t cap_msix, cap_msi; /* config offsets of the capabilities, 0 if absent */
+    uint8_t bars_sized;        /* bars[] is filled: pci_enable has run */
     struct pci_bar bars[6];
 };
 
-/* Enumerates every function. Uses ECAM when pi has an MCFG window. Returns
- * the number of functions found. */
+/* Enumerates every function. Uses ECAM when pi has an MCFG window, else the
+ * legacy ports, except where the firmware says there are none (a
+ * hardware-reduced ACPI FADT; without a FADT the ports are probed once).
+ * Returns the number of functions found. */
 int pci_init(const struct platform_info *pi);
 
 int pci_device_count(void);
@@ -41,7 +45,7 @@ struct pci_device *pci_device_at(int i);
 /* First function with this vendor/device id (device 0xFFFF: any), from
  * index *start (updated past the match), or NULL. */
 struct pci_device *pci_find(uint16_t vendor, uint16_t device, int *start);
-/* "ecam" or "ports". */
+/* "ecam", "ports" or "none". */
 const char *pci_access_method(void);
 
 uint32_t pci_read32(const struct pci_device *d, uint16_t off);
@@ -53,12 +57,14 @@ void pci_write16(const struct pci_device *d, uint16_t off, uint16_t v);
 /* Next capability with id `id` after offset `after` (0: from the start). */
 uint8_t pci_find_cap(const struct pci_device *d, uint8_t id, uint8_t after);
 
-/* Turns on memory and I/O decoding and bus mastering. */
+/* Sizes the BARs (the first time: bars[] is empty until then), then turns
+ * on memory and I/O decoding and bus mastering. */
 void pci_enable(struct pci_device *d);
 
 /*
  * Interrupts, best first. MSI-X: points table entry `entry` at `vector` on
- * the core with APIC id `dest` and enables MSI-X (function unmasked).
+ * the core with APIC id `dest` and enables MSI-X (function unmasked); its
+ * table is in a BAR, so pci_enable first.
  * MSI: one vector. INTx: routes the legacy line through the I/O APIC.
  * Each returns 0, or -ENODEV when the function lacks that mechanism.
  */

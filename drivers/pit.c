@@ -1,11 +1,17 @@
 /*
- * drivers/pit.c — 8254 PIT channel 2 as a stopwatch, and the 8259 PIC mask.
+ * drivers/pit.c — 8254 PIT channel 2 as a reference clock, channel 0 as an
+ * interrupt source, and the 8259 PIC mask.
  *
  * Channel 2's gate is bit 0 of port 0x61 and its output is readable as bit 5
- * of the same port, so the kernel can time a one-shot countdown by polling,
- * with no interrupt (Intel 8254 datasheet, mode 0 "interrupt on terminal
- * count"). Bit 1 (speaker data) stays off.
+ * of the same port (Intel 8254 datasheet, mode 0 "interrupt on terminal
+ * count": OUT goes high when the count reaches zero and stays high). Bit 1
+ * (speaker data) stays off. The count is read with a counter latch command
+ * (datasheet, "Counter Latch Command"), so the kernel can look at the clock
+ * a few times instead of polling OUT: each look is a device access, which
+ * is a VM exit under a hypervisor.
  */
+#include <errno.h>
+
 #include "kernel/arch/cpu.h"
 #include "drivers/pit.h"
 
@@ -15,28 +21,42 @@
 #define PORTB_GATE2 0x01
 #define PORTB_SPKR  0x02
 #define PORTB_OUT2  0x20
+#define CMD_CH2_LATCH 0x80 /* counter 2, counter latch */
+#define CMD_CH2_MODE0 0xB0 /* counter 2, lobyte/hibyte, mode 0, binary */
 
-uint64_t pit_measure_tsc(uint16_t pit_ticks)
+static uint8_t port_b_saved;
+
+int pit_counter_start(void)
 {
     uint8_t b = cpu_inb(PORT_B);
     if (b == 0xFF)
-        return 0; /* nothing decodes the port */
+        return -ENODEV; /* nothing decodes the port */
+    port_b_saved = b;
     cpu_outb(PORT_B, (uint8_t)((b & ~PORTB_SPKR) & ~PORTB_GATE2));
-    cpu_outb(PIT_CMD, 0xB0); /* channel 2, lobyte/hibyte, mode 0, binary */
-    cpu_outb(PIT_CH2, (uint8_t)pit_ticks);
-    cpu_outb(PIT_CH2, (uint8_t)(pit_ticks >> 8));
-    if (cpu_inb(PORT_B) & PORTB_OUT2)
-        return 0; /* OUT2 must be low while counting */
-    uint64_t start = cpu_rdtsc();
-    cpu_outb(PORT_B, (uint8_t)((b & ~PORTB_SPKR) | PORTB_GATE2));
-    /* Bound the wait by TSC: 2^33 ticks is seconds on any real clock. */
-    while (!(cpu_inb(PORT_B) & PORTB_OUT2)) {
-        if (cpu_rdtsc() - start > (1ull << 33))
-            return 0;
+    cpu_outb(PIT_CMD, CMD_CH2_MODE0);
+    cpu_outb(PIT_CH2, 0xFF);
+    cpu_outb(PIT_CH2, 0xFF);
+    if (cpu_inb(PORT_B) & PORTB_OUT2) {
+        cpu_outb(PORT_B, b);
+        return -ENODEV; /* OUT2 must be low while counting */
     }
-    uint64_t end = cpu_rdtsc();
-    cpu_outb(PORT_B, b);
-    return end - start;
+    cpu_outb(PORT_B, (uint8_t)((b & ~PORTB_SPKR) | PORTB_GATE2));
+    return 0;
+}
+
+uint32_t pit_counter_read(void)
+{
+    cpu_outb(PIT_CMD, CMD_CH2_LATCH);
+    uint8_t lo = cpu_inb(PIT_CH2);
+    uint8_t hi = cpu_inb(PIT_CH2);
+    return (uint32_t)lo | (uint32_t)hi << 8;
+}
+
+int pit_counter_stop(void)
+{
+    int expired = (cpu_inb(PORT_B) & PORTB_OUT2) != 0;
+    cpu_outb(PORT_B, port_b_saved);
+    return expired ? -EOVERFLOW : 0;
 }
 
 void pit_start_periodic(uint32_t hz)

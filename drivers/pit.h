@@ -7,11 +7,16 @@
 #define PIT_HZ 1193182u
 
 /*
- * Counts TSC ticks across `pit_ticks` PIT input ticks (at most 65535) with
- * channel 2 in one-shot mode. Returns the TSC delta, or 0 when the PIT does
- * not count (absent, e.g. QEMU microvm with pit=off).
+ * Channel 2 as a clock to measure the TSC against: pit_counter_start loads
+ * 0xFFFF in one-shot mode and opens the gate (returns 0, or -ENODEV when the
+ * PIT does not answer, e.g. QEMU microvm); pit_counter_read returns the count
+ * now (it falls by one per PIT_HZ tick; three port accesses);
+ * pit_counter_stop closes the gate and returns 0, or -EOVERFLOW when the
+ * count reached zero since the start (65535 ticks, 55 ms: readings wrapped).
  */
-uint64_t pit_measure_tsc(uint16_t pit_ticks);
+int pit_counter_start(void);
+uint32_t pit_counter_read(void);
+int pit_counter_stop(void);
 
 /* Channel 0 as a periodic interrupt source at `hz` (IRQ 0), or stopped. */
 void pit_start_periodic(uint32_t hz);

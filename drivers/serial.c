@@ -47,7 +47,9 @@ int serial_init(void)
     cpu_outb(COM1 + UART_FCR, 0x07);   /* FIFO on, cleared */
     cpu_outb(COM1 + UART_MCR, 0x03);   /* DTR, RTS */
     fifo_size = (cpu_inb(COM1 + UART_IIR) & 0xC0) == 0xC0 ? 16 : 1;
-    fifo_room = 0;
+    /* The FCR write just emptied the transmit FIFO: its 16 bytes need no
+     * look at LSR first. A 16450's holding register may still be busy. */
+    fifo_room = fifo_size == 16 ? fifo_size : 0;
     serial_present = 1;
     return 0;
 }

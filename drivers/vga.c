@@ -1,10 +1,16 @@
 /*
  * drivers/vga.c — VGA text console.
  *
- * Presence test: write a cell of text memory and read it back. Without a VGA
- * device (QEMU -nodefaults, UEFI machines) the legacy window at 0xB8000 is
- * unassigned and does not keep what is written. The hardware cursor is moved
- * through the CRT controller (ports 0x3D4/0x3D5, index 0x0E/0x0F).
+ * Presence test, in two steps. First write a cell of text memory and read it
+ * back: where the legacy window at 0xB8000 is unassigned it does not keep
+ * what is written. That alone is not enough: QEMU's pc without a VGA device
+ * and microvm keep it (RAM answers there), and the console then wrote the
+ * cursor ports of a device that did not exist on every line. So, second, one
+ * read of the Miscellaneous Output register (port 0x3CC; IBM VGA technical
+ * reference, "External/General Registers"): no device answers with all
+ * ones, while a VGA never has all its bits set there (bit 4 is unused and
+ * reads 0). The hardware cursor is moved through the CRT controller (ports
+ * 0x3D4/0x3D5, index 0x0E/0x0F), once per write.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -15,6 +21,7 @@
 #define VGA_COLS  80
 #define VGA_ROWS  25
 #define VGA_ATTR  0x0700 /* light grey on black */
+#define VGA_MISC_READ 0x3CC
 
 static volatile uint16_t *const vga_mem = (volatile uint16_t *)0xB8000;
 static int vga_present;
@@ -37,6 +44,8 @@ int vga_init(void)
         return -ENODEV;
     *probe = VGA_ATTR | 'b';
     if (*probe != (VGA_ATTR | 'b'))
+        return -ENODEV;
+    if (cpu_inb(VGA_MISC_READ) == 0xFF)
         return -ENODEV;
     for (int i = 0; i < VGA_COLS * VGA_ROWS; i++)
         vga_mem[i] = VGA_ATTR | ' ';

@@ -37,8 +37,12 @@ extern char boot_stack_bottom[], boot_stack_top[];
 
 static struct boot_info boot_info;
 
-static long loglevel = LOG_INFO;
-ZEBU_OPTION_INT("loglevel", loglevel, 0, 3, "console log level: 0 error, 1 warn, 2 info, 3 debug");
+/* Warnings and errors by default: at boot the console then shows the banner
+ * and what went wrong, and every byte on COM1 is a device access (a VM exit
+ * under a hypervisor). loglevel=2 brings back the info lines (docs/boot.md). */
+static long loglevel = LOG_WARN;
+ZEBU_OPTION_INT("loglevel", loglevel, 0, 3,
+                "console log level: 0 error, 1 warn (default), 2 info, 3 debug");
 static bool help;
 ZEBU_OPTION_BOOL("help", help, "list the options and exit");
 
@@ -114,15 +118,14 @@ void kernel_main(const struct boot_handoff *handoff)
 
     /* The TSC frequency: every timestamp after this line is in ms. */
     time_init(boot_info.tsc_entry);
-    pr_info("time", "TSC %lu kHz (from %s); entry to kernel_main took %lu us (starting the "
-            "other cores: %lu us)", time_tsc_khz(), time_source(),
-            time_tsc_to_ns(tsc_main - boot_info.tsc_entry) / 1000,
-            time_tsc_to_ns(boot_info.tsc_ap_wake_end - boot_info.tsc_ap_wake_start) / 1000);
-
     boot_trace_mark("TSC calibrated", 0);
 
     /* Options may change the log level, or stop the boot when malformed. */
     parse_command_line();
+    pr_info("time", "TSC %lu kHz (from %s); entry to kernel_main took %lu us (starting the "
+            "other cores: %lu us)", time_tsc_khz(), time_source(),
+            time_tsc_to_ns(tsc_main - boot_info.tsc_entry) / 1000,
+            time_tsc_to_ns(boot_info.tsc_ap_wake_end - boot_info.tsc_ap_wake_start) / 1000);
 
     /* Legacy PIC masked: no stray vectors before the APIC drivers exist. */
     pic_disable();

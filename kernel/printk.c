@@ -13,7 +13,7 @@
 #include "kernel/spinlock.h"
 #include "kernel/time.h"
 
-long log_level_console = LOG_INFO;
+long log_level_console = LOG_WARN; /* until the command line sets it */
 static struct spinlock console_lock;
 
 void console_init(void)

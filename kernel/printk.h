@@ -4,7 +4,7 @@
  * Every line carries a millisecond timestamp since boot entry, a level and a
  * subsystem tag:   "[    0.012] mem: 62 MiB usable"
  * Warnings and errors say so ("[    0.013] WARN cmdline: ..."). Lines above
- * the console level (option loglevel=, default info) are dropped.
+ * the console level (option loglevel=, default warn) are dropped.
  */
 #ifndef ZEBU_KERNEL_PRINTK_H
 #define ZEBU_KERNEL_PRINTK_H

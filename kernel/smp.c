@@ -240,7 +240,7 @@ int smp_discover(const struct boot_info *bi)
                 err);
         discover_err = err;
         int n = ioapic_init(NULL);
-        pr_info("smp", "%d I/O APIC%s, %u interrupt pins, all masked", n, n == 1 ? "" : "s",
+        pr_info("smp", "%d I/O APIC%s, %u interrupt pins", n, n == 1 ? "" : "s",
                 ioapic_pin_count());
         return err;
     }
@@ -249,7 +249,7 @@ int smp_discover(const struct boot_info *bi)
         pr_info("smp", "%d more core%s marked disabled by the firmware", platform.ncpus_disabled,
                 platform.ncpus_disabled == 1 ? "" : "s");
     int n = ioapic_init(&platform);
-    pr_info("smp", "%d I/O APIC%s, %u interrupt pins, all masked", n, n == 1 ? "" : "s",
+    pr_info("smp", "%d I/O APIC%s, %u interrupt pins", n, n == 1 ? "" : "s",
             ioapic_pin_count());
     return 0;
 }

@@ -5,7 +5,7 @@
  *   CPUID 0x15 (TSC/crystal ratio and crystal Hz), CPUID 0x16 (base MHz),
  *   the hypervisor leaf 0x40000010 (TSC kHz; KVM/VMware style),
  *   the KVM clock (its TSC-to-ns multiplier, read once; KVM's pvclock ABI),
- *   then the PIT: a 1 ms one-shot on channel 2 measured with RDTSC,
+ *   then the PIT: channel 2 counting, read at the start and after ~1 ms,
  *   then, under a hypervisor only, the local APIC timer, which QEMU and KVM
  *   clock from a 1 GHz bus (QEMU microvm has no PIT; its RTC's periodic
  *   flag proved unreliable under TCG, which bunches late ticks).
@@ -108,31 +108,64 @@ static uint64_t tsc_hz_from_kvm_clock(void)
     return khz * 1000;
 }
 
+/*
+ * TSC ticks per `want` ticks of a reference clock that counts down (its
+ * count masked to `mask`), looking at the reference as seldom as it can: once
+ * at the start, then after a wait of TSC ticks sized from the last look,
+ * aiming 1/8 past `want` (a first look after 2^20 ticks, then usually one
+ * more). Each look is a device access, a VM exit under a hypervisor; polling
+ * until the count moved far enough took hundreds. Returns 0 when the
+ * reference did not move in about 2^33 TSC ticks.
+ */
+static uint64_t tsc_per_ref_ticks(uint32_t (*read_ref)(void), uint32_t mask, uint32_t want)
+{
+    uint32_t c0 = read_ref();
+    uint64_t t0 = cpu_rdtsc();
+    uint64_t wait = 1ull << 20;
+    while (wait < (1ull << 33)) {
+        while (cpu_rdtsc() - t0 < wait)
+            cpu_relax();
+        uint32_t c1 = read_ref();
+        uint64_t spent = cpu_rdtsc() - t0;
+        uint32_t passed = (c0 - c1) & mask;
+        if (passed >= want)
+            return spent * want / passed;
+        wait = passed != 0 ? spent * (want + want / 8) / passed : wait * 4;
+    }
+    return 0;
+}
+
 static uint64_t tsc_hz_from_pit(void)
 {
-    const uint16_t ticks = PIT_HZ / 1000; /* 1 ms: 1193 PIT ticks, 0.1% */
-    uint64_t delta = pit_measure_tsc(ticks);
-    if (delta == 0)
+    const uint32_t want = PIT_HZ / 1000; /* 1 ms: 1193 PIT ticks, 0.1% */
+    if (pit_counter_start() != 0)
+        return 0;
+    uint64_t tsc = tsc_per_ref_ticks(pit_counter_read, 0xFFFF, want);
+    if (pit_counter_stop() != 0 || tsc == 0)
         return 0;
     tsc_source = "pit";
-    return delta * PIT_HZ / ticks;
+    return tsc * PIT_HZ / want;
 }
 
 /* Under a hypervisor with no PIT (QEMU microvm): the local APIC timer,
  * whose bus QEMU and KVM both clock at 1 GHz. 20000 counts at 1/16 of it
- * take 320 us. */
+ * take 320 us. The same measurement gives the timer's rate, so the timer
+ * needs no calibration of its own. */
 static uint64_t tsc_hz_from_vm_lapic(void)
 {
     struct cpuid_regs r;
     cpu_cpuid(1, 0, &r);
     if (!(r.ecx & CPUID_1_ECX_HYPERVISOR) || lapic_init_bsp(0) != 0)
         return 0;
-    const uint32_t counts = 20000;
-    uint64_t tsc = lapic_measure_tsc(counts);
+    const uint32_t want = 20000;
+    lapic_counter_start();
+    uint64_t tsc = tsc_per_ref_ticks(lapic_counter_read, 0xFFFFFFFFu, want);
+    lapic_counter_stop();
     if (tsc == 0)
         return 0;
+    lapic_timer_set_rate(tsc, want);
     tsc_source = "apic-timer";
-    return tsc * (LAPIC_VM_BUS_HZ / 16) / counts;
+    return tsc * (LAPIC_VM_BUS_HZ / 16) / want;
 }
 
 void time_init(uint64_t tsc_entry)

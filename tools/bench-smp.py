@@ -29,7 +29,7 @@ IMAGE = os.path.join(ROOT, "build", "ktest.elf32")
 
 
 def one(smp):
-    p = subprocess.run([RUN, "--kernel", IMAGE, "--smp", str(smp), "--append", "mode=bench",
+    p = subprocess.run([RUN, "--kernel", IMAGE, "--smp", str(smp), "--append", "mode=bench loglevel=2",
                         "--timeout", "300"], capture_output=True, text=True, cwd=ROOT)
     out = p.stdout
     entry = re.search(r"entry to kernel_main took (\d+) us \(starting the other cores: (\d+) us\)",

@@ -384,6 +384,20 @@ static uint64_t make_mcfg(struct fw *f, int n, const uint64_t (*ent)[4])
     return phys;
 }
 
+/* A FADT of len bytes (116: ACPI 1.0's) with the given Flags field. */
+static uint64_t make_fadt(struct fw *f, uint32_t len, uint32_t flags)
+{
+    uint64_t phys = fw_alloc(f, len);
+    uint8_t *p = fw_ptr(f, phys, len);
+
+    memset(p, 0, len);
+    sdt_header(p, "FACP", len);
+    if (len >= 116)
+        put32(p + 112, flags);
+    sdt_fix(p);
+    return phys;
+}
+
 /* A MADT with n enabled CPUs (APIC ids 0..n-1) and one I/O APIC. */
 static uint64_t simple_madt(struct fw *f, int n)
 {
@@ -918,6 +932,35 @@ TEST(acpi_root_tables)
     sdt_fix(rsdt);
     CHECK_INT_EQ(do_acpi_parse(f, RSDP_AT), -ENOENT);
     CHECK_INT_EQ(pi.truncated, 1);
+    fw_free(f);
+}
+
+TEST(acpi_fadt_flags)
+{
+    struct fw *f = fw_new();
+    uint64_t tables[2];
+
+    /* QEMU microvm, Firecracker: hardware-reduced (bit 20). A PC: not. */
+    tables[0] = simple_madt(f, 1);
+    tables[1] = make_fadt(f, 276, (1u << 20) | (1u << 10));
+    acpi_world_v1(f, tables, 2);
+    CHECK_INT_EQ(do_acpi_parse(f, RSDP_AT), 0);
+    CHECK_INT_EQ(pi.fadt, 1);
+    CHECK_UINT_EQ(pi.fadt_flags & ACPI_FADT_HW_REDUCED, ACPI_FADT_HW_REDUCED);
+    tables[1] = make_fadt(f, 116, 0x4A5);
+    acpi_world_v1(f, tables, 2);
+    CHECK_INT_EQ(do_acpi_parse(f, RSDP_AT), 0);
+    CHECK_INT_EQ(pi.fadt, 1);
+    CHECK_UINT_EQ(pi.fadt_flags, 0x4A5);
+    /* One byte short of the Flags field: no FADT, counted. No FADT listed: none. */
+    tables[1] = make_fadt(f, 115, 0);
+    acpi_world_v1(f, tables, 2);
+    CHECK_INT_EQ(do_acpi_parse(f, RSDP_AT), 0);
+    CHECK_INT_EQ(pi.fadt, 0);
+    CHECK_INT_EQ(pi.truncated, 1);
+    acpi_world_v1(f, tables, 1);
+    CHECK_INT_EQ(do_acpi_parse(f, RSDP_AT), 0);
+    CHECK_INT_EQ(pi.fadt + pi.truncated, 0);
     fw_free(f);
 }
 

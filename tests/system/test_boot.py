@@ -9,7 +9,7 @@ from conftest import BUILD, ROOT, boot, fetch_while_running
 
 
 def test_kernel_boot_prints_banner_and_exits_cleanly():
-    b = boot("hello")
+    b = boot("hello", append="loglevel=2")  # "app: exited" is an info line
     m = b.banner()
     assert m["proto"] == "multiboot1"
     assert m["app"] == "hello"
@@ -40,7 +40,7 @@ def test_usable_memory_matches_dash_m(mem):
 @pytest.mark.parametrize("cpu", [None, "max"], ids=["2MiB-pages", "1GiB-pages"])
 def test_memory_above_4gib_is_mapped_and_usable(cpu):
     extra = ["--cpu", cpu] if cpu else []
-    b = boot("ktest", append="mode=highmem", mem="5G", extra=extra)
+    b = boot("ktest", append="mode=highmem loglevel=2", mem="5G", extra=extra)
     assert 5120 - 8 <= int(b.banner()["mib"]) <= 5120
     assert "RAM mapped up to 6144 MiB" in b.output
     assert "does not keep" not in b.output

@@ -39,7 +39,7 @@ def test_pvh_paths_start_every_core(path):
 
 
 def test_microvm_calibrates_the_tsc_without_a_pit():
-    b = boot("hello", kind="pvh", extra=["--machine", "microvm"])
+    b = boot("hello", kind="pvh", append="loglevel=2", extra=["--machine", "microvm"])
     assert "(from apic-timer)" in b.output, b.output
     assert "assuming 1 GHz" not in b.output
 
@@ -51,7 +51,7 @@ def iso_with_args(tmp_path_factory):
     from conftest import BUILD, ROOT
     out = tmp_path_factory.mktemp("iso") / "hello-args.iso"
     subprocess.run([f"{ROOT}/tools/mkiso.sh", f"{BUILD}/hello.elf32", str(out), "hello",
-                    'count=2 greeting="Hi there" -- one two'], check=True, cwd=ROOT,
+                    'loglevel=2 count=2 greeting="Hi there" -- one two'], check=True, cwd=ROOT,
                    capture_output=True)
     return str(out)
 
@@ -81,7 +81,7 @@ def test_web_server_answers_http_on_microvm_through_virtio_mmio():
     body, out, status = fetch_while_running(
         [LAUNCHER, "--kernel", image("webserver", "pvh"), "--machine", "microvm", "--module",
          os.path.join(BUILD, "webserver.site"), "--net", "user", "--hostfwd",
-         f"tcp:127.0.0.1:{port}-:80", "--append", "limit=1", "--timeout", "120"],
+         f"tcp:127.0.0.1:{port}-:80", "--append", "limit=1 loglevel=2", "--timeout", "120"],
         f"http://127.0.0.1:{port}/", wait=90)
     assert "booted via pvh" in out and "via mmio" in out, out[-3000:]
     assert body is not None and b"<title>Zebu</title>" in body, out[-3000:]

@@ -60,9 +60,22 @@ def test_help_lists_kernel_and_app_options():
     assert b.status == 0
 
 
-def test_loglevel_hides_info_lines():
-    quiet = boot("hello", append="loglevel=1")
+def test_default_loglevel_shows_banner_and_warnings_but_no_info_lines():
+    b = boot("hello", append="colour=blue")
+    b.banner()
+    assert "WARN cmdline: unknown option 'colour' ignored" in b.output, b.output
+    assert "Hello from Zebu!" in b.output
+    assert "app: starting" not in b.output and "] mem: " not in b.output, b.output
+    assert b.status == 0
+
+
+def test_loglevel_brings_back_info_and_debug_lines():
+    quiet = boot("hello", append="loglevel=0")
     assert "app: starting" not in quiet.output
     assert "Hello from Zebu!" in quiet.output
+    info = boot("hello", append="loglevel=2")
+    assert "app: starting hello" in info.output
+    assert "] time: TSC" in info.output  # printed after the options are read
+    assert "debug " not in info.output
     loud = boot("hello", append="loglevel=3")
     assert "debug mem:" in loud.output  # the memory map at debug level

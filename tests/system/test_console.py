@@ -44,7 +44,7 @@ def vga_text(sock_path, rows=25):
 def test_vga_text_console_shows_the_banner():
     with tempfile.TemporaryDirectory() as d:
         sock = os.path.join(d, "qmp")
-        p = subprocess.Popen([LAUNCHER, "--kernel", image("ktest"), "--append", "mode=spin",
+        p = subprocess.Popen([LAUNCHER, "--kernel", image("ktest"), "--append", "mode=spin loglevel=2",
                               "--vga", "--qmp", sock, "--timeout", "60"],
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT)

@@ -24,7 +24,8 @@ def free_udp_port():
 
 
 def test_dhcp_under_user_networking_gets_10_0_2_15():
-    b = boot("udp-echo", append="limit=0 net.stats=1", extra=["--net", "user"], timeout=20)
+    b = boot("udp-echo", append="limit=0 net.stats=1 loglevel=2", extra=["--net", "user"],
+             timeout=20)
     assert "net: eth0 10.0.2.15/24 gw 10.0.2.2 (dhcp)" in b.output, b.output
     assert "udp-echo: listening on 10.0.2.15:7" in b.output
 

@@ -19,7 +19,8 @@ def test_vnet_comes_up_and_gets_an_arp_reply(virtio, no_msix, machine, transport
     extra = ["--net", "user", "--virtio", virtio, "--machine", machine]
     if no_msix:
         extra.append("--no-msix")
-    b = boot("ktest", append="selftest=vnet", extra=extra, timeout=60)
+    # loglevel=2: the driver's info lines (features, transport, interrupts)
+    b = boot("ktest", append="selftest=vnet loglevel=2", extra=extra, timeout=60)
     assert b.status == 0, b.output
     assert re.search(r"virtio-net: device offers:.* MAC", b.output)
     negotiated = re.search(r"virtio-net: negotiated:(.*)", b.output)[1].split()
@@ -39,7 +40,7 @@ def test_without_a_device_the_self_test_says_so():
 
 
 def test_vnet_over_virtio_mmio_on_microvm():
-    b = boot("ktest", kind="pvh", append="selftest=vnet",
+    b = boot("ktest", kind="pvh", append="selftest=vnet loglevel=2",
              extra=["--machine", "microvm", "--net", "user"], timeout=60)
     assert b.status == 0, b.output
     assert re.search(r"virtio-net: 52:54:00:12:34:56 via mmio(-legacy)?, link up", b.output), \
