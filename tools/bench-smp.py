@@ -8,7 +8,7 @@ cooperative thread switch on one core, a cross-core wake-up (half a mailbox
 round trip between core 0 and the last core), and malloc+free operations
 per second on one core and on all cores at once. Under TCG every figure is
 host time of an emulated CPU: compare them with each other, not with
-hardware. Runs under KVM too (tools/zebu-run picks it when /dev/kvm works).
+hardware. Runs under KVM too, when tools/zebu-run picks it (tools/zebu_accel.py).
 
 Usage: bench-smp.py [--runs N] [--json FILE]
 """
