@@ -241,8 +241,10 @@ struct tcp_table {
     uint64_t chack_window_ms; /* challenge ACK rate limit: current second */
     unsigned chack_left;
     uint64_t conns_opened, conns_reset, conns_timed_out;
-    uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early: the table was full */
-    uint64_t syn_cache_evicted;   /* half-open connections dropped for a newer SYN */
+    uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early: table full or no memory */
+    uint64_t time_wait_reclaimed_nomem; /* of those, for want of memory */
+    uint64_t syn_cache_evicted;         /* half-open connections dropped for a newer SYN */
+    uint64_t nomem_retries; /* sends that found no memory, nothing in flight: timer armed */
 };
 
 #endif /* ZEBU_NET_TCP_H */
