@@ -260,6 +260,11 @@ struct zebu_net_counters {
     uint64_t drops;                /* refused frames, all reasons together */
     uint64_t copied_bytes;         /* payload bytes the stack copied (0 on zero-copy paths) */
     uint64_t no_route;             /* sends refused: no route to the destination */
+    /* Memory pressure (drops for want of memory are drop reasons too:
+     * tcp_nomem, rx_nomem, tx_nobuf, tx_nomem): */
+    uint64_t accept_nomem;        /* connections reset at accept: no memory for the handle */
+    uint64_t send_retries_nomem;  /* TCP sends that found no memory, retried by a timer */
+    uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early (table full, no memory) */
 };
 /* 0, or -ENODEV when there is no network device. */
 int zebu_net_counters(struct zebu_net_counters *c);
@@ -371,6 +376,7 @@ struct zebu_mem_stats {
     uint64_t heap_in_use;     /* bytes malloc has handed out and not taken back */
     uint64_t allocs, frees;   /* malloc-family calls that returned memory / free calls */
     uint64_t failures;        /* allocations that returned NULL */
+    uint64_t page_failures;   /* page blocks (thread stacks, large buffers) that were not had */
 };
 void zebu_mem_stats(struct zebu_mem_stats *s);
 /* Prints the kernel's allocator statistics, per core, on the console. */
