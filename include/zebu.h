@@ -264,6 +264,11 @@ struct zebu_net_counters {
     uint64_t rx_csum_partial;      /* frames whose L4 sum the (local) sender left partial */
     uint64_t tcp_tw_syn_accepted;  /* SYNs that ended a TIME-WAIT: a new connection */
     uint64_t tcp_tw_syn_refused;   /* SYNs that met TIME-WAIT and were answered with an ACK */
+    /* Memory pressure (drops for want of memory are drop reasons too:
+     * tcp_nomem, rx_nomem, tx_nobuf, tx_nomem): */
+    uint64_t accept_nomem;        /* connections reset at accept: no memory for the handle */
+    uint64_t send_retries_nomem;  /* TCP sends that found no memory, retried by a timer */
+    uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early (table full, no memory) */
 };
 /* 0, or -ENODEV when there is no network device. */
 int zebu_net_counters(struct zebu_net_counters *c);
@@ -375,6 +380,7 @@ struct zebu_mem_stats {
     uint64_t heap_in_use;     /* bytes malloc has handed out and not taken back */
     uint64_t allocs, frees;   /* malloc-family calls that returned memory / free calls */
     uint64_t failures;        /* allocations that returned NULL */
+    uint64_t page_failures;   /* page blocks (thread stacks, large buffers) that were not had */
 };
 void zebu_mem_stats(struct zebu_mem_stats *s);
 /* Prints the kernel's allocator statistics, per core, on the console. */

@@ -172,6 +172,7 @@ void zebu_mem_stats(struct zebu_mem_stats *s)
     s->allocs = ks.allocs;
     s->frees = ks.frees;
     s->failures = ks.failures;
+    s->page_failures = ps.alloc_failures;
 }
 
 void zebu_mem_print_stats(void)

@@ -35,6 +35,10 @@ void knet_kick(void);
 /* Whether the caller runs where socket calls may be made (core 0). */
 int knet_on_net_core(void);
 
+/* Counts a connection accepted and then reset because there was no memory
+ * for the app's handle (zebu_tcp_accept). */
+void knet_note_accept_nomem(void);
+
 /* Prints the stack's counters (at exit, or on demand). */
 void knet_print_counters(void);
 

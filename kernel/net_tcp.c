@@ -83,6 +83,7 @@ struct zebu_tcp *zebu_tcp_accept(struct zebu_tcp *listener)
             if (z != NULL)
                 return z;
             tcp_abort(c, knet_now_ms()); /* no memory for the handle: refuse it */
+            knet_note_accept_nomem();
             knet_kick();
             continue;
         }

@@ -2,12 +2,16 @@
  * kernel/pmem.c — physical pages as naturally aligned 2^order blocks.
  *
  * Free memory starts as a few extents (usable RAM minus what is reserved).
- * A request first takes a freed block of its order; failing that, it carves
- * from the lowest extent, aligning the carve point to the block size and
- * filing the skipped head as smaller free blocks, so nothing is lost. Freed
- * blocks go back on their order's list; they are not merged with neighbours:
- * a unikernel's allocations settle into a steady mix of sizes, and kmalloc
- * caches small objects itself. Boot cost is O(regions): no bitmap to clear.
+ * A request first takes a freed block of its order, then splits the
+ * smallest larger freed block (the halves it does not need are filed), and
+ * only then carves from the lowest extent, aligning the carve point to the
+ * block size and filing the skipped head as smaller free blocks, so nothing
+ * is lost. A freed block merges with its buddy (the other half of the block
+ * of the next order) while that buddy is free and whole: memory handed out
+ * as pages under pressure comes back as the 32 KiB blocks a thread stack
+ * needs, and a page request never fails while a larger block is free. Which
+ * pages head a free block is one bit per page (cleared at boot: RAM/32768
+ * bytes); the block's order is written in the block itself.
  *
  * Per-core pools: pmem_split hands each core a share of the free extents,
  * with its own lock, so cores do not contend; an owner table (address
@@ -17,6 +21,7 @@
  * from the first extent. Not zeroed (that would cost boot time): a tag is
  * meaningful only after its page's owner sets it.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "kernel/panic.h"
@@ -37,8 +42,10 @@ struct extent {
     uint64_t start, end;
 };
 
+/* Written into every free block (blocks are at least a page). */
 struct free_block {
-    struct free_block *next;
+    struct free_block *next, *prev;
+    unsigned order;
 };
 
 /* One core's memory: uncarved extents, freed blocks by order, counters. */
@@ -63,6 +70,10 @@ static struct owner_range ranges[MAX_RANGES];
 static int nranges;
 static uint16_t *page_tags;
 static uint64_t tag_pages;
+/* Bit per page (tag_pages of them): the page heads a block on a free list.
+ * Pools share words, so bits change atomically. NULL until pmem_init made
+ * it: blocks filed before then are never merged, which is only a loss. */
+static uint64_t *free_heads;
 static uint64_t ram_top;
 
 extern char __kernel_start[], __kernel_end[];
@@ -111,11 +122,85 @@ unsigned pmem_order_for(size_t bytes)
     return order;
 }
 
+static bool is_free_head(uint64_t addr)
+{
+    uint64_t pfn = addr >> PAGE_SHIFT;
+    return free_heads != NULL && pfn < tag_pages &&
+           (__atomic_load_n(&free_heads[pfn / 64], __ATOMIC_RELAXED) >> (pfn % 64) & 1) != 0;
+}
+
+static void mark_free_head(uint64_t addr, bool on)
+{
+    uint64_t pfn = addr >> PAGE_SHIFT;
+    if (free_heads == NULL || pfn >= tag_pages)
+        return;
+    uint64_t bit = 1ull << (pfn % 64);
+    if (on)
+        __atomic_fetch_or(&free_heads[pfn / 64], bit, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_and(&free_heads[pfn / 64], ~bit, __ATOMIC_RELAXED);
+}
+
 static void free_block_push(struct pool *pl, uint64_t addr, unsigned order)
 {
     struct free_block *b = (struct free_block *)(uintptr_t)addr;
+    b->order = order;
+    b->prev = NULL;
     b->next = pl->free_lists[order];
+    if (b->next != NULL)
+        b->next->prev = b;
     pl->free_lists[order] = b;
+    mark_free_head(addr, true);
+}
+
+static void free_block_unlink(struct pool *pl, struct free_block *b)
+{
+    if (b->prev != NULL)
+        b->prev->next = b->next;
+    else
+        pl->free_lists[b->order] = b->next;
+    if (b->next != NULL)
+        b->next->prev = b->prev;
+    mark_free_head((uint64_t)(uintptr_t)b, false);
+}
+
+static struct pool *owner_of(uint64_t addr);
+
+/* Files a freed block, merged with its buddy for as long as the buddy is a
+ * whole free block of the same order in the same pool. */
+static void free_block_merge(struct pool *pl, uint64_t addr, unsigned order)
+{
+    while (order < PMEM_MAX_ORDER) {
+        uint64_t buddy = addr ^ (PAGE_SIZE << order);
+        if (!is_free_head(buddy) || owner_of(buddy) != pl)
+            break;
+        struct free_block *b = (struct free_block *)(uintptr_t)buddy;
+        if (b->order != order)
+            break;
+        free_block_unlink(pl, b);
+        addr &= ~(PAGE_SIZE << order);
+        order++;
+    }
+    free_block_push(pl, addr, order);
+}
+
+/* A freed block of a larger order, split down to `order`: the upper halves
+ * go back on their lists. 0 when there is none. */
+static uint64_t split_larger(struct pool *pl, unsigned order)
+{
+    unsigned o = order + 1;
+    while (o <= PMEM_MAX_ORDER && pl->free_lists[o] == NULL)
+        o++;
+    if (o > PMEM_MAX_ORDER)
+        return 0;
+    struct free_block *b = pl->free_lists[o];
+    free_block_unlink(pl, b);
+    uint64_t addr = (uint64_t)(uintptr_t)b;
+    while (o > order) {
+        o--;
+        free_block_push(pl, addr + (PAGE_SIZE << o), o);
+    }
+    return addr;
 }
 
 /* Carves a 2^order block from the pool's extents; the skipped head is filed. */
@@ -147,11 +232,14 @@ static uint64_t pool_alloc(struct pool *pl, unsigned order)
 {
     uint64_t flags = spin_lock_irqsave(&pl->lock);
     uint64_t addr = 0;
-    if (pl->free_lists[order] != NULL) {
-        addr = (uint64_t)(uintptr_t)pl->free_lists[order];
-        pl->free_lists[order] = pl->free_lists[order]->next;
+    struct free_block *b = pl->free_lists[order];
+    if (b != NULL) {
+        free_block_unlink(pl, b);
+        addr = (uint64_t)(uintptr_t)b;
     } else {
-        addr = carve(pl, order);
+        addr = split_larger(pl, order);
+        if (addr == 0)
+            addr = carve(pl, order);
     }
     if (addr != 0)
         pl->free_bytes -= PAGE_SIZE << order;
@@ -202,7 +290,9 @@ void pmem_free(void *p, unsigned order)
     KASSERT(((uintptr_t)p & ((PAGE_SIZE << order) - 1)) == 0);
     struct pool *pl = owner_of((uint64_t)(uintptr_t)p);
     uint64_t flags = spin_lock_irqsave(&pl->lock);
-    free_block_push(pl, (uint64_t)(uintptr_t)p, order);
+    if (is_free_head((uint64_t)(uintptr_t)p))
+        panic("pmem_free(%p, %u): the block is free already", p, order);
+    free_block_merge(pl, (uint64_t)(uintptr_t)p, order);
     pl->free_bytes += PAGE_SIZE << order;
     spin_unlock_irqrestore(&pl->lock, flags);
 }
@@ -295,13 +385,18 @@ void pmem_init(const struct boot_info *bi)
     }
     pl->free_bytes = pl->total_bytes;
 
-    /* The tag array, from the lowest extent that holds it. */
+    /* The tag array and the free-head bitmap, from the lowest extent that
+     * holds them. */
     tag_pages = ram_top >> PAGE_SHIFT;
-    unsigned order = pmem_order_for(tag_pages * sizeof(uint16_t));
+    size_t tag_bytes = (tag_pages * sizeof(uint16_t) + 7) & ~(size_t)7;
+    size_t map_bytes = (tag_pages + 63) / 64 * sizeof(uint64_t);
+    unsigned order = pmem_order_for(tag_bytes + map_bytes);
     page_tags = pmem_alloc(order);
     if (page_tags == NULL)
         panic("pmem: no room for page tags (%lu pages of RAM)", tag_pages);
     memset(page_tags, 0, sizeof(uint16_t) * 256); /* low pages: never handed out */
+    memset((char *)page_tags + tag_bytes, 0, map_bytes);
+    free_heads = (uint64_t *)((char *)page_tags + tag_bytes);
 }
 
 void pmem_split(int ncpus)

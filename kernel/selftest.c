@@ -10,6 +10,10 @@
  *                     10.0.2.2 (QEMU user networking's gateway) from
  *                     10.0.2.15 and waits for the reply: transmit chain,
  *                     receive in place, device interrupt.
+ *   selftest=pmem     takes every free page one at a time and gives them
+ *                     back, then takes all it can as 32 KiB blocks, then as
+ *                     pages again: freed pages merge back into blocks, and
+ *                     blocks split into pages (the counts are printed).
  * A test that was asked for reports whatever the log level (kprintf); its
  * failures are errors.
  */
@@ -21,6 +25,7 @@
 #include "drivers/virtio_net.h"
 #include "kernel/arch/trap.h"
 #include "kernel/percpu.h"
+#include "kernel/pmem.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
 #include "kernel/selftest.h"
@@ -30,7 +35,8 @@
 #define TICKS        20
 
 static const char *selftest = "";
-ZEBU_OPTION_STRING("selftest", selftest, "run a kernel self-test before the app (ioapic, vnet)");
+ZEBU_OPTION_STRING("selftest", selftest,
+                   "run a kernel self-test before the app (ioapic, vnet, pmem)");
 
 static struct event tick_event;
 static uint64_t ticks_on_core[MAX_CPUS];
@@ -127,6 +133,45 @@ static void selftest_vnet(void)
     pr_err("selftest", "vnet: no ARP reply from 10.0.2.2");
 }
 
+/* Takes 2^order-page blocks until none is left, chained through their
+ * first word; returns how many. */
+static unsigned take_all(unsigned order, void **list)
+{
+    unsigned n = 0;
+    void *b;
+    *list = NULL;
+    while ((b = pmem_alloc(order)) != NULL) {
+        *(void **)b = *list;
+        *list = b;
+        n++;
+    }
+    return n;
+}
+
+static void give_all(void *list, unsigned order)
+{
+    while (list != NULL) {
+        void *next = *(void **)list;
+        pmem_free(list, order);
+        list = next;
+    }
+}
+
+static void selftest_pmem(void)
+{
+    void *list;
+    unsigned pages = take_all(0, &list);
+    give_all(list, 0);
+    unsigned blocks = take_all(3, &list);
+    give_all(list, 3);
+    unsigned again = take_all(0, &list);
+    give_all(list, 0);
+    pr_info("selftest",
+            "pmem: %u pages taken one by one; then %u blocks of 32 KiB (%u pages); "
+            "then %u pages",
+            pages, blocks, blocks * 8, again);
+}
+
 int selftest_owns_network(void)
 {
     return strcmp(selftest, "vnet") == 0;
@@ -138,6 +183,8 @@ void selftest_run(void)
         selftest_ioapic();
     else if (strcmp(selftest, "vnet") == 0)
         selftest_vnet();
+    else if (strcmp(selftest, "pmem") == 0)
+        selftest_pmem();
     else if (selftest[0] != '\0')
-        pr_warn("selftest", "unknown self-test '%s' (known: ioapic, vnet)", selftest);
+        pr_warn("selftest", "unknown self-test '%s' (known: ioapic, vnet, pmem)", selftest);
 }

@@ -106,10 +106,11 @@ void tcp_notify(struct tcp_conn *c, unsigned ev)
 }
 
 /*
- * The table is full: free the TIME-WAIT connection closest to its end, if
- * the app has let go of it. A server that closes first leaves one behind
- * for every connection (2 MSL: a minute); without this, a busy server
- * would refuse new connections for that long. Returns whether one went.
+ * The table is full, or memory ran out: free the TIME-WAIT connection
+ * closest to its end, if the app has let go of it. A server that closes
+ * first leaves one behind for every connection (2 MSL: a minute); without
+ * this, a busy server would refuse new connections for that long. Returns
+ * whether one went.
  */
 static int reclaim_time_wait(struct net_stack *st)
 {
@@ -136,6 +137,11 @@ struct tcp_conn *tcp_conn_new(struct net_stack *st)
     if (!conn_room(st))
         return NULL;
     struct tcp_conn *c = calloc(1, sizeof(*c));
+    /* Out of memory: a TIME-WAIT connection's memory is the same size. */
+    while (c == NULL && reclaim_time_wait(st)) {
+        st->tcp.time_wait_reclaimed_nomem++;
+        c = calloc(1, sizeof(*c));
+    }
     if (c == NULL)
         return NULL;
     c->st = st;
@@ -801,11 +807,12 @@ int tcp_format_counters(const struct net_stack *st, char *buf, size_t size)
     return snprintf(
         buf, size,
         "tcp: conns %u (half-open %u), mem %zu bytes, opened %llu, reset %llu, "
-        "timed out %llu, time-wait reclaimed %llu, syn-cache evicted %llu, "
-        "time-wait SYN accepted %llu, refused %llu\n",
+        "timed out %llu, time-wait reclaimed %llu (for memory %llu), syn-cache evicted %llu, "
+        "sends retried after no memory %llu, time-wait SYN accepted %llu, refused %llu\n",
         st->tcp.count, st->tcp.half_open, st->tcp.mem, (unsigned long long)st->tcp.conns_opened,
         (unsigned long long)st->tcp.conns_reset, (unsigned long long)st->tcp.conns_timed_out,
         (unsigned long long)st->tcp.time_wait_reclaimed,
-        (unsigned long long)st->tcp.syn_cache_evicted, (unsigned long long)st->tcp.tw_syn_accepted,
-        (unsigned long long)st->tcp.tw_syn_refused);
+        (unsigned long long)st->tcp.time_wait_reclaimed_nomem,
+        (unsigned long long)st->tcp.syn_cache_evicted, (unsigned long long)st->tcp.nomem_retries,
+        (unsigned long long)st->tcp.tw_syn_accepted, (unsigned long long)st->tcp.tw_syn_refused);
 }

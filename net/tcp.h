@@ -241,10 +241,12 @@ struct tcp_table {
     uint64_t chack_window_ms; /* challenge ACK rate limit: current second */
     unsigned chack_left;
     uint64_t conns_opened, conns_reset, conns_timed_out;
-    uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early: the table was full */
-    uint64_t syn_cache_evicted;   /* half-open connections dropped for a newer SYN */
-    uint64_t tw_syn_accepted;     /* SYNs that ended a TIME-WAIT and opened a new connection */
-    uint64_t tw_syn_refused;      /* SYNs that met TIME-WAIT and were answered with an ACK */
+    uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early: table full or no memory */
+    uint64_t time_wait_reclaimed_nomem; /* of those, for want of memory */
+    uint64_t syn_cache_evicted;         /* half-open connections dropped for a newer SYN */
+    uint64_t nomem_retries; /* sends that found no memory, nothing in flight: timer armed */
+    uint64_t tw_syn_accepted; /* SYNs that ended a TIME-WAIT and opened a new connection */
+    uint64_t tw_syn_refused;  /* SYNs that met TIME-WAIT and were answered with an ACK */
 };
 
 #endif /* ZEBU_NET_TCP_H */

@@ -337,10 +337,35 @@ static int flow_allows(struct tcp_conn *c, uint32_t len)
     return c->snd_nxt + len - c->snd_una <= c->cwnd + extra;
 }
 
+/* Whether xmit failed for want of memory (a header or a slice). */
+static int nomem(int err)
+{
+    return err == -ENOMEM || err == -ENOBUFS;
+}
+
+/* After the send loop: the retransmission timer covers data in flight;
+ * persist a closed window. When a send found no memory with nothing in
+ * flight, no ACK will come to restart the loop: the same timer retries. */
+static void output_timers(struct tcp_conn *c, int starved, uint64_t now_ms)
+{
+    if (c->snd_max != c->snd_una) {
+        if (c->rto_at == TCP_NO_TIMER)
+            tcp_rto_arm(c, now_ms);
+        c->persist_at = TCP_NO_TIMER;
+    } else if (c->sndq_len > 0 && c->snd_wnd == 0 && c->persist_at == TCP_NO_TIMER) {
+        uint64_t t = (uint64_t)(c->rto < TCP_PERSIST_MIN ? TCP_PERSIST_MIN : c->rto)
+                     << (c->persist_backoff < 16 ? c->persist_backoff : 16);
+        c->persist_at = now_ms + (t > TCP_RTO_MAX ? TCP_RTO_MAX : t);
+    } else if (starved && c->rto_at == TCP_NO_TIMER) {
+        c->st->tcp.nomem_retries++;
+        tcp_rto_arm(c, now_ms);
+    }
+}
+
 void tcp_output(struct tcp_conn *c, uint64_t now_ms)
 {
     uint32_t mss = seg_room(c);
-    int sent = 0;
+    int sent = 0, err = 0;
 
     switch (c->state) {
     case TCP_ESTABLISHED:
@@ -393,7 +418,7 @@ void tcp_output(struct tcp_conn *c, uint64_t now_ms)
         int fin_resend = c->shut_wr && c->fin_sent && c->snd_nxt == data_end;
         if (left == 0) {
             if (fin_due || fin_resend) {
-                if (xmit(c, c->snd_nxt, TCP_FIN | TCP_ACK, 0, now_ms) != 0)
+                if ((err = xmit(c, c->snd_nxt, TCP_FIN | TCP_ACK, 0, now_ms)) != 0)
                     break;
                 if (fin_resend && !fin_due)
                     c->stats.retransmits++;
@@ -429,7 +454,7 @@ void tcp_output(struct tcp_conn *c, uint64_t now_ms)
             if (c->shut_wr)
                 flags |= TCP_FIN;
         }
-        if (xmit(c, c->snd_nxt, flags, len, now_ms) != 0)
+        if ((err = xmit(c, c->snd_nxt, flags, len, now_ms)) != 0)
             break;
         sent = 1;
         if (rexmit) {
@@ -460,13 +485,5 @@ void tcp_output(struct tcp_conn *c, uint64_t now_ms)
     }
     if (!sent && c->ack_now)
         tcp_send_ack(c, now_ms);
-    if (c->snd_max != c->snd_una) {
-        if (c->rto_at == TCP_NO_TIMER)
-            tcp_rto_arm(c, now_ms);
-        c->persist_at = TCP_NO_TIMER;
-    } else if (c->sndq_len > 0 && c->snd_wnd == 0 && c->persist_at == TCP_NO_TIMER) {
-        uint64_t t = (uint64_t)(c->rto < TCP_PERSIST_MIN ? TCP_PERSIST_MIN : c->rto)
-                     << (c->persist_backoff < 16 ? c->persist_backoff : 16);
-        c->persist_at = now_ms + (t > TCP_RTO_MAX ? TCP_RTO_MAX : t);
-    }
+    output_timers(c, nomem(err), now_ms);
 }

@@ -33,6 +33,10 @@ static void rto_expired(struct tcp_conn *c, uint64_t now_ms)
     struct net_stack *st = c->st;
 
     c->rto_at = TCP_NO_TIMER;
+    if (c->snd_max == c->snd_una && c->state != TCP_SYN_SENT && c->state != TCP_SYN_RECEIVED) {
+        tcp_output(c, now_ms); /* nothing in flight: a send that found no memory */
+        return;
+    }
     c->stats.rto_timeouts++;
     if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
         if (++c->syn_tries > st->lim.tcp_syn_retries) {
@@ -47,8 +51,6 @@ static void rto_expired(struct tcp_conn *c, uint64_t now_ms)
         tcp_send_syn(c, now_ms);
         return;
     }
-    if (c->snd_max == c->snd_una)
-        return;
     if (c->snd_wnd == 0) {
         /* The peer closed its window with data in flight: probe it like
          * the persist timer does, without giving up while it answers. */

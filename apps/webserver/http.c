@@ -416,11 +416,21 @@ int http_stats_format(const struct http_stats *st, char *buf, size_t cap)
         {"connections_accepted", st->connections_accepted},
         {"connections_open", st->connections_open},
         {"connections_refused", st->connections_refused},
+        {"connections_reset_nomem", st->connections_reset_nomem},
         {"heap_in_use", st->heap_in_use},
         {"stack_copied_bytes", st->copied_bytes},
         {"rx_csum_partial", st->rx_csum_partial},
         {"stack_tw_syn_accepted", st->tw_syn_accepted},
         {"stack_tw_syn_refused", st->tw_syn_refused},
+        {"accept_reset_nomem", st->nomem.accept_reset},
+        {"syn_dropped_nomem", st->nomem.syn_dropped},
+        {"syn_dropped_queue_full", st->nomem.syn_queue_full},
+        {"rx_dropped_nomem", st->nomem.rx_dropped},
+        {"tx_dropped_nomem", st->nomem.tx_dropped},
+        {"send_retries_nomem", st->nomem.send_retries},
+        {"time_wait_reclaimed", st->nomem.time_wait_reclaimed},
+        {"heap_alloc_failures", st->nomem.heap_failures},
+        {"page_alloc_failures", st->nomem.page_failures},
     };
 
     put(&w, "Zebu web server: access counters since boot\n");

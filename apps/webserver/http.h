@@ -37,7 +37,7 @@
 #define HTTP_FIELDS_MAX        100   /* header fields; more: 431 */
 #define HTTP_INM_MAX           8     /* If-None-Match lines looked at; more are ignored */
 #define HTTP_RESPONSE_HEAD_MAX 512
-#define HTTP_SCRATCH_MAX       1024 /* generated bodies (the stats page) */
+#define HTTP_SCRATCH_MAX       1536 /* generated bodies (the stats page) */
 #define HTTP_STATS_PATH        "/_stats"
 #define HTTP_SERVER_NAME       "Zebu"
 
@@ -106,13 +106,27 @@ struct http_stats {
     uint64_t body_bytes; /* response body bytes (archive bytes sent by reference) */
     uint64_t connections_accepted;
     uint64_t connections_open;
-    uint64_t connections_refused; /* no memory for the connection's thread: reset */
-    uint64_t heap_in_use;    /* the kernel's heap bytes in use (the app fills it in) */
-    uint64_t copied_bytes;   /* payload bytes the network stack copied (the app fills it in) */
-    uint64_t rx_csum_partial; /* frames whose checksum the sender left partial (likewise) */
-    uint64_t tw_syn_accepted; /* SYNs that ended a TIME-WAIT (the app fills it in) */
-    uint64_t tw_syn_refused;  /* SYNs answered in TIME-WAIT (the app fills it in) */
+    uint64_t connections_refused;     /* no memory for the connection's thread: reset */
+    uint64_t connections_reset_nomem; /* a response found no memory: reset */
+    uint64_t heap_in_use;             /* the kernel's heap bytes in use (the app fills it in) */
+    uint64_t copied_bytes;            /* payload bytes the stack copied (the app fills it in) */
+    uint64_t rx_csum_partial;         /* frames whose checksum the sender left partial (same) */
+    uint64_t tw_syn_accepted;         /* SYNs that ended a TIME-WAIT (the app fills it in) */
+    uint64_t tw_syn_refused;          /* SYNs answered in TIME-WAIT (the app fills it in) */
     uint64_t status[HTTP_SLOT_COUNT];
+    /* Memory pressure in the kernel and the stack (the app fills these in):
+     * what was refused, and how, when memory ran out. */
+    struct {
+        uint64_t accept_reset;        /* handshake done, no memory for the handle: reset */
+        uint64_t syn_dropped;         /* no memory for a new connection (the client retries) */
+        uint64_t syn_queue_full;      /* SYN or handshake ACK dropped: SYN cache or accept queue */
+        uint64_t rx_dropped;          /* frames dropped: no memory to copy them off the ring */
+        uint64_t tx_dropped;          /* segments not sent: no buffer (TCP sends them again) */
+        uint64_t send_retries;        /* sends retried by a timer after finding no memory */
+        uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early for new ones */
+        uint64_t heap_failures;       /* heap allocations that returned NULL */
+        uint64_t page_failures;       /* page blocks (thread stacks, large buffers) not had */
+    } nomem;
 };
 
 /* What to send. body points into the site archive, at a static string, or

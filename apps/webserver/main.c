@@ -74,24 +74,50 @@ static int send_response(struct conn *c)
     return err != 0 ? err : zebu_tcp_send_ref(c->tcp, r->body, r->body_len, NULL, NULL);
 }
 
+/* The kernel's count of one drop reason, by name (0 when it has none). */
+static uint64_t drops(const char *name)
+{
+    uint64_t n;
+    const char *r;
+    for (unsigned i = 0; (r = zebu_net_drop_reason(i, &n)) != NULL; i++)
+        if (strcmp(r, name) == 0)
+            return n;
+    return 0;
+}
+
 static void refresh_stats(void)
 {
     struct zebu_mem_stats ms;
     zebu_mem_stats(&ms);
     stats.heap_in_use = ms.heap_in_use;
+    stats.nomem.heap_failures = ms.failures;
+    stats.nomem.page_failures = ms.page_failures;
     struct zebu_net_counters nc;
     if (zebu_net_counters(&nc) == 0) {
         stats.copied_bytes = nc.copied_bytes;
         stats.rx_csum_partial = nc.rx_csum_partial;
         stats.tw_syn_accepted = nc.tcp_tw_syn_accepted;
         stats.tw_syn_refused = nc.tcp_tw_syn_refused;
+        stats.nomem.accept_reset = nc.accept_nomem;
+        stats.nomem.send_retries = nc.send_retries_nomem;
+        stats.nomem.time_wait_reclaimed = nc.time_wait_reclaimed;
     }
+    stats.nomem.syn_dropped = drops("tcp_nomem");
+    stats.nomem.syn_queue_full = drops("tcp_syn_cache_full") + drops("tcp_backlog_full");
+    stats.nomem.rx_dropped = drops("rx_nomem");
+    stats.nomem.tx_dropped = drops("tx_nobuf") + drops("tx_nomem");
 }
+
+/* serve_bytes: the connection ends with a FIN, or (a response found no
+ * memory) with a RST, so the client knows at once it was not answered. */
+#define SERVE_CLOSE (-1)
+#define SERVE_RESET (-2)
 
 /*
  * Answer every complete request at the start of [p, p + len). Returns the
- * bytes consumed, or -1 when the connection must close (after an error
- * response, Connection: close, or a failed send).
+ * bytes consumed, SERVE_CLOSE when the connection must close (after an
+ * error response, Connection: close, or a failed send), or SERVE_RESET
+ * when a response found no memory (counted).
  */
 static long serve_bytes(struct conn *c, const char *p, size_t len)
 {
@@ -103,11 +129,16 @@ static long serve_bytes(struct conn *c, const char *p, size_t len)
         if (n == 0)
             return (long)done;
         int err = send_response(c);
-        http_stats_account(&stats, &c->resp);
+        if (err == -ENOMEM) {
+            stats.connections_reset_nomem++;
+            return SERVE_RESET;
+        }
+        if (err == 0)
+            http_stats_account(&stats, &c->resp);
         done += (size_t)n;
         http_parser_init(&c->parser);
         if (err != 0 || c->resp.close)
-            return -1;
+            return SERVE_CLOSE;
     }
 }
 
@@ -145,8 +176,13 @@ static void serve(struct conn *c)
             }
         }
         zebu_buf_free(b);
-        if (used < 0)
+        if (used < 0) {
+            if (used == SERVE_RESET) {
+                zebu_tcp_abort(c->tcp);
+                return;
+            }
             break;
+        }
     }
     zebu_tcp_close(c->tcp);
 }
@@ -214,8 +250,11 @@ int main(int argc, char **argv)
     }
     while (active > 0)
         zebu_sleep_ns(10 * 1000 * 1000);
-    printf("webserver: %llu requests on %llu connections\n",
-           (unsigned long long)stats.requests, (unsigned long long)stats.connections_accepted);
+    printf("webserver: %llu requests on %llu connections; for want of memory %llu "
+           "connections refused, %llu reset\n",
+           (unsigned long long)stats.requests, (unsigned long long)stats.connections_accepted,
+           (unsigned long long)stats.connections_refused,
+           (unsigned long long)stats.connections_reset_nomem);
     zebu_net_print_counters();
     return 0;
 }

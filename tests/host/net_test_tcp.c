@@ -628,6 +628,62 @@ TEST(net_tcp_full_table_reclaims_time_wait)
     tc_done(&t);
 }
 
+/* Out of memory for a new connection: a TIME-WAIT one gives up its memory
+ * (same size) instead of the SYN being dropped until it expires. */
+TEST(net_tcp_no_memory_reclaims_time_wait)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    tcp_close(t.c, t.h.now);
+    ack_to(&t, 1, 65535);
+    tc_in(&t, (struct sg){
+                  .flags = F_FIN | F_ACK, .seq = t.pseq, .ack = t.iss + 2, .wnd = 100, .ws = -1});
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
+    t.c = NULL;
+    fake_dev_clear(&t.h.dev);
+    net_fault_malloc_fail(0, 0); /* the new connection's first calloc */
+    tc_in(&t,
+          (struct sg){.flags = F_SYN, .seq = PISS + 5000, .wnd = 65535, .ws = -1, .sport = 1234});
+    net_fault_malloc_fail(-1, 0);
+    CHECK(tc_out(&t, &o) && o.flags == (F_SYN | F_ACK));
+    CHECK_UINT_EQ(t.h.st.tcp.time_wait_reclaimed, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.time_wait_reclaimed_nomem, 1);
+    CHECK_UINT_EQ(t.h.dev.ifc.cnt.drops[NET_DROP_TCP_NOMEM], 0);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 2);
+    tc_done(&t);
+}
+
+/* With nothing in flight no ACK will come to restart the send loop: a
+ * segment that found no memory is sent again by the retransmission timer. */
+TEST(net_tcp_send_without_memory_is_retried_by_the_timer)
+{
+    struct tc t;
+    struct so o;
+
+    tc_open(&t);
+    fake_dev_clear(&t.h.dev);
+    struct netbuf *nb = tcp_alloc(&t.h.st, 100);
+    CHECK(nb != NULL);
+    memset(nb->data, 'x', 100);
+    net_fault_malloc_fail(0, 1); /* every slice of the send queue fails */
+    CHECK_INT_EQ(tcp_send(t.c, nb, t.h.now), 0);
+    CHECK(!tc_out(&t, &o));
+    CHECK_UINT_EQ(t.h.st.tcp.nomem_retries, 1);
+    CHECK(t.h.dev.ifc.cnt.drops[NET_DROP_TX_NOMEM] >= 1);
+    adv(&t, 250); /* the RTO (200 ms): still no memory, tried again, armed again */
+    CHECK(!tc_out(&t, &o));
+    CHECK_UINT_EQ(t.h.st.tcp.nomem_retries, 2);
+    net_fault_malloc_fail(-1, 0);
+    adv(&t, 250);
+    CHECK(tc_out(&t, &o));
+    CHECK_UINT_EQ(o.seq, t.iss + 1);
+    CHECK_UINT_EQ(o.len, 100);
+    CHECK_UINT_EQ(tcp_stats(t.c)->rto_timeouts, 0); /* not a loss */
+    tc_done(&t);
+}
+
 TEST(net_tcp_passive_close_last_ack)
 {
     struct tc t;

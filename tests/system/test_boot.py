@@ -1,6 +1,7 @@
 """Booting: the banner on every path, the memory the loader reports, and the
 launcher's handling of exit statuses."""
 import os
+import re
 import subprocess
 
 import pytest
@@ -46,6 +47,24 @@ def test_memory_above_4gib_is_mapped_and_usable(cpu):
     assert "does not keep" not in b.output
     # [4 GiB, 6 GiB) holds two naturally aligned 1 GiB blocks
     assert "2 above 4 GiB" in b.output, b.output
+    assert b.status == 0
+
+
+@pytest.mark.parametrize("mem", ["4M", "64M"])
+def test_freed_pages_merge_into_blocks_and_blocks_split_into_pages(mem):
+    # selftest=pmem: every free page taken one by one and freed, then all
+    # of it taken as 32 KiB blocks (a thread stack), then as pages again.
+    # Without merging, memory once handed out as pages would never make a
+    # stack again; without splitting, a free stack would never make a page.
+    b = boot("ktest", append="selftest=pmem mode=none", mem=mem)
+    m = re.search(r"pmem: (\d+) pages taken one by one; then (\d+) blocks of 32 KiB "
+                  r"\(\d+ pages\); then (\d+) pages", b.output)
+    assert m, b.output
+    pages, blocks, again = map(int, m.groups())
+    assert pages > 500 and again == pages, b.output
+    # Only the free pages in 32 KiB groups with something allocated in
+    # them cannot merge: a handful.
+    assert blocks * 8 >= pages - 64, b.output
     assert b.status == 0
 
 
