@@ -787,6 +787,9 @@ int acpi_find_virtio_mmio(const struct acpi_mem *m, uint64_t rsdp_hint,
             continue;
         i += (uint32_t)hid_len;
         uint32_t window = dlen - i < AML_HID_WINDOW ? dlen - i : AML_HID_WINDOW;
+        for (uint32_t j = 0; j + hid_len <= window; j++) /* not into the next device */
+            if (memcmp(dsdt + i + j, AML_VIRTIO_MMIO_HID, hid_len) == 0)
+                window = j;
         if (virtio_mmio_resources(dsdt + i, window, &out[n]) == 0)
             n++;
     }
