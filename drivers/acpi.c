@@ -78,8 +78,18 @@
 #define LAPIC_NMI_ALL_CPUS_U8 0xFF
 
 /* FADT (5.2.9). */
+#define FADT_DSDT    40
 #define FADT_FLAGS   112
 #define FADT_MIN_LEN 116
+#define FADT_X_DSDT  140 /* ACPI 2.0+ FADTs (244 bytes and up) */
+
+/* DSDT resource descriptors (6.4.3): large items, tag then 16-bit length. */
+#define AML_VIRTIO_MMIO_HID "LNRO0005"
+#define AML_HID_WINDOW      96 /* bytes after the _HID searched for its _CRS */
+#define RES_MEM32_FIXED     0x86 /* 6.4.3.4: info, base, length */
+#define RES_MEM32_FIXED_LEN 9
+#define RES_EXT_IRQ         0x89 /* 6.4.3.6: flags, count, then count interrupts */
+#define RES_EXT_IRQ_MIN_LEN 6
 
 /* MCFG (PCI Firmware 3.0, 4.1.2): 8 reserved bytes after the header. */
 #define MCFG_ENTRIES   44
@@ -700,4 +710,88 @@ int platform_discover(const struct acpi_mem *m, uint64_t rsdp_hint, struct platf
     /* Neither worked: show the caller what ACPI counted, it says more than "no MP table". */
     (void)acpi_parse(m, rsdp, out);
     return rc;
+}
+
+/* ---- virtio-mmio transports in the DSDT ---- */
+
+/* The DSDT the FADT names (X_DSDT when set and readable, else DSDT). */
+static const uint8_t *dsdt_map(const struct acpi_mem *m, const uint8_t *fadt, uint32_t flen,
+                               uint32_t *len, struct platform_info *scratch)
+{
+    const uint8_t *t = NULL;
+
+    if (flen >= FADT_X_DSDT + 8 && rd64(fadt + FADT_X_DSDT) != 0)
+        t = sdt_map(m, rd64(fadt + FADT_X_DSDT), "DSDT", len, scratch);
+    if (t == NULL && flen >= FADT_DSDT + 4 && rd32(fadt + FADT_DSDT) != 0)
+        t = sdt_map(m, rd32(fadt + FADT_DSDT), "DSDT", len, scratch);
+    return t;
+}
+
+/* The FADT the root lists, or NULL. */
+static const uint8_t *fadt_find(const struct acpi_mem *m, uint64_t rsdp, uint32_t *len,
+                                struct platform_info *scratch)
+{
+    const uint8_t *r = rsdp_map(m, rsdp), *root, *t;
+    uint32_t rlen, entry_size;
+
+    if (r == NULL || (root = root_map(m, r, &rlen, &entry_size, scratch)) == NULL)
+        return NULL;
+    for (uint32_t off = SDT_HEADER_LEN; off + entry_size <= rlen; off += entry_size) {
+        uint64_t phys = entry_size == 8 ? rd64(root + off) : rd32(root + off);
+        if ((t = sdt_map(m, phys, "FACP", len, scratch)) != NULL)
+            return t;
+    }
+    return NULL;
+}
+
+/* The first Memory32Fixed and Extended Interrupt descriptors in p[0, len). */
+static int virtio_mmio_resources(const uint8_t *p, uint32_t len, struct acpi_virtio_mmio *v)
+{
+    int have_mem = 0, have_irq = 0;
+
+    for (uint32_t i = 0; i + 3 <= len && !(have_mem && have_irq); i++) {
+        uint32_t dlen = rd16(p + i + 1);
+        if (i + 3 + dlen > len)
+            continue;
+        if (!have_mem && p[i] == RES_MEM32_FIXED && dlen == RES_MEM32_FIXED_LEN) {
+            v->base = rd32(p + i + 4);
+            v->size = rd32(p + i + 8);
+            have_mem = v->size != 0;
+        } else if (!have_irq && p[i] == RES_EXT_IRQ && dlen >= RES_EXT_IRQ_MIN_LEN &&
+                   p[i + 4] >= 1) {
+            v->gsi = rd32(p + i + 5);
+            have_irq = 1;
+        }
+    }
+    return have_mem && have_irq ? 0 : -ENOENT;
+}
+
+int acpi_find_virtio_mmio(const struct acpi_mem *m, uint64_t rsdp_hint,
+                          struct acpi_virtio_mmio *out, int max)
+{
+    /* sdt_map's counters: written, never read, so no call sees another's. */
+    static struct platform_info scratch;
+    const uint8_t *fadt, *dsdt;
+    uint32_t flen, dlen;
+    uint64_t rsdp = rsdp_hint;
+    const size_t hid_len = sizeof(AML_VIRTIO_MMIO_HID) - 1;
+    int n = 0;
+
+    if (rsdp == 0 && acpi_find_rsdp(m, &rsdp) != 0)
+        return -ENOENT;
+    if ((fadt = fadt_find(m, rsdp, &flen, &scratch)) == NULL ||
+        (dsdt = dsdt_map(m, fadt, flen, &dlen, &scratch)) == NULL)
+        return -ENOENT;
+    for (uint32_t i = SDT_HEADER_LEN; i + hid_len <= dlen && n < max; i++) {
+        if (memcmp(dsdt + i, AML_VIRTIO_MMIO_HID, hid_len) != 0)
+            continue;
+        i += (uint32_t)hid_len;
+        uint32_t window = dlen - i < AML_HID_WINDOW ? dlen - i : AML_HID_WINDOW;
+        for (uint32_t j = 0; j + hid_len <= window; j++) /* not into the next device */
+            if (memcmp(dsdt + i + j, AML_VIRTIO_MMIO_HID, hid_len) == 0)
+                window = j;
+        if (virtio_mmio_resources(dsdt + i, window, &out[n]) == 0)
+            n++;
+    }
+    return n;
 }

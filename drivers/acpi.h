@@ -146,4 +146,25 @@ int mptable_parse(const struct acpi_mem *m, struct platform_info *out);
  */
 int platform_discover(const struct acpi_mem *m, uint64_t rsdp_hint, struct platform_info *out);
 
+/* A virtio-mmio transport the DSDT describes. */
+struct acpi_virtio_mmio {
+    uint64_t base;
+    uint32_t size;
+    uint32_t gsi;
+};
+
+/*
+ * The virtio-mmio transports in the DSDT (the FADT's X_DSDT or DSDT), for
+ * machines that list them there and not on the kernel command line (QEMU
+ * microvm with ACPI on lists only the transports that hold a device).
+ * Not an AML interpreter: each occurrence of the string "LNRO0005" (the
+ * _HID virtio-mmio devices carry) is followed, within the same device's few
+ * dozen bytes, by the first Memory32Fixed (ACPI 6.5, 6.4.3.4) and Extended
+ * Interrupt (6.4.3.6) descriptors of its _CRS; a device missing either is
+ * skipped. Fills at most max entries of out and returns how many, or a
+ * negative errno when there is no readable RSDP, FADT or DSDT.
+ */
+int acpi_find_virtio_mmio(const struct acpi_mem *m, uint64_t rsdp_hint,
+                          struct acpi_virtio_mmio *out, int max);
+
 #endif

@@ -30,15 +30,17 @@
 #define LSR_THRE    0x20
 #define LCR_DLAB    0x80
 
-static int serial_present;
+static int serial_present; /* 1 found, -1 absent, 0 not looked at yet */
 static unsigned fifo_size;   /* bytes the transmitter takes once THRE is set */
 static unsigned fifo_room;   /* of those, not yet used */
 
 int serial_init(void)
 {
     cpu_outb(COM1 + UART_SCRATCH, 0x5A);
-    if (cpu_inb(COM1 + UART_SCRATCH) != 0x5A)
+    if (cpu_inb(COM1 + UART_SCRATCH) != 0x5A) {
+        serial_present = -1;
         return -ENODEV;
+    }
     cpu_outb(COM1 + UART_IER, 0x00);   /* no interrupts */
     cpu_outb(COM1 + UART_LCR, LCR_DLAB);
     cpu_outb(COM1 + UART_DATA, 1);     /* divisor 1: 115200 baud */
@@ -68,7 +70,9 @@ static void serial_putc(char c)
 
 void serial_write(const char *buf, size_t len)
 {
-    if (!serial_present)
+    if (serial_present == 0)
+        serial_init();
+    if (serial_present < 0)
         return;
     for (size_t i = 0; i < len; i++) {
         if (buf[i] == '\n')

@@ -7,7 +7,8 @@
 /* Programs COM1 for 115200 8N1. Returns 0, or -ENODEV when no UART answers. */
 int serial_init(void);
 
-/* Writes len bytes, turning "\n" into "\r\n". No-op when no UART was found. */
+/* Writes len bytes, turning "\n" into "\r\n"; programs the UART first if
+ * serial_init has not run. No-op when no UART was found. */
 void serial_write(const char *buf, size_t len);
 
 #endif

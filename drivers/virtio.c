@@ -12,6 +12,7 @@
  * full fence separates that store from reading the device's event index.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "drivers/virtio.h"
@@ -325,9 +326,15 @@ static const struct virtio_ops mmio_ops = {
 
 int virtio_mmio_attach(struct virtio_device *d, uint64_t base, uint32_t irq, uint32_t device_id)
 {
-    memset(d, 0, sizeof(*d));
     if (paging_map_mmio(base, PAGE_SIZE) != 0)
         return -ENOMEM;
+    return virtio_mmio_attach_mapped(d, base, irq, device_id);
+}
+
+int virtio_mmio_attach_mapped(struct virtio_device *d, uint64_t base, uint32_t irq,
+                              uint32_t device_id)
+{
+    memset(d, 0, sizeof(*d));
     d->mmio = (volatile uint8_t *)(uintptr_t)base;
     if (R32(d->mmio, MMIO_MAGIC) != 0x74726976) /* "virt" */
         return -ENODEV;
@@ -341,6 +348,29 @@ int virtio_mmio_attach(struct virtio_device *d, uint64_t base, uint32_t irq, uin
     d->mmio_irq = irq;
     d->ops = &mmio_ops;
     d->transport = d->mmio_version == 2 ? "mmio" : "mmio-legacy";
+    return 0;
+}
+
+int virtio_mmio_parse(const char *s, uint64_t *base, uint32_t *irq)
+{
+    char *end;
+    unsigned long size = strtoul(s, &end, 0);
+    if (end == s)
+        return -EINVAL;
+    if (*end == 'K' || *end == 'k' || *end == 'M' || *end == 'm')
+        end++;
+    if (*end != '@' || size == 0)
+        return -EINVAL;
+    const char *b = end + 1;
+    unsigned long long addr = strtoull(b, &end, 0);
+    if (end == b || *end != ':')
+        return -EINVAL;
+    const char *q = end + 1;
+    unsigned long line = strtoul(q, &end, 0);
+    if (end == q || line > 255)
+        return -EINVAL;
+    *base = addr;
+    *irq = (uint32_t)line;
     return 0;
 }
 
@@ -441,24 +471,33 @@ void virtio_driver_ok(struct virtio_device *d)
 #define VRING_AVAIL_F_NO_INTERRUPT 1
 #define VRING_USED_F_NO_NOTIFY     1
 
-int virtq_init(struct virtq *q, struct virtio_device *d, uint16_t index, uint16_t max_size,
-               uint16_t msix_entry)
+static size_t used_offset(uint16_t size)
 {
-    memset(q, 0, sizeof(*q));
+    return (16u * size + 6 + 2u * size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+}
+
+size_t virtq_ring_bytes(uint16_t size)
+{
+    return used_offset(size) + ((6 + 8u * size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
+}
+
+/* The size queue `index` gets: the device's maximum, or less where the
+ * transport lets the driver choose (legacy PCI queues have a fixed size). */
+static uint16_t queue_size(struct virtio_device *d, uint16_t index, uint16_t max_size)
+{
     uint16_t size = d->ops->queue_max(d, index);
-    if (size == 0)
-        return -ENODEV;
-    /* Legacy PCI queues have a fixed size; the others may be made smaller. */
     if (d->ops != &legacy_ops && size > max_size)
         size = max_size;
-    size_t avail_bytes = 6 + 2u * size;
-    size_t used_off = (16u * size + avail_bytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-    size_t total = used_off + ((6 + 8u * size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
-    uint8_t *mem = pmem_alloc(pmem_order_for(total));
-    q->cookies = pmem_alloc(pmem_order_for(sizeof(void *) * size));
-    if (mem == NULL || q->cookies == NULL)
-        return -ENOMEM;
-    memset(mem, 0, total);
+    return size;
+}
+
+/* Lays the rings out in mem (zeroed, virtq_ring_bytes(size)) and enables
+ * the queue. */
+static int virtq_setup(struct virtq *q, struct virtio_device *d, uint16_t index, uint16_t size,
+                       uint8_t *mem, void **cookies, uint16_t msix_entry)
+{
+    size_t used_off = used_offset(size);
+    q->cookies = cookies;
     q->dev = d;
     q->index = index;
     q->size = size;
@@ -471,6 +510,32 @@ int virtq_init(struct virtq *q, struct virtio_device *d, uint16_t index, uint16_
     q->num_free = size;
     q->event_idx = (d->features >> VIRTIO_F_RING_EVENT_IDX) & 1;
     return d->ops->queue_enable(d, q, msix_entry);
+}
+
+int virtq_init(struct virtq *q, struct virtio_device *d, uint16_t index, uint16_t max_size,
+               uint16_t msix_entry)
+{
+    memset(q, 0, sizeof(*q));
+    uint16_t size = queue_size(d, index, max_size);
+    if (size == 0)
+        return -ENODEV;
+    size_t total = virtq_ring_bytes(size);
+    uint8_t *mem = pmem_alloc(pmem_order_for(total));
+    void **cookies = pmem_alloc(pmem_order_for(sizeof(void *) * size));
+    if (mem == NULL || cookies == NULL)
+        return -ENOMEM;
+    memset(mem, 0, total);
+    return virtq_setup(q, d, index, size, mem, cookies, msix_entry);
+}
+
+int virtq_init_mem(struct virtq *q, struct virtio_device *d, uint16_t index, uint16_t max_size,
+                   void *ring, void **cookies)
+{
+    memset(q, 0, sizeof(*q));
+    uint16_t size = queue_size(d, index, max_size);
+    if (size == 0 || size > max_size) /* a fixed legacy size too big for the memory */
+        return -ENODEV;
+    return virtq_setup(q, d, index, size, ring, cookies, 0);
 }
 
 int virtq_add(struct virtq *q, const uint64_t *addr, const uint32_t *len, int n, int out,

@@ -96,6 +96,19 @@ int virtio_pci_attach(struct virtio_device *d, struct pci_device *p);
  * -ENODEV. */
 int virtio_mmio_attach(struct virtio_device *d, uint64_t base, uint32_t irq, uint32_t device_id);
 
+/*
+ * Parses one virtio-mmio entry as VMMs put it on the kernel command line
+ * (QEMU microvm without ACPI, Firecracker): "<size>[K|M]@<base>:<irq>", as
+ * in virtio_mmio.device=512@0xfeb00e00:12. Returns 0 or -EINVAL.
+ */
+int virtio_mmio_parse(const char *s, uint64_t *base, uint32_t *irq);
+
+/* Like virtio_mmio_attach, without mapping the registers: for a caller that
+ * runs before the page-table allocator exists, on a base the boot stub's
+ * identity map of the first 4 GiB already covers. */
+int virtio_mmio_attach_mapped(struct virtio_device *d, uint64_t base, uint32_t irq,
+                              uint32_t device_id);
+
 /* A virtio 1.x device (features past bit 31, FEATURES_OK)? */
 int virtio_is_modern(const struct virtio_device *d);
 
@@ -110,6 +123,12 @@ void virtio_driver_ok(struct virtio_device *d);
 /* Allocates and enables queue `index` (at most max_size entries). */
 int virtq_init(struct virtq *q, struct virtio_device *d, uint16_t index, uint16_t max_size,
                uint16_t msix_entry);
+
+/* Like virtq_init, in caller-provided memory: `ring` (page-aligned, zeroed,
+ * at least virtq_ring_bytes(max_size) bytes) and `cookies` (max_size). */
+size_t virtq_ring_bytes(uint16_t size);
+int virtq_init_mem(struct virtq *q, struct virtio_device *d, uint16_t index, uint16_t max_size,
+                   void *ring, void **cookies);
 
 /*
  * Queues a chain of n buffers (addr, len; the first `out` device-readable,

@@ -130,29 +130,6 @@ static const char *mmio_device_opt = "";
 ZEBU_OPTION_STRING("virtio_mmio.device", mmio_device_opt,
                    "a virtio-mmio device, size@base:irq (set by the VMM; may repeat)");
 
-static int parse_mmio_device(const char *s, uint64_t *base, uint32_t *irq)
-{
-    char *end;
-    unsigned long size = strtoul(s, &end, 0);
-    if (end == s)
-        return -EINVAL;
-    if (*end == 'K' || *end == 'k' || *end == 'M' || *end == 'm')
-        end++;
-    if (*end != '@' || size == 0)
-        return -EINVAL;
-    const char *b = end + 1;
-    unsigned long long addr = strtoull(b, &end, 0);
-    if (end == b || *end != ':')
-        return -EINVAL;
-    const char *q = end + 1;
-    unsigned long line = strtoul(q, &end, 0);
-    if (end == q || line > 255)
-        return -EINVAL;
-    *base = addr;
-    *irq = (uint32_t)line;
-    return 0;
-}
-
 /* Finds a network device among the command line's virtio-mmio entries. */
 static int attach_mmio(struct vnet *n)
 {
@@ -160,7 +137,7 @@ static int attach_mmio(struct vnet *n)
     for (const char *p = cmdline_raw(); (p = strstr(p, key)) != NULL; p += sizeof(key) - 1) {
         uint64_t base;
         uint32_t irq;
-        if (parse_mmio_device(p + sizeof(key) - 1, &base, &irq) != 0) {
+        if (virtio_mmio_parse(p + sizeof(key) - 1, &base, &irq) != 0) {
             pr_warn("virtio-net", "malformed %.40s ignored", p);
             continue;
         }

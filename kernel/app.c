@@ -48,6 +48,7 @@ void zebu_exit(int status)
     if (knet_exit_report != NULL)
         knet_exit_report();
     pr_info("app", "exited with status %d", status);
+    console_flush(); /* the last lines may still be in the virtio console */
     platform_exit(status);
 }
 

@@ -71,7 +71,8 @@ static void pci_scan(void)
     pr_info("pci", "%d function%s (config access: %s)", n, n == 1 ? "" : "s",
             pci_access_method());
     for (int i = 0; i < n; i++) {
-        const struct pci_device *d = pci_device_at(i);
+        struct pci_device *d = pci_device_at(i);
+        console_attach_pci(d); /* a virtio console on PCI: output moves there */
         pr_debug("pci", "%02x:%02x.%u %04x:%04x class %02x.%02x%s%s", d->bus, d->dev, d->fn,
                 d->vendor, d->device, d->class_code, d->subclass, d->cap_msix ? " msi-x" : "",
                 d->cap_msi ? " msi" : "");
@@ -87,10 +88,12 @@ static void parse_command_line(void)
     if (refused < 0) {
         pr_err("cmdline", "refusing to start: %d malformed option%s", -refused,
                refused == -1 ? "" : "s");
+        console_flush();
         platform_exit(ZEBU_EXIT_USAGE);
     }
     if (help) {
         cmdline_print_help();
+        console_flush();
         platform_exit(0);
     }
 }
@@ -106,10 +109,13 @@ void kernel_main(const struct boot_handoff *handoff)
     backtrace_add_stack((uint64_t)(uintptr_t)boot_stack_bottom,
                         (uint64_t)(uintptr_t)boot_stack_top);
 
-    /* Consoles, then what the loader told us, then the banner. */
+    /* Consoles, then what the loader told us, then the virtio console if
+     * the VMM has one (it takes a whole line per device access, the UART
+     * one byte), then the banner. */
     console_init();
     if (boot_info_parse(handoff, &boot_info) != 0)
         panic("unknown boot protocol %u", handoff->protocol);
+    console_attach(boot_info.cmdline, boot_info.rsdp);
     print_banner();
     boot_trace_mark("stub: page tables, long mode", boot_info.tsc_ap_wake_start);
     boot_trace_mark("stub: other cores sent INIT/SIPI", boot_info.tsc_ap_wake_end);
@@ -135,6 +141,7 @@ void kernel_main(const struct boot_handoff *handoff)
     pmem_init(&boot_info);
     if (paging_init(&boot_info) != 0)
         panic("paging: out of memory for page tables");
+    console_map_devices();
     struct pmem_stats ps;
     pmem_get_stats(&ps);
     pr_info("mem", "%lu KiB free for the heap, RAM mapped up to %lu MiB, page 0 unmapped",

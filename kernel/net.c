@@ -386,8 +386,10 @@ void knet_start(void)
     net_stack_add_iface(&stack, &iface);
     vnet.rx_deliver = rx_deliver;
     vnet.tx_done = tx_done;
-    if (configure() != 0)
-        platform_exit(ZEBU_EXIT_USAGE); /* a malformed option stops the boot */
+    if (configure() != 0) {
+        console_flush();
+        platform_exit(ZEBU_EXIT_USAGE);
+    } /* a malformed option stops the boot */
     announce_address();
     struct thread *t = thread_create(net_thread, NULL, 0, "net", 0);
     if (t == NULL)

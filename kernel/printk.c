@@ -1,36 +1,92 @@
 /*
- * kernel/printk.c — console fan-out (serial + VGA) and leveled logging.
+ * kernel/printk.c — console fan-out and leveled logging.
  *
  * One lock serialises whole lines so that cores do not interleave mid-line;
  * a panicking core breaks it (console_break_lock) rather than deadlock.
+ *
+ * Where the text goes: the 16550 UART until a virtio console is found
+ * (console_attach, before the banner on microvm), the virtio console from
+ * then on, and VGA text memory besides either when there is one. The UART
+ * is programmed on its first byte, so a boot that finds a virtio console
+ * before printing anything never touches it. Each byte on the UART is a
+ * device access (a VM exit under a hypervisor); the virtio console takes a
+ * whole write per notification (docs/boot.md).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "drivers/acpi.h"
 #include "drivers/serial.h"
 #include "drivers/vga.h"
+#include "drivers/virtio.h"
+#include "drivers/virtio_console.h"
 #include "kernel/printk.h"
 #include "kernel/spinlock.h"
 #include "kernel/time.h"
 
 long log_level_console = LOG_WARN; /* until the command line sets it */
 static struct spinlock console_lock;
+static int console_virtio; /* output goes to the virtio console */
 
 void console_init(void)
 {
-    serial_init();
     vga_init();
 }
 
-void console_break_lock(void)
+/* The UART from now on; what the virtio console took before is drained
+ * first, so the two streams stay in order where the VMM merges them. */
+static void console_to_serial_locked(void)
 {
-    spin_unlock(&console_lock);
+    if (console_virtio)
+        vcon_flush();
+    console_virtio = 0;
 }
 
 static void console_write_locked(const char *buf, size_t len)
 {
-    serial_write(buf, len);
+    if (console_virtio && vcon_write(buf, len) < 0) {
+        /* The device stopped using buffers: what it had not taken may be
+         * lost; say so on the UART and keep going there. */
+        console_to_serial_locked();
+        static const char lost[] = "\n[console: virtio console stopped; on the UART now]\n";
+        serial_write(lost, sizeof(lost) - 1);
+    }
+    if (!console_virtio)
+        serial_write(buf, len);
     vga_write(buf, len);
+}
+
+/*
+ * A panic report: the other cores are stopped. When the lock was free, no
+ * write was half done and the virtio console carries the report, in order
+ * after everything before it. When it was held (by a stopped core, or by
+ * this one faulting inside the console code), the virtqueue may be half
+ * updated: the report goes to the UART, which has no state to corrupt,
+ * after what the device already took has drained.
+ */
+void console_break_lock(void)
+{
+    if (spin_trylock(&console_lock)) {
+        spin_unlock(&console_lock);
+        return;
+    }
+    console_to_serial_locked();
+    spin_unlock(&console_lock);
+}
+
+void console_emergency(void)
+{
+    console_to_serial_locked();
+    spin_unlock(&console_lock);
+}
+
+void console_flush(void)
+{
+    uint64_t flags = spin_lock_irqsave(&console_lock);
+    if (console_virtio)
+        vcon_flush();
+    spin_unlock_irqrestore(&console_lock, flags);
 }
 
 void console_write(const char *buf, size_t len)
@@ -38,6 +94,69 @@ void console_write(const char *buf, size_t len)
     uint64_t flags = spin_lock_irqsave(&console_lock);
     console_write_locked(buf, len);
     spin_unlock_irqrestore(&console_lock, flags);
+}
+
+/* Firmware tables at boot: the stub's identity map covers the first 4 GiB
+ * (page 0 aside), and nothing has been unmapped yet. */
+static const void *early_map(void *ctx, uint64_t phys, size_t len)
+{
+    (void)ctx;
+    if (phys < 4096 || phys + len < phys || phys + len > (4ull << 30))
+        return NULL;
+    return (const void *)(uintptr_t)phys;
+}
+
+/* A virtio console among the command line's virtio_mmio.device= entries
+ * (QEMU microvm with ACPI off, Firecracker). 0 when one was taken. */
+static int attach_from_cmdline(const char *cmdline)
+{
+    static const char key[] = "virtio_mmio.device=";
+    int listed = 0;
+    for (const char *p = cmdline; (p = strstr(p, key)) != NULL; p += sizeof(key) - 1) {
+        uint64_t base;
+        uint32_t irq;
+        if (virtio_mmio_parse(p + sizeof(key) - 1, &base, &irq) != 0 || base == 0 ||
+            base + 4096 > (4ull << 30))
+            continue;
+        listed = 1;
+        if (vcon_attach_mmio(base, irq) == 0)
+            return 0;
+    }
+    return listed ? -ENODEV : -ENOENT;
+}
+
+int console_attach(const char *cmdline, uint64_t rsdp)
+{
+    struct acpi_virtio_mmio devs[8];
+    struct acpi_mem mem = {early_map, NULL};
+    int err = attach_from_cmdline(cmdline);
+    if (err == -ENOENT) { /* none listed there: ACPI's DSDT may list them */
+        int n = acpi_find_virtio_mmio(&mem, rsdp, devs, 8);
+        for (int i = 0; i < n && err != 0; i++)
+            if (devs[i].base + 4096 <= (4ull << 30))
+                err = vcon_attach_mmio(devs[i].base, devs[i].gsi);
+    }
+    if (err == 0) {
+        uint64_t flags = spin_lock_irqsave(&console_lock);
+        console_virtio = 1;
+        spin_unlock_irqrestore(&console_lock, flags);
+    }
+    return err;
+}
+
+int console_attach_pci(struct pci_device *p)
+{
+    if (console_virtio || vcon_attach_pci(p) != 0)
+        return -ENODEV;
+    uint64_t flags = spin_lock_irqsave(&console_lock);
+    console_virtio = 1;
+    spin_unlock_irqrestore(&console_lock, flags);
+    return 0;
+}
+
+void console_map_devices(void)
+{
+    vcon_map_registers();
 }
 
 void kprintf(const char *fmt, ...)

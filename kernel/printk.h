@@ -31,16 +31,42 @@ void vprintk(enum log_level level, const char *tag, const char *fmt, va_list ap)
 /* The console level; lines with level > it are dropped. */
 extern long log_level_console;
 
-/* Raw console output (serial and VGA), no prefix. Interrupt-safe. */
+/* Raw console output (UART or virtio console, and VGA), no prefix.
+ * Interrupt-safe. */
 void console_write(const char *buf, size_t len);
 
 /* Formatted raw output, no prefix or level. For reports (faults, stats). */
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Brings up serial and VGA; safe to call before anything else. */
+/* Brings up VGA (the UART comes up on its first byte); safe to call
+ * before anything else. */
 void console_init(void);
 
-/* Lets a panic on any core print even if the console lock is held. */
+/*
+ * Moves console output to a virtio console, when the VMM has one: the
+ * virtio-mmio devices that `cmdline` lists (virtio_mmio.device=), or else
+ * those in the ACPI DSDT (RSDP at rsdp, or searched for when 0). Runs
+ * before the page allocator. Returns 0, or a negative errno when none was
+ * found (output stays on the UART).
+ */
+int console_attach(const char *cmdline, uint64_t rsdp);
+
+/* The same for a virtio-serial PCI function (after the PCI scan). */
+struct pci_device;
+int console_attach_pci(struct pci_device *p);
+
+/* Once page tables can be edited: the console's registers uncached. */
+void console_map_devices(void);
+
+/* Waits until everything written has left the guest (the virtio console
+ * is asynchronous under KVM). Call before ending the VM. */
+void console_flush(void);
+
+/* Lets a panic on any core print even if the console lock is held; if it
+ * was held, output moves to the UART (see printk.c). */
 void console_break_lock(void);
+
+/* A fault while reporting a fault: UART only, lock broken. */
+void console_emergency(void);
 
 #endif

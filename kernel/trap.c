@@ -131,6 +131,7 @@ void trap_fatal(const struct trap_frame *f)
     if (__atomic_fetch_add(&reporting, 1, __ATOMIC_SEQ_CST) != 0) {
         if (__atomic_load_n(&stopping, __ATOMIC_SEQ_CST))
             platform_halt(); /* another core is reporting */
+        console_emergency();
         kprintf("\nzebu: fault (vector %lu at %016lx) while reporting a fault; halting\n",
                 f->vector, f->rip);
         platform_exit(ZEBU_EXIT_PANIC);
@@ -151,6 +152,7 @@ void trap_fatal(const struct trap_frame *f)
     kprintf("backtrace:\n");
     backtrace_print(f->rip, f->rsp, f->rbp);
     kprintf("zebu: kernel stopped (exit status %d)\n", ZEBU_EXIT_PANIC);
+    console_flush();
     platform_exit(ZEBU_EXIT_PANIC);
 }
 

@@ -964,6 +964,108 @@ TEST(acpi_fadt_flags)
     fw_free(f);
 }
 
+/* A virtio-mmio device as QEMU microvm writes it in AML: Device (VRnn) {
+ * Name (_HID, "LNRO0005"), Name (_UID, n), Name (_CCA, 1), Name (_CRS,
+ * ResourceTemplate () { Memory32Fixed (ReadWrite, base, 0x200),
+ * Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive) { gsi } }) }.
+ * Returns the bytes written to p; with_irq 0 leaves the interrupt out. */
+static size_t aml_virtio_dev(uint8_t *p, int n, uint32_t base, uint32_t gsi, int with_irq)
+{
+    size_t i = 0;
+    uint8_t body[] = {0x08, '_', 'H', 'I', 'D', 0x0D, 'L', 'N', 'R', 'O', '0', '0', '0', '5', 0,
+                      0x08, '_', 'U', 'I', 'D', 0x0A, (uint8_t)n,
+                      0x08, '_', 'C', 'C', 'A', 0x01,
+                      0x08, '_', 'C', 'R', 'S', 0x11, 0x1A, 0x0A, 0x17};
+    p[i++] = 0x5B; /* DeviceOp */
+    p[i++] = 0x82;
+    p[i++] = 0x3F; /* PkgLength (not checked by the scan) */
+    memcpy(p + i, "VR0", 3);
+    p[i + 3] = (uint8_t)('0' + n);
+    i += 4;
+    memcpy(p + i, body, sizeof(body));
+    i += sizeof(body);
+    p[i++] = 0x86; p[i++] = 0x09; p[i++] = 0x00; p[i++] = 0x01;
+    put32(p + i, base); put32(p + i + 4, 0x200); i += 8;
+    if (with_irq) {
+        p[i++] = 0x89; p[i++] = 0x06; p[i++] = 0x00; p[i++] = 0x0B; p[i++] = 0x01;
+        put32(p + i, gsi); i += 4;
+    }
+    p[i++] = 0x79; p[i++] = 0x00; /* end tag */
+    return i;
+}
+
+/* A DSDT holding `n` devices (the one at `no_irq`, if any, without an
+ * interrupt), and a FADT naming it through DSDT (xdsdt 0) or X_DSDT. */
+static void virtio_world(struct fw *f, int n, int no_irq, int xdsdt, size_t cut)
+{
+    uint8_t aml[1024];
+    size_t len = 36;
+    uint64_t tables[1];
+
+    for (int k = 0; k < n; k++)
+        len += aml_virtio_dev(aml + len, k, 0xFEB00000u + 0x200u * (uint32_t)k, 16u + (uint32_t)k,
+                              k != no_irq);
+    len -= cut;
+    uint64_t dsdt = fw_alloc(f, len);
+    uint8_t *d = fw_ptr(f, dsdt, len);
+    memcpy(d + 36, aml + 36, len - 36);
+    sdt_header(d, "DSDT", (uint32_t)len);
+    sdt_fix(d);
+    tables[0] = make_fadt(f, 276, 1u << 20);
+    uint8_t *fadt = fw_ptr(f, tables[0], 276);
+    if (xdsdt)
+        put64(fadt + 140, dsdt);
+    else
+        put32(fadt + 40, (uint32_t)dsdt);
+    sdt_fix(fadt);
+    acpi_world_v1(f, tables, 1);
+}
+
+static int do_find_virtio(struct fw *f, struct acpi_virtio_mmio *out, int max)
+{
+    struct acpi_mem m = fw_mem(f);
+    int rc = acpi_find_virtio_mmio(&m, RSDP_AT, out, max);
+
+    fw_unmap_all(f);
+    return rc;
+}
+
+TEST(acpi_virtio_mmio_in_dsdt)
+{
+    struct acpi_virtio_mmio v[4];
+    struct fw *f = fw_new();
+
+    virtio_world(f, 3, -1, 0, 0);
+    CHECK_INT_EQ(do_find_virtio(f, v, 4), 3);
+    CHECK_UINT_EQ(v[0].base, 0xFEB00000u);
+    CHECK_UINT_EQ(v[0].size, 0x200);
+    CHECK_UINT_EQ(v[0].gsi, 16);
+    CHECK_UINT_EQ(v[2].base, 0xFEB00400u);
+    CHECK_UINT_EQ(v[2].gsi, 18);
+    CHECK_INT_EQ(do_find_virtio(f, v, 2), 2); /* no more than asked for */
+    fw_free(f);
+
+    /* Through X_DSDT; a device without its interrupt is skipped. */
+    f = fw_new();
+    virtio_world(f, 3, 1, 1, 0);
+    CHECK_INT_EQ(do_find_virtio(f, v, 4), 2);
+    CHECK_UINT_EQ(v[1].base, 0xFEB00400u);
+    fw_free(f);
+
+    /* The last device cut off inside its interrupt descriptor: not read past. */
+    f = fw_new();
+    virtio_world(f, 2, -1, 0, 5);
+    CHECK_INT_EQ(do_find_virtio(f, v, 4), 1);
+    fw_free(f);
+
+    /* No DSDT named by the FADT. */
+    f = fw_new();
+    uint64_t tables[1] = {make_fadt(f, 276, 0)};
+    acpi_world_v1(f, tables, 1);
+    CHECK_INT_EQ(do_find_virtio(f, v, 4), -ENOENT);
+    fw_free(f);
+}
+
 TEST(acpi_v2_uses_xsdt)
 {
     struct fw *f = fw_new();
