@@ -213,16 +213,18 @@ def test_dhcp_from_dnsmasq_in_the_namespace(offload, tmp_path):
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         guest = ConsoleGuest(launcher_args("udp-echo", ns, tap, offload, "limit=1 net.stats=1",
                                            timeout=120))
+        p = None
         try:
             m = guest.wait_for(r"udp-echo: listening on (10\.0\.9\.\d+):7", 90)
-            assert m, guest.output[-3000:]
-            p = nsrun(ns, ["/usr/bin/python3", "-c", UDP_ONCE, m.group(1)], timeout=60)
-            assert p.stdout.strip() == "leased", p.stdout + p.stderr
-            guest.proc.wait(timeout=60)
+            if m:
+                p = nsrun(ns, ["/usr/bin/python3", "-c", UDP_ONCE, m.group(1)], timeout=60)
+                guest.proc.wait(timeout=60)
         finally:
             out = guest.stop()
             dns.terminate()
             dns_log = dns.communicate(timeout=10)[0].decode("utf-8", "replace")
+    assert m, out[-3000:] + dns_log[-2000:]
+    assert p.stdout.strip() == "leased", p.stdout + p.stderr + out[-3000:] + dns_log[-3000:]
     addr = m.group(1)
     assert 50 <= int(addr.rsplit(".", 1)[1]) <= 60, out[-3000:]
     assert f"DHCPACK({tap}) {addr}" in dns_log, dns_log[-2000:]
