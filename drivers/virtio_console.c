@@ -25,8 +25,15 @@
 
 #define VCON_PAGE        4096
 #define VCON_QUEUE_SIZE  16
-#define VCON_SLOT_SIZE   512
 #define VCON_TRANSMITQ0  1
+/* The buffer slots live in the ring's first page, after the descriptor
+ * table (16 bytes each) and the available ring (6 + 2 per entry), which the
+ * legacy layout pads to a page: 8 KiB of memory in all, which matters to a
+ * guest of 2 MiB. */
+#define VCON_SLOTS_OFFSET 512
+#define VCON_SLOT_SIZE    ((VCON_PAGE - VCON_SLOTS_OFFSET) / VCON_QUEUE_SIZE)
+_Static_assert(16 * VCON_QUEUE_SIZE + 6 + 2 * VCON_QUEUE_SIZE <= VCON_SLOTS_OFFSET,
+               "console slots overlap the available ring");
 /* How long a full ring may stay full: 2^32 TSC cycles, one to four
  * seconds on anything that runs this (no calibrated clock is needed). */
 #define VCON_WAIT_CYCLES (1ull << 32)
@@ -41,7 +48,11 @@ static struct {
 /* virtq_ring_bytes(16): descriptors and available ring, used ring. */
 static uint8_t vcon_ring[2 * VCON_PAGE] __attribute__((aligned(VCON_PAGE)));
 static void *vcon_cookies[VCON_QUEUE_SIZE];
-static char vcon_slots[VCON_QUEUE_SIZE][VCON_SLOT_SIZE];
+
+static char *slot_of(uint16_t desc)
+{
+    return (char *)vcon_ring + VCON_SLOTS_OFFSET + (size_t)desc * VCON_SLOT_SIZE;
+}
 
 static void reap(void)
 {
@@ -124,7 +135,7 @@ static int fill_chain(const char *buf, size_t len, int slots, uint64_t *addr, ui
     size_t in = 0;
     int k;
     for (k = 0; k < slots && in < len; k++) {
-        char *slot = vcon_slots[d];
+        char *slot = slot_of(d);
         uint32_t n = 0;
         while (in < len) {
             uint32_t need = buf[in] == '\n' ? 2 : 1;

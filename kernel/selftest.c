@@ -166,9 +166,8 @@ static void selftest_pmem(void)
     give_all(list, 3);
     unsigned again = take_all(0, &list);
     give_all(list, 0);
-    pr_info("selftest",
-            "pmem: %u pages taken one by one; then %u blocks of 32 KiB (%u pages); "
-            "then %u pages",
+    kprintf("selftest: pmem: %u pages taken one by one; then %u blocks of 32 KiB (%u pages); "
+            "then %u pages\n",
             pages, blocks, blocks * 8, again);
 }
 
