@@ -134,7 +134,7 @@ struct netbuf *nbuf_slice(struct netbuf *nb, size_t off, size_t len)
         size_t n = nb->len - off < len ? nb->len - off : len;
         c->data += off;
         c->len = n;
-        c->flags &= (uint16_t)~(NB_CSUM_NEEDED | NB_GSO_TCP4);
+        c->flags &= (uint16_t) ~(NB_CSUM_NEEDED | NB_GSO_TCP4);
         *link = c;
         link = &c->next;
         len -= n;

@@ -400,8 +400,8 @@ static uint32_t tso_grow(struct tcp_conn *c, uint32_t mss, uint32_t left, uint32
         n = c->snd_max - c->snd_nxt;
     size_t off = c->sndq_off + (size_t)(c->snd_nxt - c->snd_una);
     n = (uint32_t)nbuf_span_segs(c->sndq, off, n, c->ifc->tso_max_segs - 1u);
-    int tail_ok = (n == left && (c->nodelay || c->shut_wr)) ||
-                  (rexmit && n == c->snd_max - c->snd_nxt);
+    int tail_ok =
+        (n == left && (c->nodelay || c->shut_wr)) || (rexmit && n == c->snd_max - c->snd_nxt);
     if (n % mss != 0 && !tail_ok)
         n -= n % mss;
     return n > mss ? n : mss;
