@@ -11,6 +11,7 @@
  * budget, then re-enables interrupts and re-checks before sleeping.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,11 @@
 #define HDR_MAX    12
 #define HDR_F_NEEDS_CSUM 1
 #define HDR_F_DATA_VALID 2
+#define HDR_GSO_TCPV4    1
+
+static bool tso_wanted = true;
+ZEBU_OPTION_BOOL("virtio_net.tso", tso_wanted,
+                 "let the device segment TCP (HOST_TSO4) when it offers it with CSUM");
 
 static struct vnet *irq_owner; /* one device for now */
 
@@ -169,7 +175,12 @@ int vnet_probe(struct vnet *n, uint32_t irq_apic)
                       (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
                       (1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_F_RING_EVENT_IDX) |
                       (1ull << VIRTIO_F_VERSION_1);
-    log_features("device offers", n->dev.ops->get_features(&n->dev));
+    uint64_t offered = n->dev.ops->get_features(&n->dev);
+    /* HOST_TSO4 depends on CSUM (5.1.3.1): segments need their sums. No
+     * HOST_TSO6: there is no IPv6 here. */
+    if (tso_wanted && (offered >> VIRTIO_NET_F_CSUM & 1))
+        wanted |= 1ull << VIRTIO_NET_F_HOST_TSO4;
+    log_features("device offers", offered);
     err = virtio_negotiate(&n->dev, wanted);
     if (err != 0)
         return err;
@@ -212,8 +223,31 @@ static void reap_tx(struct vnet *n)
             n->tx_done(n->ctx, cookie);
 }
 
+/* The virtio-net header of a transmitted frame (5.1.6: flags, gso_type,
+ * hdr_len, gso_size, csum_start, csum_offset, little-endian). Returns 0,
+ * or -EINVAL for an offload that was not negotiated. */
+static int fill_tx_header(const struct vnet *n, uint8_t *hdr, const struct vnet_tx_offload *off)
+{
+    memset(hdr, 0, HDR_MAX);
+    if (off == NULL || off->csum_start == 0)
+        return off != NULL && off->gso_size != 0 ? -EINVAL : 0;
+    if (!vnet_has_feature(n, VIRTIO_NET_F_CSUM))
+        return -EINVAL;
+    hdr[0] = HDR_F_NEEDS_CSUM;
+    memcpy(hdr + 6, &off->csum_start, 2);
+    memcpy(hdr + 8, &off->csum_offset, 2);
+    if (off->gso_size != 0) {
+        if (!vnet_has_feature(n, VIRTIO_NET_F_HOST_TSO4))
+            return -EINVAL;
+        hdr[1] = HDR_GSO_TCPV4;
+        memcpy(hdr + 2, &off->hdr_len, 2);
+        memcpy(hdr + 4, &off->gso_size, 2);
+    }
+    return 0;
+}
+
 int vnet_transmit(struct vnet *n, const struct vnet_slice *s, int nslices, void *cookie,
-                  uint16_t csum_start, uint16_t csum_offset)
+                  const struct vnet_tx_offload *off)
 {
     uint64_t addr[VNET_MAX_SLICES + 1];
     uint32_t len[VNET_MAX_SLICES + 1];
@@ -225,12 +259,8 @@ int vnet_transmit(struct vnet *n, const struct vnet_slice *s, int nslices, void 
         return -ENOSPC;
     }
     uint8_t *hdr = n->tx_headers + (size_t)HDR_MAX * n->tx.free_head;
-    memset(hdr, 0, HDR_MAX);
-    if (csum_start != 0 && vnet_has_feature(n, VIRTIO_NET_F_CSUM)) {
-        hdr[0] = HDR_F_NEEDS_CSUM;
-        memcpy(hdr + 6, &csum_start, 2);
-        memcpy(hdr + 8, &csum_offset, 2);
-    }
+    if (fill_tx_header(n, hdr, off) != 0)
+        return -EINVAL;
     addr[0] = (uint64_t)(uintptr_t)hdr;
     len[0] = n->hdr_len;
     uint32_t bytes = 0;
@@ -244,6 +274,7 @@ int vnet_transmit(struct vnet *n, const struct vnet_slice *s, int nslices, void 
         return -ENOSPC;
     }
     virtq_kick(&n->tx);
+    n->stats.tx_tso += hdr[1] != 0;
     n->stats.tx_packets++;
     n->stats.tx_bytes += bytes;
     return 0;

@@ -17,13 +17,19 @@
 #include "kernel/sched.h"
 
 #define VNET_RX_BUF_SIZE 2048
-#define VNET_MAX_SLICES  16
+/* Slices of one transmitted frame: a TSO frame is a header and up to ~64
+ * KiB of payload wherever the app keeps it (46 device buffers of 1448
+ * bytes when an echo sends back what it received). Each frame takes one
+ * more descriptor for the virtio-net header, from a ring of 256 direct
+ * descriptors (no indirect ones): five such frames fill it. */
+#define VNET_MAX_SLICES  48
 #define VNET_QUEUE_SIZE  256
 
 /* Feature bits (VIRTIO 1.1, 5.1.3). */
 #define VIRTIO_NET_F_CSUM       0
 #define VIRTIO_NET_F_GUEST_CSUM 1
 #define VIRTIO_NET_F_MAC        5
+#define VIRTIO_NET_F_HOST_TSO4  11
 #define VIRTIO_NET_F_MRG_RXBUF  15
 #define VIRTIO_NET_F_STATUS     16
 
@@ -47,9 +53,21 @@ struct vnet_slice {
     uint32_t len;
 };
 
+/* What the device is to finish on a transmitted frame (virtio 1.x 5.1.6,
+ * struct virtio_net_hdr): csum_start != 0 asks for the transport checksum
+ * (NEEDS_CSUM: sum from csum_start, stored at csum_start + csum_offset);
+ * gso_size != 0 (HOST_TSO4 negotiated, with csum_start) asks it to cut the
+ * TCP/IPv4 frame into segments of gso_size payload bytes behind copies of
+ * its first hdr_len bytes (Ethernet, IPv4, TCP headers). */
+struct vnet_tx_offload {
+    uint16_t csum_start, csum_offset;
+    uint16_t gso_size, hdr_len;
+};
+
 struct vnet_stats {
     uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
     uint64_t rx_dropped_no_consumer, rx_bad_length, tx_ring_full, irqs, kicks, kicks_saved;
+    uint64_t tx_tso; /* frames sent for the device to segment */
 };
 
 struct vnet {
@@ -73,14 +91,18 @@ struct vnet {
 
 /* Finds the first virtio-net PCI function and brings it up with interrupts
  * on the core with APIC id irq_apic. Logs the features offered and taken.
- * Returns 0, -ENODEV (none), or another negative errno. */
+ * HOST_TSO4 is taken where the device offers it with CSUM (5.1.3.1) unless
+ * the option virtio_net.tso=off says not to. Returns 0, -ENODEV (none),
+ * or another negative errno. */
 int vnet_probe(struct vnet *n, uint32_t irq_apic);
 
-/* Sends one frame made of slices; cookie comes back through tx_done. With
- * csum_start != 0 (CSUM negotiated) the device fills the checksum at
- * csum_start + csum_offset. Returns 0 or -ENOSPC (ring full, counted). */
+/* Sends one frame made of at most VNET_MAX_SLICES slices; cookie comes
+ * back through tx_done. off (NULL: nothing) asks the device to finish the
+ * checksum (CSUM negotiated) and to segment (HOST_TSO4 negotiated).
+ * Returns 0, -ENOSPC (ring full, counted), or -EINVAL (too many slices, or
+ * an offload the device did not agree to). */
 int vnet_transmit(struct vnet *n, const struct vnet_slice *s, int nslices, void *cookie,
-                  uint16_t csum_start, uint16_t csum_offset);
+                  const struct vnet_tx_offload *off);
 
 /* Processes completed transmits and received frames (at most budget of
  * each); returns how many frames were received. */

@@ -269,6 +269,10 @@ struct zebu_net_counters {
     uint64_t accept_nomem;        /* connections reset at accept: no memory for the handle */
     uint64_t send_retries_nomem;  /* TCP sends that found no memory, retried by a timer */
     uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early (table full, no memory) */
+    /* TCP data segments by payload size: [0] up to the MSS, [1] up to
+     * 16 KiB, [2] up to 64 KiB. Sent ones above the MSS are frames the
+     * device segmented (TSO); received ones above it came in large. */
+    uint64_t tcp_segs_out_by_size[3], tcp_segs_in_by_size[3];
 };
 /* 0, or -ENODEV when there is no network device. */
 int zebu_net_counters(struct zebu_net_counters *c);

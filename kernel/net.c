@@ -104,21 +104,28 @@ static int device_transmit(struct netbuf *frame)
 {
     struct vnet_slice slices[VNET_MAX_SLICES];
     int n = 0;
-    uint16_t csum_start = 0, csum_offset = 0;
+    struct vnet_tx_offload off = {0};
     if (frame->flags & NB_CSUM_NEEDED) {
         if (vnet_has_feature(&vnet, VIRTIO_NET_F_CSUM)) {
-            csum_start = (uint16_t)nbuf_csum_start_in_frame(frame);
-            csum_offset = frame->csum_offset;
+            off.csum_start = (uint16_t)nbuf_csum_start_in_frame(frame);
+            off.csum_offset = frame->csum_offset;
         } else {
             nbuf_csum_finish(frame);
         }
+    }
+    /* TSO: the head holds exactly the Ethernet, IPv4 and TCP headers
+     * (net/netbuf.h, NB_GSO_TCP4); net/ only builds such frames where the
+     * interface has NET_IF_TX_TSO, i.e. HOST_TSO4 was negotiated. */
+    if (frame->flags & NB_GSO_TCP4) {
+        off.gso_size = frame->gso_size;
+        off.hdr_len = (uint16_t)frame->len;
     }
     for (struct netbuf *s = frame; s != NULL; s = s->next) {
         if (n == VNET_MAX_SLICES)
             return -EMSGSIZE;
         slices[n++] = (struct vnet_slice){s->data, (uint32_t)s->len};
     }
-    return vnet_transmit(&vnet, slices, n, frame, csum_start, csum_offset);
+    return vnet_transmit(&vnet, slices, n, frame, &off);
 }
 
 /*
@@ -381,8 +388,10 @@ void knet_start(void)
     stack.lim.tcp_rcvbuf = (size_t)stack.lim.tcp_rcv_segs * 1448 * 3 / 4;
     limit_connections();
     uint32_t features = (vnet_has_feature(&vnet, VIRTIO_NET_F_CSUM) ? NET_IF_TX_CSUM : 0) |
-                        (vnet_has_feature(&vnet, VIRTIO_NET_F_GUEST_CSUM) ? NET_IF_RX_CSUM : 0);
+                        (vnet_has_feature(&vnet, VIRTIO_NET_F_GUEST_CSUM) ? NET_IF_RX_CSUM : 0) |
+                        (vnet_has_feature(&vnet, VIRTIO_NET_F_HOST_TSO4) ? NET_IF_TX_TSO : 0);
     net_iface_init(&iface, "eth0", vnet.mac, 1500, features, &iface_ops, &vnet);
+    iface.tso_max_segs = VNET_MAX_SLICES; /* the header buffer and the payload slices */
     net_stack_add_iface(&stack, &iface);
     vnet.rx_deliver = rx_deliver;
     vnet.tx_done = tx_done;
@@ -485,6 +494,10 @@ int zebu_net_counters(struct zebu_net_counters *c)
         .send_retries_nomem = stack.tcp.nomem_retries,
         .time_wait_reclaimed = stack.tcp.time_wait_reclaimed,
     };
+    for (int i = 0; i < TCP_SIZE_CLASSES && i < 3; i++) {
+        c->tcp_segs_out_by_size[i] = stack.tcp.segs_out_by_size[i];
+        c->tcp_segs_in_by_size[i] = stack.tcp.segs_in_by_size[i];
+    }
     return 0;
 }
 

@@ -102,7 +102,7 @@ static void selftest_vnet(void)
     struct vnet_slice slices[2] = {{frame, 14}, {frame + 14, sizeof(frame) - 14}};
     uint64_t t0 = time_ns();
     for (int attempt = 0; attempt < 3; attempt++) {
-        vnet_transmit(&vnet, slices, 2, NULL, 0, 0);
+        vnet_transmit(&vnet, slices, 2, NULL, NULL);
         uint64_t deadline = time_ns() + 500ull * 1000 * 1000;
         while (time_ns() < deadline) {
             struct vnet_rxbuf *b;

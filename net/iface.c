@@ -30,6 +30,10 @@ void net_iface_init(struct net_iface *ifc, const char *name, const uint8_t mac[6
     memcpy(ifc->mac, mac, 6);
     ifc->mtu = mtu;
     ifc->features = features;
+    if (!(features & NET_IF_TX_CSUM))
+        ifc->features &= ~NET_IF_TX_TSO; /* segments need their sums filled in */
+    ifc->tso_max_len = NET_TSO_MAX_LEN;
+    ifc->tso_max_segs = NET_TSO_MAX_SEGS;
     ifc->ops = ops;
     ifc->driver = driver;
 }

@@ -93,6 +93,14 @@ enum net_drop { NET_DROP_REASONS(NET_DROP_ENUM_ENTRY) NET_DROP_COUNT };
 /* Feature bits in net_iface.features. */
 #define NET_IF_RX_CSUM 0x1u /* device verifies rx checksums (sets NB_CSUM_VALID) */
 #define NET_IF_TX_CSUM 0x2u /* device completes NB_CSUM_NEEDED on transmit */
+/* The device segments NB_GSO_TCP4 frames (TCP over IPv4, up to tso_max_len
+ * bytes of IPv4 datagram in at most tso_max_segs netbufs): TCP then sends
+ * up to ~64 KiB as one frame. Requires NET_IF_TX_CSUM. */
+#define NET_IF_TX_TSO 0x4u
+
+/* Defaults net_iface_init sets; the driver may lower them. */
+#define NET_TSO_MAX_LEN  65535u /* an IPv4 datagram's limit */
+#define NET_TSO_MAX_SEGS 16u
 
 struct net_iface_counters {
     uint64_t rx_packets, rx_bytes; /* frames handed to net_input */
@@ -109,6 +117,8 @@ struct net_iface {
     uint8_t mac[6];
     uint16_t mtu; /* IP MTU: largest IPv4 packet, without Ethernet header */
     uint32_t features;
+    uint32_t tso_max_len;  /* NET_IF_TX_TSO: largest IPv4 datagram the device segments */
+    uint16_t tso_max_segs; /* NET_IF_TX_TSO: most netbufs in such a frame's chain */
     const struct net_iface_ops *ops;
     void *driver;            /* the driver's own state, untouched by net/ */
     struct net_stack *stack; /* set by net_stack_add_iface */

@@ -182,6 +182,16 @@ static int fragment(struct net_stack *st, const struct ip4_out *o, struct netbuf
     return arp_output_all(st, o->ifc, o->next_hop, &frags, now_ms);
 }
 
+/* How many segments the device makes of an NB_GSO_TCP4 chain of len bytes
+ * (the head holds the TCP header, the rest is payload). */
+static unsigned gso_segments(const struct netbuf *chain, size_t len)
+{
+    size_t payload = len > chain->len ? len - chain->len : 0;
+    size_t per = chain->gso_size > 0 ? chain->gso_size : 1;
+
+    return payload == 0 ? 1 : (unsigned)((payload + per - 1) / per);
+}
+
 int ip4_output(struct net_stack *st, struct net_iface *ifc, uint32_t src, uint32_t dst,
                uint8_t proto, struct netbuf *chain, uint64_t now_ms)
 {
@@ -203,11 +213,19 @@ int ip4_output(struct net_stack *st, struct net_iface *ifc, uint32_t src, uint32
         return -EMSGSIZE;
     }
     o.id = st->ip_id++;
-    if (len + IP4_HDR_LEN > ip4_mtu(o.ifc))
+    uint16_t frag = 0;
+    if (chain->flags & NB_GSO_TCP4) {
+        /* The device cuts this into segments and gives each the next IP
+         * ID: reserve them all, so later datagrams do not reuse them, and
+         * set DF, as segments, unlike fragments, must not be cut again. */
+        st->ip_id = (uint16_t)(st->ip_id + gso_segments(chain, len) - 1);
+        frag = IP4_FLAG_DF;
+    } else if (len + IP4_HDR_LEN > ip4_mtu(o.ifc)) {
         return fragment(st, &o, chain, len, now_ms);
+    }
     chain = net_push_header(st, o.ifc, chain, IP4_HDR_LEN);
     if (chain == NULL)
         return -ENOBUFS;
-    fill_header(chain->data, (uint16_t)(IP4_HDR_LEN + len), o.id, 0, proto, o.src, dst);
+    fill_header(chain->data, (uint16_t)(IP4_HDR_LEN + len), o.id, frag, proto, o.src, dst);
     return arp_output(st, o.ifc, o.next_hop, chain, now_ms);
 }

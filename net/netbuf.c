@@ -134,7 +134,7 @@ struct netbuf *nbuf_slice(struct netbuf *nb, size_t off, size_t len)
         size_t n = nb->len - off < len ? nb->len - off : len;
         c->data += off;
         c->len = n;
-        c->flags &= (uint16_t)~NB_CSUM_NEEDED;
+        c->flags &= (uint16_t) ~(NB_CSUM_NEEDED | NB_GSO_TCP4);
         *link = c;
         link = &c->next;
         len -= n;
@@ -145,6 +145,23 @@ struct netbuf *nbuf_slice(struct netbuf *nb, size_t off, size_t len)
         return NULL;
     }
     return head;
+}
+
+size_t nbuf_span_segs(const struct netbuf *nb, size_t off, size_t len, unsigned max_segs)
+{
+    size_t got = 0;
+
+    for (; nb != NULL && got < len && max_segs > 0; nb = nb->next) {
+        if (off >= nb->len) {
+            off -= nb->len;
+            continue;
+        }
+        size_t n = nb->len - off;
+        got += n < len - got ? n : len - got;
+        off = 0;
+        max_segs--;
+    }
+    return got;
 }
 
 int nbuf_writable(const struct netbuf *nb)

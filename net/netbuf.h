@@ -55,6 +55,13 @@
  * VIRTIO_NET_HDR_F_NEEDS_CSUM). Accepted as is; code that derives a sum
  * from the received one (an ICMP echo reply) must compute it afresh. */
 #define NB_CSUM_PARTIAL 0x0020u
+/* Transmit: a TCP-over-IPv4 frame longer than one segment, for the device
+ * to cut into segments of gso_size payload bytes each (TCP segmentation
+ * offload: virtio-net VIRTIO_NET_HDR_GSO_TCPV4). Always with
+ * NB_CSUM_NEEDED; the head segment holds exactly the Ethernet, IPv4 and
+ * TCP headers (options included) and the payload follows in the rest of
+ * the chain. Only sent where the interface has NET_IF_TX_TSO. */
+#define NB_GSO_TCP4 0x0040u
 
 struct netbuf;
 
@@ -78,6 +85,7 @@ struct netbuf {
     uint16_t csum_offset; /* NB_CSUM_NEEDED: checksum field, from csum_start */
     uint16_t l3_off;      /* receive: offset from buf of the IPv4 header */
     uint16_t l4_off;      /* receive: offset from buf of the transport header */
+    uint16_t gso_size;    /* NB_GSO_TCP4: payload bytes per segment on the wire */
 };
 
 /* A FIFO of netbuf heads linked through qnext. The queue holds one
@@ -165,6 +173,11 @@ size_t nbuf_chain_len(const struct netbuf *nb);
 
 /* Number of segments in the chain (borrows). */
 unsigned nbuf_chain_segments(const struct netbuf *nb);
+
+/* How many of the len bytes at chain offset off lie in the first max_segs
+ * segments that hold any of them (what nbuf_slice(nb, off, n) can cover
+ * with at most max_segs clones). Borrows. */
+size_t nbuf_span_segs(const struct netbuf *nb, size_t off, size_t len, unsigned max_segs);
 
 /* Copy len bytes starting at chain offset off into dst. Returns 0, or
  * -EINVAL when the chain is shorter than off + len. Borrows. */

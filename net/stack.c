@@ -229,6 +229,13 @@ struct netbuf *net_push_header(struct net_stack *st, struct net_iface *ifc, stru
 {
     if (nbuf_push(chain, n) != NULL)
         return chain;
+    if (chain->flags & NB_GSO_TCP4) {
+        /* Never happens (TCP's header buffers are fresh and have room), and
+         * a separate header buffer would break the frame's layout. */
+        net_iface_drop(ifc, NET_DROP_TX_NOBUF);
+        nbuf_put(chain);
+        return NULL;
+    }
     struct netbuf *hdr = net_tx_alloc(st, ifc, ETH_HDR_LEN, n);
     if (hdr == NULL) {
         nbuf_put(chain);

@@ -804,7 +804,7 @@ unsigned tcp_unfinished(const struct net_stack *st)
 
 int tcp_format_counters(const struct net_stack *st, char *buf, size_t size)
 {
-    return snprintf(
+    int n = snprintf(
         buf, size,
         "tcp: conns %u (half-open %u), mem %zu bytes, opened %llu, reset %llu, "
         "timed out %llu, time-wait reclaimed %llu (for memory %llu), syn-cache evicted %llu, "
@@ -815,4 +815,14 @@ int tcp_format_counters(const struct net_stack *st, char *buf, size_t size)
         (unsigned long long)st->tcp.time_wait_reclaimed_nomem,
         (unsigned long long)st->tcp.syn_cache_evicted, (unsigned long long)st->tcp.nomem_retries,
         (unsigned long long)st->tcp.tw_syn_accepted, (unsigned long long)st->tcp.tw_syn_refused);
+    if (n < 0)
+        return n;
+    const uint64_t *o = st->tcp.segs_out_by_size, *i = st->tcp.segs_in_by_size;
+    int m = snprintf((size_t)n < size ? buf + n : NULL, (size_t)n < size ? size - (size_t)n : 0,
+                     "tcp segments by payload: sent <=mss %llu, <=16K %llu, <=64K %llu; "
+                     "received <=mss %llu, <=16K %llu, <=64K %llu\n",
+                     (unsigned long long)o[TCP_SIZE_MSS], (unsigned long long)o[TCP_SIZE_16K],
+                     (unsigned long long)o[TCP_SIZE_64K], (unsigned long long)i[TCP_SIZE_MSS],
+                     (unsigned long long)i[TCP_SIZE_16K], (unsigned long long)i[TCP_SIZE_64K]);
+    return m < 0 ? m : n + m;
 }

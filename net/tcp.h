@@ -227,10 +227,16 @@ void tcp_destroy_all(struct net_stack *st);
  * embedder waits for 0 before it powers off, so the last response is not
  * lost with the VM. */
 unsigned tcp_unfinished(const struct net_stack *st);
-/* "tcp: conns 2, mem 1234 bytes, ..." Returns what snprintf would. */
+/* "tcp: conns 2, mem 1234 bytes, ..." and a line of segments by size
+ * class. Returns what snprintf would. */
 int tcp_format_counters(const struct net_stack *st, char *buf, size_t size);
 
 /* Stack-wide TCP state (inside struct net_stack). */
+/* Payload size classes of the segment counters: up to the connection's
+ * MSS (one segment on the wire), up to 16 KiB, up to 64 KiB (TSO frames,
+ * or large received segments). */
+enum tcp_size_class { TCP_SIZE_MSS, TCP_SIZE_16K, TCP_SIZE_64K, TCP_SIZE_CLASSES };
+
 struct tcp_table {
     struct tcp_conn *conns; /* every connection and listener */
     unsigned count;         /* connections (listeners included) */
@@ -247,6 +253,9 @@ struct tcp_table {
     uint64_t nomem_retries; /* sends that found no memory, nothing in flight: timer armed */
     uint64_t tw_syn_accepted; /* SYNs that ended a TIME-WAIT and opened a new connection */
     uint64_t tw_syn_refused;  /* SYNs that met TIME-WAIT and were answered with an ACK */
+    /* Data segments by payload size (enum tcp_size_class): sent (a TSO
+     * frame counts once, by its whole payload) and received. */
+    uint64_t segs_out_by_size[TCP_SIZE_CLASSES], segs_in_by_size[TCP_SIZE_CLASSES];
 };
 
 #endif /* ZEBU_NET_TCP_H */

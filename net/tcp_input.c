@@ -1054,6 +1054,8 @@ void tcp_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb,
         time_wait_syn(c, ifc, nb, ip, &seg, now_ms))
         return;
     c->stats.segs_in++;
+    if (seg.len > 0)
+        st->tcp.segs_in_by_size[tcp_size_class(c, seg.len)]++;
     c->last_rx = now_ms;
     if (c->keepalive && c->state >= TCP_ESTABLISHED) {
         c->keep_probes = 0;

@@ -180,6 +180,12 @@ struct tcp_conn {
     struct tcp_conn_stats stats;
 };
 
+/* The size class of a data segment of len payload bytes (counters). */
+static inline enum tcp_size_class tcp_size_class(const struct tcp_conn *c, uint32_t len)
+{
+    return len <= c->mss ? TCP_SIZE_MSS : len <= 16384 ? TCP_SIZE_16K : TCP_SIZE_64K;
+}
+
 /* tcp_cc.c */
 /* ssthresh after a congestion event with `flight` bytes outstanding (CUBIC
  * also records W_max and ends its epoch). */

@@ -7,6 +7,15 @@
  * copied, retransmissions re-slice. The checksum is left to the device
  * (NB_CSUM_NEEDED) when the interface offers NET_IF_TX_CSUM.
  *
+ * TCP segmentation offload (NET_IF_TX_TSO): where a full segment may go,
+ * the send loop lets it grow into one frame of many segments (NB_GSO_TCP4,
+ * gso_size = the payload room of one segment), bounded by the windows, the
+ * device's frame length and its chain length; the device cuts it up on the
+ * way out. Sequence space stays byte-based, so ACKs, SACK and the timers
+ * do not know frames from segments. Fast and SACK retransmissions are one
+ * segment each; after a timeout the loop resends from snd_una and those
+ * resends may be frames again as cwnd grows.
+ *
  * Call order: tcp_send / tcp_input / timers -> tcp_output -> xmit ->
  * ip4_output.
  */
@@ -186,6 +195,10 @@ static int xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len, u
         return -ENOBUFS;
     }
     hdr->next = payload;
+    if (len > seg_room(c)) {
+        hdr->flags |= NB_GSO_TCP4;
+        hdr->gso_size = (uint16_t)seg_room(c);
+    }
     uint32_t ack = (flags & TCP_ACK) ? c->rcv_nxt : 0;
     uint16_t wfield;
     if (flags & TCP_SYN) {
@@ -207,6 +220,8 @@ static int xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len, u
     }
     c->stats.segs_out++;
     c->stats.bytes_out += len;
+    if (len > 0)
+        st->tcp.segs_out_by_size[tcp_size_class(c, len)]++;
     send_datagram(st, c->ifc, c->lip, c->rip, hdr, now_ms);
     return 0;
 }
@@ -327,14 +342,69 @@ static uint32_t next_hole(struct tcp_conn *c, uint32_t *len)
     return from;
 }
 
+/* Bytes cwnd leaves for sending at snd_nxt: cwnd less what is in flight
+ * (the pipe in SACK recovery), plus limited transmit's allowance
+ * (RFC 3042): a new segment for each of the first two duplicate ACKs. */
+static uint32_t cwnd_room(const struct tcp_conn *c)
+{
+    uint32_t used, lim = c->cwnd;
+
+    if (c->in_recovery && c->sack_ok) {
+        used = tcp_pipe(c);
+    } else {
+        used = c->snd_nxt - c->snd_una;
+        if (!c->in_recovery && c->dupacks < TCP_DUPACK_THRESH)
+            lim += c->dupacks * c->mss;
+    }
+    return lim > used ? lim - used : 0;
+}
+
 static int flow_allows(struct tcp_conn *c, uint32_t len)
 {
-    if (c->in_recovery && c->sack_ok)
-        return tcp_pipe(c) + len <= c->cwnd;
-    /* Limited transmit (RFC 3042): a new segment for each of the first two
-     * duplicate ACKs. */
-    uint32_t extra = !c->in_recovery && c->dupacks < TCP_DUPACK_THRESH ? c->dupacks * c->mss : 0;
-    return c->snd_nxt + len - c->snd_una <= c->cwnd + extra;
+    return len <= cwnd_room(c);
+}
+
+/* With TSO, the most payload one frame may carry: the device's datagram
+ * limit less the headers, in whole segments of mss; 0 without TSO. */
+static uint32_t tso_max_payload(const struct tcp_conn *c, uint32_t mss)
+{
+    const struct net_iface *ifc = c->ifc;
+
+    if (ifc == NULL || !(ifc->features & NET_IF_TX_TSO) || ifc->tso_max_segs < 2)
+        return 0;
+    uint32_t hdrs = IP4_HDR_LEN + TCP_HDR_LEN + (c->mss > mss ? c->mss - mss : 0);
+    uint32_t max = ifc->tso_max_len > hdrs ? ifc->tso_max_len - hdrs : 0;
+    max -= max % mss;
+    return max > mss ? max : 0;
+}
+
+/*
+ * TSO: a full segment at snd_nxt grows into a frame of several, bounded by
+ * the data queued (left), the peer's window (room), cwnd, the device's
+ * frame length and its chain length (slices behind the header). Whole
+ * segments only, except a tail that the one-segment-at-a-time loop would
+ * also send now (Nagle off, closing, or a retransmission): the wire sees
+ * the same segments either way. A frame is all new data or all
+ * retransmission.
+ */
+static uint32_t tso_grow(struct tcp_conn *c, uint32_t mss, uint32_t left, uint32_t room, int rexmit)
+{
+    uint32_t n = tso_max_payload(c, mss), cw = cwnd_room(c);
+
+    if (n == 0)
+        return mss;
+    n = n < left ? n : left;
+    n = n < room ? n : room;
+    n = n < cw ? n : cw;
+    if (rexmit && n > c->snd_max - c->snd_nxt)
+        n = c->snd_max - c->snd_nxt;
+    size_t off = c->sndq_off + (size_t)(c->snd_nxt - c->snd_una);
+    n = (uint32_t)nbuf_span_segs(c->sndq, off, n, c->ifc->tso_max_segs - 1u);
+    int tail_ok =
+        (n == left && (c->nodelay || c->shut_wr)) || (rexmit && n == c->snd_max - c->snd_nxt);
+    if (n % mss != 0 && !tail_ok)
+        n -= n % mss;
+    return n > mss ? n : mss;
 }
 
 /* Whether xmit failed for want of memory (a header or a slice). */
@@ -448,6 +518,8 @@ void tcp_output(struct tcp_conn *c, uint64_t now_ms)
         if (len < mss && !rexmit && !c->nodelay && c->snd_max != c->snd_una &&
             !(c->shut_wr && len == left))
             break;
+        if (len == mss)
+            len = tso_grow(c, mss, left, room, rexmit);
         uint8_t flags = TCP_ACK;
         if (len == left) {
             flags |= TCP_PSH;

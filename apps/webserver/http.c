@@ -422,6 +422,7 @@ int http_stats_format(const struct http_stats *st, char *buf, size_t cap)
         {"rx_csum_partial", st->rx_csum_partial},
         {"stack_tw_syn_accepted", st->tw_syn_accepted},
         {"stack_tw_syn_refused", st->tw_syn_refused},
+        {"stack_tso_frames_sent", st->tso_frames_sent},
         {"accept_reset_nomem", st->nomem.accept_reset},
         {"syn_dropped_nomem", st->nomem.syn_dropped},
         {"syn_dropped_queue_full", st->nomem.syn_queue_full},

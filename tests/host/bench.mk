@@ -7,7 +7,9 @@
 #                        slow paths, each under callgrind with collection on
 #                        only inside the bench_stack_* wrappers (the calls
 #                        into net/); prints instructions per payload byte and
-#                        per data segment, and the ratio to the copying run.
+#                        per data segment, and the ratio to the copying run;
+#                        then zero copy with TSO on the sender (the harness
+#                        segments its frames, unmeasured).
 #
 # Built WITHOUT sanitizers (-O2 -g), objects in build/host/bench/, net/'s
 # malloc family not renamed (the host's).
@@ -30,7 +32,7 @@ $(BENCH_BUILD)/bench_tcp: $(BENCH_TCP_OBJS)
 bench-tcp-callgrind: $(BENCH_BUILD)/bench_tcp
 	@command -v valgrind >/dev/null || { echo "bench-tcp-callgrind: needs valgrind" \
 		"(tools/deps.sh bench)"; exit 1; }
-	@for m in zerocopy copy; do \
+	@for m in zerocopy copy tso; do \
 		$(BENCH_CALLGRIND) --callgrind-out-file=$(BENCH_BUILD)/callgrind.$$m.out \
 			$(BENCH_BUILD)/bench_tcp $$m >$(BENCH_BUILD)/bench_tcp.$$m.txt \
 			2>$(BENCH_BUILD)/bench_tcp.$$m.log \
@@ -39,6 +41,7 @@ bench-tcp-callgrind: $(BENCH_BUILD)/bench_tcp
 	done
 	@$(BENCH_BUILD)/bench_tcp report $(BENCH_BUILD)/bench_tcp.zerocopy.txt \
 		$(BENCH_BUILD)/callgrind.zerocopy.out $(BENCH_BUILD)/bench_tcp.copy.txt \
-		$(BENCH_BUILD)/callgrind.copy.out
+		$(BENCH_BUILD)/callgrind.copy.out $(BENCH_BUILD)/bench_tcp.tso.txt \
+		$(BENCH_BUILD)/callgrind.tso.out
 
 -include $(BENCH_TCP_OBJS:.o=.d)

@@ -139,6 +139,87 @@ static void device_csum(struct fake_frame *f, const struct netbuf *head)
     nf_put16(f->data + field, v == 0 ? 0xffff : v);
 }
 
+/*
+ * What a TSO device does with an NB_GSO_TCP4 frame (virtio-net
+ * VIRTIO_NET_HDR_GSO_TCPV4): copy the headers in front of every gso_size
+ * bytes of payload, give each segment its IPv4 total length, the next IP
+ * ID and a fresh header checksum, its sequence number, FIN and PSH only on
+ * the last segment, and a complete TCP checksum. Returns a list of frames
+ * (NULL and bad_offload when the frame is not what TSO takes).
+ */
+static struct fake_frame *gso_segment(struct fake_dev *d, const struct fake_frame *f)
+{
+    size_t hl = f->hdr_len, ip = 14, per = f->gso_size;
+    if (hl < 54 || hl > f->len || per == 0 || nf_get16(f->data + 12) != 0x0800 ||
+        f->data[ip + 9] != 6 || hl != ip + (f->data[ip] & 15u) * 4 + (f->data[34 + 12] >> 4) * 4u) {
+        d->bad_offload++;
+        return NULL;
+    }
+    struct fake_frame *head = NULL, **link = &head;
+    size_t payload = f->len - hl, th = ip + (f->data[ip] & 15u) * 4;
+    for (size_t off = 0, k = 0; off < payload || (payload == 0 && k == 0); off += per, k++) {
+        size_t n = payload - off < per ? payload - off : per;
+        struct fake_frame *g = calloc(1, sizeof(*g) + hl + n);
+        if (g == NULL)
+            abort();
+        g->len = hl + n;
+        g->segs = 1;
+        memcpy(g->data, f->data, hl);
+        memcpy(g->data + hl, f->data + hl + off, n);
+        uint8_t *iph = g->data + ip, *tcp = g->data + th;
+        nf_put16(iph + 2, (uint16_t)(g->len - ip));
+        nf_put16(iph + 4, (uint16_t)(nf_get16(f->data + ip + 4) + k));
+        nf_put16(iph + 10, 0);
+        nf_put16(iph + 10, nf_fold(nf_sum(iph, th - ip, 0)));
+        nf_put32(tcp + 4, nf_get32(f->data + th + 4) + (uint32_t)off);
+        if (off + n < payload)
+            tcp[13] &= (uint8_t)~0x09; /* FIN, PSH: the last segment's */
+        size_t tlen = g->len - th;
+        uint8_t pseudo[12];
+        memcpy(pseudo, iph + 12, 8);
+        pseudo[8] = 0;
+        pseudo[9] = 6;
+        nf_put16(pseudo + 10, (uint16_t)tlen);
+        nf_put16(tcp + 16, 0);
+        uint16_t v = nf_fold(nf_sum(tcp, tlen, nf_sum(pseudo, 12, 0)));
+        nf_put16(tcp + 16, v == 0 ? 0xffff : v);
+        *link = g;
+        link = &g->next;
+        d->gso_segments++;
+        if (payload == 0)
+            break;
+    }
+    d->gso_frames++;
+    return head;
+}
+
+/* Put a frame (or, for a TSO frame, its segments) on the link or in the
+ * transmit list. Consumes f. */
+static void fake_emit(struct fake_dev *d, struct fake_frame *f)
+{
+    struct fake_frame *list = f;
+    if ((f->flags & NB_GSO_TCP4) && (d->link != NULL || d->segment_gso)) {
+        list = gso_segment(d, f);
+        free(f);
+    }
+    while (list != NULL) {
+        struct fake_frame *g = list;
+        list = g->next;
+        g->next = NULL;
+        if (d->link != NULL) {
+            netsim_send(d->link, d->end, g->data, g->len, *d->now);
+            free(g);
+            continue;
+        }
+        if (d->tx_tail != NULL)
+            d->tx_tail->next = g;
+        else
+            d->tx_head = g;
+        d->tx_tail = g;
+        d->tx_count++;
+    }
+}
+
 static int fake_transmit(struct net_iface *ifc, struct netbuf *frame)
 {
     struct fake_dev *d = ifc->driver;
@@ -155,28 +236,25 @@ static int fake_transmit(struct net_iface *ifc, struct netbuf *frame)
     f->len = len;
     f->segs = nbuf_chain_segments(frame);
     f->flags = frame->flags;
+    f->gso_size = frame->gso_size;
+    f->hdr_len = frame->len;
     nbuf_copy_out(frame, 0, f->data, len);
+    if ((frame->flags & NB_GSO_TCP4) &&
+        (!(ifc->features & NET_IF_TX_TSO) || !(frame->flags & NB_CSUM_NEEDED) ||
+         f->segs > ifc->tso_max_segs || len - 14 > ifc->tso_max_len))
+        d->bad_offload++;
     if (frame->flags & NB_CSUM_NEEDED) {
         if (!(ifc->features & NET_IF_TX_CSUM))
             d->bad_offload++;
-        device_csum(f, frame);
+        if (!(frame->flags & NB_GSO_TCP4))
+            device_csum(f, frame);
         d->offloaded++;
     }
     if (d->hold)
         nbuf_queue_push(&d->held, frame);
     else
         nbuf_put(frame);
-    if (d->link != NULL) {
-        netsim_send(d->link, d->end, f->data, f->len, *d->now);
-        free(f);
-        return 0;
-    }
-    if (d->tx_tail != NULL)
-        d->tx_tail->next = f;
-    else
-        d->tx_head = f;
-    d->tx_tail = f;
-    d->tx_count++;
+    fake_emit(d, f);
     return 0;
 }
 

@@ -38,8 +38,10 @@ struct fake_plat {
 struct fake_frame {
     struct fake_frame *next;
     size_t len;
-    unsigned segs;  /* segments of the chain the stack handed over */
-    uint16_t flags; /* head flags as transmitted (NB_CSUM_NEEDED...) */
+    unsigned segs;     /* segments of the chain the stack handed over */
+    uint16_t flags;    /* head flags as transmitted (NB_CSUM_NEEDED, NB_GSO_TCP4...) */
+    uint16_t gso_size; /* NB_GSO_TCP4: payload per segment the stack asked for */
+    size_t hdr_len;    /* NB_GSO_TCP4: header bytes (the head segment's length) */
     uint8_t data[];
 };
 
@@ -50,9 +52,13 @@ struct fake_dev {
     unsigned tx_count;
     int hold; /* also keep the transmitted chains themselves in held */
     struct nbuf_queue held;
-    int tx_error;             /* transmit fails with this when non-zero */
-    uint64_t offloaded;       /* frames whose checksum the "device" completed */
-    uint64_t bad_offload;     /* NB_CSUM_NEEDED without NET_IF_TX_CSUM: a stack bug */
+    int tx_error;                      /* transmit fails with this when non-zero */
+    uint64_t offloaded;                /* frames whose checksum the "device" completed */
+    uint64_t bad_offload;              /* NB_CSUM_NEEDED without NET_IF_TX_CSUM, NB_GSO_TCP4 without
+                                          NET_IF_TX_TSO or malformed: a stack bug */
+    uint64_t gso_frames, gso_segments; /* TSO frames taken, and the segments cut from them */
+    int segment_gso; /* also cut TSO frames into segments in the transmit list (not only on a
+                        link, where they always are) */
     struct netsim_link *link; /* when set, frames go onto the link instead */
     int end;
     const uint64_t *now;

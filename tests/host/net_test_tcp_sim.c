@@ -37,6 +37,7 @@ struct xfer_result {
     uint64_t bad;
     uint64_t sim_ms;
     uint64_t retransmits;
+    uint64_t gso_frames; /* TSO frames A's device cut up */
     int closed_clean;
 };
 
@@ -103,6 +104,9 @@ static void watch_size(void *arg, int to_end, const uint8_t *frame, size_t len)
 
 /* Congestion control of both stacks in the next transfer. */
 static unsigned sim_cc = TCP_CC_RENO;
+/* Segmentation offload for A (h[0]) in the next transfer: its device then
+ * cuts TSO frames into segments before the lossy link. */
+static int sim_tso_a;
 
 /* A at 10.0.0.1 listens, B connects; both send `total` bytes and close. */
 static void transfer(const struct netsim_cfg *cfg, uint32_t features, uint64_t total,
@@ -125,6 +129,8 @@ static void transfer(const struct netsim_cfg *cfg, uint32_t features, uint64_t t
         p.h[i].st.lim.tcp_cc = getenv("NT_CC") ? (unsigned)atoi(getenv("NT_CC")) : sim_cc;
         s[i].st = &p.h[i].st;
     }
+    if (sim_tso_a)
+        p.h[0].dev.ifc.features |= NET_IF_TX_TSO;
     CHECK_INT_EQ(tcp_listen(&p.h[0].st, PORT, 4, &l), 0);
     CHECK_INT_EQ(tcp_connect(&p.h[1].st, IP_A, PORT, p.now, &s[1].c), 0);
     while (s[0].c == NULL && p.now < 60000) {
@@ -162,6 +168,8 @@ static void transfer(const struct netsim_cfg *cfg, uint32_t features, uint64_t t
     res->completed = s[0].rcvd == total && s[1].rcvd == total && s[0].eof && s[1].eof;
     res->bad = s[0].bad + s[1].bad;
     res->retransmits = tcp_stats(s[0].c)->retransmits + tcp_stats(s[1].c)->retransmits;
+    res->gso_frames = p.h[0].dev.gso_frames;
+    CHECK_UINT_EQ(p.h[0].dev.bad_offload + p.h[1].dev.bad_offload, 0);
     if (getenv("NT_DEBUG")) {
         char buf[4000];
         for (int i = 0; i < 2; i++) {
@@ -207,6 +215,9 @@ static void check_transfer(const char *what, const struct netsim_cfg *cfg, uint3
     CHECK_AT(__FILE__, __LINE__, r.bad == 0, "%s: %llu corrupt bytes", what,
              (unsigned long long)r.bad);
     CHECK_AT(__FILE__, __LINE__, r.closed_clean, "%s: connections not closed cleanly", what);
+    CHECK_AT(__FILE__, __LINE__, !sim_tso_a || r.gso_frames > 0, "%s: no TSO frame sent", what);
+    CHECK_AT(__FILE__, __LINE__, sim_tso_a || r.gso_frames == 0, "%s: TSO frames without TSO",
+             what);
     if (getenv("NT_DEBUG"))
         printf("%s: %llu ms simulated, %llu retransmits\n", what, (unsigned long long)r.sim_ms,
                (unsigned long long)r.retransmits);
@@ -292,4 +303,49 @@ TEST(net_tcp_sim_cubic_4mib_each_way_10pct_loss)
     sim_cc = TCP_CC_CUBIC;
     check_transfer("cubic 10%", &cfg, NET_IF_TX_CSUM, 4 * MIB, 36000000);
     sim_cc = TCP_CC_RENO;
+}
+
+/* TSO on one side (A's device cuts its frames into segments before the
+ * link): loss, duplication, reordering and corruption hit single
+ * segments of a frame, and fast, SACK and timeout retransmissions (one
+ * segment, or frames again after a timeout) still deliver every byte. */
+TEST(net_tcp_sim_tso_16mib_each_way_1pct_loss)
+{
+    struct netsim_cfg cfg = {.seed = 121,
+                             .delay_ms = 2,
+                             .jitter_ms = 2,
+                             .drop_pml = 10,
+                             .dup_pml = 5,
+                             .reorder_pml = 10,
+                             .reorder_delay_ms = 5,
+                             .corrupt_pml = 5};
+
+    sim_tso_a = 1;
+    check_transfer("tso 1%", &cfg, NET_IF_TX_CSUM, 16 * MIB, 3600000);
+    sim_tso_a = 0;
+}
+
+TEST(net_tcp_sim_tso_4mib_each_way_10pct_loss)
+{
+    struct netsim_cfg cfg = {.seed = 122,
+                             .delay_ms = 2,
+                             .jitter_ms = 3,
+                             .drop_pml = 100,
+                             .dup_pml = 20,
+                             .reorder_pml = 50,
+                             .reorder_delay_ms = 8,
+                             .corrupt_pml = 20};
+
+    sim_tso_a = 1;
+    check_transfer("tso 10%", &cfg, NET_IF_TX_CSUM, 4 * MIB, 36000000);
+    sim_tso_a = 0;
+}
+
+TEST(net_tcp_sim_tso_16mib_each_way_clean_link)
+{
+    struct netsim_cfg cfg = {.seed = 123, .delay_ms = 1};
+
+    sim_tso_a = 1;
+    check_transfer("tso 0%", &cfg, NET_IF_TX_CSUM, 16 * MIB, 600000);
+    sim_tso_a = 0;
 }
