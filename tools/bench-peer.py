@@ -226,7 +226,10 @@ def fetch_all(ns, files, tmp):
     got = os.path.join(tmp, "got")
     shutil.rmtree(got, ignore_errors=True)
     os.makedirs(got)
-    cmd = ["ip", "netns", "exec", ns, "curl", "-sS", "--fail", "--max-time", "60"]
+    # --fail-early: else curl's status is the last transfer's, and a first
+    # one refused (the server not listening yet) would pass unnoticed.
+    cmd = ["ip", "netns", "exec", ns, "curl", "-sS", "--fail", "--fail-early",
+           "--max-time", "60"]
     names = {}
     for i, path in enumerate(sorted(files)):
         names[path] = os.path.join(got, str(i))
@@ -238,10 +241,16 @@ def fetch_all(ns, files, tmp):
     for path, want in files.items():
         try:
             with open(names[path], "rb") as f:
-                if f.read() != want:
-                    bad.append(path)
+                got = f.read()
         except OSError:
-            bad.append(path)
+            got = None
+        if got is None:
+            bad.append(f"{path} (nothing)")
+        elif got != want:
+            at = next((i for i, (x, y) in enumerate(zip(got, want)) if x != y),
+                      min(len(got), len(want)))
+            bad.append(f"{path} ({len(got)} bytes for {len(want)}, first difference at {at}: "
+                       f"{got[at:at + 24]!r})")
     return bad
 
 
