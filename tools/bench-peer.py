@@ -28,7 +28,7 @@ the wrk run, over the requests wrk completed. Repetitions are interleaved
 the tables give the median of each figure and the zebu/nginx ratio.
 
     tools/bench-peer.py [--reps 3] [--seconds 10] [--threads 1] [--smp 1,2]
-                        [--quick] [--json FILE]
+                        [--quick] [--nic-opt KEY=VALUE ...] [--json FILE]
 Needs root (namespace, tap), wrk, curl, build/webserver.elf32 (make
 APP=webserver image) and the peer guest (built on first use; needs
 busybox-static, cpio and Debian's archive for apt-get download).
@@ -196,9 +196,11 @@ def write_cpio_site(files, tmp):
 
 
 class Guest(ConsoleGuest):
-    def __init__(self, kind, ns, tap, smp, accel, module, timeout):
+    def __init__(self, kind, ns, tap, smp, accel, module, timeout, nic_opts=()):
         args = ["--net", f"tap:{tap}", "--netns", ns, "--mem", MEM, "--smp", str(smp),
                 "--accel", accel, "--timeout", str(int(timeout)), "--module", module]
+        for opt in nic_opts:
+            args += ["--nic-opt", opt]
         if kind == "zebu":
             args += ["--kernel", IMAGE, "--append", f"ip={GUEST_IP}/24 gw={HOST_IP}"]
         else:
@@ -274,7 +276,7 @@ def wait_serving(g, ns, files, tmp, seconds):
 def measure_guest(a, kind, ns, tap, smp, accel, module, files, tmp):
     """One boot of one guest: the byte check, a warm-up, then every cell."""
     budget = 180 + len(CELLS) * (a.seconds + 40)
-    g = Guest(kind, ns, tap, smp, accel, module, budget)
+    g = Guest(kind, ns, tap, smp, accel, module, budget, a.nic_opt)
     try:
         wait_serving(g, ns, files, tmp, 120)
         pid = g.qemu()
@@ -414,6 +416,9 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="wrk -t")
     ap.add_argument("--smp", default="1,2", help="guest CPU counts, comma-separated")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 repetition, 2 s cells")
+    ap.add_argument("--nic-opt", action="append", default=[], metavar="KEY=VALUE",
+                    help="virtio-net property for both guests (tools/zebu-run --nic-opt), "
+                         "e.g. host_tso4=off; repeatable")
     ap.add_argument("--json", metavar="FILE", help="also write every run and median to FILE")
     a = ap.parse_args()
     if a.quick:
@@ -434,12 +439,14 @@ def main():
     host = {"hostname": platform.node(), "host_cpus": os.cpu_count(), "accel": accel,
             "qemu": qemu_version(), "date": started.strftime("%Y-%m-%d %H:%M UTC"),
             "reps": a.reps, "seconds": a.seconds, "wrk_threads": a.threads, "mem": MEM,
+            "nic_opts": a.nic_opt,
             "peer": versions}
     print(f"# bench-peer: {host['hostname']}, {host['host_cpus']} host CPUs, accel "
           f"{accel}, QEMU {host['qemu']}, {host['date']}")
     print(f"# zebu: build/webserver.elf32; nginx: Debian nginx {versions['nginx_version']} on "
           f"{versions['kernel_package']} {versions['kernel_version']}; both -m {MEM}, "
-          f"virtio-net-pci on one plain tap, wrk -t{a.threads} in the namespace")
+          f"virtio-net-pci{''.join(',' + o for o in a.nic_opt)} on one plain tap, "
+          f"wrk -t{a.threads} in the namespace")
     print(f"# medians of {a.reps} interleaved boots per guest, {a.seconds:g} s per cell; "
           "ratio = Zebu/nginx (req/s: higher is better for Zebu; p99 and CPU: lower)")
     for smp in a.smp:
