@@ -16,7 +16,8 @@ kernel's config builds them as modules (Debian's does: virtio, virtio_ring,
 virtio_pci and its two helpers, failover, net_failover, virtio_net), in
 dependency order read from each module's .modinfo.
 
-Output (rebuilt only when missing, or with --force):
+Output (rebuilt only when missing, or with --force; the .debs stay in
+build/peer/cache/debs, so a rebuild downloads nothing):
   build/peer/vmlinuz                 the kernel
   build/peer/initramfs.cpio.gz       /init, busybox, nginx and its libraries,
                                      the modules; no site (the bench appends
@@ -175,11 +176,7 @@ def fetch(pkg, debs):
 
 
 def unpack(deb, into):
-    if not os.path.isdir(into):
-        tmp = into + ".tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        run(["dpkg-deb", "-x", deb, tmp])
-        os.replace(tmp, into)
+    run(["dpkg-deb", "-x", deb, into])
     return into
 
 
@@ -306,17 +303,19 @@ def build(out):
     kdeb = fetch(kpkg, debs)
     ndeb = fetch(NGINX_PKG, debs)
     release = KERNEL_RE.match(kpkg).group(1)
-    kdir = unpack(kdeb, os.path.join(cache, kpkg))
-    ndir = unpack(ndeb, os.path.join(cache, "nginx-" + deb_version(ndeb)))
-    with open(os.path.join(kdir, "boot", f"config-{release}")) as f:
-        config = f.read()
-    modules, builtin = module_order(kdir, release, config)
+    # The unpacked kernel package is ~400 MB of modules: unpack into a
+    # temporary folder and keep only the .debs (71 MB) in the cache.
     with tempfile.TemporaryDirectory(prefix="zebu-peer-") as tmp:
+        kdir = unpack(kdeb, os.path.join(tmp, "kernel"))
+        ndir = unpack(ndeb, os.path.join(tmp, "nginx"))
+        with open(os.path.join(kdir, "boot", f"config-{release}")) as f:
+            config = f.read()
+        modules, builtin = module_order(kdir, release, config)
         root = os.path.join(tmp, "root")
         stage(root, kdir, release, modules, ndir)
         write_cpio(root, os.path.join(out, "initramfs.cpio.gz"))
-    shutil.copyfile(os.path.join(kdir, "boot", f"vmlinuz-{release}"),
-                    os.path.join(out, "vmlinuz"))
+        shutil.copyfile(os.path.join(kdir, "boot", f"vmlinuz-{release}"),
+                        os.path.join(out, "vmlinuz"))
     versions = {"kernel_package": kpkg, "kernel_version": deb_version(kdeb),
                 "nginx_version": deb_version(ndeb),
                 "busybox": run(["dpkg-query", "-W", "-f", "${Version}", "busybox-static"],
