@@ -20,8 +20,10 @@ namespace for each cell:
   4k-close-16   GET /bench/4k.bin, 'Connection: close', 16 connections
   64k-ka-16     GET /bench/64k.bin, keep-alive, 16 connections
   1m-ka-16      GET /bench/1m.bin, keep-alive, 16 connections
-Each cell reports requests/s, MB/s (10^6 bytes of responses read per
-second), p99 latency, and QEMU's CPU time per request: utime+stime of the
+Also reported: the time from launching QEMU to the first check that
+found every file right (boot plus one fetch of the site). Each cell
+reports requests/s, MB/s (10^6 bytes of responses read per second), p99
+latency, and QEMU's CPU time per request: utime+stime of the
 QEMU process (/proc/PID/stat; every vCPU and I/O thread) before and after
 the wrk run, over the requests wrk completed. Repetitions are interleaved
 (zebu, nginx, zebu, nginx, ...), each a fresh boot, at -smp 1 and -smp 2;
@@ -268,7 +270,7 @@ def wait_serving(g, ns, files, tmp, seconds):
         except BenchError as e:
             if time.time() > deadline or g.proc.poll() is not None:
                 raise BenchError(f"{g.kind} does not serve: {e}\n{g.output[-3000:]}")
-            time.sleep(0.5)
+            time.sleep(0.1)
     if bad:
         raise BenchError(f"{g.kind} served wrong bytes for {', '.join(sorted(bad))}")
 
@@ -276,12 +278,13 @@ def wait_serving(g, ns, files, tmp, seconds):
 def measure_guest(a, kind, ns, tap, smp, accel, module, files, tmp):
     """One boot of one guest: the byte check, a warm-up, then every cell."""
     budget = 180 + len(CELLS) * (a.seconds + 40)
+    launched = time.time()
     g = Guest(kind, ns, tap, smp, accel, module, budget, a.nic_opt)
     try:
         wait_serving(g, ns, files, tmp, 120)
+        res = {"serving_s": time.time() - launched}
         pid = g.qemu()
         wrk(ns, f"http://{GUEST_IP}/bench/4k.bin", 16, 1, a.threads)  # warm-up
-        res = {}
         for name, path, conns, close in CELLS:
             before = cpu_seconds(pid)
             r = wrk(ns, f"http://{GUEST_IP}{path}", conns, a.seconds, a.threads, close)
@@ -311,6 +314,7 @@ def summarize(runs):
         out[name]["errors"] = sum(max(c.get("socket_errors", 0), 0) + c.get("non_2xx", 0)
                                   for c in cell)
         out[name]["failed_runs"] = sum(1 for c in cell if c.get("error"))
+    out["serving_s"] = median([r["serving_s"] for r in runs])
     return out
 
 
@@ -337,9 +341,12 @@ def print_table(smp, summary):
               f"| {ratio(a['p99_ms'], b['p99_ms'])} "
               f"| {fmt(a['cpu_us_per_req'])} | {fmt(b['cpu_us_per_req'])} "
               f"| {ratio(a['cpu_us_per_req'], b['cpu_us_per_req'])} |")
+    print(f"\nLaunch to serving every file right (boot, then the byte check): Zebu "
+          f"{fmt(z['serving_s'], '.2f')} s, nginx {fmt(n['serving_s'], '.2f')} s.")
     for kind in GUESTS:
-        errs = {c: (s["errors"], s["failed_runs"]) for c, s in summary[kind].items()
-                if s["errors"] or s["failed_runs"]}
+        errs = {c: (summary[kind][c]["errors"], summary[kind][c]["failed_runs"])
+                for c, *_ in CELLS
+                if summary[kind][c]["errors"] or summary[kind][c]["failed_runs"]}
         if errs:
             print(f"\n{kind}: wrk errors (socket errors + non-2xx, failed runs) over all "
                   f"repetitions: {errs}")
