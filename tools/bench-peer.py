@@ -52,7 +52,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from netbench import WEBSERVER_READY, ConsoleGuest, tap_ns  # noqa: E402  (the test bench)
+from netbench import (WEBSERVER_READY, ConsoleGuest, reclaim_stale_namespaces,  # noqa: E402
+                      tap_ns)
 import mksite  # noqa: E402
 import zebu_accel  # noqa: E402
 
@@ -435,6 +436,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench-peer: terminated"))
     try:
         versions = preflight()
+        reclaim_stale_namespaces()  # of runs killed before they could clean up
         accel = zebu_accel.accel_name()
         if accel == "none":
             raise BenchError("no usable accelerator (zebu_accel)")
