@@ -259,7 +259,10 @@ def stage(root, kdir, release, modules, ndir):
     for d in ("bin", "dev", "proc", "sys", "run", "tmp", "etc/peer", "srv/www",
               "var/log/nginx", "var/lib/nginx", "lib/modules/peer"):
         os.makedirs(os.path.join(root, d), exist_ok=True)
-    os.mknod(os.path.join(root, "dev", "console"), 0o600 | stat.S_IFCHR, os.makedev(5, 1))
+    try:  # the kernel opens it for /init's output before devtmpfs is mounted
+        os.mknod(os.path.join(root, "dev", "console"), 0o600 | stat.S_IFCHR, os.makedev(5, 1))
+    except PermissionError:
+        raise BuildError("needs root (to create the initramfs's /dev/console)")
     copy(BUSYBOX, root, "/bin/busybox", 0o755)
     with open(os.path.join(root, "init"), "w") as f:
         f.write(INIT)
