@@ -283,6 +283,7 @@ bench: deps-test
 	$(Q)$(PYTHON) tools/bench-net.py
 	$(Q)$(MAKE) --no-print-directory APP=webserver image
 	$(Q)$(PYTHON) tools/bench-http.py
+	$(Q)$(PYTHON) tools/bench-peer.py
 	$(Q)$(MAKE) --no-print-directory bench-tcp-callgrind
 
 # Long fuzzing of every parser (FUZZ_SECONDS each, default 300); make test
@@ -307,7 +308,7 @@ help:
 	@echo "  make test         host unit tests, then system tests that boot real QEMU guests"
 	@echo "  make host-test    host unit tests only (ASan, UBSan, ThreadSanitizer)"
 	@echo "  make fuzz         fuzz every network parser (FUZZ_SECONDS=300 each)"
-	@echo "  make bench        boot time, image size, SMP and network figures (see docs/BENCHMARKS.md)"
+	@echo "  make bench        boot time, image size, SMP, network figures, Zebu vs Linux+nginx (docs/BENCHMARKS.md)"
 	@echo "  make format       clang-format every C file"
 	@echo "  make clean        remove build/"
 	@echo ""

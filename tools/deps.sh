@@ -34,7 +34,13 @@ table=(
   "clang                          clang                test"
   "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev test"
   "valgrind                       valgrind             bench"
+  "/bin/busybox                   busybox-static       bench"
+  "cpio                           cpio                 bench"
 )
+# The peer bench (tools/bench-peer.py) also needs Debian's Linux kernel and
+# nginx, but not installed on this host: tools/peer/build-nginx-guest.py
+# fetches them with 'apt-get download' into build/peer/cache and unpacks them
+# with dpkg-deb, so no kernel or web server is added to the machine.
 
 applies() {  # does a row's purpose belong to the requested set?
   case "$want" in
