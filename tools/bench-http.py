@@ -42,7 +42,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import socket
 import subprocess
@@ -54,7 +53,8 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from netbench import WEBSERVER_READY, ConsoleGuest, relay, webserver_stats  # noqa: E402  (the test bench)
+from netbench import (WEBSERVER_READY, ConsoleGuest, parse_wrk, relay,  # noqa: E402
+                      webserver_stats)  # (the test bench)
 import imginfo  # noqa: E402
 import mksite  # noqa: E402
 import zebu_accel  # noqa: E402  (the launcher's accelerator choice)
@@ -82,33 +82,8 @@ print("ready", flush=True)
 srv.serve_forever()
 """
 
-UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024 ** 2, "MB": 1024 ** 2,
-         "G": 1024 ** 3, "GB": 1024 ** 3, "T": 1024 ** 4, "TB": 1024 ** 4}
 
 
-def to_ms(v, unit):
-    return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}[unit]
-
-
-def parse_wrk(out):
-    """The figures of one wrk --latency run."""
-    r = {"raw_tail": out[-600:]}
-    m = re.search(r"(\d+) requests in ([\d.]+)(\w+), ([\d.]+)(\w*) read", out)
-    if m:
-        r["requests"] = int(m.group(1))
-        r["seconds"] = to_ms(m.group(2), m.group(3)) / 1e3
-        r["bytes_read"] = float(m.group(4)) * UNITS[m.group(5)]
-    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    r["rps"] = float(m.group(1)) if m else 0.0
-    r["mib_s"] = r["bytes_read"] / r["seconds"] / 2 ** 20 if r.get("seconds") else 0.0
-    for p in ("50", "99"):
-        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
-        r[f"p{p}_ms"] = to_ms(m.group(1), m.group(2)) if m else None
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    r["socket_errors"] = sum(map(int, m.groups())) if m else 0
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    r["non_2xx"] = int(m.group(1)) if m else 0
-    return r
 
 
 def run_wrk(a, url, close=False, ns=None):

@@ -26,14 +26,12 @@ import argparse
 import json
 import os
 import platform
-import re
 import select
 import socket
 import struct
 import subprocess
 import sys
 import threading
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))

@@ -52,7 +52,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from netbench import (WEBSERVER_READY, ConsoleGuest, reclaim_stale_namespaces,  # noqa: E402
+from netbench import (WEBSERVER_READY, ConsoleGuest, parse_wrk, reclaim_stale_namespaces,  # noqa: E402
                       tap_ns)
 import mksite  # noqa: E402
 import zebu_accel  # noqa: E402
@@ -73,7 +73,6 @@ CELLS = (("4k-ka-16", "/bench/4k.bin", 16, False),
          ("64k-ka-16", "/bench/64k.bin", 16, False),
          ("1m-ka-16", "/bench/1m.bin", 16, False))
 GUESTS = ("zebu", "nginx")
-UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -81,28 +80,6 @@ class BenchError(Exception):
     pass
 
 
-def to_ms(v, unit):
-    return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}[unit]
-
-
-def parse_wrk(out):
-    r = {"requests": 0, "seconds": None, "bytes_read": 0.0, "p99_ms": None}
-    m = re.search(r"(\d+) requests in ([\d.]+)(\w+), ([\d.]+)(\w*) read", out)
-    if m:
-        r["requests"] = int(m.group(1))
-        r["seconds"] = to_ms(m.group(2), m.group(3)) / 1e3
-        r["bytes_read"] = float(m.group(4)) * UNITS[m.group(5)]
-    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    r["rps"] = float(m.group(1)) if m else 0.0
-    r["mb_s"] = r["bytes_read"] / r["seconds"] / 1e6 if r["seconds"] else 0.0
-    m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
-    if m:
-        r["p99_ms"] = to_ms(m.group(1), m.group(2))
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    r["socket_errors"] = sum(map(int, m.groups())) if m else 0
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    r["non_2xx"] = int(m.group(1)) if m else 0
-    return r
 
 
 def run_group(cmd, timeout):

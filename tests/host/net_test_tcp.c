@@ -604,6 +604,19 @@ TEST(net_tcp_active_close_through_time_wait)
     tc_done(&t);
 }
 
+/* An open connection taken through an active close to TIME-WAIT (our FIN
+ * acknowledged, theirs received), released by the app: t.c is NULL. */
+static void tc_open_time_wait(struct tc *t)
+{
+    tc_open(t);
+    tcp_close(t->c, t->h.now);
+    ack_to(t, 1, 65535);
+    tc_in(t, (struct sg){
+                 .flags = F_FIN | F_ACK, .seq = t->pseq, .ack = t->iss + 2, .wnd = 100, .ws = -1});
+    CHECK_INT_EQ(tcp_get_state(t->c), TCP_TIME_WAIT);
+    t->c = NULL;
+}
+
 /* A full table gives up its oldest TIME-WAIT connection for a new one,
  * rather than refusing connections for 2 MSL. */
 TEST(net_tcp_full_table_reclaims_time_wait)
@@ -611,13 +624,7 @@ TEST(net_tcp_full_table_reclaims_time_wait)
     struct tc t;
     struct so o;
 
-    tc_open(&t);
-    tcp_close(t.c, t.h.now);
-    ack_to(&t, 1, 65535);
-    tc_in(&t, (struct sg){
-                  .flags = F_FIN | F_ACK, .seq = t.pseq, .ack = t.iss + 2, .wnd = 100, .ws = -1});
-    CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
-    t.c = NULL;
+    tc_open_time_wait(&t);
     t.h.st.lim.tcp_conns = 2; /* the listener and the TIME-WAIT one */
     fake_dev_clear(&t.h.dev);
     tc_in(&t, (struct sg){.flags = F_SYN, .seq = PISS + 5000, .wnd = 65535, .ws = -1,
@@ -635,13 +642,7 @@ TEST(net_tcp_no_memory_reclaims_time_wait)
     struct tc t;
     struct so o;
 
-    tc_open(&t);
-    tcp_close(t.c, t.h.now);
-    ack_to(&t, 1, 65535);
-    tc_in(&t, (struct sg){
-                  .flags = F_FIN | F_ACK, .seq = t.pseq, .ack = t.iss + 2, .wnd = 100, .ws = -1});
-    CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
-    t.c = NULL;
+    tc_open_time_wait(&t);
     fake_dev_clear(&t.h.dev);
     net_fault_malloc_fail(0, 0); /* the new connection's first calloc */
     tc_in(&t,

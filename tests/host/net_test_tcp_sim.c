@@ -223,6 +223,32 @@ static void check_transfer(const char *what, const struct netsim_cfg *cfg, uint3
                (unsigned long long)r.retransmits);
 }
 
+/* The link faults the sims run through: about 1% and 10% of frames lost,
+ * and some duplicated, reordered and corrupted besides. */
+static struct netsim_cfg faults_1pct(uint64_t seed, uint32_t delay_ms)
+{
+    return (struct netsim_cfg){.seed = seed,
+                               .delay_ms = delay_ms,
+                               .jitter_ms = 2,
+                               .drop_pml = 10,
+                               .dup_pml = 5,
+                               .reorder_pml = 10,
+                               .reorder_delay_ms = 5,
+                               .corrupt_pml = 5};
+}
+
+static struct netsim_cfg faults_10pct(uint64_t seed)
+{
+    return (struct netsim_cfg){.seed = seed,
+                               .delay_ms = 2,
+                               .jitter_ms = 3,
+                               .drop_pml = 100,
+                               .dup_pml = 20,
+                               .reorder_pml = 50,
+                               .reorder_delay_ms = 8,
+                               .corrupt_pml = 20};
+}
+
 TEST(net_tcp_sim_16mib_each_way_clean_link)
 {
     struct netsim_cfg cfg = {.seed = 100, .delay_ms = 1};
@@ -232,28 +258,14 @@ TEST(net_tcp_sim_16mib_each_way_clean_link)
 
 TEST(net_tcp_sim_16mib_each_way_1pct_loss)
 {
-    struct netsim_cfg cfg = {.seed = 101,
-                             .delay_ms = 2,
-                             .jitter_ms = 2,
-                             .drop_pml = 10,
-                             .dup_pml = 5,
-                             .reorder_pml = 10,
-                             .reorder_delay_ms = 5,
-                             .corrupt_pml = 5};
+    struct netsim_cfg cfg = faults_1pct(101, 2);
 
     check_transfer("1%", &cfg, 0, 16 * MIB, 3600000);
 }
 
 TEST(net_tcp_sim_16mib_each_way_10pct_loss)
 {
-    struct netsim_cfg cfg = {.seed = 102,
-                             .delay_ms = 2,
-                             .jitter_ms = 3,
-                             .drop_pml = 100,
-                             .dup_pml = 20,
-                             .reorder_pml = 50,
-                             .reorder_delay_ms = 8,
-                             .corrupt_pml = 20};
+    struct netsim_cfg cfg = faults_10pct(102);
 
     check_transfer("10%", &cfg, NET_IF_TX_CSUM, 16 * MIB, 36000000);
 }
@@ -275,14 +287,7 @@ TEST(net_tcp_sim_30pct_loss_reorder_dup_corrupt)
 /* CUBIC (RFC 9438) instead of NewReno, through the same faults. */
 TEST(net_tcp_sim_cubic_16mib_each_way_1pct_loss)
 {
-    struct netsim_cfg cfg = {.seed = 111,
-                             .delay_ms = 10,
-                             .jitter_ms = 2,
-                             .drop_pml = 10,
-                             .dup_pml = 5,
-                             .reorder_pml = 10,
-                             .reorder_delay_ms = 5,
-                             .corrupt_pml = 5};
+    struct netsim_cfg cfg = faults_1pct(111, 10);
 
     sim_cc = TCP_CC_CUBIC;
     check_transfer("cubic 1%", &cfg, 0, 16 * MIB, 3600000);
@@ -291,14 +296,7 @@ TEST(net_tcp_sim_cubic_16mib_each_way_1pct_loss)
 
 TEST(net_tcp_sim_cubic_4mib_each_way_10pct_loss)
 {
-    struct netsim_cfg cfg = {.seed = 112,
-                             .delay_ms = 2,
-                             .jitter_ms = 3,
-                             .drop_pml = 100,
-                             .dup_pml = 20,
-                             .reorder_pml = 50,
-                             .reorder_delay_ms = 8,
-                             .corrupt_pml = 20};
+    struct netsim_cfg cfg = faults_10pct(112);
 
     sim_cc = TCP_CC_CUBIC;
     check_transfer("cubic 10%", &cfg, NET_IF_TX_CSUM, 4 * MIB, 36000000);
@@ -311,14 +309,7 @@ TEST(net_tcp_sim_cubic_4mib_each_way_10pct_loss)
  * segment, or frames again after a timeout) still deliver every byte. */
 TEST(net_tcp_sim_tso_16mib_each_way_1pct_loss)
 {
-    struct netsim_cfg cfg = {.seed = 121,
-                             .delay_ms = 2,
-                             .jitter_ms = 2,
-                             .drop_pml = 10,
-                             .dup_pml = 5,
-                             .reorder_pml = 10,
-                             .reorder_delay_ms = 5,
-                             .corrupt_pml = 5};
+    struct netsim_cfg cfg = faults_1pct(121, 2);
 
     sim_tso_a = 1;
     check_transfer("tso 1%", &cfg, NET_IF_TX_CSUM, 16 * MIB, 3600000);
@@ -327,14 +318,7 @@ TEST(net_tcp_sim_tso_16mib_each_way_1pct_loss)
 
 TEST(net_tcp_sim_tso_4mib_each_way_10pct_loss)
 {
-    struct netsim_cfg cfg = {.seed = 122,
-                             .delay_ms = 2,
-                             .jitter_ms = 3,
-                             .drop_pml = 100,
-                             .dup_pml = 20,
-                             .reorder_pml = 50,
-                             .reorder_delay_ms = 8,
-                             .corrupt_pml = 20};
+    struct netsim_cfg cfg = faults_10pct(122);
 
     sim_tso_a = 1;
     check_transfer("tso 10%", &cfg, NET_IF_TX_CSUM, 4 * MIB, 36000000);

@@ -96,6 +96,39 @@ class ConsoleGuest:
         return self.output
 
 
+_WRK_UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024 ** 2, "MB": 1024 ** 2,
+              "G": 1024 ** 3, "GB": 1024 ** 3, "T": 1024 ** 4, "TB": 1024 ** 4}
+
+
+def _to_ms(v, unit):
+    return float(v) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}[unit]
+
+
+def parse_wrk(out):
+    """The figures of one wrk run (--latency for the percentiles): requests,
+    seconds, bytes_read, rps, mb_s (10^6 bytes/s), mib_s, p50_ms, p99_ms
+    (None without --latency), socket_errors and non_2xx; raw_tail for
+    reports."""
+    r = {"requests": 0, "seconds": None, "bytes_read": 0.0, "raw_tail": out[-600:]}
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+), ([\d.]+)(\w*) read", out)
+    if m:
+        r["requests"] = int(m.group(1))
+        r["seconds"] = _to_ms(m.group(2), m.group(3)) / 1e3
+        r["bytes_read"] = float(m.group(4)) * _WRK_UNITS[m.group(5)]
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    r["rps"] = float(m.group(1)) if m else 0.0
+    per_s = r["bytes_read"] / r["seconds"] if r["seconds"] else 0.0
+    r["mb_s"], r["mib_s"] = per_s / 1e6, per_s / 2 ** 20
+    for p in ("50", "99"):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+        r[f"p{p}_ms"] = _to_ms(m.group(1), m.group(2)) if m else None
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    r["socket_errors"] = sum(map(int, m.groups())) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    r["non_2xx"] = int(m.group(1)) if m else 0
+    return r
+
+
 def have_root_networking():
     return os.geteuid() == 0 and os.path.exists("/dev/net/tun") and shutil.which("ip")
 

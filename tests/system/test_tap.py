@@ -14,13 +14,13 @@ against real clients: curl and wrk against the web server, a 64 MiB echo
 each way, UDP echo datagram by datagram, and DHCP from dnsmasq."""
 import os
 import re
-import shutil
 import subprocess
 
 import pytest
 
 from conftest import ROOT, image
-from netbench import WEBSERVER_READY, ConsoleGuest, have_root_networking, tap_ns, webserver_stats
+from netbench import (WEBSERVER_READY, ConsoleGuest, have_root_networking, parse_wrk, tap_ns,
+                      webserver_stats)
 from test_tcp import ECHO_CLIENT, check_echo, check_zero_copy, finish
 
 pytestmark = pytest.mark.skipif(not have_root_networking(),
@@ -91,16 +91,6 @@ def console_partials(out):
     return int(m[-1][1])
 
 
-def wrk_totals(text):
-    m = re.search(r"(\d+) requests in", text)
-    assert m, text
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                       text)
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    return (int(m.group(1)), sum(map(int, errors.groups())) if errors else 0,
-            int(non2xx.group(1)) if non2xx else 0)
-
-
 @pytest.mark.parametrize("offload", list(OFFLOADS))
 def test_web_server_over_a_plain_tap_with_curl_and_wrk(offload, tmp_path):
     with tap_ns(f"{HOST}/24") as (ns, tap):
@@ -122,8 +112,8 @@ def test_web_server_over_a_plain_tap_with_curl_and_wrk(offload, tmp_path):
                     assert out.read_bytes() == f.read(), f"{name} differs"
             p = nsrun(ns, ["wrk", "-t1", "-c4", "-d2s", f"http://{GUEST}/about.txt"])
             assert p.returncode == 0, p.stdout + p.stderr
-            requests, errors, non2xx = wrk_totals(p.stdout)
-            assert requests > 0 and errors == 0 and non2xx == 0, p.stdout
+            w = parse_wrk(p.stdout)
+            assert w["requests"] > 0 and w["socket_errors"] == 0 and w["non_2xx"] == 0, p.stdout
             stats = webserver_stats(GUEST, 80, ns=ns)
             assert stats is not None, guest.output[-3000:]
             assert stats["stack_copied_bytes"] == 0, stats
