@@ -820,9 +820,11 @@ int tcp_format_counters(const struct net_stack *st, char *buf, size_t size)
     const uint64_t *o = st->tcp.segs_out_by_size, *i = st->tcp.segs_in_by_size;
     int m = snprintf((size_t)n < size ? buf + n : NULL, (size_t)n < size ? size - (size_t)n : 0,
                      "tcp segments by payload: sent <=mss %llu, <=16K %llu, <=64K %llu; "
-                     "received <=mss %llu, <=16K %llu, <=64K %llu\n",
+                     "received <=mss %llu, <=16K %llu, <=64K %llu; "
+                     "window cuts: reno %llu, cubic %llu\n",
                      (unsigned long long)o[TCP_SIZE_MSS], (unsigned long long)o[TCP_SIZE_16K],
                      (unsigned long long)o[TCP_SIZE_64K], (unsigned long long)i[TCP_SIZE_MSS],
-                     (unsigned long long)i[TCP_SIZE_16K], (unsigned long long)i[TCP_SIZE_64K]);
+                     (unsigned long long)i[TCP_SIZE_16K], (unsigned long long)i[TCP_SIZE_64K],
+                     (unsigned long long)st->tcp.cc_cuts[0], (unsigned long long)st->tcp.cc_cuts[1]);
     return m < 0 ? m : n + m;
 }

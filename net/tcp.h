@@ -251,6 +251,7 @@ struct tcp_table {
     uint64_t time_wait_reclaimed_nomem; /* of those, for want of memory */
     uint64_t syn_cache_evicted;         /* half-open connections dropped for a newer SYN */
     uint64_t nomem_retries; /* sends that found no memory, nothing in flight: timer armed */
+    uint64_t cc_cuts[2];      /* loss responses (ssthresh cut), by tcp_cc: reno, cubic */
     uint64_t tw_syn_accepted; /* SYNs that ended a TIME-WAIT and opened a new connection */
     uint64_t tw_syn_refused;  /* SYNs that met TIME-WAIT and were answered with an ACK */
     /* Data segments by payload size (enum tcp_size_class): sent (a TSO

@@ -24,6 +24,7 @@
  * starts at its own cwnd (K = 0, 4.8). In bytes, C (t/1000)^3 segments is
  * mss * t^3 * 4 / 10^10 (t in ms), and K in ms is cbrt((W_max - cwnd) * 2.5e9 / mss).
  */
+#include "net/stack.h"
 #include "net/tcp_internal.h"
 
 /* |t - K| is clamped to this many ms: t^3 / 10^4 * 4 * mss stays below
@@ -55,6 +56,8 @@ uint32_t tcp_cc_ssthresh(struct tcp_conn *c, uint32_t flight)
 {
     uint32_t mss = tcp_eff_mss(c), ss;
 
+    if (c->st != NULL) /* (the formula tests run connections without a stack) */
+        c->st->tcp.cc_cuts[c->cc == TCP_CC_CUBIC]++;
     if (c->cc == TCP_CC_CUBIC) {
         /* The window in use: cwnd may have grown while the app sent less
          * (RFC 9438 4.6), or be inflated by NewReno's recovery. */

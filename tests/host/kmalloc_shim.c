@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 
 #include "kernel/kmalloc_env.h"
+#include "kmalloc_test.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -280,4 +281,31 @@ const void *km_arena_base(void)
 {
     arena_ready();
     return arena;
+}
+
+/* km_printf on the host: appended to a buffer (and echoed to stdout). */
+static char printed[8192];
+static size_t printed_len;
+
+int kmt_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(printed + printed_len, sizeof(printed) - printed_len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        printed_len += (size_t)n < sizeof(printed) - printed_len ? (size_t)n
+                                                                 : sizeof(printed) - 1 - printed_len;
+    return n;
+}
+
+const char *kmt_printed(void)
+{
+    return printed;
+}
+
+void kmt_printed_clear(void)
+{
+    printed_len = 0;
+    printed[0] = '\0';
 }

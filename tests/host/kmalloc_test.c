@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -160,11 +161,23 @@ static void check_stats(const struct model *m, const struct kmalloc_stats *s0, i
 /* --- statistics ------------------------------------------------------------- */
 
 /* First, so that few cores exist and the printout stays short. */
-TEST(kmalloc_print_stats_runs)
+/* The report says what the counters hold: the whole heap's line and one
+ * line for the core that allocated, with its own figures. */
+TEST(kmalloc_print_stats_reports_the_counters)
 {
-    km_arena_set_cpu(kmt_fresh_cpu());
+    unsigned cpu = kmt_fresh_cpu();
+    km_arena_set_cpu(cpu);
     void *p = km_malloc(40);
-    kmalloc_print_stats(); /* format strings under UBSan and -Wformat */
+    struct kmalloc_stats s;
+    kmalloc_get_stats(&s);
+    kmt_printed_clear();
+    kmalloc_print_stats();
+    char want[160];
+    snprintf(want, sizeof(want), "kmalloc: %lu bytes in use, %lu allocs, %lu frees ",
+             (unsigned long)s.bytes_in_use, (unsigned long)s.allocs, (unsigned long)s.frees);
+    CHECK(strstr(kmt_printed(), want) != NULL);
+    snprintf(want, sizeof(want), "  core %u: 1 allocs, 0 frees, ", cpu);
+    CHECK(strstr(kmt_printed(), want) != NULL);
     km_free(p);
     km_arena_set_cpu(0);
 }

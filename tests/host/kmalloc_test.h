@@ -63,6 +63,9 @@ static inline long kmt_verify(const void *p, size_t from, size_t to, uint64_t se
 
 /* A core no earlier test used: its cache starts empty. Aborts when out. */
 unsigned kmt_fresh_cpu(void);
+/* What km_printf printed since the last kmt_printed_clear(). */
+const char *kmt_printed(void);
+void kmt_printed_clear(void);
 
 /* Size classes: 16 .. 2048, the class kmalloc files a request of n under. */
 static inline size_t kmt_class_size(size_t n)

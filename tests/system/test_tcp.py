@@ -87,6 +87,28 @@ def check_zero_copy(out):
     assert held <= ring // 8 + ring // 4 + ring // 8, f"one connection held {held} of {ring}"
 
 
+def relay_stat(log_lines, action):
+    """How many frames the relay logged with this action ("drop", "corrupt"):
+    its log has a line per frame, "in 12 66 pass corrupt@40 | ..." (the
+    stats line comes only when the relay stops, after the log is read)."""
+    n = 0
+    for line in log_lines:
+        if line.startswith("#") or " | " not in line:
+            continue
+        words = line.split(" | ", 1)[0].split()[3:]
+        n += any(w == action or w.startswith(action + "@") for w in words)
+    return n
+
+
+def tcp_counters(out):
+    """The guest's TCP counters (net.stats=1) that the tests read."""
+    m = re.search(r"opened (\d+), reset (\d+), timed out (\d+),", out)
+    cuts = re.search(r"window cuts: reno (\d+), cubic (\d+)", out)
+    assert m and cuts, out[-3000:]
+    return {"opened": int(m.group(1)), "reset": int(m.group(2)), "timed out": int(m.group(3)),
+            "cuts reno": int(cuts.group(1)), "cuts cubic": int(cuts.group(2))}
+
+
 def start_echo(net, append, timeout=600, extra=()):
     return subprocess.Popen([LAUNCHER, "--kernel", image("echo"), "--net", net, "--append",
                              append, "--timeout", str(timeout), *extra],
@@ -154,15 +176,15 @@ def echo_through_relay(size, seed, append="", **faults):
         finally:
             out = finish(proc)
         with open(log) as f:
-            stats = f.read().splitlines()[-1]
+            lines = f.read().splitlines()
     assert proc.returncode == 0, out[-3000:]
     assert f"echo: 1 connections, {size} bytes echoed" in out, out[-3000:]
-    return seconds, stats, out
+    return seconds, lines, out
 
 
 @needs_netns
 def test_echo_64_mib_each_way_against_linux_in_a_namespace():
-    seconds, stats, out = echo_through_relay(64 << 20, seed=1)
+    seconds, log, out = echo_through_relay(64 << 20, seed=1)
     check_zero_copy(out)
 
 
@@ -175,17 +197,22 @@ FAULT_SIZE = (64 if os.environ.get("ZEBU_SOAK") else 8) << 20
 @needs_netns
 @pytest.mark.parametrize("loss", [0.01, 0.05, 0.10])
 def test_echo_survives_loss_reordering_duplication(loss):
-    seconds, stats, out = echo_through_relay(FAULT_SIZE, seed=int(loss * 100), drop=loss,
+    seconds, log, out = echo_through_relay(FAULT_SIZE, seed=int(loss * 100), drop=loss,
                                              reorder=0.02, dup=0.01)
-    assert "dropped=0 " not in stats, stats  # faults were really injected
-    assert re.search(r"tcp: .*", out)
+    assert relay_stat(log, "drop") > 0, log[-5:]  # faults were really injected
+    # (A client whose SYNs were lost retries with a new connection and
+    # resets the old one: resets are no failure here; the echo check is.)
+    tcp = tcp_counters(out)
+    assert tcp["cuts reno"] > 0 and tcp["cuts cubic"] == 0, out[-3000:]  # NewReno answered
 
 
 @needs_netns
 def test_echo_with_cubic_survives_loss_reordering_duplication():
-    seconds, stats, out = echo_through_relay(FAULT_SIZE, seed=15, append="tcp.cc=cubic",
+    seconds, log, out = echo_through_relay(FAULT_SIZE, seed=15, append="tcp.cc=cubic",
                                              drop=0.05, reorder=0.02, dup=0.01)
-    assert "dropped=0 " not in stats, stats
+    assert relay_stat(log, "drop") > 0, log[-5:]
+    tcp = tcp_counters(out)
+    assert tcp["cuts cubic"] > 0 and tcp["cuts reno"] == 0, out[-3000:]  # CUBIC answered
 
 
 def test_unknown_congestion_control_is_refused_by_name():
@@ -199,8 +226,8 @@ def test_unknown_congestion_control_is_refused_by_name():
 def test_echo_survives_corruption():
     # No checksum offload on this path (the dgram netdev has no vnet header),
     # so the guest checks every checksum itself and must drop what was hit.
-    seconds, stats, out = echo_through_relay(FAULT_SIZE, seed=9, corrupt=0.02, drop=0.01)
-    assert "corrupted=0" not in stats, stats
+    seconds, log, out = echo_through_relay(FAULT_SIZE, seed=9, corrupt=0.02, drop=0.01)
+    assert relay_stat(log, "corrupt") > 0, log[-5:]
     assert re.search(r"(ip|tcp)_bad_checksum", out), out[-3000:]
 
 

@@ -27,7 +27,10 @@
 #define KM_ARENA_ORDER 16 /* 2^16 pages: 256 MiB */
 #define KM_ARENA_PAGES ((size_t)1 << KM_ARENA_ORDER)
 
-#define km_printf printf
+/* The report kmalloc_print_stats() prints goes to a buffer the tests read
+ * (tests/host/kmalloc_shim.c: kmt_printed). */
+int kmt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define km_printf kmt_printf
 
 /* The calling thread's core, set by km_arena_set_cpu(). */
 extern _Thread_local unsigned km_arena_cpu;
