@@ -34,6 +34,7 @@ table=(
   "clang                          clang                test"
   "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev test"
   "valgrind                       valgrind             bench"
+  "/usr/include/lwip/lwipopts.h   liblwip-dev          bench"
 )
 
 applies() {  # does a row's purpose belong to the requested set?
