@@ -122,7 +122,7 @@ PVH   := $(BUILD)/$(APP).pvh
 ISO   := $(BUILD)/$(APP).iso
 
 .PHONY: all image run iso test host-test system-test bench fuzz help clean deps \
-	deps-build deps-run deps-iso deps-test format check-app gdb
+	deps-build deps-run deps-iso deps-test deps-bench format check-app gdb
 .DEFAULT_GOAL := all
 
 all: image
@@ -145,6 +145,8 @@ deps-iso:
 	@tools/deps.sh iso
 deps-test:
 	@tools/deps.sh test
+deps-bench:
+	@tools/deps.sh bench
 deps: deps-test
 
 # ---- compile ----
@@ -270,7 +272,7 @@ system-test: deps-test
 include tests/host/host.mk
 
 # ---- benchmarks ----
-bench: deps-test
+bench: deps-bench
 	$(Q)$(MAKE) --no-print-directory APP=hello image
 	$(Q)$(MAKE) --no-print-directory APP=ktest image
 	$(Q)$(PYTHON) tools/boottime --runs 10 --app hello --smp 1
@@ -285,6 +287,7 @@ bench: deps-test
 	$(Q)$(PYTHON) tools/bench-http.py
 	$(Q)$(PYTHON) tools/bench-peer.py
 	$(Q)$(MAKE) --no-print-directory bench-tcp-callgrind
+	$(Q)$(MAKE) --no-print-directory bench-tcp-lwip
 
 # Long fuzzing of every parser (FUZZ_SECONDS each, default 300); make test
 # runs each target for a few seconds only.

@@ -36,6 +36,7 @@ table=(
   "valgrind                       valgrind             bench"
   "/bin/busybox                   busybox-static       bench"
   "cpio                           cpio                 bench"
+  "/usr/include/lwip/lwipopts.h   liblwip-dev          bench"
 )
 # The peer bench (tools/bench-peer.py) also needs Debian's Linux kernel and
 # nginx, but not installed on this host: tools/peer/build-nginx-guest.py
@@ -48,7 +49,8 @@ applies() {  # does a row's purpose belong to the requested set?
     build) [ "$1" = build ] ;;
     run) [ "$1" = build ] || [ "$1" = run ] ;;
     iso) [ "$1" = build ] || [ "$1" = iso ] || [ "$1" = run ] ;;
-    test|bench) return 0 ;;
+    test) [ "$1" != bench ] ;;
+    bench) return 0 ;;
     *) echo "deps.sh: unknown set '$want' (build, run, iso, test, bench, all)" >&2; exit 2 ;;
   esac
 }

@@ -10,6 +10,14 @@
 #                        per data segment, and the ratio to the copying run;
 #                        then zero copy with TSO on the sender (the harness
 #                        segments its frames, unmeasured).
+#   bench-tcp-lwip       the same transfer through Debian's lwIP
+#                        (liblwip-dev 2.1.3: tests/host/bench_lwip.c, linked
+#                        against /usr/lib/.../liblwip.so with the package's
+#                        headers and lwipopts.h), and net/ in the runs above
+#                        plus zerocopy-swcsum and copy-swcsum (no checksum
+#                        offload, as lwIP is built); prints Ir per payload
+#                        byte and per segment against lwIP's. Needs
+#                        `tools/deps.sh bench`; not part of make test.
 #
 # Built WITHOUT sanitizers (-O2 -g), objects in build/host/bench/, net/'s
 # malloc family not renamed (the host's).
@@ -28,6 +36,16 @@ $(BENCH_BUILD)/%.o: %.c
 $(BENCH_BUILD)/bench_tcp: $(BENCH_TCP_OBJS)
 	$(HOST_CC) -o $@ $^
 
+# Debian's lwIP: headers and lwipopts.h in /usr/include/lwip (as system
+# headers: their warnings are not ours), the shared library only.
+LWIP_INC := /usr/include/lwip
+BENCH_LWIP_OBJS := $(BENCH_BUILD)/tests/host/bench_lwip.o $(BENCH_BUILD)/tests/host/netsim.o
+
+$(BENCH_BUILD)/tests/host/bench_lwip.o: BENCH_CFLAGS += -isystem $(LWIP_INC)
+
+$(BENCH_BUILD)/bench_lwip: $(BENCH_LWIP_OBJS)
+	$(HOST_CC) -o $@ $^ -llwip
+
 .PHONY: bench-tcp-callgrind
 bench-tcp-callgrind: $(BENCH_BUILD)/bench_tcp
 	@command -v valgrind >/dev/null || { echo "bench-tcp-callgrind: needs valgrind" \
@@ -44,4 +62,40 @@ bench-tcp-callgrind: $(BENCH_BUILD)/bench_tcp
 		$(BENCH_BUILD)/callgrind.copy.out $(BENCH_BUILD)/bench_tcp.tso.txt \
 		$(BENCH_BUILD)/callgrind.tso.out
 
--include $(BENCH_TCP_OBJS:.o=.d)
+# The same loop for any runs: $(call bench_callgrind,BINARY,MODES).
+define bench_callgrind
+	@for m in $(2); do \
+		$(BENCH_CALLGRIND) --callgrind-out-file=$(BENCH_BUILD)/callgrind.$$m.out \
+			$(BENCH_BUILD)/$(1) $$m >$(BENCH_BUILD)/$(1).$$m.txt \
+			2>$(BENCH_BUILD)/$(1).$$m.log \
+			|| { cat $(BENCH_BUILD)/$(1).$$m.txt; tail -n 20 $(BENCH_BUILD)/$(1).$$m.log; \
+			     exit 1; }; \
+	done
+endef
+
+# LD_BIND_NOW: the library's symbols are bound before the first measured
+# call, so no lazy PLT resolution is counted.
+.PHONY: bench-tcp-lwip
+bench-tcp-lwip: $(BENCH_BUILD)/bench_tcp
+	@command -v valgrind >/dev/null && [ -e $(LWIP_INC)/lwipopts.h ] || { \
+		echo "bench-tcp-lwip: needs valgrind and liblwip-dev (tools/deps.sh bench)"; exit 1; }
+	@$(MAKE) --no-print-directory $(BENCH_BUILD)/bench_lwip
+	@LD_BIND_NOW=1 $(BENCH_CALLGRIND) --callgrind-out-file=$(BENCH_BUILD)/callgrind.lwip.out \
+		$(BENCH_BUILD)/bench_lwip run >$(BENCH_BUILD)/bench_lwip.run.txt \
+		2>$(BENCH_BUILD)/bench_lwip.run.log \
+		|| { cat $(BENCH_BUILD)/bench_lwip.run.txt; tail -n 20 $(BENCH_BUILD)/bench_lwip.run.log; \
+		     exit 1; }
+	$(call bench_callgrind,bench_tcp,zerocopy copy tso zerocopy-swcsum copy-swcsum)
+	@$(BENCH_BUILD)/bench_lwip report \
+		"lwIP (sw csum, tx copy)" $(BENCH_BUILD)/bench_lwip.run.txt $(BENCH_BUILD)/callgrind.lwip.out \
+		"Zebu zerocopy, sw csum" $(BENCH_BUILD)/bench_tcp.zerocopy-swcsum.txt \
+			$(BENCH_BUILD)/callgrind.zerocopy-swcsum.out \
+		"Zebu copy, sw csum" $(BENCH_BUILD)/bench_tcp.copy-swcsum.txt \
+			$(BENCH_BUILD)/callgrind.copy-swcsum.out \
+		"Zebu zerocopy, offload" $(BENCH_BUILD)/bench_tcp.zerocopy.txt \
+			$(BENCH_BUILD)/callgrind.zerocopy.out \
+		"Zebu copy, offload" $(BENCH_BUILD)/bench_tcp.copy.txt $(BENCH_BUILD)/callgrind.copy.out \
+		"Zebu zerocopy+TSO, offload" $(BENCH_BUILD)/bench_tcp.tso.txt \
+			$(BENCH_BUILD)/callgrind.tso.out
+
+-include $(BENCH_TCP_OBJS:.o=.d) $(BENCH_LWIP_OBJS:.o=.d)

@@ -13,7 +13,12 @@
  *   tso       zerocopy with NET_IF_TX_TSO on the sender: the "device" cuts
  *             each TSO frame into MSS-sized segments (not measured), as
  *             virtio-net does, so the receiver sees the same segments.
- * Both interfaces advertise NET_IF_TX_CSUM | NET_IF_RX_CSUM: a frame sent
+ *   zerocopy-swcsum, copy-swcsum
+ *             zerocopy and copy with no checksum offload: both stacks sum
+ *             every segment in software (the like-for-like row against
+ *             lwIP as Debian builds it, tests/host/bench_lwip.c).
+ * Both interfaces advertise NET_IF_TX_CSUM | NET_IF_RX_CSUM (but in the
+ * -swcsum modes): a frame sent
  * with NB_CSUM_NEEDED gets its checksum from the "device" (this harness)
  * and arrives at the peer with NB_CSUM_VALID, as virtio-net with offloads
  * would do it, so the stack sums nothing in software.
@@ -28,7 +33,8 @@
  * checksum), filling the source buffer, and checking the received bytes
  * (first and last byte of every chunk received, against the pattern).
  *
- * Usage: bench_tcp zerocopy|copy|tso    transfer, print "key value" lines
+ * Usage: bench_tcp zerocopy|copy|tso|zerocopy-swcsum|copy-swcsum
+ *                                       transfer, print "key value" lines
  *        bench_tcp report ZC.txt ZC.callgrind COPY.txt COPY.callgrind TSO.txt TSO.callgrind
  *                                       the table from three runs' outputs
  */
@@ -51,6 +57,9 @@
 #define DEV_HEADROOM 12
 #define RX_SLOT    2048
 #define FEATURES   (NET_IF_TX_CSUM | NET_IF_RX_CSUM)
+
+/* The interfaces' offloads: FEATURES, or none in the -swcsum modes. */
+static uint32_t bench_features = FEATURES;
 
 static uint8_t pattern(uint64_t i)
 {
@@ -157,7 +166,7 @@ static void host_init(struct host *h, int end, const uint8_t mac[6], uint32_t ip
     h->end = end;
     h->link = link;
     net_stack_init(&h->st, &h->plat);
-    net_iface_init(&h->ifc, "eth0", mac, 1500, FEATURES, &dev_ops, h);
+    net_iface_init(&h->ifc, "eth0", mac, 1500, bench_features, &dev_ops, h);
     net_stack_add_iface(&h->st, &h->ifc);
     net_iface_set_addr(&h->ifc, ip, 0xffffff00u, 0);
 }
@@ -443,7 +452,8 @@ static int run(int zero_copy, int tso)
         sim_now++; /* a millisecond per round: delayed ACKs and timers run */
     }
     const struct tcp_conn_stats *ts = tcp_stats(tx), *rs = tcp_stats(rx);
-    printf("mode %s\n", tso ? "tso" : zero_copy ? "zerocopy" : "copy");
+    printf("mode %s%s\n", tso ? "tso" : zero_copy ? "zerocopy" : "copy",
+           bench_features == 0 ? "-swcsum" : "");
     printf("frames_tso %" PRIu64 "\n", frames_tso);
     printf("receiver_segs_in_wire %" PRIu64 "\n", rs->segs_in);
     printf("payload_bytes %" PRIu64 "\n", rcvd);
@@ -537,9 +547,17 @@ int main(int argc, char **argv)
         return run(0, 0);
     if (argc == 2 && strcmp(argv[1], "tso") == 0)
         return run(1, 1);
+    if (argc == 2 && strcmp(argv[1], "zerocopy-swcsum") == 0) {
+        bench_features = 0;
+        return run(1, 0);
+    }
+    if (argc == 2 && strcmp(argv[1], "copy-swcsum") == 0) {
+        bench_features = 0;
+        return run(0, 0);
+    }
     if (argc == 8 && strcmp(argv[1], "report") == 0)
         return report(argv);
-    fprintf(stderr, "usage: bench_tcp zerocopy|copy|tso\n"
+    fprintf(stderr, "usage: bench_tcp zerocopy|copy|tso|zerocopy-swcsum|copy-swcsum\n"
                     "       bench_tcp report ZC.txt ZC.callgrind COPY.txt COPY.callgrind "
                     "TSO.txt TSO.callgrind\n");
     return 2;
