@@ -55,6 +55,29 @@ TEST(net_checksum_matches_rfc1071_example_and_oracle)
                   nf_fold(0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 17 + 28));
 }
 
+/* The word-at-a-time sum against the byte-pair oracle: every length up to
+ * 80 at every alignment, with carries in the initial sum, and a 70,000-byte
+ * buffer of 0xff bytes (the most carries). */
+TEST(net_checksum_fast_path_equals_oracle_at_every_alignment_and_length)
+{
+    static uint8_t data[70008];
+    uint64_t r = 99;
+    for (size_t i = 0; i < 200; i++) {
+        r = r * 6364136223846793005ull + 1;
+        data[i] = (uint8_t)(r >> 56);
+    }
+    for (size_t off = 0; off < 8; off++)
+        for (size_t len = 0; len <= 80; len++)
+            for (uint32_t init = 0; init <= 0x2fffeu; init += 0xffffu)
+                CHECK_UINT_EQ(net_csum_fold(net_csum_add(init, data + off, len)),
+                              net_csum_fold(nf_sum(data + off, len, init)));
+    memset(data, 0xff, sizeof(data));
+    CHECK_UINT_EQ(net_csum_fold(net_csum_add(0, data + 3, 70000)),
+                  net_csum_fold(nf_sum(data + 3, 70000, 0)));
+    CHECK_UINT_EQ(net_csum_fold(net_csum_add(0xffff, data + 1, 70001)),
+                  net_csum_fold(nf_sum(data + 1, 70001, 0xffff)));
+}
+
 TEST(net_checksum_over_chains_with_odd_segments_equals_flat)
 {
     uint8_t data[100];
