@@ -4,11 +4,15 @@
  * Queue 0 receives, queue 1 transmits. Every frame is preceded by a
  * virtio-net header: 10 bytes for legacy devices without mergeable buffers,
  * 12 (with num_buffers) otherwise (5.1.6). Receive buffers are one 2 KiB
- * descriptor each, so a 1514-byte frame always fits one buffer and
- * num_buffers stays 1. Interrupts: MSI-X (one vector per queue) when the
- * function has it, else the legacy line through the I/O APIC; the handler
- * only signals the driver's event, and the waiting thread polls with a
- * budget, then re-enables interrupts and re-checks before sleeping.
+ * descriptor each, so a 1514-byte frame always fits one buffer. With
+ * GUEST_TSO4 (over MRG_RXBUF) the host sends TCP segments up to 64 KiB: the
+ * device spreads one over num_buffers buffers (5.1.6.4), which go up
+ * together, linked, each still a ring buffer of its own.
+ *
+ * Interrupts: MSI-X (one vector per queue) when the function has it, else
+ * the legacy line through the I/O APIC; the handler only signals the
+ * driver's event, and the waiting thread polls with a budget, then
+ * re-enables interrupts and re-checks before sleeping.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -33,6 +37,11 @@
 static bool tso_wanted = true;
 ZEBU_OPTION_BOOL("virtio_net.tso", tso_wanted,
                  "let the device segment TCP (HOST_TSO4) when it offers it with CSUM");
+
+static bool rx_tso_wanted = true;
+ZEBU_OPTION_BOOL("virtio_net.rx_tso", rx_tso_wanted,
+                 "take large TCP segments from the device (GUEST_TSO4) when it offers it with "
+                 "GUEST_CSUM and MRG_RXBUF");
 
 static struct vnet *irq_owner; /* one device for now */
 
@@ -180,6 +189,11 @@ int vnet_probe(struct vnet *n, uint32_t irq_apic)
      * HOST_TSO6: there is no IPv6 here. */
     if (tso_wanted && (offered >> VIRTIO_NET_F_CSUM & 1))
         wanted |= 1ull << VIRTIO_NET_F_HOST_TSO4;
+    /* GUEST_TSO4 depends on GUEST_CSUM (5.1.3.1). Without MRG_RXBUF every
+     * receive buffer would have to hold 64 KiB (5.1.6.3.1): only with it. */
+    if (rx_tso_wanted && (offered >> VIRTIO_NET_F_GUEST_CSUM & 1) &&
+        (offered >> VIRTIO_NET_F_MRG_RXBUF & 1))
+        wanted |= 1ull << VIRTIO_NET_F_GUEST_TSO4;
     log_features("device offers", offered);
     err = virtio_negotiate(&n->dev, wanted);
     if (err != 0)
@@ -301,31 +315,90 @@ static uint16_t rx_csum_flags(const struct vnet *n, uint8_t hdr_flags)
     return (hdr_flags & HDR_F_DATA_VALID) ? VNET_RX_CSUM_VALID : 0;
 }
 
+/* Releases a packet's buffers (the first and those linked behind it). */
+static void release_packet(struct vnet *n, struct vnet_rxbuf *b)
+{
+    while (b != NULL) {
+        struct vnet_rxbuf *more = b->more;
+        b->more = NULL;
+        vnet_rx_release(n, b);
+        b = more;
+    }
+}
+
+/*
+ * The rest of a packet whose first buffer says num_buffers = count
+ * (5.1.6.4: the device makes all of a packet's buffers used together, so
+ * they are the next count - 1 used entries; only the first has a header).
+ * Links them behind first. Returns 0, or -EINVAL for a malformed packet:
+ * count 0 or above VNET_RX_MAX_BUFS, an entry missing, a continuation
+ * empty or too long (what was taken is linked for release).
+ */
+static int gather(struct vnet *n, struct vnet_rxbuf *first, unsigned count)
+{
+    struct vnet_rxbuf *last = first;
+    first->more = NULL;
+    if (count == 0 || count > VNET_RX_MAX_BUFS)
+        return -EINVAL;
+    for (unsigned i = 1; i < count; i++) {
+        uint32_t len;
+        struct vnet_rxbuf *b = virtq_get_used(&n->rx, &len);
+        if (b == NULL)
+            return -EINVAL;
+        b->more = NULL;
+        last->more = b;
+        last = b;
+        if (len == 0 || len > VNET_RX_BUF_SIZE)
+            return -EINVAL;
+        b->frame = b->mem;
+        b->len = len;
+        b->flags = 0;
+    }
+    return 0;
+}
+
+/* One received packet, its first buffer b with len bytes used: checked,
+ * gathered and delivered, or dropped (counted). Returns 1 when delivered. */
+static int receive_packet(struct vnet *n, struct vnet_rxbuf *b, uint32_t len)
+{
+    uint16_t count = 1;
+    b->more = NULL;
+    if (len < n->hdr_len || len > VNET_RX_BUF_SIZE) {
+        n->stats.rx_bad_length++;
+        vnet_rx_release(n, b);
+        return 0;
+    }
+    if (vnet_has_feature(n, VIRTIO_NET_F_MRG_RXBUF))
+        memcpy(&count, b->mem + 10, 2); /* num_buffers, little-endian */
+    if (gather(n, b, count) != 0) {
+        n->stats.rx_bad_buffers++;
+        release_packet(n, b);
+        return 0;
+    }
+    b->frame = b->mem + n->hdr_len;
+    b->len = len - n->hdr_len;
+    b->flags = rx_csum_flags(n, b->mem[0]);
+    n->stats.rx_merged += count > 1;
+    n->stats.rx_packets++;
+    for (struct vnet_rxbuf *p = b; p != NULL; p = p->more)
+        n->stats.rx_bytes += p->len;
+    if (n->rx_deliver == NULL) {
+        n->stats.rx_dropped_no_consumer++;
+        release_packet(n, b);
+        return 1;
+    }
+    n->rx_deliver(n->ctx, b);
+    return 1;
+}
+
 int vnet_poll(struct vnet *n, int budget)
 {
     int got = 0;
     reap_tx(n);
     struct vnet_rxbuf *b;
     uint32_t len;
-    while (got < budget && (b = virtq_get_used(&n->rx, &len)) != NULL) {
-        if (len < n->hdr_len || len > VNET_RX_BUF_SIZE) {
-            n->stats.rx_bad_length++;
-            vnet_rx_release(n, b);
-            continue;
-        }
-        b->frame = b->mem + n->hdr_len;
-        b->len = len - n->hdr_len;
-        b->flags = rx_csum_flags(n, b->mem[0]);
-        n->stats.rx_packets++;
-        n->stats.rx_bytes += b->len;
-        got++;
-        if (n->rx_deliver != NULL) {
-            n->rx_deliver(n->ctx, b);
-        } else {
-            n->stats.rx_dropped_no_consumer++;
-            vnet_rx_release(n, b);
-        }
-    }
+    while (got < budget && (b = virtq_get_used(&n->rx, &len)) != NULL)
+        got += receive_packet(n, b, len);
     n->stats.kicks = n->rx.kicks + n->tx.kicks;
     n->stats.kicks_saved = n->rx.kicks_saved + n->tx.kicks_saved;
     return got;

@@ -29,16 +29,25 @@
 #define VIRTIO_NET_F_CSUM       0
 #define VIRTIO_NET_F_GUEST_CSUM 1
 #define VIRTIO_NET_F_MAC        5
+#define VIRTIO_NET_F_GUEST_TSO4 7
 #define VIRTIO_NET_F_HOST_TSO4  11
 #define VIRTIO_NET_F_MRG_RXBUF  15
 #define VIRTIO_NET_F_STATUS     16
 
+/* The most buffers one received packet may take: a 64 KiB IPv4 datagram
+ * behind an Ethernet header (and a VLAN tag) and the virtio-net header,
+ * in VNET_RX_BUF_SIZE pieces. */
+#define VNET_RX_MAX_BUFS ((65535 + 18 + 12 + VNET_RX_BUF_SIZE - 1) / VNET_RX_BUF_SIZE)
+
 struct vnet_rxbuf {
     uint8_t *mem;       /* VNET_RX_BUF_SIZE bytes: virtio-net header, then the frame */
     uint8_t *frame;
-    uint32_t len;       /* frame bytes */
-    uint16_t flags;     /* VNET_RX_CSUM_* */
-    struct vnet_rxbuf *next_free;
+    uint32_t len;       /* frame bytes in this buffer */
+    uint16_t flags;     /* VNET_RX_CSUM_* (first buffer of a packet) */
+    /* The packet's next buffer (mergeable buffers: a large packet spread
+     * over several, only the first with a header), or NULL. Each buffer
+     * is released on its own; the field is not read after delivery. */
+    struct vnet_rxbuf *more;
 };
 /* The device validated the frame's checksums (VIRTIO_NET_HDR_F_DATA_VALID). */
 #define VNET_RX_CSUM_VALID 1
@@ -68,6 +77,8 @@ struct vnet_stats {
     uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
     uint64_t rx_dropped_no_consumer, rx_bad_length, tx_ring_full, irqs, kicks, kicks_saved;
     uint64_t tx_tso; /* frames sent for the device to segment */
+    uint64_t rx_merged;      /* packets received in more than one buffer */
+    uint64_t rx_bad_buffers; /* packets dropped: num_buffers 0, too many, or missing */
 };
 
 struct vnet {
@@ -82,8 +93,9 @@ struct vnet {
     struct vnet_rxbuf *rxbufs;
     struct event work;  /* signalled by the interrupt handler */
     struct vnet_stats stats;
-    /* Received frames go here (consumer owns the buffer until it releases
-     * it); completed transmits call tx_done with their cookie. */
+    /* Received frames go here, the first buffer with the rest of the
+     * packet linked through ->more (the consumer owns each buffer until it
+     * releases it); completed transmits call tx_done with their cookie. */
     void (*rx_deliver)(void *ctx, struct vnet_rxbuf *b);
     void (*tx_done)(void *ctx, void *cookie);
     void *ctx;
@@ -92,7 +104,9 @@ struct vnet {
 /* Finds the first virtio-net PCI function and brings it up with interrupts
  * on the core with APIC id irq_apic. Logs the features offered and taken.
  * HOST_TSO4 is taken where the device offers it with CSUM (5.1.3.1) unless
- * the option virtio_net.tso=off says not to. Returns 0, -ENODEV (none),
+ * the option virtio_net.tso=off says not to; GUEST_TSO4 (large received
+ * segments) where it offers it with GUEST_CSUM and MRG_RXBUF, unless
+ * virtio_net.rx_tso=off. Returns 0, -ENODEV (none),
  * or another negative errno. */
 int vnet_probe(struct vnet *n, uint32_t irq_apic);
 

@@ -196,33 +196,61 @@ static void rx_release(struct netbuf *nb, void *cookie)
  * eighth of the ring queued for reading, a quarter in a send queue) keep a
  * single connection well below the line.
  */
-static struct netbuf *rx_copy(struct vnet_rxbuf *b)
+static struct netbuf *rx_copy(struct vnet_rxbuf *b, size_t len)
 {
-    struct netbuf *nb = nbuf_alloc_heap((size_t)(b->frame - b->mem), b->len);
+    struct netbuf *nb = nbuf_alloc_heap((size_t)(b->frame - b->mem), len);
     if (nb != NULL) {
-        memcpy(nb->data, b->frame, b->len);
-        stack.cnt.copied_bytes += b->len;
+        size_t off = 0;
+        for (struct vnet_rxbuf *p = b; p != NULL; p = p->more) {
+            memcpy(nb->data + off, p->frame, p->len);
+            off += p->len;
+        }
+        stack.cnt.copied_bytes += len;
     } else {
         iface.cnt.drops[NET_DROP_RX_NOMEM]++;
     }
-    vnet_rx_release(&vnet, b);
+    while (b != NULL) {
+        struct vnet_rxbuf *more = b->more;
+        vnet_rx_release(&vnet, b);
+        b = more;
+    }
     return nb;
 }
 
+/* The netbuf that describes device buffer b in place. */
+static struct netbuf *rx_wrap(struct vnet_rxbuf *b)
+{
+    struct netbuf *nb = &rx_nbufs[b - vnet.rxbufs];
+    nbuf_init(nb, b->mem, VNET_RX_BUF_SIZE, (size_t)(b->frame - b->mem), b->len, rx_release, b);
+    nb->flags |= NB_RING;
+    return nb;
+}
+
+/* A packet in one buffer, or a large TCP segment spread over several
+ * (GUEST_TSO4 with mergeable buffers: b->more links the rest): one netbuf
+ * per device buffer, chained, each released to the ring on its own. Every
+ * buffer counts against the copy line; a packet that would cross it is
+ * copied whole. */
 static void rx_deliver(void *ctx, struct vnet_rxbuf *b)
 {
     (void)ctx;
     struct netbuf *nb;
-    if (rx_held >= rx_copy_line) {
-        nb = rx_copy(b);
+    unsigned bufs = 0;
+    size_t len = 0;
+    for (struct vnet_rxbuf *p = b; p != NULL; p = p->more, bufs++)
+        len += p->len;
+    if (rx_held + bufs > rx_copy_line) {
+        nb = rx_copy(b, len);
         if (nb == NULL)
             return;
     } else {
-        nb = &rx_nbufs[b - vnet.rxbufs];
-        nbuf_init(nb, b->mem, VNET_RX_BUF_SIZE, (size_t)(b->frame - b->mem), b->len, rx_release,
-                  b);
-        nb->flags |= NB_RING;
-        if (++rx_held > rx_held_max)
+        struct netbuf **link = &nb;
+        for (struct vnet_rxbuf *p = b; p != NULL; p = p->more) {
+            *link = rx_wrap(p);
+            link = &(*link)->next;
+        }
+        rx_held += bufs;
+        if (rx_held > rx_held_max)
             rx_held_max = rx_held;
     }
     if (b->flags & VNET_RX_CSUM_VALID)
@@ -421,10 +449,13 @@ void knet_print_counters(void)
     pmem_get_stats(&ps);
     if ((size_t)n < sizeof(buf))
         snprintf(buf + n, sizeof(buf) - (size_t)n,
-                 "rx ring: %u buffers, at most %u held at once (copying starts at %u)\n"
+                 "rx ring: %u buffers, at most %u held at once (copying starts at %u), "
+                 "packets in several buffers %llu, malformed %llu\n"
                  "memory: accepted connections reset for no memory %llu, "
                  "allocation failures: heap %llu, pages %llu; connections at most %u\n",
-                 vnet.rx.size, rx_held_max, rx_copy_line, (unsigned long long)accept_nomem,
+                 vnet.rx.size, rx_held_max, rx_copy_line,
+                 (unsigned long long)vnet.stats.rx_merged,
+                 (unsigned long long)vnet.stats.rx_bad_buffers, (unsigned long long)accept_nomem,
                  (unsigned long long)ks.failures, (unsigned long long)ps.alloc_failures,
                  stack.lim.tcp_conns);
     console_write(buf, strlen(buf));

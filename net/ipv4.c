@@ -34,7 +34,9 @@ static int ip4_check(const struct net_iface *ifc, const struct netbuf *nb, struc
     if (hlen < IP4_HDR_LEN || hlen > nb->len)
         return NET_DROP_IP_HDR_LEN;
     size_t total = net_get_be16(p + 2);
-    if (total < hlen || total > nb->len)
+    /* A chain (a large TCP segment in several receive buffers) holds the
+     * header in its head and the datagram over all its segments. */
+    if (total < hlen || total > nbuf_chain_len(nb))
         return NET_DROP_IP_TOTAL_LEN;
     if (!(nb->flags & NB_CSUM_VALID) && net_csum_fold(net_csum_add(0, p, hlen)) != 0xffff)
         return NET_DROP_IP_CHECKSUM;
@@ -72,7 +74,7 @@ void ip4_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb, u
         nbuf_put(nb);
         return;
     }
-    nbuf_trim(nb, net_get_be16(nb->data + 2)); /* Ethernet padding */
+    nbuf_chain_trim(nb, net_get_be16(nb->data + 2)); /* Ethernet padding */
     nb->l3_off = (uint16_t)(nb->data - nb->buf);
     uint16_t frag = net_get_be16(nb->data + 6);
     if (frag & (IP4_FLAG_MF | IP4_FRAG_OFFSET)) {

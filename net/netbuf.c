@@ -193,6 +193,20 @@ void nbuf_trim(struct netbuf *nb, size_t len)
         nb->len = len;
 }
 
+void nbuf_chain_trim(struct netbuf *nb, size_t len)
+{
+    struct netbuf *rest;
+
+    while (nb->next != NULL && len > nb->len) {
+        len -= nb->len;
+        nb = nb->next;
+    }
+    nbuf_trim(nb, len);
+    rest = nb->next;
+    nb->next = NULL;
+    nbuf_put(rest);
+}
+
 size_t nbuf_chain_len(const struct netbuf *nb)
 {
     size_t total = 0;

@@ -86,6 +86,8 @@ struct netbuf {
     uint16_t l3_off;      /* receive: offset from buf of the IPv4 header */
     uint16_t l4_off;      /* receive: offset from buf of the transport header */
     uint16_t gso_size;    /* NB_GSO_TCP4: payload bytes per segment on the wire */
+    uint32_t seq;         /* receive: a transport's sequence number of data[0] while it
+                             queues the buffer (TCP's out-of-order queue) */
 };
 
 /* A FIFO of netbuf heads linked through qnext. The queue holds one
@@ -154,6 +156,12 @@ uint8_t *nbuf_pull(struct netbuf *nb, size_t n);
 
 /* Shorten this segment to len bytes (no-op when len >= nb->len). */
 void nbuf_trim(struct netbuf *nb, size_t len);
+
+/* Keep the first len bytes of the chain: segments past them are put (the
+ * chain is cut after the last one that keeps bytes; the head always stays,
+ * empty when len is 0). No-op when len >= the chain's length. Borrows nb
+ * (the segments cut off were the chain's own references). */
+void nbuf_chain_trim(struct netbuf *nb, size_t len);
 
 /* Whether push may write in front of data: one holder, not NB_RDONLY. */
 int nbuf_writable(const struct netbuf *nb);

@@ -12,8 +12,11 @@
 #include <string.h>
 
 #include "net/arp.h"
+#include "net/byteorder.h"
 #include "net/dhcp.h"
 #include "net/eth.h"
+#include "net/ipv4.h"
+#include "net/tcp.h"
 #include "net/stack_internal.h"
 
 void net_stack_init(struct net_stack *st, const struct net_platform *plat)
@@ -82,8 +85,9 @@ void net_stack_destroy(struct net_stack *st)
     st->n_ifaces = 0;
 }
 
-/* A frame in several segments (mergeable receive buffers) becomes one heap
- * buffer: every parser then sees contiguous headers. Rare; counted. */
+/* A frame in several segments (mergeable receive buffers) that cannot go
+ * up in place becomes one heap buffer: every parser then sees contiguous
+ * headers. Counted (copied_bytes, rx_linearized). */
 static struct netbuf *linearize(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb)
 {
     size_t len = nbuf_chain_len(nb);
@@ -97,16 +101,45 @@ static struct netbuf *linearize(struct net_stack *st, struct net_iface *ifc, str
     nbuf_copy_out(nb, 0, flat->data, len);
     flat->flags = nb->flags & (NB_CSUM_VALID | NB_CSUM_PARTIAL); /* heap: not NB_RING */
     st->cnt.copied_bytes += len;
+    st->cnt.rx_linearized++;
     nbuf_put(nb);
     return flat;
+}
+
+/*
+ * Whether a chained frame can go up as it is: an unfragmented IPv4
+ * datagram carrying TCP, with the Ethernet, IPv4 and TCP headers (options
+ * included) wholly in the head segment. That is a large segment from a
+ * device that receives them (virtio-net GUEST_TSO4 over mergeable
+ * buffers); TCP queues its payload segments in place. Everything else
+ * (ARP, UDP, ICMP, fragments, VLAN tags, headers split across segments) is
+ * rare enough to be linearized. Only looks; the parsers still check it all.
+ */
+static int chain_in_place(const struct netbuf *nb)
+{
+    const uint8_t *p = nb->data, *ip = p + ETH_HDR_LEN;
+
+    if (nb->len < ETH_HDR_LEN + IP4_HDR_LEN || net_get_be16(p + 12) != ETH_TYPE_IPV4)
+        return 0;
+    size_t hlen = (size_t)(ip[0] & 0xf) * 4;
+    if (ip[9] != IP4_PROTO_TCP || hlen < IP4_HDR_LEN ||
+        (net_get_be16(ip + 6) & (IP4_FLAG_MF | IP4_FRAG_OFFSET)) != 0 ||
+        ETH_HDR_LEN + hlen + TCP_HDR_LEN > nb->len)
+        return 0;
+    size_t doff = (size_t)(ip[hlen + 12] >> 4) * 4;
+    return doff >= TCP_HDR_LEN && ETH_HDR_LEN + hlen + doff <= nb->len;
 }
 
 void net_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb, uint64_t now_ms)
 {
     ifc->cnt.rx_packets++;
     ifc->cnt.rx_bytes += nbuf_chain_len(nb);
-    if (nb->next != NULL && (nb = linearize(st, ifc, nb)) == NULL)
-        return;
+    if (nb->next != NULL) {
+        if (chain_in_place(nb))
+            st->cnt.rx_chains++;
+        else if ((nb = linearize(st, ifc, nb)) == NULL)
+            return;
+    }
     /* Only the driver's facts count on receive: the device's checksum
      * verdict, and whether the storage is a ring buffer. */
     nb->flags &= NB_CSUM_VALID | NB_CSUM_PARTIAL | NB_RING;
@@ -155,10 +188,12 @@ int net_format_counters(const struct net_stack *st, char *buf, size_t size)
     }
     n = snprintf(size > used ? buf + used : NULL, size > used ? size - used : 0,
                  "stack: copied %llu bytes, no route %llu, logs suppressed %llu, "
-                 "headers from the reserve %llu\n",
+                 "headers from the reserve %llu, chained frames in place %llu, "
+                 "linearized %llu\n",
                  (unsigned long long)st->cnt.copied_bytes, (unsigned long long)st->cnt.no_route,
                  (unsigned long long)st->cnt.logs_suppressed,
-                 (unsigned long long)st->cnt.hdr_reserve);
+                 (unsigned long long)st->cnt.hdr_reserve, (unsigned long long)st->cnt.rx_chains,
+                 (unsigned long long)st->cnt.rx_linearized);
     used += (size_t)n;
     n = tcp_format_counters(st, size > used ? buf + used : NULL, size > used ? size - used : 0);
     return (int)(used + (size_t)n);

@@ -67,6 +67,8 @@ struct net_stack_counters {
     uint64_t no_route;     /* sends refused with -ENETUNREACH */
     uint64_t logs_suppressed;
     uint64_t hdr_reserve;  /* segment headers taken from the reserve: the platform had none */
+    uint64_t rx_chains;    /* received multi-segment TCP frames passed up in place */
+    uint64_t rx_linearized; /* received multi-segment frames copied into one buffer */
 };
 
 /* A few header-sized transmit buffers the stack keeps for itself, so that

@@ -91,12 +91,12 @@ static int parse_options(const uint8_t *p, size_t len, struct tcp_opts *o)
 
 /* The sequence number of an out-of-order buffer's first byte, read back
  * from the TCP header still in front of it in the device buffer. */
+/* Sequence number of an out-of-order buffer's first byte: set when it is
+ * queued (a payload segment cut from a chain carries no TCP header to read
+ * it from). */
 static uint32_t buf_seq(const struct netbuf *nb)
 {
-    const uint8_t *h = nb->buf + nb->l4_off;
-    size_t doff = (size_t)(h[12] >> 4) * 4;
-    uint32_t seq = net_get_be32(h + 4) + ((h[13] & TCP_SYN) ? 1u : 0u);
-    return seq + (uint32_t)(nb->data - (h + doff));
+    return nb->seq;
 }
 
 static struct tcp_conn *lookup(struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
@@ -702,6 +702,7 @@ static void ooo_insert(struct tcp_conn *c, struct net_iface *ifc, struct netbuf 
         drop(ifc, nb, NET_DROP_TCP_OUT_OF_WINDOW);
         return;
     }
+    nb->seq = seq;
     nb->qnext = *link;
     *link = nb;
     c->ooo_bytes += nb->len;
@@ -794,9 +795,10 @@ static void fin_input(struct tcp_conn *c, uint64_t now_ms)
     tcp_notify(c, TCP_EV_READABLE);
 }
 
-/* Payload and FIN of an acceptable segment. Consumes nb. */
-static void data_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf *nb,
-                       const struct tcp_seg *seg, uint64_t now_ms)
+/* Payload (one netbuf, no chain) and FIN of an acceptable segment.
+ * Consumes nb. */
+static void data_input_one(struct tcp_conn *c, struct net_iface *ifc, struct netbuf *nb,
+                           const struct tcp_seg *seg, uint64_t now_ms)
 {
     uint32_t seq = seg->seq;
     int fin = (seg->flags & TCP_FIN) != 0;
@@ -875,6 +877,35 @@ static void data_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf 
         fin_input(c, now_ms);
 }
 
+/*
+ * Payload and FIN of an acceptable segment. Consumes nb. A large segment
+ * received in several device buffers (a chain: headers and the first bytes
+ * in the head, the rest behind it) is taken apart into its buffers, each
+ * queued in place as if it were a segment of its own, in sequence order;
+ * only the last carries the FIN. So the receive and out-of-order queues,
+ * their limits (tcp_rcv_segs counts device buffers) and the app see single
+ * buffers, whatever the device delivered, and nothing is copied.
+ */
+static void data_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf *nb,
+                       const struct tcp_seg *seg, uint64_t now_ms)
+{
+    struct tcp_seg piece = *seg;
+
+    piece.flags &= (uint8_t)~TCP_FIN;
+    while (nb->next != NULL) {
+        struct netbuf *rest = nb->next;
+        uint32_t len = (uint32_t)nb->len;
+        nb->next = NULL; /* the head's reference on rest is now ours */
+        piece.len = len;
+        data_input_one(c, ifc, nb, &piece, now_ms);
+        piece.seq += len;
+        nb = rest;
+    }
+    piece.flags = seg->flags;
+    piece.len = (uint32_t)nb->len;
+    data_input_one(c, ifc, nb, &piece, now_ms);
+}
+
 static void sync_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf *nb,
                        struct tcp_seg *seg, uint64_t now_ms)
 {
@@ -904,7 +935,7 @@ static void sync_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf 
         /* Zero window: still process the ACK field, refuse the data. */
         seg->len = 0;
         seg->flags &= (uint8_t) ~(TCP_FIN | TCP_SYN);
-        nbuf_trim(nb, 0);
+        nbuf_chain_trim(nb, 0);
         net_iface_drop(ifc, NET_DROP_TCP_RX_FULL);
         c->ack_now = 1;
         ok = 2;
@@ -1015,9 +1046,13 @@ void tcp_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb,
         drop(ifc, nb, NET_DROP_TCP_OFFSET);
         return;
     }
+    /* The segment: the head's bytes and, for a large segment received in
+     * several device buffers, the rest of the chain (headers are in the
+     * head: net_input linearizes other chains). */
+    size_t tlen = nbuf_chain_len(nb);
     if (!(nb->flags & NB_CSUM_VALID)) {
-        uint32_t sum = net_csum_pseudo(ip->src, ip->dst, IP4_PROTO_TCP, (uint16_t)nb->len);
-        if (net_csum_fold(net_csum_add(sum, p, nb->len)) != 0xffff) {
+        uint32_t sum = net_csum_pseudo(ip->src, ip->dst, IP4_PROTO_TCP, (uint16_t)tlen);
+        if (net_csum_fold(net_csum_chain(nb, 0, tlen, sum)) != 0xffff) {
             drop(ifc, nb, NET_DROP_TCP_CHECKSUM);
             return;
         }
@@ -1035,7 +1070,7 @@ void tcp_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb,
     seg.ack = net_get_be32(p + 8);
     seg.flags = p[13] & 0x3f;
     seg.wnd = net_get_be16(p + 14);
-    seg.len = (uint32_t)(nb->len - doff);
+    seg.len = (uint32_t)(tlen - doff);
     if (!(seg.flags & TCP_ACK))
         seg.ack = 0;
     nbuf_pull(nb, doff);

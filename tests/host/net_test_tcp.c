@@ -2047,3 +2047,178 @@ TEST(net_tcp_segment_without_ack_or_to_broadcast_is_refused)
     CHECK_UINT_EQ(count_out(&t.h), 0);
     tc_done(&t);
 }
+
+/* ---- large segments in several device buffers (GUEST_TSO4) ---------------- */
+
+#define CHAIN_MAX 8
+
+/* Segment s as the device delivers a large one over mergeable buffers:
+ * one receive buffer per piece, cut at the frame offsets cuts[0..n-1]
+ * (ascending), chained head first. The buffers' data pointers go to
+ * bufs[] (n + 1 of them). */
+static struct netbuf *chain_frame(struct tc *t, const struct sg *s, const size_t *cuts, unsigned n,
+                                  const uint8_t **bufs, size_t *flen)
+{
+    static uint8_t f[NF_MAX_FRAME];
+    struct netbuf *head = NULL, **link = &head;
+    size_t len = build(f, s), from = 0;
+
+    for (unsigned i = 0; i <= n; i++) {
+        size_t to = i < n ? cuts[i] : len;
+        *link = fake_dev_rxbuf(&t->h.dev, f + from, to - from);
+        bufs[i] = (*link)->data;
+        link = &(*link)->next;
+        from = to;
+    }
+    *flen = len;
+    return head;
+}
+
+/* Reads every queued buffer: each must be a device buffer in place (its data
+ * pointer one of want[], in order, the head's past the 54 header bytes)
+ * and hold the pattern from seq on. Returns the bytes read. */
+static size_t read_in_place(struct tc *t, uint32_t seq, const uint8_t *const *want, unsigned nwant)
+{
+    size_t total = 0;
+    unsigned k = 0, bad = 0;
+    struct netbuf *nb;
+
+    while ((nb = tcp_recv(t->c, t->h.now)) != NULL) {
+        CHECK(nb->next == NULL);
+        CHECK(nwant == 0 || (nb->flags & NB_RING));
+        if (k < nwant)
+            CHECK(nb->data == want[k] || nb->data == want[k] + 54);
+        k++;
+        for (size_t i = 0; i < nb->len; i++)
+            bad += nb->data[i] != pattern(seq + (uint32_t)(total + i));
+        total += nb->len;
+        nbuf_put(nb);
+    }
+    CHECK_UINT_EQ(bad, 0);
+    return total;
+}
+
+TEST(net_tcp_large_segment_in_a_chain_is_queued_in_place)
+{
+    struct tc t;
+    const uint8_t *bufs[CHAIN_MAX];
+    size_t cuts[] = {1000, 3036, 5072}, flen;
+    uint64_t large0;
+
+    tc_open(&t);
+    large0 = t.h.st.tcp.segs_in_by_size[TCP_SIZE_16K];
+    struct sg s = {.flags = F_ACK | F_PSH, .seq = t.pseq, .ack = t.iss + 1, .wnd = 65535,
+                   .ws = -1, .len = 6000};
+    struct netbuf *nb = chain_frame(&t, &s, cuts, 3, bufs, &flen);
+    net_input(&t.h.st, &t.h.dev.ifc, nb, t.h.now);
+    CHECK_UINT_EQ(t.h.st.cnt.rx_chains, 1);
+    CHECK_UINT_EQ(t.h.st.cnt.rx_linearized, 0);
+    CHECK_UINT_EQ(t.h.st.tcp.segs_in_by_size[TCP_SIZE_16K], large0 + 1);
+    CHECK_UINT_EQ(tcp_readable(t.c), 6000);
+    CHECK_INT_EQ(t.h.dev.rx_live, 4); /* every buffer held, none copied */
+    CHECK_UINT_EQ(read_in_place(&t, t.pseq, bufs, 4), 6000);
+    CHECK_UINT_EQ(t.h.st.cnt.copied_bytes, 0);
+    CHECK_INT_EQ(t.h.dev.rx_live, 0);
+    struct so o;
+    int acked = 0;
+    while (tc_out(&t, &o))
+        acked |= o.ack == t.pseq + 6000;
+    CHECK(acked);
+    tc_done(&t);
+}
+
+TEST(net_tcp_large_segment_chain_out_of_order_then_the_hole)
+{
+    struct tc t;
+    const uint8_t *bufs[CHAIN_MAX];
+    size_t cuts[] = {2048, 4096}, flen;
+
+    tc_open(&t);
+    /* Bytes [1000, 6000) first, in three buffers; then [0, 1000). */
+    struct sg s = {.flags = F_ACK | F_PSH, .seq = t.pseq + 1000, .ack = t.iss + 1, .wnd = 65535,
+                   .ws = -1, .len = 5000};
+    net_input(&t.h.st, &t.h.dev.ifc, chain_frame(&t, &s, cuts, 2, bufs, &flen), t.h.now);
+    CHECK_UINT_EQ(tcp_readable(t.c), 0);
+    CHECK_INT_EQ(t.h.dev.rx_live, 3);
+    tc_in(&t, (struct sg){.flags = F_ACK | F_PSH, .seq = t.pseq, .ack = t.iss + 1, .wnd = 65535,
+                          .ws = -1, .len = 1000});
+    CHECK_UINT_EQ(tcp_readable(t.c), 6000);
+    const uint8_t *want[4] = {NULL, bufs[0], bufs[1], bufs[2]};
+    struct netbuf *first = tcp_recv(t.c, t.h.now);
+    CHECK(first != NULL && first->len == 1000 && first->data[0] == pattern(t.pseq));
+    nbuf_put(first);
+    CHECK_UINT_EQ(read_in_place(&t, t.pseq + 1000, want + 1, 3), 5000);
+    CHECK_UINT_EQ(t.h.st.cnt.copied_bytes, 0);
+    CHECK_INT_EQ(t.h.dev.rx_live, 0);
+    tc_done(&t);
+}
+
+TEST(net_tcp_large_segment_chain_with_fin_closes_after_the_last_byte)
+{
+    struct tc t;
+    const uint8_t *bufs[CHAIN_MAX];
+    size_t cuts[] = {60, 2000}, flen; /* the head holds 6 payload bytes */
+
+    tc_open(&t);
+    struct sg s = {.flags = F_ACK | F_PSH | F_FIN, .seq = t.pseq, .ack = t.iss + 1,
+                   .wnd = 65535, .ws = -1, .len = 4000};
+    net_input(&t.h.st, &t.h.dev.ifc, chain_frame(&t, &s, cuts, 2, bufs, &flen), t.h.now);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_CLOSE_WAIT);
+    CHECK_UINT_EQ(tcp_readable(t.c), 4000);
+    CHECK_UINT_EQ(read_in_place(&t, t.pseq, bufs, 3), 4000);
+    CHECK(tcp_eof(t.c));
+    struct so o;
+    int acked = 0;
+    while (tc_out(&t, &o))
+        acked |= o.ack == t.pseq + 4001;
+    CHECK(acked);
+    tc_done(&t);
+}
+
+TEST(net_tcp_large_segment_chain_with_bad_length_or_checksum_is_dropped)
+{
+    struct tc t;
+    const uint8_t *bufs[CHAIN_MAX];
+    size_t cuts[] = {1000, 3000}, flen;
+
+    tc_open(&t);
+    struct sg s = {.flags = F_ACK | F_PSH, .seq = t.pseq, .ack = t.iss + 1, .wnd = 65535,
+                   .ws = -1, .len = 5000};
+    /* The last buffer lost: the IP total length is past the chain. */
+    struct netbuf *nb = chain_frame(&t, &s, cuts, 2, bufs, &flen);
+    nbuf_chain_trim(nb, 3000);
+    net_input(&t.h.st, &t.h.dev.ifc, nb, t.h.now);
+    CHECK_UINT_EQ(t.h.dev.ifc.cnt.drops[NET_DROP_IP_TOTAL_LEN], 1);
+    /* A byte changed in the last buffer: the sum over the chain fails. */
+    nb = chain_frame(&t, &s, cuts, 2, bufs, &flen);
+    nb->next->next->data[100] ^= 1;
+    net_input(&t.h.st, &t.h.dev.ifc, nb, t.h.now);
+    CHECK_UINT_EQ(t.h.dev.ifc.cnt.drops[NET_DROP_TCP_CHECKSUM], 1);
+    /* Ethernet padding in a fourth buffer: trimmed away, the rest taken. */
+    nb = chain_frame(&t, &s, cuts, 2, bufs, &flen);
+    nb->next->next->next = fake_dev_rxbuf(&t.h.dev, "\0\0\0\0", 4);
+    net_input(&t.h.st, &t.h.dev.ifc, nb, t.h.now);
+    CHECK_UINT_EQ(tcp_readable(t.c), 5000);
+    CHECK_UINT_EQ(read_in_place(&t, t.pseq, bufs, 3), 5000);
+    CHECK_INT_EQ(t.h.dev.rx_live, 0);
+    CHECK_UINT_EQ(t.h.st.cnt.copied_bytes, 0);
+    tc_done(&t);
+}
+
+TEST(net_tcp_chain_with_headers_split_is_linearized_and_counted)
+{
+    struct tc t;
+    const uint8_t *bufs[CHAIN_MAX];
+    size_t cuts[] = {40, 2000}, flen; /* the TCP header straddles two buffers */
+
+    tc_open(&t);
+    struct sg s = {.flags = F_ACK | F_PSH, .seq = t.pseq, .ack = t.iss + 1, .wnd = 65535,
+                   .ws = -1, .len = 3000};
+    net_input(&t.h.st, &t.h.dev.ifc, chain_frame(&t, &s, cuts, 2, bufs, &flen), t.h.now);
+    CHECK_UINT_EQ(t.h.st.cnt.rx_chains, 0);
+    CHECK_UINT_EQ(t.h.st.cnt.rx_linearized, 1);
+    CHECK_UINT_EQ(t.h.st.cnt.copied_bytes, flen);
+    CHECK_INT_EQ(t.h.dev.rx_live, 0); /* the device buffers went back at once */
+    CHECK_UINT_EQ(read_in_place(&t, t.pseq, NULL, 0), 3000);
+    tc_done(&t);
+}

@@ -30,7 +30,9 @@ GUEST, HOST = "10.0.9.2", "10.0.9.1"
 OFFLOADS = {"default": [], "guest_csum_off": ["guest_csum=off"], "csum_off": ["csum=off"]}
 SITE = os.path.join(ROOT, "apps", "webserver", "site")
 CSUM_RE = re.compile(r"rx checksums: (\d+) verified by the device, (\d+) partial")
-SEGS_RE = re.compile(r"tcp segments by payload: sent <=mss (\d+), <=16K (\d+), <=64K (\d+)")
+SEGS_RE = re.compile(r"tcp segments by payload: sent <=mss (\d+), <=16K (\d+), <=64K (\d+); "
+                     r"received <=mss (\d+), <=16K (\d+), <=64K (\d+)")
+CHAINS_RE = re.compile(r"chained frames in place (\d+), linearized (\d+)")
 
 
 def launcher_args(app, ns, tap, offload, append, timeout=300, site=None):
@@ -85,6 +87,28 @@ def console_tso_frames(out):
     return int(m[-1][1]) + int(m[-1][2])
 
 
+def console_large_received(out):
+    """Received TCP segments above the MSS, and chained frames the stack
+    took in place / linearized."""
+    m, c = SEGS_RE.findall(out), CHAINS_RE.findall(out)
+    assert m and c, out[-3000:]
+    return int(m[-1][4]) + int(m[-1][5]), int(c[-1][0]), int(c[-1][1])
+
+
+def check_large_received(offload, append, out):
+    """GUEST_TSO4 (taken with GUEST_CSUM and MRG_RXBUF unless
+    virtio_net.rx_tso=off): the host's stack sends the guest segments up to
+    64 KiB, spread over several receive buffers that go up as one chain
+    and are queued in place. In the default combination they must have
+    come; without GUEST_CSUM or with the option off, never."""
+    large, chains, linearized = console_large_received(out)
+    if offload == "guest_csum_off" or "virtio_net.rx_tso=off" in append:
+        assert large == 0 and chains == 0, (large, chains)
+    elif offload == "default":
+        assert large > 0 and chains > 0, out[-3000:]
+    assert linearized == 0, out[-3000:]
+
+
 def console_partials(out):
     m = CSUM_RE.findall(out)
     assert m, out[-3000:]
@@ -124,12 +148,13 @@ def test_web_server_over_a_plain_tap_with_curl_and_wrk(offload, tmp_path):
     assert "panic" not in out.lower(), out[-3000:]
 
 
-@pytest.mark.parametrize("offload", list(OFFLOADS))
-def test_echo_64_mib_each_way_over_a_plain_tap(offload):
+@pytest.mark.parametrize("offload,append", [(o, "") for o in OFFLOADS] +
+                         [("default", "virtio_net.rx_tso=off")])
+def test_echo_64_mib_each_way_over_a_plain_tap(offload, append):
     size = 64 << 20
     with tap_ns(f"{HOST}/24") as (ns, tap):
         proc = subprocess.Popen(["tools/zebu-run", *launcher_args(
-            "echo", ns, tap, offload, f"ip={GUEST}/24 limit=1 net.stats=1")], cwd=ROOT,
+            "echo", ns, tap, offload, f"ip={GUEST}/24 limit=1 net.stats=1 {append}")], cwd=ROOT,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
             p = nsrun(ns, ["/usr/bin/python3", "-c", ECHO_CLIENT, GUEST, "7", str(size), "5"],
@@ -143,6 +168,7 @@ def test_echo_64_mib_each_way_over_a_plain_tap(offload):
     check_zero_copy(out)
     check_partial_checksums(offload, console_partials(out))
     check_tso(offload, console_tso_frames(out))
+    check_large_received(offload, append, out)
 
 
 # Sends N datagrams of mixed sizes to the guest's UDP echo one window at a
