@@ -24,7 +24,7 @@
 
 BENCH_BUILD := build/host/bench
 BENCH_CFLAGS := -std=gnu11 -O2 -g -fno-omit-frame-pointer $(HOST_WARN) -I. -Itests/host -MMD -MP
-BENCH_TCP_SRCS := tests/host/bench_tcp.c tests/host/netsim.c $(sort $(wildcard net/*.c))
+BENCH_TCP_SRCS := tests/host/bench_tcp.c tests/host/bench_common.c tests/host/netsim.c $(sort $(wildcard net/*.c))
 BENCH_TCP_OBJS := $(patsubst %.c,$(BENCH_BUILD)/%.o,$(BENCH_TCP_SRCS))
 BENCH_CALLGRIND := valgrind --tool=callgrind --collect-atstart=no \
 	--toggle-collect='bench_stack_*'
@@ -39,7 +39,8 @@ $(BENCH_BUILD)/bench_tcp: $(BENCH_TCP_OBJS)
 # Debian's lwIP: headers and lwipopts.h in /usr/include/lwip (as system
 # headers: their warnings are not ours), the shared library only.
 LWIP_INC := /usr/include/lwip
-BENCH_LWIP_OBJS := $(BENCH_BUILD)/tests/host/bench_lwip.o $(BENCH_BUILD)/tests/host/netsim.o
+BENCH_LWIP_OBJS := $(BENCH_BUILD)/tests/host/bench_lwip.o $(BENCH_BUILD)/tests/host/bench_common.o \
+	$(BENCH_BUILD)/tests/host/netsim.o
 
 $(BENCH_BUILD)/tests/host/bench_lwip.o: BENCH_CFLAGS += -isystem $(LWIP_INC)
 

@@ -58,6 +58,7 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 #include "netif/ethernet.h"
+#include "bench_common.h"
 #include "netsim.h"
 
 #define TOTAL   (16u * 1024u * 1024u)
@@ -415,29 +416,6 @@ static int run(void)
 
 /* ---- the report -------------------------------------------------------------- */
 
-static double keyval(const char *path, const char *key)
-{
-    FILE *f = fopen(path, "r");
-    char line[512];
-    size_t kl = strlen(key);
-    double v = -1;
-
-    if (f == NULL) {
-        perror(path);
-        exit(2);
-    }
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, key, kl) == 0 && (line[kl] == ' ' || line[kl] == ':')) {
-            v = strtod(line + kl + 1, NULL);
-            break;
-        }
-    fclose(f);
-    if (v < 0) {
-        fprintf(stderr, "bench_lwip: no '%s' in %s\n", key, path);
-        exit(2);
-    }
-    return v;
-}
 
 /* argv: LABEL TXT CALLGRIND triples; the first is the reference (lwIP). */
 static int report(int argc, char **argv)
@@ -450,9 +428,9 @@ static int report(int argc, char **argv)
            "vs lwIP", "sent segs", "ACKs", "Ir/seg", "wire segs", "Ir/wire");
     for (int i = 2; i + 2 < argc; i += 3) {
         const char *label = argv[i], *txt = argv[i + 1], *cg = argv[i + 2];
-        double ir = keyval(cg, "totals"), bytes = keyval(txt, "payload_bytes");
-        double segs = keyval(txt, "sender_segs_out"), wire = keyval(txt, "receiver_segs_in_wire");
-        double acks = keyval(txt, "receiver_segs_out");
+        double ir = bench_keyval("bench_lwip", cg, "totals"), bytes = bench_keyval("bench_lwip", txt, "payload_bytes");
+        double segs = bench_keyval("bench_lwip", txt, "sender_segs_out"), wire = bench_keyval("bench_lwip", txt, "receiver_segs_in_wire");
+        double acks = bench_keyval("bench_lwip", txt, "receiver_segs_out");
         if (i == 2)
             ref = ir / bytes;
         printf("%-28s %13.0f %8.3f %9.2f %9.0f %7.0f %8.0f %9.0f %8.0f\n", label, ir, ir / bytes,

@@ -48,6 +48,7 @@
 #include "net/netbuf.h"
 #include "net/stack.h"
 #include "net/tcp.h"
+#include "bench_common.h"
 #include "netsim.h"
 
 #define TOTAL      (16u * 1024u * 1024u)
@@ -486,29 +487,6 @@ static int run(int zero_copy, int tso)
 
 /* ---- the report -------------------------------------------------------------- */
 
-static double keyval(const char *path, const char *key)
-{
-    FILE *f = fopen(path, "r");
-    char line[512];
-    size_t kl = strlen(key);
-    double v = -1;
-
-    if (f == NULL) {
-        perror(path);
-        exit(2);
-    }
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, key, kl) == 0 && (line[kl] == ' ' || line[kl] == ':')) {
-            v = strtod(line + kl + 1, NULL);
-            break;
-        }
-    fclose(f);
-    if (v < 0) {
-        fprintf(stderr, "bench_tcp: no '%s' in %s\n", key, path);
-        exit(2);
-    }
-    return v;
-}
 
 static int report(char **argv)
 {
@@ -517,12 +495,12 @@ static int report(char **argv)
 
     for (int i = 0; i < 3; i++) {
         const char *txt = argv[2 + 2 * i], *cg = argv[3 + 2 * i];
-        ir[i] = keyval(cg, "totals");
-        bytes[i] = keyval(txt, "payload_bytes");
-        segs[i] = keyval(txt, "sender_segs_out");
-        acks[i] = keyval(txt, "receiver_segs_out");
-        copied[i] = keyval(txt, "sender_copied_bytes") + keyval(txt, "receiver_copied_bytes");
-        wire[i] = keyval(txt, "receiver_segs_in_wire");
+        ir[i] = bench_keyval("bench_tcp", cg, "totals");
+        bytes[i] = bench_keyval("bench_tcp", txt, "payload_bytes");
+        segs[i] = bench_keyval("bench_tcp", txt, "sender_segs_out");
+        acks[i] = bench_keyval("bench_tcp", txt, "receiver_segs_out");
+        copied[i] = bench_keyval("bench_tcp", txt, "sender_copied_bytes") + bench_keyval("bench_tcp", txt, "receiver_copied_bytes");
+        wire[i] = bench_keyval("bench_tcp", txt, "receiver_segs_in_wire");
     }
     printf("# bench-tcp-callgrind: %.0f MiB one way between two net/ stacks (host, -O2),\n"
            "# checksums offloaded; instructions (callgrind Ir) inside the stack only\n",
