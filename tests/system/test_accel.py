@@ -109,3 +109,15 @@ def test_pinned_kvm_that_cannot_work_is_a_clear_error():
     assert p.returncode == 125, p.stdout + p.stderr
     assert "zebu-run: --accel kvm: " in p.stderr, p.stderr
     assert "Zebu" not in p.stdout  # nothing booted
+
+
+@pytest.mark.parametrize("args,named", [
+    (["--net", "tap:"], "--net tap: needs the tap device's name"),
+    (["--net", "bridge0"], "--net: 'bridge0' is not none, user, tap:IFNAME or relay:DIR"),
+    (["--net", "user", "--nic-opt", "csum"], "--nic-opt: 'csum' is not one KEY=VALUE"),
+    (["--nic-opt", "csum=off"], "--nic-opt needs a network (--net)"),
+    (["--net", "tap:zt0", "--hostfwd", "tcp::1-:2"], "--hostfwd needs --net user"),
+])
+def test_bad_network_options_are_refused_by_name(args, named):
+    p = run_launcher("--accel", "tcg", "--dry-run", *args)
+    assert p.returncode == 125 and named in p.stderr, p.stderr
