@@ -463,18 +463,28 @@ void knet_print_counters(void)
 
 static long exit_drain_ms = 2000;
 ZEBU_OPTION_INT("net.exit_drain_ms", exit_drain_ms, 0, 600000,
-                "at exit, wait this long (ms) for TCP peers to acknowledge what was sent");
+                "at exit, wait this long (ms) for what was sent to leave (and TCP's to be "
+                "acknowledged)");
+
+/* Is anything sent still on its way out of the guest? */
+static int tx_unfinished(void)
+{
+    return tcp_unfinished(&stack) > 0 || tx_backlog.count > 0 ||
+           arp_pending_datagrams(&iface) > 0 || vnet.tx.num_free < vnet.tx.size;
+}
 
 void knet_exit_report(void)
 {
     /* Powering off with a response or a FIN still unacknowledged would
      * lose it for good if the wire dropped it: give the network thread
-     * time to retransmit. Not from the network thread itself, nor with
-     * interrupts off (panic paths do not come here). */
+     * time to retransmit. A datagram just handed to the device, or waiting
+     * for ARP, would be lost too: the hypervisor may not have taken it off
+     * the ring when the VM stops. Not from the network thread itself, nor
+     * with interrupts off (panic paths do not come here). */
     if (vnet.rx_deliver != NULL && exit_drain_ms > 0 && thread_self() != net_thread_ptr) {
         uint64_t end = knet_now_ms() + (uint64_t)exit_drain_ms;
-        while (tcp_unfinished(&stack) > 0 && knet_now_ms() < end)
-            thread_sleep_ns(5 * 1000 * 1000);
+        while (tx_unfinished() && knet_now_ms() < end)
+            thread_sleep_ns(2 * 1000 * 1000);
     }
     if (net_stats_on_exit)
         knet_print_counters();

@@ -261,6 +261,15 @@ const uint8_t *arp_lookup(const struct net_iface *ifc, uint32_t ip)
     return NULL;
 }
 
+unsigned arp_pending_datagrams(const struct net_iface *ifc)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < ARP_CACHE_MAX; i++)
+        if (ifc->arp.entries[i].state == ARP_INCOMPLETE)
+            n += ifc->arp.entries[i].datagrams;
+    return n;
+}
+
 void arp_flush(struct net_iface *ifc)
 {
     for (unsigned i = 0; i < ARP_CACHE_MAX; i++)

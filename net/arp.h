@@ -82,6 +82,9 @@ int arp_announce(struct net_stack *st, struct net_iface *ifc);
 /* The cached MAC for ip, or NULL when not REACHABLE (borrowed pointer). */
 const uint8_t *arp_lookup(const struct net_iface *ifc, uint32_t ip);
 
+/* Datagrams waiting for resolution on ifc, all entries together. */
+unsigned arp_pending_datagrams(const struct net_iface *ifc);
+
 /* Forget everything, dropping pending packets (not counted). */
 void arp_flush(struct net_iface *ifc);
 

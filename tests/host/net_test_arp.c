@@ -92,6 +92,7 @@ TEST(net_arp_resolves_then_sends_the_queued_packets_in_order)
     check_arp_request_for(NT_POP(&h), PEER_IP);
     CHECK_UINT_EQ(h.dev.tx_count, 0); /* one request for both */
     CHECK_UINT_EQ(net_next_deadline(&h.st), 1000);
+    CHECK_UINT_EQ(arp_pending_datagrams(&h.dev.ifc), 2); /* what an exit waits for */
 
     size_t n = nf_arp_frame(f, fake_mac_a, 2, fake_mac_peer, PEER_IP, fake_mac_a, OUR_IP);
     fake_host_rx(&h, f, n);
@@ -104,6 +105,7 @@ TEST(net_arp_resolves_then_sends_the_queued_packets_in_order)
         free(p);
     }
     CHECK_UINT_EQ(h.dev.tx_count, 0);
+    CHECK_UINT_EQ(arp_pending_datagrams(&h.dev.ifc), 0);
     CHECK_INT_EQ(send_ip(&h, PEER_IP, 3), 0); /* cached: straight out */
     struct fake_frame *p = NT_POP(&h);
     CHECK(p != NULL && p->data[34] == 3);
@@ -129,6 +131,7 @@ TEST(net_arp_retries_then_drops_the_pending_packets)
     fake_host_advance(&h, 3000); /* three requests unanswered: give up */
     CHECK_UINT_EQ(h.dev.tx_count, 0);
     CHECK_UINT_EQ(DROPS(&h, ARP_UNRESOLVED), 2);
+    CHECK_UINT_EQ(arp_pending_datagrams(&h.dev.ifc), 0);
     CHECK_UINT_EQ(net_next_deadline(&h.st), NET_NO_DEADLINE);
     NT_DESTROY(&h);
 }
