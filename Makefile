@@ -60,7 +60,7 @@ BASE_CFLAGS := -std=gnu11 -D_LIBC_LIMITS_H_ $(OPT) -g -ffreestanding -nostdinc -
 	-Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
 	-MMD -MP
 # Kernel, drivers and libc run in interrupt context too: no SSE registers
-# (DESIGN.md: interrupt paths leave SSE state alone).
+# (docs/contributing.md: interrupt paths leave SSE state alone).
 KERNEL_CFLAGS := $(BASE_CFLAGS) -mgeneral-regs-only
 LIBC_CFLAGS   := $(KERNEL_CFLAGS) -fno-builtin -fno-tree-loop-distribute-patterns
 APP_CFLAGS    := $(BASE_CFLAGS)

@@ -9,7 +9,7 @@
  *   then, under a hypervisor only, the local APIC timer, which QEMU and KVM
  *   clock from a 1 GHz bus (QEMU microvm has no PIT; its RTC's periodic
  *   flag proved unreliable under TCG, which bunches late ticks).
- * Under TCG (FIELD-NOTES.md) only the PIT exists; when nothing does, a guess
+ * Under TCG only the PIT exists; when nothing does, a guess
  * of 1 GHz is used and a warning printed, so timestamps are still ordered.
  * Conversion: ns = ticks * mult >> 32, with mult = 2^32 * 1e9 / hz, in 128-bit
  * arithmetic so that long uptimes do not overflow.

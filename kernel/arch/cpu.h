@@ -2,7 +2,7 @@
  * kernel/arch/cpu.h — the one C header with x86-64 instructions in it.
  *
  * Every inline asm, port access, MSR and control-register access outside
- * boot/ and drivers/ goes through these cpu_* wrappers (STYLE.md rule 1), so
+ * boot/ and drivers/ goes through these cpu_* wrappers (docs/contributing.md, Layers), so
  * the rest of the kernel stays plain C. tests/system/test_tree.py lists the
  * files allowed to contain asm.
  */

@@ -10,7 +10,7 @@
 ; RBP at it, so a frame-pointer walk from inside a handler continues into the
 ; interrupted code: backtraces and the profiler see one unbroken chain.
 ; No SSE register is touched here: cooperative switches do not save SSE state
-; (DESIGN.md, per-core model), so handlers must leave it alone.
+; (docs/contributing.md, Layers), so handlers must leave it alone.
 
 bits 64
 section .text

@@ -4,7 +4,7 @@
 ; ABI makes the callee keep (RBX, RBP, R12-R15) on the old stack, stores its
 ; RSP, loads the new one and pops the same set. Everything else is the
 ; caller's: this is a function call, so SSE and the other registers need no
-; saving (DESIGN.md, per-core model).
+; saving (docs/contributing.md, Layers).
 ;
 ; A new thread's stack is built by kernel/sched.c so that arch_switch "returns"
 ; into thread_start with RBX = the thread; thread_start calls

@@ -1,4 +1,5 @@
-"""Rules of the source tree that a compiler does not check (STYLE.md 1, 2)."""
+"""Rules of the source tree that a compiler does not check (docs/contributing.md,
+Layers)."""
 import glob
 import os
 import re
