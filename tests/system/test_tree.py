@@ -3,6 +3,9 @@ Layers)."""
 import glob
 import os
 import re
+import subprocess
+
+import pytest
 
 from conftest import ROOT
 
@@ -56,3 +59,39 @@ def test_apps_include_only_the_public_header():
                 if inc != "zebu.h" and not local and not libc and inc not in FREESTANDING:
                     offenders.append(f"{rel}: {inc}")
     assert offenders == []
+
+
+MD_RE = re.compile(r"[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.md\b")
+# Notes kept outside the repository; nothing in it may point there.
+OUTSIDE_RE = re.compile(r"\b(STYLE|DESIGN|FIELD-NOTES)(\.md)?\b|\.\./shared/")
+
+
+def tracked_text_files():
+    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip("not a git checkout")
+    for rel in out.stdout.split():
+        if rel.endswith((".png", ".jpg", ".iso", ".bin")) or rel.startswith("tests/host/fuzz_seeds"):
+            continue
+        with open(os.path.join(ROOT, rel), "rb") as f:
+            data = f.read()
+        if b"\0" not in data:
+            yield rel, data.decode("utf-8", "replace")
+
+
+def test_documents_cited_are_in_the_repository():
+    """Code and docs cite only files a clone has (docs/contributing.md):
+    every NAME.md mentioned exists in the repository, and nothing points
+    at the project's notes outside it."""
+    files = {rel for rel, _ in tracked_text_files()}
+    names = {os.path.basename(f) for f in files}
+    missing, outside = [], []
+    for rel, text in tracked_text_files():
+        if rel == "tests/system/test_tree.py":
+            continue  # this file names what it looks for
+        for ref in MD_RE.findall(text):
+            if ref not in files and os.path.basename(ref) not in names:
+                missing.append(f"{rel}: {ref}")
+        outside += [f"{rel}: {m.group(0)}" for m in OUTSIDE_RE.finditer(text)]
+    assert missing == []
+    assert outside == []
