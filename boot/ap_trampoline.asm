@@ -17,7 +17,7 @@
 ; kernel_main while the APs arrive.
 ;
 ; Parameter slots, at fixed offsets from TRAMP_BASE (kernel/smp.h mirrors
-; them):
+; them; tests/system/test_tree.py checks that the two agree):
 ;   0x08  u64  CR0 to load            0x10  u64  CR3 to load
 ;   0x18  u64  CR4 to load            0x20  u64  EFER to load
 ;   0x28  u32  next ticket (atomic)   0x2C  u32  APs parked so far

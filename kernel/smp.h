@@ -5,7 +5,8 @@
  * smp_start matches the parked APs against the firmware's list of cores
  * (ACPI MADT, else MP tables), gives each one its per-core state and a stack,
  * and releases it into its scheduler with an NMI. The park table layout
- * below mirrors the assembly.
+ * below mirrors the assembly (NASM cannot read this header);
+ * tests/system/test_tree.py checks that the two agree.
  */
 #ifndef ZEBU_KERNEL_SMP_H
 #define ZEBU_KERNEL_SMP_H

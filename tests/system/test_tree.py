@@ -95,3 +95,40 @@ def test_documents_cited_are_in_the_repository():
         outside += [f"{rel}: {m.group(0)}" for m in OUTSIDE_RE.finditer(text)]
     assert missing == []
     assert outside == []
+
+
+def c_defines(rel):
+    with open(os.path.join(ROOT, rel)) as f:
+        text = f.read()
+    defs = dict(re.findall(r"^#define\s+(\w+)\s+(.+?)\s*$", text, re.M))
+    out = {}
+    for name, expr in defs.items():
+        expr = re.sub(r"\b[A-Z_]+\b", lambda m: str(out.get(m.group(0), m.group(0))), expr)
+        if re.fullmatch(r"[0-9xa-fA-F+*() ]+", expr):
+            out[name] = eval(expr)  # noqa: S307 - integer constants of our own header
+    return out
+
+
+def test_trampoline_layout_agrees_between_asm_and_c():
+    """boot/ap_trampoline.asm and kernel/smp.h each spell the trampoline's
+    addresses (NASM cannot read a C header): they must agree, the slots the
+    C side uses must sit where the blob puts them, and the blob must fit
+    below the tables."""
+    c = c_defines("kernel/smp.h")
+    with open(os.path.join(ROOT, "boot/ap_trampoline.asm")) as f:
+        asm = {k: int(v, 0) for k, v in
+               re.findall(r"^(\w+)\s+equ\s+(0x[0-9A-Fa-f]+|\d+)", f.read(), re.M)}
+    common = sorted(set(asm) & set(c))
+    assert {"TRAMP_BASE", "TRAMP_MAX", "TRAMP_PARK_APIC", "TRAMP_RELEASE_ARG"} <= set(common)
+    assert {k: asm[k] for k in common} == {k: c[k] for k in common}
+    assert c["TRAMP_END"] == asm["TRAMP_PARK_STACKS"] + asm["TRAMP_MAX"] * asm["PARK_STACK_SIZE"]
+    elf = os.path.join(ROOT, "build", "hello.elf")
+    if not os.path.exists(elf):
+        pytest.skip("build/hello.elf not built")
+    nm = subprocess.run(["nm", elf], capture_output=True, text=True, check=True).stdout
+    sym = {name: int(addr, 16) for addr, _, name in
+           (line.split() for line in nm.splitlines() if len(line.split()) == 3)}
+    start = sym["ap_trampoline_start"]
+    assert sym["slot_ticket"] - start == c["TRAMP_SLOT_TICKETS"] - c["TRAMP_BASE"]
+    assert sym["slot_taken"] - start == c["TRAMP_SLOT_PARKED"] - c["TRAMP_BASE"]
+    assert sym["ap_trampoline_end"] - start <= c["TRAMP_PARK_APIC"] - c["TRAMP_BASE"]
