@@ -32,8 +32,6 @@
 #define LVT_TSC_DEADLINE (2u << 17)
 #define ICR_FIXED       (0u << 8)
 #define ICR_NMI         (4u << 8)
-#define ICR_INIT        (5u << 8)
-#define ICR_STARTUP     (6u << 8)
 #define ICR_PENDING     (1u << 12)
 #define ICR_ASSERT      (1u << 14)
 #define ICR_ALL_BUT_SELF (3u << 18)
@@ -133,16 +131,6 @@ void lapic_send_nmi(uint32_t apic_id)
 void lapic_send_nmi_all_others(void)
 {
     send_icr(0, ICR_NMI | ICR_ASSERT | ICR_ALL_BUT_SELF);
-}
-
-void lapic_send_init(uint32_t apic_id)
-{
-    send_icr(apic_id, ICR_INIT | ICR_ASSERT);
-}
-
-void lapic_send_sipi(uint32_t apic_id, uint8_t page)
-{
-    send_icr(apic_id, ICR_STARTUP | ICR_ASSERT | page);
 }
 
 void lapic_timer_calibrate(uint64_t tsc_hz)

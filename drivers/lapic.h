@@ -31,9 +31,6 @@ void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_nmi(uint32_t apic_id);
 /* NMI to every other core (panic stop). */
 void lapic_send_nmi_all_others(void);
-/* INIT, then STARTUP with the trampoline at page `page` (addr >> 12). */
-void lapic_send_init(uint32_t apic_id);
-void lapic_send_sipi(uint32_t apic_id, uint8_t page);
 
 /*
  * Timer. lapic_timer_calibrate runs once on the BSP after the TSC frequency

@@ -270,26 +270,9 @@ int pci_init(const struct platform_info *pi)
     return ndevices;
 }
 
-int pci_device_count(void)
-{
-    return ndevices;
-}
-
 struct pci_device *pci_device_at(int i)
 {
     return i >= 0 && i < ndevices ? &devices[i] : NULL;
-}
-
-struct pci_device *pci_find(uint16_t vendor, uint16_t device, int *start)
-{
-    for (int i = start != NULL ? *start : 0; i < ndevices; i++) {
-        if (devices[i].vendor == vendor && (device == 0xFFFF || devices[i].device == device)) {
-            if (start != NULL)
-                *start = i + 1;
-            return &devices[i];
-        }
-    }
-    return NULL;
 }
 
 const char *pci_access_method(void)

@@ -40,11 +40,7 @@ struct pci_device {
  * Returns the number of functions found. */
 int pci_init(const struct platform_info *pi);
 
-int pci_device_count(void);
 struct pci_device *pci_device_at(int i);
-/* First function with this vendor/device id (device 0xFFFF: any), from
- * index *start (updated past the match), or NULL. */
-struct pci_device *pci_find(uint16_t vendor, uint16_t device, int *start);
 /* "ecam", "ports" or "none". */
 const char *pci_access_method(void);
 

@@ -26,8 +26,6 @@ struct idt_gate {
 
 extern char isr_stubs[];
 static struct idt_gate idt[256] __attribute__((aligned(16)));
-static struct cpu_tables *tables_registered[64];
-static int tables_count;
 
 static void idt_set(int vector, uint8_t ist)
 {
@@ -76,21 +74,5 @@ void cpu_tables_load(struct cpu_tables *t)
     cpu_lgdt(&gdtp); /* same selectors as the boot GDT: no segment reload needed */
     cpu_ltr(GDT_TSS);
     cpu_lidt(&idtp);
-    if (tables_count < (int)(sizeof(tables_registered) / sizeof(tables_registered[0])))
-        tables_registered[tables_count++] = t;
 }
 
-int cpu_tables_stack_bounds(uint64_t addr, uint64_t *lo, uint64_t *hi)
-{
-    for (int i = 0; i < tables_count; i++) {
-        for (int s = 0; s < 3; s++) {
-            uint64_t b = (uint64_t)(uintptr_t)tables_registered[i]->ist_stacks[s];
-            if (addr >= b && addr < b + IST_STACK_SIZE) {
-                *lo = b;
-                *hi = b + IST_STACK_SIZE;
-                return 1;
-            }
-        }
-    }
-    return 0;
-}

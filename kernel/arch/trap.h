@@ -61,7 +61,4 @@ void trap_dispatch(struct trap_frame *f);
 /* Reports an unrecoverable exception and stops the machine. */
 void trap_fatal(const struct trap_frame *f) __attribute__((noreturn));
 
-/* Returns [lo, hi) of the IST stack holding addr, or 0 when none does. */
-int cpu_tables_stack_bounds(uint64_t addr, uint64_t *lo, uint64_t *hi);
-
 #endif
