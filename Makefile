@@ -78,7 +78,7 @@ LDFLAGS       := -nostdlib -static -n -z max-page-size=0x1000 -z noexecstack \
 COLD_C := drivers/acpi.c drivers/pci.c drivers/ioapic.c drivers/pit.c drivers/platform.c \
 	drivers/serial.c drivers/vga.c kernel/app.c kernel/arch/idt.c kernel/boot.c \
 	kernel/boottrace.c kernel/cmdline.c kernel/ksyms.c kernel/main.c kernel/paging.c \
-	kernel/panic.c kernel/printk.c kernel/selftest.c kernel/smp.c net/config.c net/dhcp.c \
+	kernel/panic.c kernel/printk.c kernel/smp.c net/config.c net/dhcp.c \
 	net/ip4_frag.c libc/printf.c libc/stdio.c libc/stdlib.c libc/strerror.c libc/strtol.c
 COLD_OPT ?= $(if $(filter -O2 -O3,$(OPT)),-Os,$(OPT))
 
@@ -112,9 +112,14 @@ NET_OBJS    := $(filter $(KOBJ)/net/%.o $(KOBJ)/kernel/net.o $(KOBJ)/kernel/net_
 CORE_OBJS   := $(filter-out $(NET_OBJS),$(KERNEL_OBJS))
 NET_LIB     := $(KOBJ)/libzebunet.a
 
+# A test app (tests/apps/) may carry kernel-side code in kernel/*.c, built
+# like the kernel: self-tests of paths no app API reaches. Apps in apps/ see
+# only include/zebu.h (tests/system/test_tree.py).
 APP_C    := $(sort $(wildcard $(APPDIR)/*.c))
+APP_KC   := $(if $(filter tests/apps/%,$(APPDIR)),$(sort $(wildcard $(APPDIR)/kernel/*.c)))
 APPBUILD := $(BUILD)/app/$(APP)
-APP_OBJS := $(APP_C:$(APPDIR)/%.c=$(APPBUILD)/%.o) $(APPBUILD)/appinfo.o
+APP_OBJS := $(APP_C:$(APPDIR)/%.c=$(APPBUILD)/%.o) $(APP_KC:$(APPDIR)/%.c=$(APPBUILD)/%.o) \
+            $(APPBUILD)/appinfo.o
 
 ELF   := $(BUILD)/$(APP).elf
 ELF32 := $(BUILD)/$(APP).elf32
@@ -172,6 +177,11 @@ $(APPBUILD)/%.o: $(APPDIR)/%.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(APP_CFLAGS) -c $< -o $@
+
+$(APPBUILD)/kernel/%.o: $(APPDIR)/kernel/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 
 # The app's name, for the banner and argv[0].
 $(APPBUILD)/appinfo.c: FORCE

@@ -1,6 +1,7 @@
 /*
- * kernel/api.c — the threads, cores, events, mailboxes and memory parts of
- * the app API (include/zebu.h), on top of kernel/sched.h and the allocators.
+ * kernel/api.c — include/zebu.h's threads, cores, events, mailboxes and
+ * memory statistics: thin wrappers over kernel/sched.h, kernel/mpsc.h and
+ * the allocators. (Starting and ending the app is kernel/app.c.)
  */
 #include <zebu.h>
 

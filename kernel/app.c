@@ -1,6 +1,10 @@
 /*
- * kernel/app.c — the app API (include/zebu.h) and the C library's hooks into
- * the kernel: console output, exit, assert, errno.
+ * kernel/app.c — the app's life: its main thread, exit, and the C library's
+ * hooks into the kernel (console output, abort, assert), plus what an app
+ * may read about how it was booted (command line, boot protocol, modules,
+ * time since entry). The rest of include/zebu.h is implemented next to its
+ * subsystem: kernel/api.c (threads, cores, events, mailboxes, memory) and
+ * kernel/net.c, kernel/net_tcp.c (the network).
  */
 #include <assert.h>
 #include <zebu.h>
@@ -15,7 +19,6 @@
 #include "kernel/panic.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
-#include "kernel/selftest.h"
 #include "kernel/time.h"
 #include "libc/libc_platform.h"
 
@@ -100,7 +103,6 @@ static void *app_main_thread(void *arg)
     boot_trace_mark("main thread running", 0);
     pr_info("app", "starting %s", zebu_app_name);
     boot_trace_print(app_boot_info->tsc_entry);
-    selftest_run();
     int status = main(cmdline_argc(), cmdline_argv());
     zebu_exit(status);
 }

@@ -24,7 +24,6 @@
 #include "kernel/pmem.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
-#include "kernel/selftest.h"
 #include "kernel/time.h"
 #include "net/config.h"
 #include "net/dhcp.h"
@@ -384,8 +383,6 @@ static void limit_connections(void)
 
 void knet_start(void)
 {
-    if (selftest_owns_network())
-        return; /* selftest=vnet drives the device by hand */
     int err = vnet_probe(&vnet, this_cpu()->apic_id);
     if (err == -ENODEV) {
         if (opt_ip[0] != '\0')

@@ -417,10 +417,13 @@ __attribute__((noinline)) static void fault_dispatch(const char *m)
             __asm__ volatile("" ::: "memory"); /* until the test ends the VM */
 }
 
+void selftest_run(void); /* kernel/selftest.c: selftest=ioapic|vnet|pmem */
+
 int main(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
+    selftest_run();
     printf("ktest: mode=%s\n", mode);
     fault_dispatch(mode);
     printf("ktest: still running\n");

@@ -1,7 +1,8 @@
 /*
- * kernel/selftest.c — boot-time checks of kernel paths that no app API
- * reaches, run by the system tests through the `selftest=` option before the
- * app's main:
+ * tests/apps/ktest/kernel/selftest.c — checks of kernel paths that no app
+ * API reaches, linked into the ktest app only and built like the kernel
+ * (see APP_KC in the Makefile). The system tests ask for one with the
+ * `selftest=` option; ktest's main runs it before its mode=:
  *   selftest=ioapic   the PIT's IRQ 0, routed through the I/O APIC (with the
  *                     MADT override) to the last core, whose handler signals
  *                     an event that a thread on core 0 waits on: device
@@ -15,7 +16,9 @@
  *                     pages again: freed pages merge back into blocks, and
  *                     blocks split into pages (the counts are printed).
  * A test that was asked for reports whatever the log level (kprintf); its
- * failures are errors.
+ * failures are errors. ktest does not use the network API, so the kernel's
+ * network (kernel/net.c) is not linked and selftest=vnet has the device to
+ * itself.
  */
 #include <string.h>
 #include <zebu.h>
@@ -28,7 +31,6 @@
 #include "kernel/pmem.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
-#include "kernel/selftest.h"
 #include "kernel/time.h"
 
 #define VEC_SELFTEST 0x30
@@ -171,10 +173,7 @@ static void selftest_pmem(void)
             pages, blocks, blocks * 8, again);
 }
 
-int selftest_owns_network(void)
-{
-    return strcmp(selftest, "vnet") == 0;
-}
+void selftest_run(void);
 
 void selftest_run(void)
 {
