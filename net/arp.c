@@ -30,7 +30,7 @@ static unsigned cache_size(const struct net_stack *st)
 
 static struct arp_entry *find(struct net_iface *ifc, uint32_t ip)
 {
-    for (unsigned i = 0; i < ARP_CACHE_MAX; i++) {
+    for (unsigned i = 0; i < ifc->arp.used; i++) {
         struct arp_entry *e = &ifc->arp.entries[i];
         if (e->state != ARP_FREE && e->ip == ip)
             return e;
@@ -64,6 +64,9 @@ static struct arp_entry *alloc_entry(struct net_stack *st, struct net_iface *ifc
         return NULL;
     free_entry(victim);
     victim->ip = ip;
+    unsigned idx = (unsigned)(victim - ifc->arp.entries);
+    if (idx >= ifc->arp.used)
+        ifc->arp.used = idx + 1;
     return victim;
 }
 
@@ -215,7 +218,7 @@ int arp_output(struct net_stack *st, struct net_iface *ifc, uint32_t next_hop, s
 
 void arp_tick(struct net_stack *st, struct net_iface *ifc, uint64_t now_ms)
 {
-    for (unsigned i = 0; i < ARP_CACHE_MAX; i++) {
+    for (unsigned i = 0; i < ifc->arp.used; i++) {
         struct arp_entry *e = &ifc->arp.entries[i];
         if (e->state == ARP_FREE || now_ms < e->deadline_ms)
             continue;
@@ -238,7 +241,7 @@ uint64_t arp_next_deadline(const struct net_iface *ifc)
 {
     uint64_t t = UINT64_MAX;
 
-    for (unsigned i = 0; i < ARP_CACHE_MAX; i++) {
+    for (unsigned i = 0; i < ifc->arp.used; i++) {
         const struct arp_entry *e = &ifc->arp.entries[i];
         if (e->state != ARP_FREE && e->deadline_ms < t)
             t = e->deadline_ms;
@@ -253,7 +256,7 @@ int arp_announce(struct net_stack *st, struct net_iface *ifc)
 
 const uint8_t *arp_lookup(const struct net_iface *ifc, uint32_t ip)
 {
-    for (unsigned i = 0; i < ARP_CACHE_MAX; i++) {
+    for (unsigned i = 0; i < ifc->arp.used; i++) {
         const struct arp_entry *e = &ifc->arp.entries[i];
         if (e->state == ARP_REACHABLE && e->ip == ip)
             return e->mac;
@@ -264,7 +267,7 @@ const uint8_t *arp_lookup(const struct net_iface *ifc, uint32_t ip)
 unsigned arp_pending_datagrams(const struct net_iface *ifc)
 {
     unsigned n = 0;
-    for (unsigned i = 0; i < ARP_CACHE_MAX; i++)
+    for (unsigned i = 0; i < ifc->arp.used; i++)
         if (ifc->arp.entries[i].state == ARP_INCOMPLETE)
             n += ifc->arp.entries[i].datagrams;
     return n;
@@ -272,6 +275,7 @@ unsigned arp_pending_datagrams(const struct net_iface *ifc)
 
 void arp_flush(struct net_iface *ifc)
 {
-    for (unsigned i = 0; i < ARP_CACHE_MAX; i++)
+    for (unsigned i = 0; i < ifc->arp.used; i++)
         free_entry(&ifc->arp.entries[i]);
+    ifc->arp.used = 0;
 }

@@ -48,6 +48,7 @@ struct arp_entry {
 
 struct arp_cache {
     struct arp_entry entries[ARP_CACHE_MAX];
+    unsigned used; /* entries past this one have never been used: lookups stop here */
 };
 
 /* A received ARP frame, data at the ARP header (Ethernet header pulled).

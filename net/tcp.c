@@ -87,6 +87,7 @@ void tcp_init(struct net_stack *st)
         st->tcp.key[i] = (uint64_t)p->random32(p->ctx) << 32 | p->random32(p->ctx);
     st->tcp.next_ephemeral =
         (uint16_t)(TCP_EPHEMERAL_FIRST + p->random32(p->ctx) % (65536 - TCP_EPHEMERAL_FIRST));
+    st->tcp.hash_seed = st->tcp.key[0] ^ rotl(st->tcp.key[1], 29); /* secret too */
 }
 
 /* ---- connections ---------------------------------------------------------- */
@@ -105,31 +106,10 @@ void tcp_notify(struct tcp_conn *c, unsigned ev)
         c->notify(c, ev, c->notify_arg);
 }
 
-/*
- * The table is full, or memory ran out: free the TIME-WAIT connection
- * closest to its end, if the app has let go of it. A server that closes
- * first leaves one behind for every connection (2 MSL: a minute); without
- * this, a busy server would refuse new connections for that long. Returns
- * whether one went.
- */
-static int reclaim_time_wait(struct net_stack *st)
-{
-    struct tcp_conn *oldest = NULL;
-    for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next)
-        if (c->state == TCP_TIME_WAIT && c->app_closed &&
-            (oldest == NULL || c->tw_at < oldest->tw_at))
-            oldest = c;
-    if (oldest == NULL)
-        return 0;
-    st->tcp.time_wait_reclaimed++;
-    tcp_free(oldest);
-    return 1;
-}
-
 /* Whether the table has room for one more, reclaiming TIME-WAIT. */
 static int conn_room(struct net_stack *st)
 {
-    return st->tcp.count < st->lim.tcp_conns || reclaim_time_wait(st);
+    return st->tcp.count < st->lim.tcp_conns || tcp_time_wait_reclaim(st);
 }
 
 struct tcp_conn *tcp_conn_new(struct net_stack *st)
@@ -138,7 +118,7 @@ struct tcp_conn *tcp_conn_new(struct net_stack *st)
         return NULL;
     struct tcp_conn *c = calloc(1, sizeof(*c));
     /* Out of memory: a TIME-WAIT connection's memory is the same size. */
-    while (c == NULL && reclaim_time_wait(st)) {
+    while (c == NULL && tcp_time_wait_reclaim(st)) {
         st->tcp.time_wait_reclaimed_nomem++;
         c = calloc(1, sizeof(*c));
     }
@@ -155,19 +135,9 @@ struct tcp_conn *tcp_conn_new(struct net_stack *st)
     c->keep_count = TCP_KEEP_COUNT;
     c->mss = TCP_DEFAULT_MSS;
     tcp_pick_wscale(c);
-    c->next = st->tcp.conns;
-    st->tcp.conns = c;
+    tcp_table_link(c);
     st->tcp.count++;
     return c;
-}
-
-void tcp_set_state(struct tcp_conn *c, enum tcp_state s)
-{
-    if (c->in_syn_cache && s != TCP_SYN_RECEIVED) {
-        c->in_syn_cache = 0;
-        c->st->tcp.half_open--;
-    }
-    c->state = s;
 }
 
 void tcp_release_queues(struct tcp_conn *c)
@@ -233,10 +203,7 @@ void tcp_free(struct tcp_conn *c)
             }
     }
     tcp_release_queues(c);
-    struct tcp_conn **link = &st->tcp.conns;
-    while (*link != c)
-        link = &(*link)->next;
-    *link = c->next;
+    tcp_table_unlink(c);
     st->tcp.count--;
     free(c);
 }
@@ -266,6 +233,9 @@ static int port_in_use(struct net_stack *st, uint16_t port)
     for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next)
         if (c->lport == port)
             return 1;
+    for (struct tcp_conn *c = st->tcp.tw_head; c != NULL; c = c->next)
+        if (c->lport == port)
+            return 1;
     return 0;
 }
 
@@ -273,9 +243,8 @@ int tcp_listen(struct net_stack *st, uint16_t port, unsigned backlog, struct tcp
 {
     if (port == 0)
         return -EINVAL;
-    for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next)
-        if (c->lport == port && c->state == TCP_LISTEN)
-            return -EADDRINUSE;
+    if (tcp_table_listener(st, port, 0) != NULL)
+        return -EADDRINUSE;
     if (!conn_room(st))
         return -ENOBUFS;
     struct tcp_conn *c = tcp_conn_new(st);
@@ -283,6 +252,7 @@ int tcp_listen(struct net_stack *st, uint16_t port, unsigned backlog, struct tcp
         return -ENOMEM;
     c->state = TCP_LISTEN;
     c->lport = port;
+    tcp_table_listen(c);
     c->backlog = backlog == 0                        ? 1
                  : backlog > st->lim.tcp_backlog_max ? st->lim.tcp_backlog_max
                                                      : backlog;
@@ -345,6 +315,7 @@ int tcp_connect(struct net_stack *st, uint32_t ip, uint16_t port, uint64_t now_m
     c->iss = tcp_isn(st, c->lip, lport, ip, port, now_ms);
     c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
     c->ts_offset = tcp_hash32(st, c->lip ^ 0x5a5a5a5au, ip, (uint32_t)lport << 16 | port);
+    tcp_table_hash(c);
     c->state = TCP_SYN_SENT;
     c->last_rx = now_ms;
     st->tcp.conns_opened++;
@@ -728,9 +699,10 @@ void tcp_endpoints(const struct tcp_conn *c, uint32_t *lip, uint16_t *lport, uin
 
 void tcp_tick(struct net_stack *st, uint64_t now_ms)
 {
-    struct tcp_conn *c = st->tcp.conns, *next;
+    struct tcp_conn *c, *next;
 
-    for (; c != NULL; c = next) {
+    tcp_time_wait_expire(st, now_ms);
+    for (c = st->tcp.conns; c != NULL; c = next) {
         next = c->next;
         if (c->state != TCP_CLOSED && c->state != TCP_LISTEN)
             tcp_conn_tick(c, now_ms);
@@ -746,7 +718,7 @@ void tcp_tick(struct net_stack *st, uint64_t now_ms)
 
 uint64_t tcp_next_deadline(const struct net_stack *st)
 {
-    uint64_t t = NET_NO_DEADLINE;
+    uint64_t t = tcp_time_wait_deadline(st);
 
     for (const struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next) {
         if (c->state == TCP_CLOSED && c->app_closed)
@@ -760,6 +732,10 @@ uint64_t tcp_next_deadline(const struct net_stack *st)
 
 void tcp_destroy_all(struct net_stack *st)
 {
+    while (st->tcp.tw_head != NULL) {
+        st->tcp.tw_head->app_closed = 1;
+        tcp_free(st->tcp.tw_head);
+    }
     while (st->tcp.conns != NULL) {
         struct tcp_conn *c = st->tcp.conns;
         c->app_closed = 1;

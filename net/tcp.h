@@ -237,9 +237,19 @@ int tcp_format_counters(const struct net_stack *st, char *buf, size_t size);
  * or large received segments). */
 enum tcp_size_class { TCP_SIZE_MSS, TCP_SIZE_16K, TCP_SIZE_64K, TCP_SIZE_CLASSES };
 
+/* Buckets of the connection hash (net/tcp_table.c): a power of two. At
+ * the default 1,024 connections, two to a bucket. */
+#define TCP_HASH_BUCKETS 512
+
 struct tcp_table {
-    struct tcp_conn *conns; /* every connection and listener */
-    unsigned count;         /* connections (listeners included) */
+    struct tcp_conn *conns;   /* live connections and listeners (not TIME-WAIT) */
+    struct tcp_conn *tw_head; /* TIME-WAIT, in the order they end */
+    struct tcp_conn *tw_tail;
+    struct tcp_conn *listeners;                  /* linked by hnext */
+    struct tcp_conn *hash[TCP_HASH_BUCKETS];     /* by 4-tuple, linked by hnext */
+    uint64_t hash_seed;
+    unsigned count;         /* connections (listeners and TIME-WAIT included) */
+    unsigned time_wait;     /* of those, in TIME-WAIT */
     unsigned half_open;     /* SYN-RECEIVED from a listener (the SYN cache) */
     size_t mem;             /* bytes held in send and receive queues, all conns */
     uint64_t key[2];        /* SipHash key for ISNs and timestamp offsets */

@@ -99,22 +99,13 @@ static uint32_t buf_seq(const struct netbuf *nb)
     return nb->seq;
 }
 
+/* The connection a segment belongs to, else the listener on its port. */
 static struct tcp_conn *lookup(struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
                                uint16_t rport)
 {
-    struct tcp_conn *l = NULL;
+    struct tcp_conn *c = tcp_table_find(st, lip, lport, rip, rport);
 
-    for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next) {
-        if (c->lport != lport)
-            continue;
-        if (c->state == TCP_LISTEN) {
-            l = c;
-            continue;
-        }
-        if (c->state != TCP_CLOSED && c->rport == rport && c->rip == rip && c->lip == lip)
-            return c;
-    }
-    return l;
+    return c != NULL ? c : tcp_table_listener(st, lport, 0);
 }
 
 static void challenge_ack(struct tcp_conn *c, uint64_t now_ms)
@@ -230,6 +221,7 @@ static struct tcp_conn *passive_open(struct tcp_conn *l, struct net_iface *ifc,
     c->max_snd_wnd = seg->wnd;
     c->snd_wl1 = seg->seq;
     c->ts_offset = tcp_hash32(st, c->lip ^ 0x5a5a5a5au, c->rip, (uint32_t)c->lport << 16 | rport);
+    tcp_table_hash(c);
     c->state = TCP_SYN_RECEIVED;
     c->last_rx = now_ms;
     c->keep_idle = l->keep_idle;
@@ -281,13 +273,6 @@ static void listen_input(struct tcp_conn *l, struct net_iface *ifc, struct netbu
 
 /* ---- a SYN for a connection in TIME-WAIT ------------------------------------ */
 
-static struct tcp_conn *find_listener(struct net_stack *st, uint16_t lport)
-{
-    for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next)
-        if (c->state == TCP_LISTEN && c->lport == lport && !c->app_closed)
-            return c;
-    return NULL;
-}
 
 /*
  * Whether a SYN is provably newer than the incarnation in TIME-WAIT
@@ -319,7 +304,7 @@ static int time_wait_syn(struct tcp_conn *tw, struct net_iface *ifc, struct netb
                          const struct ip4_info *ip, const struct tcp_seg *seg, uint64_t now_ms)
 {
     struct net_stack *st = tw->st;
-    struct tcp_conn *l = find_listener(st, tw->lport);
+    struct tcp_conn *l = tcp_table_listener(st, tw->lport, 1);
 
     if (l == NULL || !tw_syn_is_new(tw, seg)) {
         st->tcp.tw_syn_refused++;
@@ -577,8 +562,7 @@ static int ack_input(struct tcp_conn *c, struct net_iface *ifc, const struct tcp
             if (c->state == TCP_FIN_WAIT_1) {
                 tcp_set_state(c, TCP_FIN_WAIT_2);
             } else if (c->state == TCP_CLOSING) {
-                tcp_set_state(c, TCP_TIME_WAIT);
-                c->tw_at = now_ms + 2ull * c->st->lim.tcp_msl_ms;
+                tcp_time_wait_start(c, now_ms);
             } else if (c->state == TCP_LAST_ACK) {
                 tcp_terminate(c, 0);
                 return -2;
@@ -785,9 +769,7 @@ static void fin_input(struct tcp_conn *c, uint64_t now_ms)
         tcp_set_state(c, TCP_CLOSING); /* our FIN is not acknowledged yet */
         break;
     case TCP_FIN_WAIT_2:
-        tcp_set_state(c, TCP_TIME_WAIT);
-        c->tw_at = now_ms + 2ull * c->st->lim.tcp_msl_ms;
-        c->rto_at = c->persist_at = c->keep_at = TCP_NO_TIMER;
+        tcp_time_wait_start(c, now_ms);
         break;
     default:
         break;
@@ -805,7 +787,7 @@ static void data_input_one(struct tcp_conn *c, struct net_iface *ifc, struct net
 
     if (c->state != TCP_ESTABLISHED && c->state != TCP_FIN_WAIT_1 && c->state != TCP_FIN_WAIT_2) {
         if (c->state == TCP_TIME_WAIT && fin) { /* a retransmitted FIN: ACK, restart 2MSL */
-            c->tw_at = now_ms + 2ull * c->st->lim.tcp_msl_ms;
+            tcp_time_wait_start(c, now_ms);
             c->ack_now = 1;
         }
         nbuf_put(nb);
@@ -945,7 +927,7 @@ static void sync_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf 
         drop(ifc, nb, NET_DROP_TCP_OUT_OF_WINDOW);
         if (!rst) {
             if (c->state == TCP_TIME_WAIT && (seg->flags & TCP_FIN))
-                c->tw_at = now_ms + 2ull * c->st->lim.tcp_msl_ms;
+                tcp_time_wait_start(c, now_ms);
             c->ack_now = 1;
             tcp_output(c, now_ms);
             if (c->ack_now)

@@ -89,7 +89,8 @@ struct tcp_seg {
 };
 
 struct tcp_conn {
-    struct tcp_conn *next; /* in st->tcp.conns */
+    struct tcp_conn *next, *prev; /* in st->tcp.conns, or tw_head's list when on_tw */
+    struct tcp_conn *hnext;       /* hash bucket, or the listeners (net/tcp_table.c) */
     struct net_stack *st;
     struct net_iface *ifc;
     enum tcp_state state;
@@ -107,6 +108,9 @@ struct tcp_conn {
     uint8_t closed_notified;
     uint8_t passive;      /* created by a listener */
     uint8_t in_syn_cache; /* counted in st->tcp.half_open */
+    uint8_t on_tw;        /* in the TIME-WAIT list */
+    uint8_t hashed;       /* in the hash by 4-tuple */
+    uint8_t listed;       /* in the listeners */
 
     /* Listener side. */
     struct tcp_conn *parent;  /* half-open or queued: the listener */
@@ -203,7 +207,6 @@ void tcp_notify(struct tcp_conn *c, unsigned ev);
  * TCP_EV_CLOSED; freed at once when the app has released it. */
 void tcp_terminate(struct tcp_conn *c, int error);
 void tcp_free(struct tcp_conn *c);
-void tcp_set_state(struct tcp_conn *c, enum tcp_state s);
 struct tcp_conn *tcp_conn_new(struct net_stack *st);
 uint32_t tcp_isn(struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport,
                  uint64_t now_ms);
@@ -214,6 +217,25 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c);
 void tcp_init_conn_params(struct tcp_conn *c);
 /* Our window scale: the smallest shift that expresses rcvbuf. */
 void tcp_pick_wscale(struct tcp_conn *c);
+
+/* tcp_table.c: where connections are kept (see the file) */
+void tcp_table_link(struct tcp_conn *c);   /* into the live list (tcp_conn_new) */
+void tcp_table_hash(struct tcp_conn *c);   /* by its 4-tuple, once set */
+void tcp_table_listen(struct tcp_conn *l); /* a listener */
+void tcp_table_unlink(struct tcp_conn *c); /* out of everything (tcp_free) */
+/* The connection of a 4-tuple that is not CLOSED, or NULL. */
+struct tcp_conn *tcp_table_find(struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+                                uint16_t rport);
+/* The listener on lport (open_only: not released by its app), or NULL. */
+struct tcp_conn *tcp_table_listener(struct net_stack *st, uint16_t lport, int open_only);
+/* State changes go through here: it keeps the lists right. */
+void tcp_set_state(struct tcp_conn *c, enum tcp_state s);
+/* Enter TIME-WAIT, or restart its 2 MSL. */
+void tcp_time_wait_start(struct tcp_conn *c, uint64_t now_ms);
+void tcp_time_wait_expire(struct net_stack *st, uint64_t now_ms);
+uint64_t tcp_time_wait_deadline(const struct net_stack *st);
+/* Free the TIME-WAIT closest to its end that the app released; 1 if one went. */
+int tcp_time_wait_reclaim(struct net_stack *st);
 
 /* tcp_output.c */
 /* Send what the windows and Nagle allow, and a pending ACK. */

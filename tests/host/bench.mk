@@ -9,7 +9,10 @@
 #                        into net/); prints instructions per payload byte and
 #                        per data segment, and the ratio to the copying run;
 #                        then zero copy with TSO on the sender (the harness
-#                        segments its frames, unmeasured).
+#                        segments its frames, unmeasured); then 2,000
+#                        connections one after another (connect, request,
+#                        4 KiB response, server closes first and keeps the
+#                        TIME-WAIT): instructions per connection.
 #   bench-tcp-lwip       the same transfer through Debian's lwIP
 #                        (liblwip-dev 2.1.3: tests/host/bench_lwip.c, linked
 #                        against /usr/lib/.../liblwip.so with the package's
@@ -62,6 +65,9 @@ bench-tcp-callgrind: $(BENCH_BUILD)/bench_tcp
 		$(BENCH_BUILD)/callgrind.zerocopy.out $(BENCH_BUILD)/bench_tcp.copy.txt \
 		$(BENCH_BUILD)/callgrind.copy.out $(BENCH_BUILD)/bench_tcp.tso.txt \
 		$(BENCH_BUILD)/callgrind.tso.out
+	$(call bench_callgrind,bench_tcp,connections)
+	@$(BENCH_BUILD)/bench_tcp conn-report $(BENCH_BUILD)/bench_tcp.connections.txt \
+		$(BENCH_BUILD)/callgrind.connections.out
 
 # The same loop for any runs: $(call bench_callgrind,BINARY,MODES).
 define bench_callgrind

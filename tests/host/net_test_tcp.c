@@ -635,6 +635,78 @@ TEST(net_tcp_full_table_reclaims_time_wait)
     tc_done(&t);
 }
 
+/* A connection from the peer's port sport, accepted, closed by us first
+ * and taken to TIME-WAIT by the peer's FIN. Output cleared. */
+static void time_wait_from_port(struct tc *t, uint16_t sport)
+{
+    struct so o;
+    uint32_t piss = PISS + (uint32_t)sport * 100000u;
+
+    tc_in(t, (struct sg){.flags = F_SYN, .seq = piss, .wnd = 65535, .ws = -1, .sport = sport});
+    CHECK(tc_out(t, &o) && o.flags == (F_SYN | F_ACK));
+    uint32_t iss = o.seq;
+    tc_in(t, (struct sg){.flags = F_ACK, .seq = piss + 1, .ack = iss + 1, .wnd = 65535, .ws = -1,
+                         .sport = sport});
+    struct tcp_conn *c = tcp_accept(t->l);
+    CHECK(c != NULL);
+    if (c == NULL)
+        return;
+    tcp_close(c, t->h.now);
+    tc_in(t, (struct sg){.flags = F_FIN | F_ACK, .seq = piss + 1, .ack = iss + 2, .wnd = 65535,
+                         .ws = -1, .sport = sport});
+    fake_dev_clear(&t->h.dev);
+}
+
+/* A server that closes first keeps each connection in TIME-WAIT for 2 MSL
+ * (RFC 9293 3.6.1). With more of them than the hash has buckets, segments
+ * still find their own connection, a retransmitted FIN restarts one's 2 MSL
+ * (3.10.7.4), and TIME-WAIT ends in the order it began. */
+TEST(net_tcp_many_time_waits_are_found_and_end_in_order)
+{
+    struct tc t;
+    struct so o;
+    const unsigned n = TCP_HASH_BUCKETS + TCP_HASH_BUCKETS / 2;
+
+    tc_open(&t);
+    t.h.st.lim.tcp_conns = n + 8;
+    uint64_t first = t.h.now;
+    for (unsigned i = 0; i < n; i++) {
+        time_wait_from_port(&t, (uint16_t)(2000 + i));
+        if (i % 100 == 99)
+            adv(&t, 1);
+    }
+    uint64_t last = t.h.now;
+    uint64_t two_msl = 2ull * t.h.st.lim.tcp_msl_ms;
+    CHECK_UINT_EQ(t.h.st.tcp.time_wait, n);
+    CHECK_UINT_EQ(t.h.st.tcp.count, n + 2); /* the listener, the open one */
+    CHECK_UINT_EQ(net_next_deadline(&t.h.st) <= first + two_msl, 1);
+
+    /* The open connection among them takes its data. */
+    peer_data(&t, 100);
+    struct netbuf *nb = tcp_recv(t.c, t.h.now);
+    CHECK(nb != NULL && nb->len == 100);
+    nbuf_put(nb);
+
+    /* The oldest one's FIN again: ACKed, and its 2 MSL starts over. */
+    adv(&t, 10);
+    uint32_t piss = PISS + 2000u * 100000u;
+    fake_dev_clear(&t.h.dev);
+    tc_in(&t, (struct sg){.flags = F_FIN | F_ACK, .seq = piss + 1, .ack = 0, .wnd = 65535,
+                          .ws = -1, .sport = 2000});
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.dport == 2000 && o.ack == piss + 2);
+    uint64_t restarted = t.h.now;
+
+    /* One past the newest's end: all over but the restarted one. */
+    fake_host_advance(&t.h, last + two_msl);
+    CHECK_UINT_EQ(t.h.st.tcp.time_wait, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 3);
+    CHECK_UINT_EQ(net_next_deadline(&t.h.st) >= restarted + two_msl, 1);
+    fake_host_advance(&t.h, restarted + two_msl);
+    CHECK_UINT_EQ(t.h.st.tcp.time_wait, 0);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 2);
+    tc_done(&t);
+}
+
 /* Out of memory for a new connection: a TIME-WAIT one gives up its memory
  * (same size) instead of the SYN being dropped until it expires. */
 TEST(net_tcp_no_memory_reclaims_time_wait)
