@@ -273,6 +273,9 @@ struct zebu_net_counters {
      * 16 KiB, [2] up to 64 KiB. Sent ones above the MSS are frames the
      * device segmented (TSO); received ones above it came in large. */
     uint64_t tcp_segs_out_by_size[3], tcp_segs_in_by_size[3];
+    /* The device's notifications, each an exit to the hypervisor: kicks
+     * the guest sent (all queues) and interrupts the device raised. */
+    uint64_t device_kicks, device_irqs;
 };
 /* 0, or -ENODEV when there is no network device. */
 int zebu_net_counters(struct zebu_net_counters *c);

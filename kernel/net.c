@@ -531,6 +531,8 @@ int zebu_net_counters(struct zebu_net_counters *c)
         .accept_nomem = accept_nomem,
         .send_retries_nomem = stack.tcp.nomem_retries,
         .time_wait_reclaimed = stack.tcp.time_wait_reclaimed,
+        .device_kicks = vnet.stats.kicks,
+        .device_irqs = vnet.stats.irqs,
     };
     for (int i = 0; i < TCP_SIZE_CLASSES && i < 3; i++) {
         c->tcp_segs_out_by_size[i] = stack.tcp.segs_out_by_size[i];

@@ -27,7 +27,10 @@ latency, and QEMU's CPU time per request: utime+stime of the
 QEMU process (/proc/PID/stat; every vCPU and I/O thread) before and after
 the wrk run, over the requests wrk completed. Repetitions are interleaved
 (zebu, nginx, zebu, nginx, ...), each a fresh boot, at -smp 1 and -smp 2;
-the tables give the median of each figure and the zebu/nginx ratio.
+the tables give the median of each figure and the zebu/nginx ratio. For
+Zebu, /_stats is read before and after each cell, and a second table gives
+its own view per request: guest cycles busy (all cores), device kicks
+(notifications, each a VM exit) and device interrupts.
 
     tools/bench-peer.py [--reps 3] [--seconds 10] [--threads 1] [--smp 1,2]
                         [--quick] [--nic-opt KEY=VALUE ...] [--json FILE]
@@ -134,6 +137,30 @@ def wrk(ns, url, connections, seconds, threads, close=False):
         return {"requests": 0, "rps": 0.0, "mb_s": 0.0, "p99_ms": None, "socket_errors": -1,
                 "non_2xx": 0, "error": (err or out).strip()[-300:]}
     return parse_wrk(out)
+
+
+def zebu_stats(ns):
+    """Zebu's /_stats as {name: int} (counters since boot), or {} if unread."""
+    rc, out, _ = run_group(["ip", "netns", "exec", ns, "curl", "-s", "--max-time", "5",
+                            f"http://{GUEST_IP}/_stats"], 15)
+    stats = {}
+    for line in out.splitlines() if rc == 0 else ():
+        k, _, v = line.partition(" ")
+        if v.strip().isdigit():
+            stats[k] = int(v)
+    return stats
+
+
+def guest_costs(before, after, requests):
+    """Zebu's own view of a cell: busy guest cycles (all cores), device
+    notifications (kicks, each a VM exit) and interrupts, per request."""
+    if not requests or not before or not after:
+        return {}
+    d = {k: after.get(k, 0) - before.get(k, 0) for k in ("busy_cycles", "device_kicks",
+                                                          "device_irqs")}
+    return {"guest_kcycles_per_req": d["busy_cycles"] / requests / 1000,
+            "kicks_per_req": d["device_kicks"] / requests,
+            "irqs_per_req": d["device_irqs"] / requests}
 
 
 def site_files():
@@ -264,11 +291,14 @@ def measure_guest(a, kind, ns, tap, smp, accel, module, files, tmp):
         pid = g.qemu()
         wrk(ns, f"http://{GUEST_IP}/bench/4k.bin", 16, 1, a.threads)  # warm-up
         for name, path, conns, close in CELLS:
+            stats0 = zebu_stats(ns) if kind == "zebu" else {}
             before = cpu_seconds(pid)
             r = wrk(ns, f"http://{GUEST_IP}{path}", conns, a.seconds, a.threads, close)
             used = cpu_seconds(pid) - before
             r["qemu_cpu_s"] = used
             r["cpu_us_per_req"] = used / r["requests"] * 1e6 if r["requests"] else None
+            if kind == "zebu":
+                r.update(guest_costs(stats0, zebu_stats(ns), r["requests"]))
             res[name] = r
         if g.proc.poll() is not None:
             raise BenchError(f"{kind} ended during the run:\n{g.output[-3000:]}")
@@ -288,7 +318,8 @@ def summarize(runs):
     for name, *_ in CELLS:
         cell = [r[name] for r in runs]
         out[name] = {k: median([c.get(k) for c in cell])
-                     for k in ("rps", "mb_s", "p99_ms", "cpu_us_per_req")}
+                     for k in ("rps", "mb_s", "p99_ms", "cpu_us_per_req",
+                               "guest_kcycles_per_req", "kicks_per_req", "irqs_per_req")}
         out[name]["errors"] = sum(max(c.get("socket_errors", 0), 0) + c.get("non_2xx", 0)
                                   for c in cell)
         out[name]["failed_runs"] = sum(1 for c in cell if c.get("error"))
@@ -319,6 +350,14 @@ def print_table(smp, summary):
               f"| {ratio(a['p99_ms'], b['p99_ms'])} "
               f"| {fmt(a['cpu_us_per_req'])} | {fmt(b['cpu_us_per_req'])} "
               f"| {ratio(a['cpu_us_per_req'], b['cpu_us_per_req'])} |")
+    print("\nZebu's own counters (/_stats before and after each cell; the extra /_stats "
+          "requests are not counted), per request:\n")
+    print("| cell | guest kcycles busy | device kicks | device interrupts |")
+    print("|---|---|---|---|")
+    for name, *_ in CELLS:
+        a = z[name]
+        print(f"| {name} | {fmt(a['guest_kcycles_per_req'], '.1f')} "
+              f"| {fmt(a['kicks_per_req'], '.2f')} | {fmt(a['irqs_per_req'], '.2f')} |")
     print(f"\nLaunch to serving every file right (boot, then the byte check): Zebu "
           f"{fmt(z['serving_s'], '.2f')} s, nginx {fmt(n['serving_s'], '.2f')} s.")
     for kind in GUESTS:

@@ -114,6 +114,10 @@ struct http_stats {
     uint64_t tw_syn_accepted;         /* SYNs that ended a TIME-WAIT (the app fills it in) */
     uint64_t tw_syn_refused;          /* SYNs answered in TIME-WAIT (the app fills it in) */
     uint64_t tso_frames_sent;         /* TCP frames over one MSS, segmented by the device (same) */
+    /* Where a request's cost goes (the app fills these in): cycles all
+     * cores spent busy (not idle), the TSC's rate, and the network
+     * device's notifications, each a VM exit. */
+    uint64_t busy_cycles, tsc_khz, device_kicks, device_irqs;
     uint64_t status[HTTP_SLOT_COUNT];
     /* Memory pressure in the kernel and the stack (the app fills these in):
      * what was refused, and how, when memory ran out. */

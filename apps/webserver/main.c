@@ -102,7 +102,16 @@ static void refresh_stats(void)
         stats.nomem.accept_reset = nc.accept_nomem;
         stats.nomem.send_retries = nc.send_retries_nomem;
         stats.nomem.time_wait_reclaimed = nc.time_wait_reclaimed;
+        stats.device_kicks = nc.device_kicks;
+        stats.device_irqs = nc.device_irqs;
     }
+    stats.busy_cycles = 0;
+    for (int core = 0; core < zebu_core_count(); core++) {
+        struct zebu_core_stats cs;
+        if (zebu_core_stats(core, &cs) == 0)
+            stats.busy_cycles += cs.cycles - cs.idle_cycles;
+    }
+    stats.tsc_khz = zebu_tsc_khz();
     stats.nomem.syn_dropped = drops("tcp_nomem");
     stats.nomem.syn_queue_full = drops("tcp_syn_cache_full") + drops("tcp_backlog_full");
     stats.nomem.rx_dropped = drops("rx_nomem");
