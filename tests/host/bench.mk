@@ -12,7 +12,8 @@
 #                        segments its frames, unmeasured); then 2,000
 #                        connections one after another (connect, request,
 #                        4 KiB response, server closes first and keeps the
-#                        TIME-WAIT): instructions per connection.
+#                        TIME-WAIT): instructions per connection; and 2,000
+#                        such exchanges on one keep-alive connection.
 #   bench-tcp-lwip       the same transfer through Debian's lwIP
 #                        (liblwip-dev 2.1.3: tests/host/bench_lwip.c, linked
 #                        against /usr/lib/.../liblwip.so with the package's
@@ -65,9 +66,10 @@ bench-tcp-callgrind: $(BENCH_BUILD)/bench_tcp
 		$(BENCH_BUILD)/callgrind.zerocopy.out $(BENCH_BUILD)/bench_tcp.copy.txt \
 		$(BENCH_BUILD)/callgrind.copy.out $(BENCH_BUILD)/bench_tcp.tso.txt \
 		$(BENCH_BUILD)/callgrind.tso.out
-	$(call bench_callgrind,bench_tcp,connections)
+	$(call bench_callgrind,bench_tcp,connections keepalive)
 	@$(BENCH_BUILD)/bench_tcp conn-report $(BENCH_BUILD)/bench_tcp.connections.txt \
-		$(BENCH_BUILD)/callgrind.connections.out
+		$(BENCH_BUILD)/callgrind.connections.out $(BENCH_BUILD)/bench_tcp.keepalive.txt \
+		$(BENCH_BUILD)/callgrind.keepalive.out
 
 # The same loop for any runs: $(call bench_callgrind,BINARY,MODES).
 define bench_callgrind

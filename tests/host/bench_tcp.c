@@ -33,10 +33,16 @@
  * checksum), filling the source buffer, and checking the received bytes
  * (first and last byte of every chunk received, against the pattern).
  *
- * Usage: bench_tcp zerocopy|copy|tso|zerocopy-swcsum|copy-swcsum
- *                                       transfer, print "key value" lines
+ *   connections, keepalive
+ *             2,000 request/response exchanges: a new connection for each
+ *             (the server closes first), or all on one connection.
+ *
+ * Usage: bench_tcp zerocopy|copy|tso|zerocopy-swcsum|copy-swcsum|connections|keepalive
+ *                                       run, print "key value" lines
  *        bench_tcp report ZC.txt ZC.callgrind COPY.txt COPY.callgrind TSO.txt TSO.callgrind
  *                                       the table from three runs' outputs
+ *        bench_tcp conn-report CONN.txt CONN.callgrind KA.txt KA.callgrind
+ *                                       the table of the two exchange runs
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -591,20 +597,93 @@ static int run_connections(void)
     return done != CONNS || bad != 0;
 }
 
-static int report_connections(const char *txt, const char *cg)
-{
-    double ir = bench_keyval("bench_tcp", cg, "totals");
-    double n = bench_keyval("bench_tcp", txt, "connections");
-    double frames = bench_keyval("bench_tcp", txt, "frames");
-    double tw = bench_keyval("bench_tcp", txt, "server_time_wait");
+/*
+ * Keep-alive: one connection, REQUESTS exchanges of an 80-byte request and
+ * a 4 KiB response sent by reference, as `wrk` drives a keep-alive server.
+ * The client reads each response before it sends the next request; a
+ * millisecond of simulated time per exchange.
+ */
+#define REQUESTS 2000
 
-    printf("# bench-tcp-callgrind connections: %.0f exchanges (connect, 80-byte request, 4 KiB\n"
-           "# response, server closes first), both stacks, instructions inside the stack only\n",
-           n);
-    printf("%-12s %12s %10s %12s %10s %16s\n", "variant", "Ir", "Ir/conn", "frames/conn",
+static int run_keepalive(void)
+{
+    static const uint8_t mac_a[6] = {0x52, 0x54, 0, 0, 0, 0x0a}, mac_b[6] = {0x52, 0x54, 0, 0, 0,
+                                                                              0x0b};
+    static uint8_t req[REQ_LEN], resp[RESP_LEN], buf[RESP_LEN + 1];
+    struct netsim_cfg cfg = {.seed = 1};
+    struct netsim_link *link = netsim_create(&cfg);
+    struct tcp_conn *l, *cl, *sv;
+    uint64_t done = 0, bad = 0;
+
+    if (link == NULL)
+        abort();
+    memset(req, 'q', sizeof(req));
+    for (size_t i = 0; i < sizeof(resp); i++)
+        resp[i] = pattern(i);
+    host_init(&hosts[0], 0, mac_a, IP(10, 0, 0, 1), link);
+    host_init(&hosts[1], 1, mac_b, IP(10, 0, 0, 2), link);
+    settle(link);
+    if (tcp_listen(&hosts[1].st, PORT, 4, &l) != 0 ||
+        tcp_connect(&hosts[0].st, IP(10, 0, 0, 2), PORT, sim_now, &cl) != 0)
+        abort();
+    settle(link);
+    if ((sv = tcp_accept(l)) == NULL)
+        abort();
+    for (unsigned i = 0; i < REQUESTS; i++) {
+        if (bench_stack_send_copy(cl, req, sizeof(req), sim_now) != REQ_LEN)
+            break;
+        settle(link);
+        size_t got = 0;
+        struct netbuf *nb;
+        while ((nb = bench_stack_recv_zc(sv, sim_now)) != NULL) {
+            got += nb->len;
+            bench_stack_put(nb);
+        }
+        if (got != REQ_LEN || bench_stack_send_zc(sv, resp, sizeof(resp), sim_now) != 0)
+            break;
+        settle(link);
+        long r, n = 0;
+        while ((r = bench_stack_recv_copy(cl, buf + n, sizeof(buf) - (size_t)n, sim_now)) > 0)
+            n += r;
+        bad += n != RESP_LEN || memcmp(buf, resp, RESP_LEN) != 0;
+        sim_now++;
+        settle(link);
+        done++;
+    }
+    printf("mode keepalive\n");
+    printf("connections %" PRIu64 "\n", done); /* exchanges: the report divides by them */
+    printf("bad_exchanges %" PRIu64 "\n", bad);
+    printf("frames %" PRIu64 "\n", hosts[0].ifc.cnt.tx_packets + hosts[1].ifc.cnt.tx_packets);
+    printf("server_time_wait %u\n", hosts[1].st.tcp.time_wait);
+    printf("sim_ms %" PRIu64 "\n", sim_now);
+    tcp_close(cl, sim_now);
+    tcp_close(sv, sim_now);
+    tcp_close(l, sim_now);
+    net_stack_destroy(&hosts[0].st);
+    net_stack_destroy(&hosts[1].st);
+    netsim_destroy(link);
+    return done != REQUESTS || bad != 0;
+}
+
+static int report_connections(char **argv)
+{
+    static const char *const name[2] = {"connection", "keep-alive"};
+
+    printf("# bench-tcp-callgrind: 2,000 exchanges of an 80-byte request and a 4 KiB response\n"
+           "# sent by reference, both stacks, instructions inside the stack only. connection:\n"
+           "# a new connection each (server closes first, keeps the TIME-WAIT); keep-alive:\n"
+           "# one connection\n");
+    printf("%-12s %12s %12s %14s %10s %16s\n", "per", "Ir", "Ir/exchange", "frames/exch.",
            "Ir/frame", "server TIME-WAIT");
-    printf("%-12s %12.0f %10.0f %12.1f %10.0f %16.0f\n", "connections", ir, ir / n, frames / n,
-           ir / frames, tw);
+    for (int i = 0; i < 2; i++) {
+        const char *txt = argv[2 + 2 * i], *cg = argv[3 + 2 * i];
+        double ir = bench_keyval("bench_tcp", cg, "totals");
+        double n = bench_keyval("bench_tcp", txt, "connections");
+        double frames = bench_keyval("bench_tcp", txt, "frames");
+        double tw = bench_keyval("bench_tcp", txt, "server_time_wait");
+        printf("%-12s %12.0f %12.0f %14.1f %10.0f %16.0f\n", name[i], ir, ir / n, frames / n,
+               ir / frames, tw);
+    }
     return 0;
 }
 
@@ -658,13 +737,15 @@ int main(int argc, char **argv)
     }
     if (argc == 2 && strcmp(argv[1], "connections") == 0)
         return run_connections();
-    if (argc == 4 && strcmp(argv[1], "conn-report") == 0)
-        return report_connections(argv[2], argv[3]);
+    if (argc == 2 && strcmp(argv[1], "keepalive") == 0)
+        return run_keepalive();
+    if (argc == 6 && strcmp(argv[1], "conn-report") == 0)
+        return report_connections(argv);
     if (argc == 8 && strcmp(argv[1], "report") == 0)
         return report(argv);
-    fprintf(stderr, "usage: bench_tcp zerocopy|copy|tso|zerocopy-swcsum|copy-swcsum|connections\n"
+    fprintf(stderr, "usage: bench_tcp zerocopy|copy|tso|zerocopy-swcsum|copy-swcsum|connections|keepalive\n"
                     "       bench_tcp report ZC.txt ZC.callgrind COPY.txt COPY.callgrind "
                     "TSO.txt TSO.callgrind\n"
-                    "       bench_tcp conn-report CONN.txt CONN.callgrind\n");
+                    "       bench_tcp conn-report CONN.txt CONN.callgrind KA.txt KA.callgrind\n");
     return 2;
 }
