@@ -11,6 +11,7 @@
  * replace it with a call to memcpy/memset, which here would recurse forever.
  * libc is therefore built with -fno-builtin -fno-tree-loop-distribute-patterns.
  */
+#define ZEBU_LIBC_STRING_IMPL /* the functions themselves: no builtin macros */
 #include <string.h>
 #include <stdint.h>
 

@@ -18,6 +18,22 @@ void *memset(void *dst, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n); /* compares as unsigned char */
 void *memchr(const void *s, int c, size_t n);
 
+/*
+ * Everything here is built -ffreestanding, which stops the compiler from
+ * treating these as the well-known functions: a 4-byte memcpy (the usual
+ * way to load an unaligned word, as net/checksum.c does per word) became a
+ * call and a byte loop. Through the builtins, a copy, fill or compare of a
+ * size known at compile time is inlined as loads and stores; any other
+ * still calls the functions above. Not in the libc's own sources (they
+ * define these functions) nor where a test has renamed them.
+ */
+#if !defined(ZEBU_LIBC_STRING_IMPL) && !defined(memcpy)
+#define memcpy(dst, src, n)  __builtin_memcpy((dst), (src), (n))
+#define memmove(dst, src, n) __builtin_memmove((dst), (src), (n))
+#define memset(dst, c, n)    __builtin_memset((dst), (c), (n))
+#define memcmp(a, b, n)      __builtin_memcmp((a), (b), (n))
+#endif
+
 /* Lengths and comparisons. */
 size_t strlen(const char *s);
 size_t strnlen(const char *s, size_t maxlen); /* reads at most maxlen bytes */
