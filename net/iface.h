@@ -141,7 +141,8 @@ int net_iface_set_addr(struct net_iface *ifc, uint32_t ip, uint32_t mask, uint32
 /* Forget the address (and the ARP cache, which was learnt with it). */
 void net_iface_clear_addr(struct net_iface *ifc);
 
-/* Whether ip is a broadcast address on ifc (limited or subnet-directed). */
+/* Whether ip is a broadcast address on ifc (limited or subnet-directed;
+ * a /31 or /32 has only the limited one). */
 int net_iface_is_bcast(const struct net_iface *ifc, uint32_t ip);
 
 /* Whether ip is on ifc's subnet. */

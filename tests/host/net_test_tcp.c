@@ -35,6 +35,8 @@ struct sg {
     size_t raw_len;
     uint16_t sport, dport; /* 0: RPORT / LPORT */
     int bad_csum;
+    uint32_t src;    /* IPv4 source; 0: PEER_IP */
+    int src_is_zero; /* source 0.0.0.0 */
 };
 
 #define F_FIN 0x01
@@ -85,8 +87,9 @@ static size_t build(uint8_t *f, const struct sg *s)
     while (ol % 4)
         opts[ol++] = 0;
     size_t tl = 20 + ol + s->len;
+    uint32_t src = s->src_is_zero ? 0 : s->src ? s->src : PEER_IP;
     size_t n = nf_eth(f, fake_mac_a, fake_mac_peer, 0x0800);
-    n += nf_ip(f + n, PEER_IP, OUR_IP, 6, 1, 0, tl);
+    n += nf_ip(f + n, src, OUR_IP, 6, 1, 0, tl);
     uint8_t *t = f + n;
     nf_put16(t, s->sport ? s->sport : RPORT);
     nf_put16(t + 2, s->dport ? s->dport : LPORT);
@@ -101,7 +104,7 @@ static size_t build(uint8_t *f, const struct sg *s)
     for (size_t i = 0; i < s->len; i++)
         t[20 + ol + i] = pattern(s->seq + (uint32_t)i);
     uint8_t ph[12];
-    nf_put32(ph, PEER_IP);
+    nf_put32(ph, src);
     nf_put32(ph + 4, OUR_IP);
     ph[8] = 0, ph[9] = 6;
     nf_put16(ph + 10, (uint16_t)tl);
@@ -1427,6 +1430,46 @@ TEST(net_tcp_closed_port_answered_with_rst)
     CHECK_UINT_EQ(o.seq, 77);
     fake_host_rx(&h, f, build(f, &(struct sg){.flags = F_RST, .seq = 5, .ws = -1}));
     CHECK_UINT_EQ(count_out(&h), 0); /* never an RST for an RST */
+    NT_DESTROY(&h);
+}
+
+/* RFC 9293 3.9.2.3 (MUST-63): a SYN with an invalid source address is
+ * ignored, by TCP or by IP; RFC 1122 3.2.1.3: 0.0.0.0 and the network
+ * address are no host's. IPv4 drops them (ip_bad_src) before TCP sees
+ * them, so neither a SYN-ACK (nor its retransmission) nor an RST goes out,
+ * nor an ARP request for where to send one. */
+TEST(net_tcp_martian_sources_get_no_syn_ack_and_no_rst)
+{
+    struct fake_host h;
+    struct tcp_conn *l;
+    struct so o;
+    uint8_t f[200];
+
+    nt_host(&h, 0);
+    nt_learn_peer(&h);
+    CHECK_INT_EQ(tcp_listen(&h.st, LPORT, 4, &l), 0);
+    const struct sg martians[] = {
+        {.flags = F_SYN, .seq = 5, .ws = -1, .mss = 1460, .src_is_zero = 1},
+        {.flags = F_SYN, .seq = 5, .ws = -1, .mss = 1460, .src = NF_IP(10, 0, 0, 0)},
+        {.flags = F_SYN, .seq = 5, .ws = -1, .dport = 9, .src_is_zero = 1}, /* closed port */
+        {.flags = F_ACK, .seq = 5, .ack = 77, .ws = -1, .dport = 9, .src_is_zero = 1},
+        {.flags = F_ACK, .seq = 5, .ack = 77, .ws = -1, .src_is_zero = 1}, /* to the listener */
+        {.flags = F_ACK, .seq = 5, .ack = 77, .ws = -1, .dport = 9, .src = NF_IP(10, 0, 0, 0)},
+    };
+    for (unsigned i = 0; i < sizeof(martians) / sizeof(martians[0]); i++)
+        fake_host_rx(&h, f, build(f, &martians[i]));
+    fake_host_advance(&h, h.now + 10000); /* SYN-ACK retransmission, ARP retries */
+    CHECK_UINT_EQ(count_out(&h), 0);
+    CHECK_UINT_EQ(DROPS(&h, IP_SRC), 6);
+    CHECK_UINT_EQ(DROPS(&h, TCP_NO_PORT), 0);
+    CHECK_UINT_EQ(h.st.tcp.half_open, 0);
+    /* The same SYN from a real host is answered. */
+    fake_host_rx(&h, f, build(f, &(struct sg){.flags = F_SYN, .seq = 5, .ws = -1, .mss = 1460}));
+    CHECK(out(&h, &o) && o.flags == (F_SYN | F_ACK) && o.ack == 6);
+    fake_host_rx(&h, f, build(f, &(struct sg){.flags = F_SYN, .seq = 5, .dport = 9, .ws = -1}));
+    CHECK(out(&h, &o) && o.flags == (F_RST | F_ACK));
+    tcp_close(l, h.now);
+    fake_dev_clear(&h.dev);
     NT_DESTROY(&h);
 }
 
