@@ -56,7 +56,6 @@
     X(TCP_SHORT, "tcp_short")                                                                      \
     X(TCP_CHECKSUM, "tcp_bad_checksum")                                                            \
     X(TCP_OFFSET, "tcp_bad_offset")                                                                \
-    X(TCP_OPTION, "tcp_bad_option")                                                                \
     X(TCP_BCAST, "tcp_bcast")                                                                      \
     X(TCP_NO_PORT, "tcp_no_port")                                                                  \
     X(TCP_BAD_STATE, "tcp_unexpected")                                                             \
