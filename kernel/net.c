@@ -434,7 +434,7 @@ void knet_start(void)
 
 void knet_print_counters(void)
 {
-    static char buf[2048];
+    static char buf[8192]; /* the whole table, with every drop reason non-zero */
     if (vnet.rx_deliver == NULL)
         return;
     int n = net_format_counters(&stack, buf, sizeof(buf));

@@ -64,8 +64,10 @@ int net_iface_is_bcast(const struct net_iface *ifc, uint32_t ip)
 {
     if (ip == IP4_BROADCAST)
         return 1;
-    return ifc->ip != 0 && ifc->mask != IP4_BROADCAST &&
-           (ip & ifc->mask) == (ifc->ip & ifc->mask) && (ip | ifc->mask) == IP4_BROADCAST;
+    /* A /31 has no directed broadcast: both its addresses are hosts (RFC
+     * 3021); a /32 has no subnet. */
+    return ifc->ip != 0 && ifc->mask < 0xfffffffeu && (ip & ifc->mask) == (ifc->ip & ifc->mask) &&
+           (ip | ifc->mask) == IP4_BROADCAST;
 }
 
 int net_iface_on_link(const struct net_iface *ifc, uint32_t ip)

@@ -56,7 +56,6 @@
     X(TCP_SHORT, "tcp_short")                                                                      \
     X(TCP_CHECKSUM, "tcp_bad_checksum")                                                            \
     X(TCP_OFFSET, "tcp_bad_offset")                                                                \
-    X(TCP_OPTION, "tcp_bad_option")                                                                \
     X(TCP_BCAST, "tcp_bcast")                                                                      \
     X(TCP_NO_PORT, "tcp_no_port")                                                                  \
     X(TCP_BAD_STATE, "tcp_unexpected")                                                             \
@@ -141,7 +140,8 @@ int net_iface_set_addr(struct net_iface *ifc, uint32_t ip, uint32_t mask, uint32
 /* Forget the address (and the ARP cache, which was learnt with it). */
 void net_iface_clear_addr(struct net_iface *ifc);
 
-/* Whether ip is a broadcast address on ifc (limited or subnet-directed). */
+/* Whether ip is a broadcast address on ifc (limited or subnet-directed;
+ * a /31 or /32 has only the limited one). */
 int net_iface_is_bcast(const struct net_iface *ifc, uint32_t ip);
 
 /* Whether ip is on ifc's subnet. */

@@ -20,6 +20,32 @@
 #include "net/tcp.h"
 #include "net/udp.h"
 
+/*
+ * Whether src cannot be another host's address, so that the packet is
+ * dropped before anything answers it or ARPs for it (RFC 1122 3.2.1.3: a
+ * host discards a datagram whose source is not a valid host address; RFC
+ * 9293 3.9.2.3, MUST-63: a SYN from one is ignored, by TCP or by IP):
+ * - 0.0.0.0/8, "this host on this network": a source only while a host
+ *   learns its address. Nothing we take needs it: our DHCP client hears
+ *   from servers, which have addresses, and other clients' 0.0.0.0
+ *   requests are for servers, not for us;
+ * - a broadcast source, limited or our subnet's;
+ * - multicast (RFC 1112 4), and loopback, 127/8;
+ * - our subnet's network address, host part all zeros, which the old
+ *   all-zeros broadcast convention (RFC 1122 3.3.6) made a broadcast -
+ *   not on a /31, where both addresses are hosts (RFC 3021), nor on a
+ *   /32, which has no subnet;
+ * - our own address, coming in from outside.
+ */
+static int martian_src(const struct net_iface *ifc, uint32_t src)
+{
+    if (src >> 24 == 0 || src >> 24 == 127 || ip4_is_multicast(src) || net_iface_is_bcast(ifc, src))
+        return 1;
+    if (ifc->ip == 0)
+        return 0;
+    return src == ifc->ip || (ifc->mask < 0xfffffffeu && src == (ifc->ip & ifc->mask));
+}
+
 /* Header checks that need no state beyond ifc; fills *ip. Returns a drop
  * reason, or -1 when the packet is for us. */
 static int ip4_check(const struct net_iface *ifc, const struct netbuf *nb, struct ip4_info *ip)
@@ -49,9 +75,7 @@ static int ip4_check(const struct net_iface *ifc, const struct netbuf *nb, struc
     ip->hdr_len = (uint16_t)hlen;
     ip->link_bcast = (nb->flags & NB_LINK_BCAST) != 0;
     ip->ip_bcast = (uint8_t)net_iface_is_bcast(ifc, ip->dst);
-    /* Martians: a broadcast, multicast or loopback source, or our own. */
-    if (ip4_is_multicast(ip->src) || net_iface_is_bcast(ifc, ip->src) || ip->src >> 24 == 127 ||
-        (ip->src == ifc->ip && ifc->ip != 0))
+    if (martian_src(ifc, ip->src))
         return NET_DROP_IP_SRC;
     /* Without an address, take what reaches our MAC: a DHCP server may
      * unicast its offer to the address it is offering. */

@@ -802,5 +802,12 @@ int tcp_format_counters(const struct net_stack *st, char *buf, size_t size)
                      (unsigned long long)o[TCP_SIZE_64K], (unsigned long long)i[TCP_SIZE_MSS],
                      (unsigned long long)i[TCP_SIZE_16K], (unsigned long long)i[TCP_SIZE_64K],
                      (unsigned long long)st->tcp.cc_cuts[0], (unsigned long long)st->tcp.cc_cuts[1]);
+    if (m < 0)
+        return m;
+    n += m;
+    m = snprintf((size_t)n < size ? buf + n : NULL, (size_t)n < size ? size - (size_t)n : 0,
+                 "tcp options, segment kept: lists cut short %llu, options of a wrong length "
+                 "ignored %llu\n",
+                 (unsigned long long)st->tcp.opt_len_cut, (unsigned long long)st->tcp.opt_len_bad);
     return m < 0 ? m : n + m;
 }

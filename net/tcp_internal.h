@@ -77,6 +77,8 @@ struct tcp_opts {
     uint32_t tsval, tsecr;
     unsigned nsack;
     struct tcp_range sack[4];
+    uint8_t bad_len; /* options ignored for a length wrong for their kind */
+    uint8_t cut;     /* the list ended at a length of 0 or 1, or past the header */
 };
 
 /* A parsed received segment. */

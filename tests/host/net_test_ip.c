@@ -112,6 +112,15 @@ TEST(net_ip_refuses_each_malformed_header_under_its_reason)
     nf_put32(ip + 12, OUR_IP); /* ourselves, from outside */
     nf_fix_ip_csum(g);
     EXPECT_DROP(&h, g, n, IP_SRC);
+    nf_put32(ip + 12, 0); /* "this host": only while it learns its address */
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_SRC);
+    nf_put32(ip + 12, NF_IP(0, 1, 2, 3)); /* anywhere in 0/8 */
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_SRC);
+    nf_put32(ip + 12, NF_IP(10, 0, 0, 0)); /* the subnet's network address */
+    nf_fix_ip_csum(g);
+    EXPECT_DROP(&h, g, n, IP_SRC);
 
     memcpy(g, f, n);
     nf_put32(ip + 16, NF_IP(10, 0, 0, 3));
@@ -248,6 +257,84 @@ TEST(net_ip_accepts_anything_to_our_mac_before_configuration)
     fake_host_rx(&h, f, n);
     CHECK_UINT_EQ(udp_pending(s), 1);
     udp_close(s);
+    NT_DESTROY(&h);
+}
+
+/* A ping from src to us: whether anything went out for it (a reply, or an
+ * ARP request to send one), and how many ip_bad_src drops it caused. */
+static unsigned ping_from(struct fake_host *h, uint32_t src, uint32_t dst, int *answered)
+{
+    uint8_t f[128];
+    uint64_t had = DROPS(h, IP_SRC);
+    size_t n = nf_ping_frame(f, fake_mac_a, fake_mac_peer, src, dst, 7, 1, "ping", 4);
+
+    fake_host_rx(h, f, n);
+    fake_host_advance(h, h->now + 5000); /* ARP retries, if any */
+    *answered = h->dev.tx_count > 0;
+    fake_dev_clear(&h->dev);
+    return (unsigned)(DROPS(h, IP_SRC) - had);
+}
+
+TEST(net_ip_martian_sources_get_no_answer_and_no_arp)
+{
+    struct fake_host h;
+    struct udp_sock *s;
+    uint8_t f[128];
+    int answered;
+
+    nt_host(&h, 0);
+    uint64_t sent = h.dev.ifc.cnt.tx_packets; /* the announcement */
+    CHECK_INT_EQ(udp_bind(&h.st, 7, &s), 0);
+    /* The network address (10.0.0.0 on 10.0.0.0/24) and 0.0.0.0 are not
+     * hosts: no echo reply, so no ARP request to find one. */
+    static const uint32_t martians[] = {NF_IP(10, 0, 0, 0), 0, NF_IP(0, 0, 0, 9)};
+    for (unsigned i = 0; i < 3; i++) {
+        CHECK_UINT_EQ(ping_from(&h, martians[i], OUR_IP, &answered), 1);
+        CHECK_INT_EQ(answered, 0);
+        size_t n = nf_udp_frame(f, fake_mac_a, fake_mac_peer, martians[i], OUR_IP, 5000, 7, "x", 1);
+        fake_host_rx(&h, f, n);
+        CHECK_UINT_EQ(udp_pending(s), 0);
+    }
+    CHECK_UINT_EQ(DROPS(&h, IP_SRC), 6);
+    CHECK_UINT_EQ(h.dev.ifc.cnt.tx_packets, sent);
+    /* A host next to it, still unknown: ARPed for and answered. */
+    CHECK_UINT_EQ(ping_from(&h, NF_IP(10, 0, 0, 1), OUR_IP, &answered), 0);
+    CHECK_INT_EQ(answered, 1);
+    size_t n =
+        nf_udp_frame(f, fake_mac_a, fake_mac_peer, NF_IP(10, 0, 0, 1), OUR_IP, 5000, 7, "x", 1);
+    fake_host_rx(&h, f, n);
+    CHECK_UINT_EQ(udp_pending(s), 1);
+    udp_close(s);
+    NT_DESTROY(&h);
+}
+
+TEST(net_ip_both_addresses_of_a_31_are_hosts)
+{
+    struct fake_host h;
+    int answered;
+
+    /* RFC 3021: on a /31 the "network" and "broadcast" addresses are the
+     * two ends of the link, so the peer is one of them. */
+    nt_host(&h, 0);
+    CHECK_INT_EQ(net_iface_set_addr(&h.dev.ifc, NF_IP(10, 0, 0, 3), 0xfffffffeu, 0), 0);
+    fake_dev_clear(&h.dev); /* the announcement */
+    CHECK_UINT_EQ(ping_from(&h, NF_IP(10, 0, 0, 2), NF_IP(10, 0, 0, 3), &answered), 0);
+    CHECK_INT_EQ(answered, 1);
+    CHECK_INT_EQ(net_iface_set_addr(&h.dev.ifc, NF_IP(10, 0, 0, 2), 0xfffffffeu, 0), 0);
+    fake_dev_clear(&h.dev);
+    CHECK_UINT_EQ(ping_from(&h, NF_IP(10, 0, 0, 3), NF_IP(10, 0, 0, 2), &answered), 0);
+    CHECK_INT_EQ(answered, 1);
+    CHECK(!net_iface_is_bcast(&h.dev.ifc, NF_IP(10, 0, 0, 3)));
+    CHECK(net_iface_is_bcast(&h.dev.ifc, 0xffffffffu));
+    /* A /30 still has both: network address and directed broadcast. */
+    CHECK_INT_EQ(net_iface_set_addr(&h.dev.ifc, NF_IP(10, 0, 0, 5), 0xfffffffcu, 0), 0);
+    fake_dev_clear(&h.dev);
+    CHECK_UINT_EQ(ping_from(&h, NF_IP(10, 0, 0, 4), NF_IP(10, 0, 0, 5), &answered), 1);
+    CHECK_INT_EQ(answered, 0);
+    CHECK_UINT_EQ(ping_from(&h, NF_IP(10, 0, 0, 7), NF_IP(10, 0, 0, 5), &answered), 1);
+    CHECK_INT_EQ(answered, 0);
+    CHECK_UINT_EQ(ping_from(&h, NF_IP(10, 0, 0, 6), NF_IP(10, 0, 0, 5), &answered), 0);
+    CHECK_INT_EQ(answered, 1);
     NT_DESTROY(&h);
 }
 

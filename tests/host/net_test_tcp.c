@@ -35,6 +35,8 @@ struct sg {
     size_t raw_len;
     uint16_t sport, dport; /* 0: RPORT / LPORT */
     int bad_csum;
+    uint32_t src;    /* IPv4 source; 0: PEER_IP */
+    int src_is_zero; /* source 0.0.0.0 */
 };
 
 #define F_FIN 0x01
@@ -85,8 +87,9 @@ static size_t build(uint8_t *f, const struct sg *s)
     while (ol % 4)
         opts[ol++] = 0;
     size_t tl = 20 + ol + s->len;
+    uint32_t src = s->src_is_zero ? 0 : s->src ? s->src : PEER_IP;
     size_t n = nf_eth(f, fake_mac_a, fake_mac_peer, 0x0800);
-    n += nf_ip(f + n, PEER_IP, OUR_IP, 6, 1, 0, tl);
+    n += nf_ip(f + n, src, OUR_IP, 6, 1, 0, tl);
     uint8_t *t = f + n;
     nf_put16(t, s->sport ? s->sport : RPORT);
     nf_put16(t + 2, s->dport ? s->dport : LPORT);
@@ -101,7 +104,7 @@ static size_t build(uint8_t *f, const struct sg *s)
     for (size_t i = 0; i < s->len; i++)
         t[20 + ol + i] = pattern(s->seq + (uint32_t)i);
     uint8_t ph[12];
-    nf_put32(ph, PEER_IP);
+    nf_put32(ph, src);
     nf_put32(ph + 4, OUR_IP);
     ph[8] = 0, ph[9] = 6;
     nf_put16(ph + 10, (uint16_t)tl);
@@ -1454,18 +1457,6 @@ TEST(net_tcp_malformed_segments_counted)
     fake_host_rx(&t.h, f, build(f, &s));
     CHECK_UINT_EQ(DROPS(&t.h, TCP_CHECKSUM), 1);
     s.bad_csum = 0;
-    static const uint8_t zero_len[] = {8, 0, 0, 0};
-    static const uint8_t one_len[] = {1, 1, 3, 1};
-    static const uint8_t past[] = {1, 1, 8, 10};
-    static const uint8_t bad_mss[] = {2, 3, 0, 0};
-    const uint8_t *bad[] = {zero_len, one_len, past, bad_mss};
-    for (int i = 0; i < 4; i++) {
-        s.raw_opts = bad[i];
-        s.raw_len = 4;
-        fake_host_rx(&t.h, f, build(f, &s));
-    }
-    CHECK_UINT_EQ(DROPS(&t.h, TCP_OPTION), 4);
-    s.raw_opts = NULL;
     size_t n = build(f, &s);
     f[34 + 12] = 0x40; /* data offset 16 bytes */
     fake_host_rx(&t.h, f, n);
@@ -1477,6 +1468,160 @@ TEST(net_tcp_malformed_segments_counted)
     CHECK_UINT_EQ(tcp_readable(t.c), 0);
     CHECK_UINT_EQ(count_out(&t.h), 0);
     tc_done(&t);
+}
+
+/* One data segment of len bytes at the peer's next sequence number with
+ * raw options; returns the ACK that follows (delayed ACK timer run). */
+static int data_with_opts(struct tc *t, const uint8_t *opts, size_t olen, size_t len, struct so *o)
+{
+    uint8_t f[NF_MAX_FRAME];
+    struct sg s = {.flags = F_ACK | F_PSH,
+                   .seq = t->pseq,
+                   .ack = t->iss + 1,
+                   .wnd = 65535,
+                   .ws = -1,
+                   .len = len,
+                   .raw_opts = opts,
+                   .raw_len = olen};
+
+    fake_host_rx(&t->h, f, build(f, &s));
+    t->pseq += (uint32_t)len;
+    adv(t, 200);
+    return tc_out(t, o);
+}
+
+/* Read everything queued and check it is the peer's bytes from seq on. */
+static size_t read_in_order(struct tc *t, uint32_t seq)
+{
+    uint8_t buf[4096];
+    size_t total = 0;
+    long n;
+
+    while ((n = tcp_recv_copy(t->c, buf, sizeof(buf), t->h.now)) > 0) {
+        for (long i = 0; i < n; i++)
+            CHECK_UINT_EQ(buf[i], pattern(seq + (uint32_t)(total + (size_t)i)));
+        total += (size_t)n;
+    }
+    return total;
+}
+
+/* RFC 9293 3.1: an option we cannot use costs that option, not the data it
+ * came with. Each segment below is taken, in order, and acknowledged. */
+TEST(net_tcp_bad_options_cost_the_option_not_the_data)
+{
+    struct tc t;
+    struct so o;
+    static const struct {
+        uint8_t opts[12];
+        size_t len;
+        int cut; /* the list ends there (else: one option of a wrong length) */
+    } bad[] = {
+        {{2, 0, 5, 0xb4}, 4, 1},                        /* length 0 */
+        {{8, 1, 0, 0}, 4, 1},                           /* length 1 */
+        {{1, 1, 8, 10}, 4, 1},                          /* a timestamp running past the header */
+        {{1, 5, 3, 0}, 4, 0},                           /* SACK of length 3 */
+        {{8, 8, 0, 0, 0, 1, 0, 0}, 8, 0},               /* timestamp of length 8 */
+        {{8, 12, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0}, 12, 0}, /* ... and of 12 */
+        {{2, 3, 5, 1}, 4, 0},                           /* MSS of length 3 */
+        {{3, 2, 1, 1}, 4, 0},                           /* window scale of length 2 */
+        {{5, 18, 0, 0, 0, 0, 0, 0, 0, 0}, 10, 1},       /* SACK: 18 bytes, 12 there */
+    };
+    unsigned n = sizeof(bad) / sizeof(bad[0]), cut = 0;
+
+    tc_open(&t);
+    uint32_t first = t.pseq;
+    for (unsigned i = 0; i < n; i++) {
+        CHECK(data_with_opts(&t, bad[i].opts, bad[i].len, 100 + i, &o));
+        CHECK_AT(__FILE__, __LINE__, o.flags == F_ACK && o.ack == t.pseq,
+                 "bad option %u: flags %#x ack %u, expected %u", i, o.flags, o.ack, t.pseq);
+        cut += (unsigned)bad[i].cut;
+    }
+    CHECK_UINT_EQ(read_in_order(&t, first), t.pseq - first);
+    CHECK_UINT_EQ(t.h.st.tcp.opt_len_cut, cut);
+    CHECK_UINT_EQ(t.h.st.tcp.opt_len_bad, n - cut);
+    CHECK_UINT_EQ(net_iface_total_drops(&t.h.dev.ifc), 0);
+    char buf[2048];
+    net_format_counters(&t.h.st, buf, sizeof(buf));
+    CHECK(strstr(buf, "tcp options, segment kept: lists cut short 4, options of a wrong length "
+                      "ignored 5\n") != NULL);
+    tc_done(&t);
+}
+
+/* After an option of a wrong length the list goes on; after a cut it does
+ * not. With timestamps negotiated, the ACK's TSecr shows which TSval the
+ * stack took. A segment whose only timestamp is malformed is taken without
+ * one, as one sent without (RFC 7323 3.2's drop is a SHOULD; see
+ * sync_input), and does not move TS.Recent. */
+TEST(net_tcp_options_after_a_bad_one_are_read_until_a_cut)
+{
+    struct tc t;
+    struct so o;
+    uint8_t opts[40];
+
+    tc_open_opts(&t, 1, 1, -1, 1460);
+    uint32_t first = t.pseq;
+    /* A 3-byte SACK, then a good timestamp: taken. */
+    static const uint8_t sack3_ts[] = {5, 3, 0, 1, 8, 10, 0, 0, 0x30, 0x39, 0, 0, 0, 0, 1, 1};
+    CHECK(data_with_opts(&t, sack3_ts, sizeof(sack3_ts), 50, &o));
+    CHECK(o.ack == t.pseq && o.ts && o.tsecr == 12345);
+    /* A timestamp of length 8, nothing else: data taken, TS.Recent kept. */
+    static const uint8_t ts8[] = {8, 8, 0, 0, 0xff, 0xff, 0, 0};
+    CHECK(data_with_opts(&t, ts8, sizeof(ts8), 60, &o));
+    CHECK(o.ack == t.pseq && o.ts && o.tsecr == 12345);
+    /* Length 0 before a good timestamp: the list ends, the timestamp is
+     * not read, the data is taken. */
+    memcpy(opts, (const uint8_t[]){1, 1, 30, 0, 8, 10, 0, 0, 0x40, 0, 0, 0, 0, 0, 1, 1}, 16);
+    CHECK(data_with_opts(&t, opts, 16, 70, &o));
+    CHECK(o.ack == t.pseq && o.tsecr == 12345);
+    /* A good timestamp still moves it. */
+    memcpy(opts, (const uint8_t[]){1, 1, 8, 10, 0, 0, 0x50, 0, 0, 0, 0, 0}, 12);
+    CHECK(data_with_opts(&t, opts, 12, 80, &o));
+    CHECK(o.ack == t.pseq && o.tsecr == 0x5000);
+    CHECK_UINT_EQ(read_in_order(&t, first), 50 + 60 + 70 + 80);
+    CHECK_UINT_EQ(t.h.st.tcp.opt_len_cut, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.opt_len_bad, 2);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_PAWS), 0);
+    tc_done(&t);
+}
+
+/* A SYN whose options are malformed is still answered: without the
+ * options it could not use. */
+TEST(net_tcp_syn_with_bad_options_is_answered_without_them)
+{
+    struct fake_host h;
+    struct tcp_conn *l;
+    struct so o;
+    uint8_t f[200];
+    /* MSS of length 3, window scale of length 4, then SACK-permitted. */
+    static const uint8_t wrong[] = {2, 3, 2, 3, 4, 7, 0, 4, 2, 0, 0, 0};
+    /* length 0 first: nothing read */
+    static const uint8_t zero[] = {4, 0, 4, 2};
+
+    nt_host(&h, 0);
+    nt_learn_peer(&h);
+    CHECK_INT_EQ(tcp_listen(&h.st, LPORT, 4, &l), 0);
+    fake_host_rx(&h, f,
+                 build(f, &(struct sg){.flags = F_SYN,
+                                       .seq = 5,
+                                       .wnd = 65535,
+                                       .raw_opts = wrong,
+                                       .raw_len = sizeof(wrong)}));
+    CHECK(out(&h, &o) && o.flags == (F_SYN | F_ACK) && o.ack == 6);
+    CHECK(o.ws < 0 && o.sackok && !o.ts); /* no scaling: its option was malformed */
+    fake_host_rx(&h, f,
+                 build(f, &(struct sg){.flags = F_SYN,
+                                       .seq = 9,
+                                       .wnd = 65535,
+                                       .sport = RPORT + 1,
+                                       .raw_opts = zero,
+                                       .raw_len = sizeof(zero)}));
+    CHECK(out(&h, &o) && o.flags == (F_SYN | F_ACK) && o.ack == 10);
+    CHECK(o.ws < 0 && !o.sackok && !o.ts);
+    CHECK_UINT_EQ(h.st.tcp.opt_len_bad, 2);
+    CHECK_UINT_EQ(h.st.tcp.opt_len_cut, 1);
+    tcp_close(l, h.now);
+    fake_dev_clear(&h.dev);
+    NT_DESTROY(&h);
 }
 
 TEST(net_tcp_closed_port_answered_with_rst)
@@ -1499,6 +1644,46 @@ TEST(net_tcp_closed_port_answered_with_rst)
     CHECK_UINT_EQ(o.seq, 77);
     fake_host_rx(&h, f, build(f, &(struct sg){.flags = F_RST, .seq = 5, .ws = -1}));
     CHECK_UINT_EQ(count_out(&h), 0); /* never an RST for an RST */
+    NT_DESTROY(&h);
+}
+
+/* RFC 9293 3.9.2.3 (MUST-63): a SYN with an invalid source address is
+ * ignored, by TCP or by IP; RFC 1122 3.2.1.3: 0.0.0.0 and the network
+ * address are no host's. IPv4 drops them (ip_bad_src) before TCP sees
+ * them, so neither a SYN-ACK (nor its retransmission) nor an RST goes out,
+ * nor an ARP request for where to send one. */
+TEST(net_tcp_martian_sources_get_no_syn_ack_and_no_rst)
+{
+    struct fake_host h;
+    struct tcp_conn *l;
+    struct so o;
+    uint8_t f[200];
+
+    nt_host(&h, 0);
+    nt_learn_peer(&h);
+    CHECK_INT_EQ(tcp_listen(&h.st, LPORT, 4, &l), 0);
+    const struct sg martians[] = {
+        {.flags = F_SYN, .seq = 5, .ws = -1, .mss = 1460, .src_is_zero = 1},
+        {.flags = F_SYN, .seq = 5, .ws = -1, .mss = 1460, .src = NF_IP(10, 0, 0, 0)},
+        {.flags = F_SYN, .seq = 5, .ws = -1, .dport = 9, .src_is_zero = 1}, /* closed port */
+        {.flags = F_ACK, .seq = 5, .ack = 77, .ws = -1, .dport = 9, .src_is_zero = 1},
+        {.flags = F_ACK, .seq = 5, .ack = 77, .ws = -1, .src_is_zero = 1}, /* to the listener */
+        {.flags = F_ACK, .seq = 5, .ack = 77, .ws = -1, .dport = 9, .src = NF_IP(10, 0, 0, 0)},
+    };
+    for (unsigned i = 0; i < sizeof(martians) / sizeof(martians[0]); i++)
+        fake_host_rx(&h, f, build(f, &martians[i]));
+    fake_host_advance(&h, h.now + 10000); /* SYN-ACK retransmission, ARP retries */
+    CHECK_UINT_EQ(count_out(&h), 0);
+    CHECK_UINT_EQ(DROPS(&h, IP_SRC), 6);
+    CHECK_UINT_EQ(DROPS(&h, TCP_NO_PORT), 0);
+    CHECK_UINT_EQ(h.st.tcp.half_open, 0);
+    /* The same SYN from a real host is answered. */
+    fake_host_rx(&h, f, build(f, &(struct sg){.flags = F_SYN, .seq = 5, .ws = -1, .mss = 1460}));
+    CHECK(out(&h, &o) && o.flags == (F_SYN | F_ACK) && o.ack == 6);
+    fake_host_rx(&h, f, build(f, &(struct sg){.flags = F_SYN, .seq = 5, .dport = 9, .ws = -1}));
+    CHECK(out(&h, &o) && o.flags == (F_RST | F_ACK));
+    tcp_close(l, h.now);
+    fake_dev_clear(&h.dev);
     NT_DESTROY(&h);
 }
 
