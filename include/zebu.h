@@ -273,6 +273,8 @@ struct zebu_net_counters {
      * 16 KiB, [2] up to 64 KiB. Sent ones above the MSS are frames the
      * device segmented (TSO); received ones above it came in large. */
     uint64_t tcp_segs_out_by_size[3], tcp_segs_in_by_size[3];
+    /* TCP connections aborted by a stall limit (zebu_tcp_set_limit). */
+    uint64_t tcp_zero_window_aborts; /* ZEBU_TCP_LIMIT_ZERO_WINDOW */
 };
 /* 0, or -ENODEV when there is no network device. */
 int zebu_net_counters(struct zebu_net_counters *c);
@@ -335,6 +337,8 @@ struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_n
 struct zebu_buf *zebu_tcp_recv_buf(struct zebu_tcp *c);
 /* Copying receive: bytes copied, 0 at the end of the stream, or -errno. */
 long zebu_tcp_recv(struct zebu_tcp *c, void *buf, size_t size);
+/* Sends fail with the error that ended the connection (-ECONNRESET,
+ * -ETIMEDOUT...), or -ENOTCONN after a shutdown or an orderly end. */
 /* Zero-copy send of b (consumed, whatever the result): 0 or -errno. */
 int zebu_tcp_send_buf(struct zebu_tcp *c, struct zebu_buf *b);
 /* Zero-copy send of app memory; done may be NULL. 0 or -errno (then done
@@ -365,6 +369,22 @@ void zebu_tcp_close(struct zebu_tcp *c);
 void zebu_tcp_abort(struct zebu_tcp *c);
 /* Nagle's algorithm is on by default; on=1 sends small segments at once. */
 void zebu_tcp_set_nodelay(struct zebu_tcp *c, int on);
+/* Limits on how long a connection may stall, holding memory without
+ * progress. Past one the stack aborts the connection: an RST to the peer,
+ * its queued bytes freed, and the app's blocked or next call fails with
+ * ETIMEDOUT (sends return -ETIMEDOUT, zebu_tcp_recv_buf NULL with errno
+ * ETIMEDOUT). The abort is counted (zebu_net_counters). ns is rounded up
+ * to whole milliseconds; 0 means no limit. Set on a listener, a limit
+ * applies to the connections it accepts afterwards. Returns 0, or -EINVAL
+ * for an unknown kind.
+ *   ZEBU_TCP_LIMIT_ZERO_WINDOW: the peer keeps its receive window at zero
+ *   while data waits for it (queued or in flight), however well it answers
+ *   the window probes: a reader that never reads, holding a response.
+ *   Default: the tcp.zero_window_ms option (0: none). */
+enum zebu_tcp_limit {
+    ZEBU_TCP_LIMIT_ZERO_WINDOW = 0,
+};
+int zebu_tcp_set_limit(struct zebu_tcp *c, int which, uint64_t ns);
 /* The peer's address and port. */
 void zebu_tcp_peer(struct zebu_tcp *c, uint32_t *ip, uint16_t *port);
 

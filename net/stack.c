@@ -52,6 +52,7 @@ void net_stack_init(struct net_stack *st, const struct net_platform *plat)
     st->lim.tcp_chack_per_s = 100;
     st->lim.tcp_max_retries = 15;
     st->lim.tcp_syn_retries = 6;
+    st->lim.tcp_zero_window_ms = 0; /* RFC 9293 3.8.6.1: the embedder or the app decides */
     st->log_level = NET_LOG_INFO;
     st->log_tokens = NET_LOG_BURST;
     st->ip_id = (uint16_t)plat->random32(plat->ctx);

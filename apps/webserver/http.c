@@ -423,6 +423,7 @@ int http_stats_format(const struct http_stats *st, char *buf, size_t cap)
         {"stack_tw_syn_accepted", st->tw_syn_accepted},
         {"stack_tw_syn_refused", st->tw_syn_refused},
         {"stack_tso_frames_sent", st->tso_frames_sent},
+        {"zero_window_aborts", st->zero_window_aborts},
         {"accept_reset_nomem", st->nomem.accept_reset},
         {"syn_dropped_nomem", st->nomem.syn_dropped},
         {"syn_dropped_queue_full", st->nomem.syn_queue_full},
