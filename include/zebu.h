@@ -275,6 +275,9 @@ struct zebu_net_counters {
     uint64_t tcp_segs_out_by_size[3], tcp_segs_in_by_size[3];
     /* TCP connections aborted by a stall limit (zebu_tcp_set_limit). */
     uint64_t tcp_zero_window_aborts; /* ZEBU_TCP_LIMIT_ZERO_WINDOW */
+    /* IPv4 reassembly: heap bytes it holds now for incomplete datagrams, the
+     * most it ever held at once, and its limit. */
+    uint64_t reasm_bytes, reasm_bytes_max, reasm_bytes_limit;
 };
 /* 0, or -ENODEV when there is no network device. */
 int zebu_net_counters(struct zebu_net_counters *c);

@@ -57,6 +57,17 @@ static size_t dgram_cost(const struct ip4_reasm_dgram *d)
     return sizeof(*d) + buf_cost(d->cap);
 }
 
+/* Count n more bytes held; peak: the moment's total, when more is held
+ * at once than will stay (a buffer and the one it grows into). */
+static void mem_add(struct net_stack *st, size_t n, size_t peak)
+{
+    if (peak > st->reasm.mem_max)
+        st->reasm.mem_max = peak;
+    st->reasm.mem += n;
+    if (st->reasm.mem > st->reasm.mem_max)
+        st->reasm.mem_max = st->reasm.mem;
+}
+
 static void dgram_free(struct net_stack *st, struct ip4_reasm_dgram *d)
 {
     struct ip4_reasm_dgram **link = &st->reasm.list;
@@ -117,7 +128,7 @@ static struct ip4_reasm_dgram *dgram_new(struct net_stack *st, struct net_iface 
     d->next = st->reasm.list;
     st->reasm.list = d;
     st->reasm.count++;
-    st->reasm.mem += sizeof(*d);
+    mem_add(st, sizeof(*d), 0);
     return d;
 }
 
@@ -146,7 +157,7 @@ static int dgram_reserve(struct net_stack *st, struct ip4_reasm_dgram *d, size_t
         nbuf_put(d->nb);
     }
     d->nb = nb;
-    st->reasm.mem += buf_cost(cap) - buf_cost(d->cap);
+    mem_add(st, buf_cost(cap) - buf_cost(d->cap), st->reasm.mem + buf_cost(cap));
     d->cap = cap;
     return 0;
 }

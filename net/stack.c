@@ -196,6 +196,10 @@ int net_format_counters(const struct net_stack *st, char *buf, size_t size)
                  (unsigned long long)st->cnt.hdr_reserve, (unsigned long long)st->cnt.rx_chains,
                  (unsigned long long)st->cnt.rx_linearized);
     used += (size_t)n;
+    n = snprintf(size > used ? buf + used : NULL, size > used ? size - used : 0,
+                 "reassembly: %u datagrams, %zu bytes held (at most %zu, limit %zu)\n",
+                 st->reasm.count, st->reasm.mem, st->reasm.mem_max, st->lim.reasm_mem);
+    used += (size_t)n;
     n = tcp_format_counters(st, size > used ? buf + used : NULL, size > used ? size - used : 0);
     return (int)(used + (size_t)n);
 }

@@ -115,6 +115,8 @@ struct http_stats {
     uint64_t tw_syn_refused;          /* SYNs answered in TIME-WAIT (the app fills it in) */
     uint64_t tso_frames_sent;         /* TCP frames over one MSS, segmented by the device (same) */
     uint64_t zero_window_aborts;      /* connections reset: client's window shut too long (same) */
+    /* IPv4 reassembly's heap bytes: now, the most at once, its limit (same) */
+    uint64_t reasm_bytes, reasm_bytes_max, reasm_bytes_limit;
     uint64_t status[HTTP_SLOT_COUNT];
     /* Memory pressure in the kernel and the stack (the app fills these in):
      * what was refused, and how, when memory ran out. */

@@ -111,6 +111,9 @@ static void refresh_stats(void)
         stats.nomem.send_retries = nc.send_retries_nomem;
         stats.nomem.time_wait_reclaimed = nc.time_wait_reclaimed;
         stats.zero_window_aborts = nc.tcp_zero_window_aborts;
+        stats.reasm_bytes = nc.reasm_bytes;
+        stats.reasm_bytes_max = nc.reasm_bytes_max;
+        stats.reasm_bytes_limit = nc.reasm_bytes_limit;
     }
     stats.nomem.syn_dropped = drops("tcp_nomem");
     stats.nomem.syn_queue_full = drops("tcp_syn_cache_full") + drops("tcp_backlog_full");

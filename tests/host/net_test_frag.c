@@ -3,6 +3,7 @@
  * overlapping, timeout, memory and count limits, malformed fragments) and
  * fragmentation on output (large ping replies, large UDP sends).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -458,6 +459,15 @@ TEST(net_frag_flood_stays_within_limits_and_gives_everything_back)
     CHECK_AT(__FILE__, __LINE__, net_fault_peak_bytes() - heap0 <= limit, "heap peak %zu > %zu",
              net_fault_peak_bytes() - heap0, limit);
     CHECK(peak.mem > limit / 2); /* the flood did fill it */
+    /* The high-water mark saw the moments between frames too. */
+    CHECK_UINT_EQ(e.h.st.reasm.mem_max, net_fault_peak_bytes() - heap0);
+    char text[4000];
+    net_format_counters(&e.h.st, text, sizeof(text));
+    char want[120];
+    snprintf(want, sizeof(want),
+             "reassembly: %u datagrams, %zu bytes held (at most %zu, limit %zu)\n",
+             e.h.st.reasm.count, e.h.st.reasm.mem, e.h.st.reasm.mem_max, limit);
+    CHECK_AT(__FILE__, __LINE__, strstr(text, want) != NULL, "%s", text);
     CHECK(peak.count <= e.h.st.lim.reasm_datagrams);
     CHECK_INT_EQ(peak.rx_live, 0); /* fragments are copied: device buffers went back at once */
     /* Every kind of refusal happened. */
