@@ -447,7 +447,7 @@ void knet_start(void)
 
 void knet_print_counters(void)
 {
-    static char buf[2048];
+    static char buf[4096]; /* the whole dump: every drop reason and counter line */
     if (vnet.rx_deliver == NULL)
         return;
     int n = net_format_counters(&stack, buf, sizeof(buf));
