@@ -323,7 +323,9 @@ void zebu_buf_free(struct zebu_buf *b);
  * - zebu_tcp_send() / zebu_tcp_recv() copy: the simple, slower path. The
  *   stack counts every payload byte it copies (copied_bytes).
  * Sends block while the connection's send buffer is full; receives block
- * until data, the end of the stream or an error.
+ * until data, the end of the stream or an error. A send on a connection
+ * that has ended fails with the error that ended it (-ECONNRESET,
+ * -ETIMEDOUT...), or -ENOTCONN after a shutdown or an orderly end.
  */
 struct zebu_tcp;
 
@@ -340,8 +342,6 @@ struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_n
 struct zebu_buf *zebu_tcp_recv_buf(struct zebu_tcp *c);
 /* Copying receive: bytes copied, 0 at the end of the stream, or -errno. */
 long zebu_tcp_recv(struct zebu_tcp *c, void *buf, size_t size);
-/* Sends fail with the error that ended the connection (-ECONNRESET,
- * -ETIMEDOUT...), or -ENOTCONN after a shutdown or an orderly end. */
 /* Zero-copy send of b (consumed, whatever the result): 0 or -errno. */
 int zebu_tcp_send_buf(struct zebu_tcp *c, struct zebu_buf *b);
 /* Zero-copy send of app memory; done may be NULL. 0 or -errno (then done
