@@ -276,6 +276,11 @@ struct zebu_net_counters {
     /* The device's notifications, each an exit to the hypervisor: kicks
      * the guest sent (all queues) and interrupts the device raised. */
     uint64_t device_kicks, device_irqs;
+    /* TCP connections aborted by a stall limit (zebu_tcp_set_limit). */
+    uint64_t tcp_zero_window_aborts; /* ZEBU_TCP_LIMIT_ZERO_WINDOW */
+    /* IPv4 reassembly: heap bytes it holds now for incomplete datagrams, the
+     * most it ever held at once, and its limit. */
+    uint64_t reasm_bytes, reasm_bytes_max, reasm_bytes_limit;
 };
 /* 0, or -ENODEV when there is no network device. */
 int zebu_net_counters(struct zebu_net_counters *c);
@@ -321,7 +326,9 @@ void zebu_buf_free(struct zebu_buf *b);
  * - zebu_tcp_send() / zebu_tcp_recv() copy: the simple, slower path. The
  *   stack counts every payload byte it copies (copied_bytes).
  * Sends block while the connection's send buffer is full; receives block
- * until data, the end of the stream or an error.
+ * until data, the end of the stream or an error. A send on a connection
+ * that has ended fails with the error that ended it (-ECONNRESET,
+ * -ETIMEDOUT...), or -ENOTCONN after a shutdown or an orderly end.
  */
 struct zebu_tcp;
 
@@ -368,6 +375,22 @@ void zebu_tcp_close(struct zebu_tcp *c);
 void zebu_tcp_abort(struct zebu_tcp *c);
 /* Nagle's algorithm is on by default; on=1 sends small segments at once. */
 void zebu_tcp_set_nodelay(struct zebu_tcp *c, int on);
+/* Limits on how long a connection may stall, holding memory without
+ * progress. Past one the stack aborts the connection: an RST to the peer,
+ * its queued bytes freed, and the app's blocked or next call fails with
+ * ETIMEDOUT (sends return -ETIMEDOUT, zebu_tcp_recv_buf NULL with errno
+ * ETIMEDOUT). The abort is counted (zebu_net_counters). ns is rounded up
+ * to whole milliseconds; 0 means no limit. Set on a listener, a limit
+ * applies to the connections it accepts afterwards. Returns 0, or -EINVAL
+ * for an unknown kind.
+ *   ZEBU_TCP_LIMIT_ZERO_WINDOW: the peer keeps its receive window at zero
+ *   while data waits for it (queued or in flight), however well it answers
+ *   the window probes: a reader that never reads, holding a response.
+ *   Default: the tcp.zero_window_ms option (0: none). */
+enum zebu_tcp_limit {
+    ZEBU_TCP_LIMIT_ZERO_WINDOW = 0,
+};
+int zebu_tcp_set_limit(struct zebu_tcp *c, int which, uint64_t ns);
 /* The peer's address and port. */
 void zebu_tcp_peer(struct zebu_tcp *c, uint32_t *ip, uint16_t *port);
 

@@ -42,6 +42,14 @@ ZEBU_OPTION_STRING("dns", opt_dns, "name server with ip= (recorded only)");
 static long tcp_msl_ms = 30000;
 ZEBU_OPTION_INT("tcp.msl_ms", tcp_msl_ms, 1, 600000,
                 "TCP maximum segment lifetime: TIME-WAIT lasts twice this (ms)");
+static long reasm_timeout_ms = 30000;
+ZEBU_OPTION_INT("ip.reasm_timeout_ms", reasm_timeout_ms, 1, 600000,
+                "drop a fragmented IPv4 datagram still incomplete this long after its first "
+                "fragment (ms)");
+static long tcp_zero_window_ms;
+ZEBU_OPTION_INT("tcp.zero_window_ms", tcp_zero_window_ms, 0, 86400000,
+                "abort a TCP connection whose peer keeps its window at zero this long while data "
+                "waits for it (ms; 0: never, as RFC 9293 has it; apps may set their own)");
 static const char *opt_cc = "";
 ZEBU_OPTION_STRING("tcp.cc", opt_cc, "TCP congestion control: reno (NewReno, default) or cubic");
 static bool net_stats_on_exit;
@@ -400,6 +408,8 @@ void knet_start(void)
     rng_state = cpu_rdtsc();
     net_stack_init(&stack, &platform);
     stack.lim.tcp_msl_ms = (uint32_t)tcp_msl_ms;
+    stack.lim.tcp_zero_window_ms = (uint32_t)tcp_zero_window_ms;
+    stack.lim.reasm_timeout_ms = (uint32_t)reasm_timeout_ms;
     /* A connection may hold an eighth of the receive ring (see rx_deliver). */
     rx_copy_line = vnet.rx.size - vnet.rx.size / 4;
     if (rx_copy_at > 0 && (unsigned long)rx_copy_at < rx_copy_line)
@@ -434,7 +444,7 @@ void knet_start(void)
 
 void knet_print_counters(void)
 {
-    static char buf[8192]; /* the whole table, with every drop reason non-zero */
+    static char buf[8192]; /* the whole dump, with every drop reason non-zero */
     if (vnet.rx_deliver == NULL)
         return;
     int n = net_format_counters(&stack, buf, sizeof(buf));
@@ -533,6 +543,10 @@ int zebu_net_counters(struct zebu_net_counters *c)
         .time_wait_reclaimed = stack.tcp.time_wait_reclaimed,
         .device_kicks = vnet.stats.kicks,
         .device_irqs = vnet.stats.irqs,
+        .tcp_zero_window_aborts = stack.tcp.limit_aborts[TCP_LIMIT_ZERO_WINDOW],
+        .reasm_bytes = stack.reasm.mem,
+        .reasm_bytes_max = stack.reasm.mem_max,
+        .reasm_bytes_limit = stack.lim.reasm_mem,
     };
     for (int i = 0; i < TCP_SIZE_CLASSES && i < 3; i++) {
         c->tcp_segs_out_by_size[i] = stack.tcp.segs_out_by_size[i];

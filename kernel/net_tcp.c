@@ -156,6 +156,13 @@ long zebu_tcp_recv(struct zebu_tcp *z, void *buf, size_t size)
     }
 }
 
+/* A send's error for the app: net/ says -ENOTCONN for every connection
+ * that can no longer send; the app learns why when it ended badly. */
+static long send_error(struct zebu_tcp *z, long err)
+{
+    return err == -ENOTCONN && tcp_error(z->conn) != 0 ? tcp_error(z->conn) : err;
+}
+
 /* Queue nb (consumed), waiting for room while the send buffer is full. */
 static int send_chain(struct zebu_tcp *z, struct netbuf *nb)
 {
@@ -164,6 +171,7 @@ static int send_chain(struct zebu_tcp *z, struct netbuf *nb)
         if (err != -EAGAIN) {
             if (err != 0)
                 nbuf_put(nb);
+            err = (int)send_error(z, err);
             knet_kick();
             return err;
         }
@@ -231,7 +239,7 @@ long zebu_tcp_send(struct zebu_tcp *z, const void *data, size_t len)
     while (left > 0) {
         long n = tcp_send_copy(z->conn, p, left, knet_now_ms());
         if (n < 0)
-            return n;
+            return send_error(z, n);
         knet_kick();
         p += n;
         left -= (size_t)n;
@@ -298,6 +306,19 @@ void zebu_tcp_abort(struct zebu_tcp *z)
 void zebu_tcp_set_nodelay(struct zebu_tcp *z, int on)
 {
     tcp_set_nodelay(z->conn, on);
+}
+
+_Static_assert((int)ZEBU_TCP_LIMIT_ZERO_WINDOW == (int)TCP_LIMIT_ZERO_WINDOW,
+               "zebu.h and net/tcp.h number the limits alike");
+
+int zebu_tcp_set_limit(struct zebu_tcp *z, int which, uint64_t ns)
+{
+    if (which < 0)
+        return -EINVAL;
+    uint64_t ms = ns / 1000000 + (ns % 1000000 != 0);
+    int err = tcp_set_limit(z->conn, (unsigned)which, ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms);
+    knet_kick(); /* the limit may end a stall sooner than the thread's next wake */
+    return err;
 }
 
 void zebu_tcp_peer(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)

@@ -6,10 +6,12 @@
  * copied (not kept) so that device receive buffers go back to the ring at
  * once, whatever a sender leaves unfinished. A block, once received, is not
  * overwritten: later overlapping data is ignored. Limits (net_limits):
- * reasm_datagrams at once, reasm_mem bytes of buffers and bookkeeping in
- * all, reasm_timeout_ms from the first fragment. At a limit the oldest
- * datagrams are evicted (counted as ip_frag_over_limit) to make room. The
- * buffer grows by doubling until the last fragment tells the real size.
+ * reasm_datagrams at once, reasm_mem bytes of heap in all - entries,
+ * buffers with their netbuf and headroom, and both buffers while one grows
+ * into the other - and reasm_timeout_ms from the first fragment. At a limit
+ * the oldest datagrams are evicted (counted as ip_frag_over_limit) to make
+ * room. The buffer grows by doubling until the last fragment tells the
+ * real size.
  *
  * Call order: ip4_input -> ip4_reasm_input; net_tick -> ip4_reasm_tick.
  */
@@ -43,9 +45,27 @@ struct ip4_reasm_dgram {
     uint8_t map[REASM_BLOCKS / 8];
 };
 
+/* Heap bytes of a payload buffer of cap bytes: nbuf_alloc_heap puts the
+ * netbuf and the headroom in front of it. */
+static size_t buf_cost(size_t cap)
+{
+    return cap == 0 ? 0 : sizeof(struct netbuf) + REASM_HEADROOM + cap;
+}
+
 static size_t dgram_cost(const struct ip4_reasm_dgram *d)
 {
-    return sizeof(*d) + d->cap;
+    return sizeof(*d) + buf_cost(d->cap);
+}
+
+/* Count n more bytes held; peak: the moment's total, when more is held
+ * at once than will stay (a buffer and the one it grows into). */
+static void mem_add(struct net_stack *st, size_t n, size_t peak)
+{
+    if (peak > st->reasm.mem_max)
+        st->reasm.mem_max = peak;
+    st->reasm.mem += n;
+    if (st->reasm.mem > st->reasm.mem_max)
+        st->reasm.mem_max = st->reasm.mem;
 }
 
 static void dgram_free(struct net_stack *st, struct ip4_reasm_dgram *d)
@@ -108,7 +128,7 @@ static struct ip4_reasm_dgram *dgram_new(struct net_stack *st, struct net_iface 
     d->next = st->reasm.list;
     st->reasm.list = d;
     st->reasm.count++;
-    st->reasm.mem += sizeof(*d);
+    mem_add(st, sizeof(*d), 0);
     return d;
 }
 
@@ -125,7 +145,9 @@ static int dgram_reserve(struct net_stack *st, struct ip4_reasm_dgram *d, size_t
         cap = IP4_MAX_LEN;
     if (cap < end)
         cap = end;
-    if (make_room(st, d, 0, cap - d->cap) < 0)
+    /* The new buffer is allocated while the old one still holds the data:
+     * the limit must have room for both at that moment. */
+    if (make_room(st, d, 0, buf_cost(cap)) < 0)
         return -ENOMEM;
     struct netbuf *nb = nbuf_alloc_heap(REASM_HEADROOM, cap);
     if (nb == NULL)
@@ -135,7 +157,7 @@ static int dgram_reserve(struct net_stack *st, struct ip4_reasm_dgram *d, size_t
         nbuf_put(d->nb);
     }
     d->nb = nb;
-    st->reasm.mem += cap - d->cap;
+    mem_add(st, buf_cost(cap) - buf_cost(d->cap), st->reasm.mem + buf_cost(cap));
     d->cap = cap;
     return 0;
 }
@@ -179,7 +201,7 @@ static struct netbuf *dgram_finish(struct net_stack *st, struct ip4_reasm_dgram 
     net_put_be16(h + 10, net_csum_value(net_csum_add(0, h, IP4_HDR_LEN)));
     nb->l3_off = (uint16_t)(h - nb->buf);
     d->nb = NULL;
-    st->reasm.mem -= d->cap;
+    st->reasm.mem -= buf_cost(d->cap);
     d->cap = 0;
     dgram_free(st, d);
     return nb;

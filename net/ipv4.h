@@ -66,7 +66,8 @@ struct ip4_reasm_dgram;
 struct ip4_reasm {
     struct ip4_reasm_dgram *list;
     unsigned count;
-    size_t mem; /* bytes of buffers held */
+    size_t mem;     /* heap bytes held: entries and buffers (limit net_limits reasm_mem) */
+    size_t mem_max; /* the most mem has been, a buffer growing into a new one included */
 };
 
 /* A received IPv4 packet, data at the IPv4 header. Consumes nb. */

@@ -52,6 +52,7 @@ void net_stack_init(struct net_stack *st, const struct net_platform *plat)
     st->lim.tcp_chack_per_s = 100;
     st->lim.tcp_max_retries = 15;
     st->lim.tcp_syn_retries = 6;
+    st->lim.tcp_zero_window_ms = 0; /* RFC 9293 3.8.6.1: the embedder or the app decides */
     st->log_level = NET_LOG_INFO;
     st->log_tokens = NET_LOG_BURST;
     st->ip_id = (uint16_t)plat->random32(plat->ctx);
@@ -194,6 +195,10 @@ int net_format_counters(const struct net_stack *st, char *buf, size_t size)
                  (unsigned long long)st->cnt.logs_suppressed,
                  (unsigned long long)st->cnt.hdr_reserve, (unsigned long long)st->cnt.rx_chains,
                  (unsigned long long)st->cnt.rx_linearized);
+    used += (size_t)n;
+    n = snprintf(size > used ? buf + used : NULL, size > used ? size - used : 0,
+                 "reassembly: %u datagrams, %zu bytes held (at most %zu, limit %zu)\n",
+                 st->reasm.count, st->reasm.mem, st->reasm.mem_max, st->lim.reasm_mem);
     used += (size_t)n;
     n = tcp_format_counters(st, size > used ? buf + used : NULL, size > used ? size - used : 0);
     return (int)(used + (size_t)n);

@@ -59,6 +59,7 @@ struct net_limits {
     unsigned tcp_max_retries;  /* RTO expiries in a row before -ETIMEDOUT (15) */
     unsigned tcp_cc;           /* congestion control of new connections, enum tcp_cc (NewReno) */
     unsigned tcp_syn_retries;  /* SYN / SYN-ACK retransmissions before giving up (6) */
+    uint32_t tcp_zero_window_ms; /* TCP_LIMIT_ZERO_WINDOW of new connections, 0: none (0) */
 };
 
 /* Counters of the stack as a whole (per-interface ones are in iface.h). */

@@ -133,6 +133,8 @@ struct tcp_conn *tcp_conn_new(struct net_stack *st)
     c->keep_idle = TCP_KEEP_IDLE;
     c->keep_intvl = TCP_KEEP_INTVL;
     c->keep_count = TCP_KEEP_COUNT;
+    c->limit_ms[TCP_LIMIT_ZERO_WINDOW] = st->lim.tcp_zero_window_ms;
+    tcp_stall_clear(c);
     c->mss = TCP_DEFAULT_MSS;
     tcp_pick_wscale(c);
     tcp_table_link(c);
@@ -215,6 +217,7 @@ void tcp_terminate(struct tcp_conn *c, int error)
     tcp_release_queues(c);
     tcp_set_state(c, TCP_CLOSED);
     c->rto_at = c->delack_at = c->persist_at = c->keep_at = c->tw_at = TCP_NO_TIMER;
+    tcp_stall_clear(c);
     if (!c->closed_notified) {
         c->closed_notified = 1;
         tcp_notify(c, TCP_EV_CLOSED);
@@ -809,5 +812,11 @@ int tcp_format_counters(const struct net_stack *st, char *buf, size_t size)
                  "tcp options, segment kept: lists cut short %llu, options of a wrong length "
                  "ignored %llu\n",
                  (unsigned long long)st->tcp.opt_len_cut, (unsigned long long)st->tcp.opt_len_bad);
+    if (m < 0)
+        return m;
+    n += m;
+    m = snprintf((size_t)n < size ? buf + n : NULL, (size_t)n < size ? size - (size_t)n : 0,
+                 "tcp stall limits: zero-window aborts %llu\n",
+                 (unsigned long long)st->tcp.limit_aborts[TCP_LIMIT_ZERO_WINDOW]);
     return m < 0 ? m : n + m;
 }

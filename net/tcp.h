@@ -200,6 +200,30 @@ int tcp_set_cc(struct tcp_conn *c, unsigned cc);
  * tcp_rcvbuf. */
 void tcp_set_buffers(struct tcp_conn *c, size_t sndbuf, size_t rcvbuf);
 
+/*
+ * Time limits on a stalled connection (net/tcp_timer.c). Each kind bounds
+ * how long the connection may stay in one condition where it makes no
+ * progress and holds memory; past the limit the stack aborts it: RST to the
+ * peer, queues dropped, tcp_error -ETIMEDOUT, TCP_EV_CLOSED, and the abort
+ * counted in tcp_table.limit_aborts[kind]. A limit of 0 ms means none. New
+ * connections take net_limits' default for each kind; a listener passes its
+ * own to the connections it accepts. Setting a limit during a stall counts
+ * from the stall's start, so a smaller one may abort at the next tick.
+ */
+enum tcp_limit {
+    /* The peer advertises a zero window while we have data for it (queued
+     * or in flight), however well it answers the window probes. RFC 9293
+     * 3.8.6.1 (MUST-37) keeps such a connection open for as long as the
+     * peer acknowledges the probes, subject to resource management (RFC
+     * 6429): this is that management. Default net_limits tcp_zero_window_ms. */
+    TCP_LIMIT_ZERO_WINDOW,
+    TCP_LIMITS
+};
+
+/* Set limit `which` to ms (0: none). Returns 0, or -EINVAL for an unknown
+ * kind. */
+int tcp_set_limit(struct tcp_conn *c, unsigned which, uint32_t ms);
+
 enum tcp_state tcp_get_state(const struct tcp_conn *c);
 /* 0, or why the connection ended: -ECONNREFUSED, -ECONNRESET, -ETIMEDOUT,
  * -ENOMEM. */
@@ -268,6 +292,7 @@ struct tcp_table {
      * option lists ended early at a length of 0 or 1 or one running past
      * the header, and options ignored for a length wrong for their kind. */
     uint64_t opt_len_cut, opt_len_bad;
+    uint64_t limit_aborts[TCP_LIMITS]; /* connections aborted by a tcp_set_limit limit, by kind */
     /* Data segments by payload size (enum tcp_size_class): sent (a TSO
      * frame counts once, by its whole payload) and received. */
     uint64_t segs_out_by_size[TCP_SIZE_CLASSES], segs_in_by_size[TCP_SIZE_CLASSES];

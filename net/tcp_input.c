@@ -241,6 +241,8 @@ static struct tcp_conn *passive_open(struct tcp_conn *l, struct net_iface *ifc,
     c->sndbuf = l->sndbuf;
     c->rcvbuf = l->rcvbuf;
     c->cc = l->cc;
+    for (unsigned k = 0; k < TCP_LIMITS; k++)
+        c->limit_ms[k] = l->limit_ms[k];
     tcp_pick_wscale(c);
     c->in_syn_cache = 1;
     st->tcp.half_open++;

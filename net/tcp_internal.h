@@ -180,6 +180,11 @@ struct tcp_conn {
     uint32_t keep_idle, keep_intvl;
     unsigned keep_count;
     uint64_t last_rx;
+    /* Stall limits (enum tcp_limit): each kind's limit (0: none), when its
+     * stall began (TCP_NO_TIMER: not stalled), and the earliest deadline. */
+    uint32_t limit_ms[TCP_LIMITS];
+    uint64_t stall_since[TCP_LIMITS];
+    uint64_t stall_at;
 
     tcp_notify_fn notify;
     void *notify_arg;
@@ -266,5 +271,10 @@ uint32_t tcp_eff_mss(const struct tcp_conn *c);
 void tcp_conn_tick(struct tcp_conn *c, uint64_t now_ms);
 uint64_t tcp_conn_deadline(const struct tcp_conn *c);
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_ms);
+/* Whether the connection is stalled in the way of limit `which` now:
+ * starts the stall's clock, or stops it, and rearms stall_at. */
+void tcp_stall_update(struct tcp_conn *c, unsigned which, int stalled, uint64_t now_ms);
+/* Stop every stall clock (the connection closed). */
+void tcp_stall_clear(struct tcp_conn *c);
 
 #endif /* ZEBU_NET_TCP_INTERNAL_H */

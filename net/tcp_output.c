@@ -430,6 +430,11 @@ static void output_timers(struct tcp_conn *c, int starved, uint64_t now_ms)
         c->st->tcp.nomem_retries++;
         tcp_rto_arm(c, now_ms);
     }
+    /* The zero-window stall (TCP_LIMIT_ZERO_WINDOW): data for the peer,
+     * queued or in flight, and its window shut. Every ACK and every send
+     * comes through here, so the clock starts when the window closes on
+     * data and stops when it opens or the data is all acknowledged. */
+    tcp_stall_update(c, TCP_LIMIT_ZERO_WINDOW, c->snd_wnd == 0 && c->sndq_len > 0, now_ms);
 }
 
 void tcp_output(struct tcp_conn *c, uint64_t now_ms)

@@ -1,7 +1,8 @@
 /*
  * net/tcp_timer.c - per-connection timers: retransmission (RFC 6298, with
  * exponential backoff), delayed ACK, persist (zero-window probes),
- * keepalive, TIME-WAIT; and the RTT estimator.
+ * keepalive, TIME-WAIT, stall limits (enum tcp_limit); and the RTT
+ * estimator.
  *
  * Call order: net_tick -> tcp_tick (tcp.c) -> tcp_conn_tick.
  */
@@ -85,11 +86,68 @@ static void rto_expired(struct tcp_conn *c, uint64_t now_ms)
     tcp_output(c, now_ms);
 }
 
+/* stall_at: the earliest deadline of the stalls that have a limit. */
+static void stall_rearm(struct tcp_conn *c)
+{
+    c->stall_at = TCP_NO_TIMER;
+    for (unsigned k = 0; k < TCP_LIMITS; k++) {
+        if (c->stall_since[k] == TCP_NO_TIMER || c->limit_ms[k] == 0)
+            continue;
+        uint64_t t = c->stall_since[k] + c->limit_ms[k];
+        if (t < c->stall_at)
+            c->stall_at = t;
+    }
+}
+
+void tcp_stall_update(struct tcp_conn *c, unsigned which, int stalled, uint64_t now_ms)
+{
+    if (stalled == (c->stall_since[which] != TCP_NO_TIMER))
+        return; /* the clock keeps running, or stays off */
+    c->stall_since[which] = stalled ? now_ms : TCP_NO_TIMER;
+    stall_rearm(c);
+}
+
+void tcp_stall_clear(struct tcp_conn *c)
+{
+    for (unsigned k = 0; k < TCP_LIMITS; k++)
+        c->stall_since[k] = TCP_NO_TIMER;
+    c->stall_at = TCP_NO_TIMER;
+}
+
+int tcp_set_limit(struct tcp_conn *c, unsigned which, uint32_t ms)
+{
+    if (which >= TCP_LIMITS)
+        return -EINVAL;
+    c->limit_ms[which] = ms;
+    stall_rearm(c);
+    return 0;
+}
+
+/* A stall outlasted its limit: the peer holds the connection's memory
+ * without letting it progress. Abort (RFC 9293 3.8.6.1 leaves a zero
+ * window's fate to resource management): RST, -ETIMEDOUT. */
+static void stall_expired(struct tcp_conn *c, uint64_t now_ms)
+{
+    unsigned which = 0;
+
+    for (unsigned k = 0; k < TCP_LIMITS; k++)
+        if (c->stall_since[k] != TCP_NO_TIMER && c->limit_ms[k] != 0 &&
+            c->stall_since[k] + c->limit_ms[k] <= now_ms)
+            which = k;
+    c->st->tcp.limit_aborts[which]++;
+    tcp_send_rst_conn(c, now_ms);
+    tcp_terminate(c, -ETIMEDOUT);
+}
+
 void tcp_conn_tick(struct tcp_conn *c, uint64_t now_ms)
 {
     if (c->tw_at <= now_ms) {
         c->tw_at = TCP_NO_TIMER;
         tcp_terminate(c, 0);
+        return;
+    }
+    if (c->stall_at <= now_ms) {
+        stall_expired(c, now_ms);
         return;
     }
     if (c->rto_at <= now_ms) {
@@ -137,5 +195,6 @@ uint64_t tcp_conn_deadline(const struct tcp_conn *c)
 {
     if (c->state == TCP_CLOSED || c->state == TCP_LISTEN)
         return TCP_NO_TIMER;
-    return min64(min64(c->rto_at, c->delack_at), min64(min64(c->persist_at, c->keep_at), c->tw_at));
+    return min64(min64(min64(c->rto_at, c->delack_at), min64(c->persist_at, c->keep_at)),
+                 min64(c->tw_at, c->stall_at));
 }

@@ -118,6 +118,9 @@ struct http_stats {
      * cores spent busy (not idle), the TSC's rate, and the network
      * device's notifications, each a VM exit. */
     uint64_t busy_cycles, tsc_khz, device_kicks, device_irqs;
+    uint64_t zero_window_aborts;      /* connections reset: client's window shut too long (same) */
+    /* IPv4 reassembly's heap bytes: now, the most at once, its limit (same) */
+    uint64_t reasm_bytes, reasm_bytes_max, reasm_bytes_limit;
     uint64_t status[HTTP_SLOT_COUNT];
     /* Memory pressure in the kernel and the stack (the app fills these in):
      * what was refused, and how, when memory ran out. */

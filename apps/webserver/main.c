@@ -19,6 +19,14 @@ static long port = 80;
 ZEBU_OPTION_INT("port", port, 1, 65535, "TCP port to serve HTTP on");
 static long limit;
 ZEBU_OPTION_INT("limit", limit, 0, 100000000, "exit after this many connections (0: never)");
+/* A client that stops reading keeps its window shut and the response
+ * (up to the whole file, by reference, plus a thread and its stack) held
+ * for as long as it answers the window probes: a minute is plenty for a
+ * reader that is merely slow. */
+static long zero_window_ms = 60000;
+ZEBU_OPTION_INT("zero_window_ms", zero_window_ms, 0, 86400000,
+                "reset a connection whose client keeps its receive window shut this long while "
+                "a response waits (ms; 0: the kernel's tcp.zero_window_ms applies)");
 
 /* A connection's whole state (struct conn, ~18 KiB with its request buffer)
  * lives on its thread's stack: with the guard page, one 32 KiB block per
@@ -104,6 +112,10 @@ static void refresh_stats(void)
         stats.nomem.time_wait_reclaimed = nc.time_wait_reclaimed;
         stats.device_kicks = nc.device_kicks;
         stats.device_irqs = nc.device_irqs;
+        stats.zero_window_aborts = nc.tcp_zero_window_aborts;
+        stats.reasm_bytes = nc.reasm_bytes;
+        stats.reasm_bytes_max = nc.reasm_bytes_max;
+        stats.reasm_bytes_limit = nc.reasm_bytes_limit;
     }
     stats.busy_cycles = 0;
     for (int core = 0; core < zebu_core_count(); core++) {
@@ -241,6 +253,8 @@ int main(int argc, char **argv)
         printf("webserver: cannot listen on port %ld: %s\n", port, strerror(errno));
         return 1;
     }
+    if (zero_window_ms > 0) /* inherited by every connection accepted */
+        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ZERO_WINDOW, (uint64_t)zero_window_ms * 1000000);
     char addr[16];
     zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
     printf("webserver: serving %u files on http://%s:%ld/\n", (unsigned)site.count, addr, port);

@@ -563,6 +563,10 @@ TEST(http_stats_page_and_accounting)
     st.connections_refused = 2;
     st.tw_syn_accepted = 7;
     st.tw_syn_refused = 1;
+    st.zero_window_aborts = 6;
+    st.reasm_bytes = 8;
+    st.reasm_bytes_max = 9;
+    st.reasm_bytes_limit = 10;
     for (int i = 0; i < 2; i++) {
         serve(req, &r);
         http_stats_account(&st, &r);
@@ -587,6 +591,8 @@ TEST(http_stats_page_and_accounting)
     CHECK(strstr(page, "\nconnections_refused 2\n") != NULL);
     CHECK(strstr(page, "\nstack_tw_syn_accepted 7\n") != NULL);
     CHECK(strstr(page, "\nstack_tw_syn_refused 1\n") != NULL);
+    CHECK(strstr(page, "\nzero_window_aborts 6\n") != NULL);
+    CHECK(strstr(page, "\nreasm_bytes 8\nreasm_bytes_max 9\nreasm_bytes_limit 10\n") != NULL);
     CHECK(strstr(page, "\nbody_bytes ") != NULL);
     CHECK_UINT_EQ(st.body_bytes, 2 * 100 + strlen("404 Not Found\n"));
     http_stats_account(&st, &r);

@@ -3,12 +3,40 @@
  */
 #include "net_fault.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 
 static long fail_at = -1; /* allocations to go before the failing one */
 static int fail_persistent;
 static uint64_t failures, allocs;
 static long live;
+static size_t live_bytes, peak_bytes;
+
+size_t net_fault_live_bytes(void)
+{
+    return live_bytes;
+}
+
+size_t net_fault_peak_bytes(void)
+{
+    return peak_bytes;
+}
+
+void net_fault_peak_reset(void)
+{
+    peak_bytes = live_bytes;
+}
+
+static void *counted(void *p)
+{
+    if (p != NULL) {
+        live++;
+        live_bytes += malloc_usable_size(p);
+        if (live_bytes > peak_bytes)
+            peak_bytes = live_bytes;
+    }
+    return p;
+}
 
 void net_fault_malloc_fail(long nth, int persistent)
 {
@@ -50,25 +78,21 @@ void *net_test_malloc(size_t size)
 {
     if (should_fail())
         return NULL;
-    void *p = malloc(size);
-    if (p != NULL)
-        live++;
-    return p;
+    return counted(malloc(size));
 }
 
 void *net_test_calloc(size_t n, size_t size)
 {
     if (should_fail())
         return NULL;
-    void *p = calloc(n, size);
-    if (p != NULL)
-        live++;
-    return p;
+    return counted(calloc(n, size));
 }
 
 void net_test_free(void *p)
 {
-    if (p != NULL)
+    if (p != NULL) {
         live--;
+        live_bytes -= malloc_usable_size(p);
+    }
     free(p);
 }

@@ -26,6 +26,13 @@ uint64_t net_fault_failures(void);
 /* net/ allocations not yet freed (0 after a stack is torn down). */
 long net_fault_live(void);
 
+/* Bytes net/ holds in live allocations (malloc_usable_size: the size asked
+ * for under AddressSanitizer, which the unit tests build with), and the
+ * most it held at once since net_fault_peak_reset(). */
+size_t net_fault_live_bytes(void);
+size_t net_fault_peak_bytes(void);
+void net_fault_peak_reset(void);
+
 void *net_test_malloc(size_t size);
 void *net_test_calloc(size_t n, size_t size);
 void net_test_free(void *p);

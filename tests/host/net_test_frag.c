@@ -3,6 +3,7 @@
  * overlapping, timeout, memory and count limits, malformed fragments) and
  * fragmentation on output (large ping replies, large UDP sends).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,12 +179,14 @@ TEST(net_frag_limits_evict_the_oldest_datagram)
     EXPECT_DGRAM(e.s, e.d, n);
     CHECK_UINT_EQ(e.h.st.reasm.count, 1); /* id 2 */
 
-    /* Memory: id 4 must grow past the limit, and id 2 goes for it. */
+    /* Memory: id 4 must grow past the limit, and id 2 goes for it. Growing
+     * from 2 KiB to 4 KiB needs the new buffer beside the old one; with
+     * 2 KiB to spare that only fits once id 2 is gone. */
     e.h.st.lim.reasm_datagrams = 16;
-    e.h.st.lim.reasm_mem = e.h.st.reasm.mem + 4000;
     e.h.now = 30;
     send_frag(&e.h, e.d, 4, 0, 1480, 1);
     CHECK_UINT_EQ(e.h.st.reasm.count, 2);
+    e.h.st.lim.reasm_mem = e.h.st.reasm.mem + 2048;
     send_frag(&e.h, e.d, 4, 1480, 1480, 1);
     CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_NOMEM), 2);
     CHECK_UINT_EQ(e.h.st.reasm.count, 1);
@@ -355,4 +358,144 @@ TEST(net_frag_unknown_protocols_are_not_reassembled)
     CHECK_UINT_EQ(DROPS(&h, IP_PROTO), 1);
     CHECK_UINT_EQ(h.st.reasm.count, 0);
     NT_DESTROY(&h);
+}
+
+/* ---- a fragment flood ---------------------------------------------------- */
+
+static uint32_t flood_rng(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+/* One fragment from an off-link source (198.18.0.0/15): len bytes at
+ * off, payload bytes from the generator. */
+static void flood_frag(struct fake_host *h, uint32_t *rng, unsigned src, uint16_t id, size_t off,
+                       size_t len, int more)
+{
+    static uint8_t f[NF_MAX_FRAME];
+
+    size_t n = nf_eth(f, fake_mac_a, fake_mac_peer, 0x0800);
+    n += nf_ip(f + n, NF_IP(198, 18, src / 250, 1 + src % 250), OUR_IP, 17, id,
+               (uint16_t)((more ? 0x2000 : 0) | off / 8), len);
+    for (size_t i = 0; i < len; i++)
+        f[n + i] = (uint8_t)flood_rng(rng);
+    fake_host_rx(h, f, n + len);
+}
+
+struct flood_peak {
+    size_t mem, heap;
+    unsigned count;
+    long rx_live;
+};
+
+static void flood_note(struct frag_env *e, size_t heap0, struct flood_peak *p)
+{
+    size_t heap = net_fault_live_bytes() - heap0;
+    if (e->h.st.reasm.mem > p->mem)
+        p->mem = e->h.st.reasm.mem;
+    if (e->h.st.reasm.count > p->count)
+        p->count = e->h.st.reasm.count;
+    if (heap > p->heap)
+        p->heap = heap;
+    if (e->h.dev.rx_live > p->rx_live)
+        p->rx_live = e->h.dev.rx_live;
+}
+
+/*
+ * 10,000 tiny fragments of 32 datagrams from 16 sources: 8 bytes, mostly
+ * near the start, some anywhere up to 64 KiB (a new datagram's buffer is
+ * as large as its furthest fragment), teardrop pairs (a fragment wholly inside an earlier
+ * one), runt last fragments that end inside data already received, and
+ * overlapping 64-byte pieces. A real datagram goes through in the middle of
+ * it. Reassembly stays within its limits all along - its own accounting
+ * and the heap it really holds, header buffers and the moment a buffer
+ * grows included - and once the timeout has passed holds nothing: every
+ * allocation and device buffer is back.
+ */
+TEST(net_frag_flood_stays_within_limits_and_gives_everything_back)
+{
+    struct frag_env e;
+    struct flood_peak peak = {0};
+    uint32_t rng = 0x2545f491u;
+
+    env_init(&e);
+    size_t heap0 = net_fault_live_bytes();
+    net_fault_peak_reset();
+    size_t n = make_dgram(e.d, 3000, 9);
+    for (unsigned i = 0; i < 10000; i++) {
+        unsigned src = flood_rng(&rng) % 16, kind = flood_rng(&rng) % 10;
+        uint16_t id = (uint16_t)(0x1000 + flood_rng(&rng) % 2);
+        /* Mostly near the start (buffers of 2 KiB), one in eight anywhere up
+         * to 64 KiB (a buffer that large for 8 bytes). */
+        size_t off = (flood_rng(&rng) % (flood_rng(&rng) % 8 == 0 ? 8180 : 250)) * 8;
+        e.h.now += 2;
+        if (kind < 6) { /* tiny */
+            flood_frag(&e.h, &rng, src, id, off, 8, 1);
+        } else if (kind < 8) { /* teardrop: 24 bytes, then 8 inside them */
+            flood_frag(&e.h, &rng, src, id, off, 24, 1);
+            flood_note(&e, heap0, &peak);
+            flood_frag(&e.h, &rng, src, id, off + 8, 8, 1);
+        } else if (kind == 8) { /* a runt end, often inside known data */
+            flood_frag(&e.h, &rng, src, id, off, 1 + flood_rng(&rng) % 8, 0);
+        } else { /* 64 bytes overlapping whatever is near */
+            flood_frag(&e.h, &rng, src, id, off & 0x1ff8, 64, 1);
+        }
+        flood_note(&e, heap0, &peak);
+        if (i == 5000 || i == 5004 || i == 5008) { /* a real datagram meanwhile */
+            size_t k = (i - 5000) / 4, off2 = k * 1480;
+            send_frag(&e.h, e.d, 0x77, off2, k == 2 ? n - 2960 : 1480, k != 2);
+            flood_note(&e, heap0, &peak);
+            if (k == 2) /* read at once: the socket's queue is not reassembly's memory */
+                EXPECT_DGRAM(e.s, e.d, n);
+        }
+    }
+    CHECK_UINT_EQ(udp_pending(e.s), 0);
+    size_t limit = e.h.st.lim.reasm_mem;
+    CHECK_AT(__FILE__, __LINE__, peak.mem <= limit, "accounted %zu > %zu", peak.mem, limit);
+    CHECK_AT(__FILE__, __LINE__, peak.heap <= limit, "heap %zu > %zu", peak.heap, limit);
+    CHECK_AT(__FILE__, __LINE__, net_fault_peak_bytes() - heap0 <= limit, "heap peak %zu > %zu",
+             net_fault_peak_bytes() - heap0, limit);
+    CHECK(peak.mem > limit / 2); /* the flood did fill it */
+    /* The high-water mark saw the moments between frames too. */
+    CHECK_UINT_EQ(e.h.st.reasm.mem_max, net_fault_peak_bytes() - heap0);
+    char text[4000];
+    net_format_counters(&e.h.st, text, sizeof(text));
+    char want[120];
+    snprintf(want, sizeof(want),
+             "reassembly: %u datagrams, %zu bytes held (at most %zu, limit %zu)\n",
+             e.h.st.reasm.count, e.h.st.reasm.mem, e.h.st.reasm.mem_max, limit);
+    CHECK_AT(__FILE__, __LINE__, strstr(text, want) != NULL, "%s", text);
+    CHECK(peak.count <= e.h.st.lim.reasm_datagrams);
+    CHECK_INT_EQ(peak.rx_live, 0); /* fragments are copied: device buffers went back at once */
+    /* Every kind of refusal happened. */
+    CHECK(DROPS(&e.h, IP_FRAG_NOMEM) > 1000);
+    CHECK(DROPS(&e.h, IP_FRAG_DUP) > 100);
+    CHECK(DROPS(&e.h, IP_FRAG_BAD) > 100);
+    if (getenv("NT_DEBUG"))
+        printf("flood: reassembly held at most %zu bytes (heap %zu, %u datagrams) of %zu; "
+               "over limit %llu, duplicate %llu, bad %llu, timed out %llu\n",
+               peak.mem, net_fault_peak_bytes() - heap0, peak.count, limit,
+               (unsigned long long)DROPS(&e.h, IP_FRAG_NOMEM),
+               (unsigned long long)DROPS(&e.h, IP_FRAG_DUP),
+               (unsigned long long)DROPS(&e.h, IP_FRAG_BAD),
+               (unsigned long long)DROPS(&e.h, IP_FRAG_TIMEOUT));
+    /* The timeout empties it: nothing held, every byte of heap back. */
+    CHECK(e.h.st.reasm.count > 0);
+    uint64_t timed_out = DROPS(&e.h, IP_FRAG_TIMEOUT);
+    unsigned left = e.h.st.reasm.count;
+    fake_host_advance(&e.h, e.h.now + e.h.st.lim.reasm_timeout_ms);
+    CHECK_UINT_EQ(e.h.st.reasm.count, 0);
+    CHECK_UINT_EQ(e.h.st.reasm.mem, 0);
+    CHECK_UINT_EQ(DROPS(&e.h, IP_FRAG_TIMEOUT), timed_out + left);
+    CHECK_UINT_EQ(net_fault_live_bytes(), heap0);
+    CHECK_UINT_EQ(net_next_deadline(&e.h.st), NET_NO_DEADLINE);
+    CHECK_INT_EQ(e.h.dev.rx_live, 0);
+    /* And it still reassembles. */
+    for (size_t off = 0; off < n; off += 1480)
+        send_frag(&e.h, e.d, 0x78, off, n - off < 1480 ? n - off : 1480, off + 1480 < n);
+    EXPECT_DGRAM(e.s, e.d, n);
+    env_destroy(&e);
 }

@@ -244,6 +244,9 @@ static int tc_out(struct tc *t, struct so *o)
 
 /* Receive buffer of the next tc_open (0: default). */
 static size_t next_rcvbuf;
+/* The next tc_open's stack-wide zero-window limit (net_limits), and its
+ * listener's own (tcp_set_limit; 0: leave the stack's). */
+static uint32_t next_stack_zw_ms, next_listener_zw_ms;
 
 /* Listen, take a SYN with the given options (the peer's ISN piss, its
  * timestamps from ts_base), answer, complete. */
@@ -258,10 +261,13 @@ static void tc_open_at(struct tc *t, int ts, int sack, int ws, uint16_t mss, uin
     nt_learn_peer(&t->h);
 
     t->h.now = 1000;
+    t->h.st.lim.tcp_zero_window_ms = next_stack_zw_ms;
     CHECK_INT_EQ(tcp_listen(&t->h.st, LPORT, 4, &t->l), 0);
     tcp_set_notify(t->l, on_event, t);
     if (next_rcvbuf != 0)
         tcp_set_buffers(t->l, 0, next_rcvbuf); /* inherited by the connection */
+    if (next_listener_zw_ms != 0)
+        CHECK_INT_EQ(tcp_set_limit(t->l, TCP_LIMIT_ZERO_WINDOW, next_listener_zw_ms), 0);
     tc_in(t, (struct sg){.flags = F_SYN,
                          .seq = piss,
                          .wnd = 65535,
@@ -288,6 +294,7 @@ static void tc_open_at(struct tc *t, int ts, int sack, int ws, uint16_t mss, uin
     }
     t->events = 0;
     next_rcvbuf = 0;
+    next_stack_zw_ms = next_listener_zw_ms = 0;
 }
 
 static void tc_open_opts(struct tc *t, int ts, int sack, int ws, uint16_t mss)
@@ -1221,6 +1228,223 @@ TEST(net_tcp_keepalive_probes_then_times_out)
     CHECK(tc_out(&t, &o) && (o.flags & F_RST));
     CHECK_INT_EQ(tcp_error(t.c), -ETIMEDOUT);
     CHECK_UINT_EQ(tcp_stats(t.c)->keepalive_probes, 4);
+    tc_done(&t);
+}
+
+/* ---- zero-window stall limit --------------------------------------------------- */
+
+/* The peer keeps its window shut until t->h.now reaches `until`: every
+ * probe is answered with an ACK of `rel` and window 0, as a reader that
+ * never reads would. Returns the probes seen; their times go to at[] (up
+ * to n). The connection must live through it: no RST. */
+static unsigned hold_zero_window(struct tc *t, uint64_t until, uint32_t rel, uint64_t *at,
+                                 unsigned n)
+{
+    struct so o;
+    unsigned probes = 0;
+
+    while (t->h.now < until) {
+        adv(t, until - t->h.now < 100 ? until - t->h.now : 100);
+        int answered = 0;
+        while (tc_out(t, &o)) {
+            CHECK(!(o.flags & F_RST));
+            CHECK_UINT_EQ(o.len, 0);
+            CHECK_UINT_EQ(o.seq, t->iss + rel); /* snd_una - 1 */
+            if (probes < n)
+                at[probes] = t->h.now;
+            probes++;
+            answered = 1;
+        }
+        if (answered)
+            ack_to(t, rel, 0);
+    }
+    return probes;
+}
+
+/* The next segment is our RST and the connection ended with -ETIMEDOUT,
+ * counted once; the app sees the error on both sides of the API. */
+static void expect_zero_window_abort(struct tc *t, int line)
+{
+    struct so o;
+    uint8_t b[16];
+
+    CHECK_AT(__FILE__, line, tc_out(t, &o) && (o.flags & F_RST), "no RST");
+    CHECK_AT(__FILE__, line, tcp_get_state(t->c) == TCP_CLOSED, "state %s",
+             tcp_state_name(tcp_get_state(t->c)));
+    CHECK_AT(__FILE__, line, tcp_error(t->c) == -ETIMEDOUT, "error %d", tcp_error(t->c));
+    CHECK_AT(__FILE__, line, t->events & TCP_EV_CLOSED, "no TCP_EV_CLOSED");
+    CHECK_AT(__FILE__, line, t->h.st.tcp.limit_aborts[TCP_LIMIT_ZERO_WINDOW] == 1, "aborts %llu",
+             (unsigned long long)t->h.st.tcp.limit_aborts[TCP_LIMIT_ZERO_WINDOW]);
+    CHECK_AT(__FILE__, line, tcp_recv_copy(t->c, b, sizeof(b), t->h.now) == -ETIMEDOUT,
+             "recv does not report the abort");
+    CHECK_AT(__FILE__, line, tcp_send_copy(t->c, b, sizeof(b), t->h.now) == -ENOTCONN,
+             "send still accepted");
+    CHECK_AT(__FILE__, line, t->h.st.tcp.mem == 0, "queues held: %zu bytes", t->h.st.tcp.mem);
+    char buf[4000];
+    net_format_counters(&t->h.st, buf, sizeof(buf));
+    CHECK_AT(__FILE__, line, strstr(buf, "tcp stall limits: zero-window aborts 1\n") != NULL,
+             "counter not printed: %s", buf);
+}
+#define EXPECT_ZERO_WINDOW_ABORT(t) expect_zero_window_abort((t), __LINE__)
+
+TEST(net_tcp_zero_window_limit_aborts_a_reader_that_never_opens)
+{
+    struct tc t;
+    uint64_t at[16];
+
+    tc_open(&t);
+    CHECK_INT_EQ(tcp_set_limit(t.c, TCP_LIMIT_ZERO_WINDOW, 30000), 0);
+    ack_to(&t, 0, 0); /* the window closes: nothing to send yet, no stall */
+    adv(&t, 5000);
+    CHECK_UINT_EQ(tcp_next_deadline(&t.h.st), NET_NO_DEADLINE);
+    uint64_t start = t.h.now;
+    send_bytes(&t, 100); /* data waits: the stall begins */
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    unsigned probes = hold_zero_window(&t, start + 29999, 0, at, 16);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+    CHECK_UINT_EQ(t.h.st.tcp.limit_aborts[TCP_LIMIT_ZERO_WINDOW], 0);
+    /* The probes back off as they do without a limit: 0.2, 0.4, ... s. */
+    CHECK_AT(__FILE__, __LINE__, probes >= 5 && probes <= 8, "probes %u", probes);
+    for (unsigned i = 2; i < probes && i < 16; i++)
+        CHECK_AT(__FILE__, __LINE__, at[i] - at[i - 1] > at[i - 1] - at[i - 2],
+                 "probe %u after %llu ms, the one before after %llu", i,
+                 (unsigned long long)(at[i] - at[i - 1]),
+                 (unsigned long long)(at[i - 1] - at[i - 2]));
+    CHECK_UINT_EQ(tcp_stats(t.c)->zero_window_probes, probes);
+    adv(&t, 1); /* 30 s of zero window with data waiting */
+    EXPECT_ZERO_WINDOW_ABORT(&t);
+    tc_done(&t);
+}
+
+TEST(net_tcp_zero_window_limit_counts_from_a_window_closed_on_data_in_flight)
+{
+    struct tc t;
+    struct so o;
+    uint64_t at[1];
+
+    tc_open(&t);
+    tcp_set_limit(t.c, TCP_LIMIT_ZERO_WINDOW, 3000);
+    send_bytes(&t, 1000);
+    CHECK(tc_out(&t, &o) && o.len == 1000);
+    adv(&t, 50);
+    uint64_t start = t.h.now;
+    ack_to(&t, 500, 0); /* half taken, window closed: the rest waits in flight */
+    hold_zero_window(&t, start + 2999, 500, at, 0);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+    adv(&t, 1);
+    EXPECT_ZERO_WINDOW_ABORT(&t);
+    tc_done(&t);
+}
+
+TEST(net_tcp_zero_window_opened_before_the_limit_delivers_and_restarts_the_clock)
+{
+    struct tc t;
+    struct so o;
+    uint64_t at[1];
+
+    tc_open(&t);
+    tcp_set_limit(t.c, TCP_LIMIT_ZERO_WINDOW, 10000);
+    ack_to(&t, 0, 0);
+    uint64_t start = t.h.now;
+    send_bytes(&t, 100);
+    CHECK(hold_zero_window(&t, start + 9900, 0, at, 0) >= 3);
+    ack_to(&t, 0, 1000); /* the reader reads: the window opens */
+    CHECK(tc_out(&t, &o) && o.len == 100 && o.seq == t.iss + 1 && o.first == 0);
+    ack_to(&t, 100, 0); /* all taken, and shut again: nothing waits, no stall */
+    adv(&t, 60000);
+    nt_learn_peer(&t.h); /* ARP entries live 60 s */
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+    /* New data at the shut window: a new stall, timed from its own start. */
+    start = t.h.now;
+    send_bytes(&t, 200);
+    hold_zero_window(&t, start + 9999, 100, at, 0);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+    ack_to(&t, 100, 200);
+    CHECK(tc_out(&t, &o) && o.len == 200);
+    ack_to(&t, 300, 65535);
+    adv(&t, 30000);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+    CHECK_UINT_EQ(t.h.st.tcp.limit_aborts[TCP_LIMIT_ZERO_WINDOW], 0);
+    CHECK_UINT_EQ(tcp_next_deadline(&t.h.st), NET_NO_DEADLINE);
+    tc_done(&t);
+}
+
+TEST(net_tcp_zero_window_limit_stack_default_and_overrides)
+{
+    struct tc t;
+    uint64_t at[1];
+
+    /* Off by default: a minute of zero window is allowed (RFC 9293 3.8.6.1). */
+    tc_open(&t);
+    CHECK_UINT_EQ(t.h.st.lim.tcp_zero_window_ms, 0);
+    ack_to(&t, 0, 0);
+    send_bytes(&t, 100);
+    hold_zero_window(&t, t.h.now + 55000, 0, at, 0);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+    CHECK_INT_EQ(tcp_set_limit(t.c, TCP_LIMITS, 1000), -EINVAL);
+    /* A limit set during a stall counts from the stall's start. */
+    CHECK_INT_EQ(tcp_set_limit(t.c, TCP_LIMIT_ZERO_WINDOW, 20000), 0);
+    adv(&t, 0);
+    EXPECT_ZERO_WINDOW_ABORT(&t);
+    tc_done(&t);
+
+    /* The stack's default reaches new connections... */
+    next_stack_zw_ms = 5000;
+    tc_open(&t);
+    ack_to(&t, 0, 0);
+    uint64_t start = t.h.now;
+    send_bytes(&t, 100);
+    hold_zero_window(&t, start + 4999, 0, at, 0);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+    adv(&t, 1);
+    EXPECT_ZERO_WINDOW_ABORT(&t);
+    tc_done(&t);
+
+    /* ...and the app lifts it on one connection... */
+    next_stack_zw_ms = 5000;
+    tc_open(&t);
+    CHECK_INT_EQ(tcp_set_limit(t.c, TCP_LIMIT_ZERO_WINDOW, 0), 0);
+    ack_to(&t, 0, 0);
+    send_bytes(&t, 100);
+    hold_zero_window(&t, t.h.now + 55000, 0, at, 0);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+    CHECK_UINT_EQ(t.h.st.tcp.limit_aborts[TCP_LIMIT_ZERO_WINDOW], 0);
+    tc_done(&t);
+
+    /* ...or sets its own on the listener, which connections inherit. */
+    next_stack_zw_ms = 5000;
+    next_listener_zw_ms = 2000;
+    tc_open(&t);
+    ack_to(&t, 0, 0);
+    start = t.h.now;
+    send_bytes(&t, 100);
+    hold_zero_window(&t, start + 1999, 0, at, 0);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+    adv(&t, 1);
+    EXPECT_ZERO_WINDOW_ABORT(&t);
+    tc_done(&t);
+}
+
+TEST(net_tcp_zero_window_limit_frees_a_connection_the_app_closed)
+{
+    struct tc t;
+    struct so o;
+    uint64_t at[1];
+
+    next_stack_zw_ms = 4000;
+    tc_open(&t);
+    ack_to(&t, 0, 0);
+    uint64_t start = t.h.now;
+    send_bytes(&t, 5000);
+    tcp_close(t.c, t.h.now); /* the app is done; the data and a FIN wait */
+    t.c = NULL;
+    CHECK(hold_zero_window(&t, start + 3999, 0, at, 0) >= 3);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 2); /* nobody holds it, and it stays */
+    adv(&t, 1);
+    CHECK(tc_out(&t, &o) && (o.flags & F_RST));
+    CHECK_UINT_EQ(t.h.st.tcp.limit_aborts[TCP_LIMIT_ZERO_WINDOW], 1);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 1); /* only the listener: freed */
+    CHECK_UINT_EQ(t.h.st.tcp.mem, 0);
     tc_done(&t);
 }
 

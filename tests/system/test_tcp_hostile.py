@@ -578,3 +578,225 @@ def test_bad_options_on_data_segments_cost_the_option_not_the_data():
         out = t.finish()
     assert option_counters(out) == (3, 2), out[-2000:]  # cut: len 0, len 1, past; wrong: SACK, TS
     assert "webserver: 2 requests on 2 connections" in out, out[-2000:]
+
+
+# ---- a fragment flood, and the heap after it --------------------------------
+#
+# Over a plain tap (netbench.tap_ns: no relay), scapy in the namespace sends
+# the web server 10,000 tiny IPv4 fragments from off-link sources: 8 bytes
+# each, mostly near the start of 32 datagrams, one in eight anywhere up to
+# 64 KiB (a buffer that large for 8 bytes), teardrop pairs (a fragment
+# wholly inside the one before), runt last fragments that end inside data
+# already received, and overlapping 64-byte pieces. Nothing completes, so
+# the guest answers nothing. /_stats gives the kernel heap in use and
+# reassembly's own byte count before, right after, and once the
+# reassembly timeout (ip.reasm_timeout_ms, short here) has passed.
+
+FRAG_FLOOD = r"""
+import random, subprocess, sys, time
+from scapy.all import IP, Ether, Raw, conf, getmacbyip
+conf.verb = 0
+dst, iface, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+mac = getmacbyip(dst)
+if mac is None:  # the kernel has it from the requests before
+    mac = subprocess.run(["ip", "neigh", "show", dst], capture_output=True,
+                         text=True).stdout.split("lladdr ")[1].split()[0]
+rng = random.Random(17)
+
+def frag(src, ident, off, data, more):
+    return bytes(Ether(dst=mac) / IP(src=f"198.18.0.{1 + src}", dst=dst, id=ident, proto=17,
+                                     flags="MF" if more else 0, frag=off // 8) / Raw(data))
+
+frames = []
+while len(frames) < n:
+    src, ident, kind = rng.randrange(16), 0x1000 + rng.randrange(2), rng.randrange(10)
+    off = 8 * rng.randrange(8180 if rng.randrange(8) == 0 else 250)
+    if kind < 6:  # tiny
+        frames.append(frag(src, ident, off, rng.randbytes(8), True))
+    elif kind < 8:  # teardrop: 24 bytes, then 8 inside them
+        frames.append(frag(src, ident, off, rng.randbytes(24), True))
+        frames.append(frag(src, ident, off + 8, rng.randbytes(8), True))
+    elif kind == 8:  # a runt end, often inside known data
+        frames.append(frag(src, ident, off, rng.randbytes(1 + rng.randrange(8)), False))
+    else:  # 64 bytes overlapping whatever is near
+        frames.append(frag(src, ident, off & 0x1ff8, rng.randbytes(64), True))
+s = conf.L2socket(iface=iface)
+t0 = time.time()
+for i, f in enumerate(frames[:n]):
+    s.send(f)
+    if i % 64 == 63:
+        time.sleep(0.002)  # bursts the guest's 256-buffer ring can take
+s.close()
+print(f"frames={n} seconds={time.time() - t0:.1f}")
+"""
+
+# GET PATH from HOST in the namespace: prints the status line.
+FRAG_GET = r"""
+import socket, sys
+s = socket.create_connection((sys.argv[1], 80), timeout=20)
+s.sendall(b"GET " + sys.argv[2].encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+buf = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    buf += b
+print(buf.split(b"\r\n", 1)[0].decode(), len(buf))
+"""
+
+
+def test_fragment_flood_heap_returns_to_baseline_after_the_reassembly_timeout():
+    import time
+
+    from netbench import WEBSERVER_READY, ConsoleGuest, tap_ns, webserver_stats
+
+    guest_ip, host_ip, timeout_ms = "10.0.9.2", "10.0.9.1", 8000
+
+    def get(ns, path):
+        p = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", FRAG_GET,
+                            guest_ip, path], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr[-2000:]
+        return p.stdout
+
+    def stats(ns):
+        # The previous request's connection is gone by now (TIME-WAIT is
+        # 2 x tcp.msl_ms = 0.2 s): every reading sees the same one
+        # connection, its own.
+        time.sleep(0.5)
+        s = webserver_stats(guest_ip, 80, ns=ns, timeout=60)
+        assert s is not None and "heap_in_use" in s and "reasm_bytes" in s, s
+        return s
+
+    # Readings of heap_in_use differ by a transmit header buffer or two
+    # (256 bytes each: a netbuf, headroom and a TCP header in a heap size
+    # class) of the reading's own connection, still in the device's transmit
+    # ring when the page is rendered. The tolerance allows four; the
+    # smallest thing reassembly allocates (an entry, 2 KiB once rounded)
+    # cannot hide in it.
+    tolerance = 1024
+
+    def heap(ns):
+        readings = [stats(ns) for _ in range(3)]
+        values = [r["heap_in_use"] for r in readings]
+        assert max(values) - min(values) <= tolerance, values
+        return min(values), readings[-1]
+
+    with tap_ns(f"{host_ip}/24") as (ns, tap):
+        guest = ConsoleGuest(["--kernel", image("webserver"), "--module",
+                              image("webserver", "site"), "--net", f"tap:{tap}", "--netns", ns,
+                              "--append", f"ip={guest_ip}/24 tcp.msl_ms=100 "
+                              f"ip.reasm_timeout_ms={timeout_ms}", "--timeout", "300"])
+        try:
+            assert guest.wait_for(WEBSERVER_READY, 120), guest.output[-3000:]
+            assert get(ns, "/about.txt").startswith("HTTP/1.1 200 OK")  # warm-up
+            base_heap, base = heap(ns)
+            assert base["reasm_bytes"] == 0 and base["reasm_bytes_max"] == 0, base
+            limit = base["reasm_bytes_limit"]
+            assert limit == 256 * 1024, base
+
+            p = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", FRAG_FLOOD,
+                                guest_ip, tap, "10000"], capture_output=True, text=True,
+                               timeout=300)
+            assert p.returncode == 0, p.stdout + p.stderr[-3000:]
+            flood_end = time.time()
+            during = webserver_stats(guest_ip, 80, ns=ns, timeout=60)
+            read_after = time.time() - flood_end
+            assert during is not None, guest.output[-3000:]
+            # Reassembly took the flood in: it holds bytes now, and at its
+            # fullest held no more than its limit (its own count: entries and
+            # buffers with their netbuf and headroom, growth included).
+            assert read_after < timeout_ms / 1000, f"stats took {read_after:.1f} s"
+            assert during["reasm_bytes"] > 0, during
+            assert limit // 2 < during["reasm_bytes_max"] <= limit, during
+            # The heap rose with it. The kernel's allocator rounds each
+            # allocation up to a power of two (a size class, or a block of
+            # pages), less than doubling it: at most twice the limit.
+            rise = during["heap_in_use"] - base_heap
+            assert during["reasm_bytes"] <= rise <= 2 * limit + tolerance, (rise, during, base)
+
+            # Once the timeout has passed, reassembly holds nothing and the
+            # heap is back where it was.
+            time.sleep(max(0.0, timeout_ms / 1000 + 1 - (time.time() - flood_end)))
+            after_heap, after = heap(ns)
+            assert after["reasm_bytes"] == 0, after
+            assert abs(after_heap - base_heap) <= tolerance, (base_heap, after_heap)
+            assert get(ns, "/about.txt").startswith("HTTP/1.1 200 OK")
+            print(f"flood: {p.stdout.strip()}; heap {base_heap} -> "
+                  f"{during['heap_in_use']} (+{rise}) -> {after_heap}; reassembly "
+                  f"{during['reasm_bytes']} bytes, at most {during['reasm_bytes_max']} of {limit}; "
+                  f"stats read {read_after:.1f} s after the flood")
+        finally:
+            out = guest.stop()
+    assert "panic" not in out.lower(), out[-3000:]
+
+
+# ---- a reader that never reads ------------------------------------------------
+#
+# A client with a small receive buffer asks for a 256 KiB file and stops
+# reading: its window closes and Linux answers every probe with window 0.
+# The web server's zero_window_ms (60 s by default, 3 s here) resets the
+# connection. A reader that pauses for less than the limit gets every byte.
+
+ZW_READER = r"""
+import socket, sys, time
+host, path, pause = sys.argv[1], sys.argv[2], float(sys.argv[3])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.settimeout(30)
+s.connect((host, 80))
+s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+t0 = time.time()
+time.sleep(pause)
+got, how = 0, "eof"
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += len(b)
+except ConnectionResetError:
+    how = "reset"
+print(f"bytes={got} end={how} seconds={time.time() - t0:.1f}")
+"""
+
+
+def test_zero_window_reader_is_reset_after_the_webservers_limit(tmp_path):
+    import os
+    import time
+
+    from conftest import ROOT
+    from netbench import WEBSERVER_READY, ConsoleGuest, tap_ns, webserver_stats
+
+    guest_ip, host_ip, size = "10.0.9.2", "10.0.9.1", 256 << 10
+    site = tmp_path / "site.archive"
+    subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "mksite.py"), "--extra",
+                    "big.bin=256K", os.path.join(ROOT, "apps", "webserver", "site"), str(site)],
+                   check=True)
+
+    def reader(ns, pause):
+        p = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", ZW_READER,
+                            guest_ip, "/big.bin", str(pause)], capture_output=True, text=True,
+                           timeout=120)
+        assert p.returncode == 0, p.stderr[-2000:]
+        return dict(kv.split("=") for kv in p.stdout.split())
+
+    with tap_ns(f"{host_ip}/24") as (ns, tap):
+        guest = ConsoleGuest(["--kernel", image("webserver"), "--module", str(site), "--net",
+                              f"tap:{tap}", "--netns", ns, "--append",
+                              f"ip={guest_ip}/24 zero_window_ms=3000", "--timeout", "300"])
+        try:
+            assert guest.wait_for(WEBSERVER_READY, 120), guest.output[-3000:]
+            slow = reader(ns, 1.5)  # shut for 1.5 s, then reads it all
+            assert slow["end"] == "eof" and int(slow["bytes"]) > size, slow
+            stalled = reader(ns, 8)  # shut for 8 s: reset at 3
+            assert stalled["end"] == "reset" and int(stalled["bytes"]) < size, stalled
+            time.sleep(0.5)
+            s = webserver_stats(guest_ip, 80, ns=ns, timeout=60)
+            assert s is not None, guest.output[-3000:]
+            assert s["zero_window_aborts"] == 1, s
+            assert s["connections_open"] == 1, s  # only this one: the stalled one's thread ended
+            assert s["status_200"] == 2, s
+            print(f"slow reader {slow}, stalled reader {stalled}")
+        finally:
+            out = guest.stop()
+    assert "panic" not in out.lower(), out[-3000:]
