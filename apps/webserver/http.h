@@ -37,7 +37,7 @@
 #define HTTP_FIELDS_MAX        100   /* header fields; more: 431 */
 #define HTTP_INM_MAX           8     /* If-None-Match lines looked at; more are ignored */
 #define HTTP_RESPONSE_HEAD_MAX 512
-#define HTTP_SCRATCH_MAX       1536 /* generated bodies (the stats page) */
+#define HTTP_SCRATCH_MAX       2048 /* generated bodies: the stats page, every counter at 20 digits */
 #define HTTP_STATS_PATH        "/_stats"
 #define HTTP_SERVER_NAME       "Zebu"
 
