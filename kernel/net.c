@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zebu.h>
 
@@ -442,20 +443,30 @@ void knet_start(void)
     thread_detach(t);
 }
 
+#define COUNTERS_MAX 8192 /* the whole dump, with every drop reason non-zero */
+
 void knet_print_counters(void)
 {
-    static char buf[8192]; /* the whole dump, with every drop reason non-zero */
+    /* From the heap, not the image: 8 KiB of bss would cost a small guest
+     * (2 MiB) the block its main thread needs. Without the memory, the
+     * first lines still come out of a small buffer. */
+    static char fallback[512];
     if (vnet.rx_deliver == NULL)
         return;
-    int n = net_format_counters(&stack, buf, sizeof(buf));
-    if (n < 0)
+    char *heap = malloc(COUNTERS_MAX);
+    char *buf = heap != NULL ? heap : fallback;
+    size_t size = heap != NULL ? COUNTERS_MAX : sizeof(fallback);
+    int n = net_format_counters(&stack, buf, size);
+    if (n < 0) {
+        free(heap);
         return;
+    }
     struct kmalloc_stats ks;
     struct pmem_stats ps;
     kmalloc_get_stats(&ks);
     pmem_get_stats(&ps);
-    if ((size_t)n < sizeof(buf))
-        snprintf(buf + n, sizeof(buf) - (size_t)n,
+    if ((size_t)n < size)
+        snprintf(buf + n, size - (size_t)n,
                  "rx ring: %u buffers, at most %u held at once (copying starts at %u), "
                  "packets in several buffers %llu, malformed %llu\n"
                  "memory: accepted connections reset for no memory %llu, "
@@ -466,6 +477,9 @@ void knet_print_counters(void)
                  (unsigned long long)ks.failures, (unsigned long long)ps.alloc_failures,
                  stack.lim.tcp_conns);
     console_write(buf, strlen(buf));
+    if (heap == NULL)
+        kprintf("\nnet: counters cut short: no memory for the whole dump\n");
+    free(heap);
 }
 
 static long exit_drain_ms = 2000;

@@ -250,6 +250,8 @@ int tcp_listen(struct net_stack *st, uint16_t port, unsigned backlog, struct tcp
         return -EADDRINUSE;
     if (!conn_room(st))
         return -ENOBUFS;
+    if (tcp_table_reserve(st) != 0)
+        return -ENOMEM;
     struct tcp_conn *c = tcp_conn_new(st);
     if (c == NULL)
         return -ENOMEM;
@@ -303,6 +305,8 @@ int tcp_connect(struct net_stack *st, uint32_t ip, uint16_t port, uint64_t now_m
     }
     if (!conn_room(st))
         return -ENOBUFS;
+    if (tcp_table_reserve(st) != 0)
+        return -ENOMEM;
     uint16_t lport = pick_ephemeral(st);
     if (lport == 0)
         return -EADDRINUSE;
@@ -754,6 +758,7 @@ void tcp_destroy_all(struct net_stack *st)
         tcp_free(c);
     }
     st->tcp.half_open = 0;
+    tcp_table_destroy(st);
 }
 
 unsigned tcp_unfinished(const struct net_stack *st)

@@ -261,16 +261,17 @@ int tcp_format_counters(const struct net_stack *st, char *buf, size_t size);
  * or large received segments). */
 enum tcp_size_class { TCP_SIZE_MSS, TCP_SIZE_16K, TCP_SIZE_64K, TCP_SIZE_CLASSES };
 
-/* Buckets of the connection hash (net/tcp_table.c): a power of two. At
- * the default 1,024 connections, two to a bucket. */
+/* Buckets of the connection hash (net/tcp_table.c, allocated at the first
+ * listen or connect):
+ * a power of two. At the default 1,024 connections, two to a bucket. */
 #define TCP_HASH_BUCKETS 512
 
 struct tcp_table {
     struct tcp_conn *conns;   /* live connections and listeners (not TIME-WAIT) */
     struct tcp_conn *tw_head; /* TIME-WAIT, in the order they end */
     struct tcp_conn *tw_tail;
-    struct tcp_conn *listeners;                  /* linked by hnext */
-    struct tcp_conn *hash[TCP_HASH_BUCKETS];     /* by 4-tuple, linked by hnext */
+    struct tcp_conn *listeners; /* linked by hnext */
+    struct tcp_conn **hash;     /* by 4-tuple, linked by hnext; NULL until first needed */
     uint64_t hash_seed;
     unsigned count;         /* connections (listeners and TIME-WAIT included) */
     unsigned time_wait;     /* of those, in TIME-WAIT */

@@ -226,6 +226,8 @@ void tcp_init_conn_params(struct tcp_conn *c);
 void tcp_pick_wscale(struct tcp_conn *c);
 
 /* tcp_table.c: where connections are kept (see the file) */
+int tcp_table_reserve(struct net_stack *st);  /* the hash's memory: 0 or -ENOMEM */
+void tcp_table_destroy(struct net_stack *st); /* from tcp_destroy_all, last */
 void tcp_table_link(struct tcp_conn *c);   /* into the live list (tcp_conn_new) */
 void tcp_table_hash(struct tcp_conn *c);   /* by its 4-tuple, once set */
 void tcp_table_listen(struct tcp_conn *l); /* a listener */

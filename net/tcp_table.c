@@ -17,11 +17,29 @@
  * tcp_table_listen for a listener; tcp_set_state moves it between the live
  * and TIME-WAIT lists; tcp_table_unlink from tcp_free.
  */
+#include <errno.h>
+#include <stdlib.h>
+
 #include "net/stack.h"
 #include "net/tcp.h"
 #include "net/tcp_internal.h"
 
 /* ---- the hash by 4-tuple ------------------------------------------------- */
+
+/* The buckets, from the heap when the first listener or connection needs
+ * them (4 KiB would otherwise sit in every image's bss, networked or not). */
+int tcp_table_reserve(struct net_stack *st)
+{
+    if (st->tcp.hash == NULL)
+        st->tcp.hash = calloc(TCP_HASH_BUCKETS, sizeof(*st->tcp.hash));
+    return st->tcp.hash != NULL ? 0 : -ENOMEM;
+}
+
+void tcp_table_destroy(struct net_stack *st)
+{
+    free(st->tcp.hash);
+    st->tcp.hash = NULL;
+}
 
 /*
  * A bucket for a 4-tuple. Mixed with a secret from the stack's random
@@ -66,6 +84,8 @@ static void hash_remove(struct tcp_conn *c)
 struct tcp_conn *tcp_table_find(struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
                                 uint16_t rport)
 {
+    if (st->tcp.hash == NULL) /* no listener or connection ever */
+        return NULL;
     for (struct tcp_conn *c = st->tcp.hash[bucket(st, lip, lport, rip, rport)]; c != NULL;
          c = c->hnext)
         if (c->lport == lport && c->rport == rport && c->rip == rip && c->lip == lip &&
