@@ -45,6 +45,9 @@ ZEBU_OPTION_INT("tcp.msl_ms", tcp_msl_ms, 1, 600000,
                 "TCP maximum segment lifetime: TIME-WAIT lasts twice this (ms)");
 static const char *opt_cc = "";
 ZEBU_OPTION_STRING("tcp.cc", opt_cc, "TCP congestion control: reno (NewReno, default) or cubic");
+static bool tcp_syncookies = true;
+ZEBU_OPTION_BOOL("tcp.syncookies", tcp_syncookies,
+                 "answer SYNs with SYN cookies when the SYN cache is full (off: evict the oldest)");
 static bool net_stats_on_exit;
 ZEBU_OPTION_BOOL("net.stats", net_stats_on_exit, "print network counters when the app exits");
 
@@ -403,6 +406,7 @@ void knet_start(void)
     rng_state = cpu_rdtsc();
     net_stack_init(&stack, &platform);
     stack.lim.tcp_msl_ms = (uint32_t)tcp_msl_ms;
+    stack.lim.tcp_syncookies = tcp_syncookies;
     /* A connection may hold an eighth of the receive ring (see rx_deliver). */
     rx_copy_line = vnet.rx.size - vnet.rx.size / 4;
     if (rx_copy_at > 0 && (unsigned long)rx_copy_at < rx_copy_line)
@@ -531,6 +535,9 @@ int zebu_net_counters(struct zebu_net_counters *c)
         .rx_csum_partial = iface.cnt.rx_csum_partial,
         .tcp_tw_syn_accepted = stack.tcp.tw_syn_accepted,
         .tcp_tw_syn_refused = stack.tcp.tw_syn_refused,
+        .tcp_syncookies_sent = stack.tcp.syncookies_sent,
+        .tcp_syncookies_accepted = stack.tcp.syncookies_accepted,
+        .tcp_syncookies_rejected = stack.tcp.syncookies_rejected,
         .accept_nomem = accept_nomem,
         .send_retries_nomem = stack.tcp.nomem_retries,
         .time_wait_reclaimed = stack.tcp.time_wait_reclaimed,

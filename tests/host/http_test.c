@@ -563,6 +563,9 @@ TEST(http_stats_page_and_accounting)
     st.connections_refused = 2;
     st.tw_syn_accepted = 7;
     st.tw_syn_refused = 1;
+    st.syncookies_sent = 40;
+    st.syncookies_accepted = 3;
+    st.syncookies_rejected = 2;
     for (int i = 0; i < 2; i++) {
         serve(req, &r);
         http_stats_account(&st, &r);
@@ -587,6 +590,9 @@ TEST(http_stats_page_and_accounting)
     CHECK(strstr(page, "\nconnections_refused 2\n") != NULL);
     CHECK(strstr(page, "\nstack_tw_syn_accepted 7\n") != NULL);
     CHECK(strstr(page, "\nstack_tw_syn_refused 1\n") != NULL);
+    CHECK(strstr(page, "\nstack_syncookies_sent 40\n") != NULL);
+    CHECK(strstr(page, "\nstack_syncookies_accepted 3\n") != NULL);
+    CHECK(strstr(page, "\nstack_syncookies_rejected 2\n") != NULL);
     CHECK(strstr(page, "\nbody_bytes ") != NULL);
     CHECK_UINT_EQ(st.body_bytes, 2 * 100 + strlen("404 Not Found\n"));
     http_stats_account(&st, &r);
