@@ -284,76 +284,6 @@ def test_server_still_serves_during_a_syn_flood():
     assert int(k.group(1)) >= 1, out[-2000:]
 
 
-# Runs in a plain-tap namespace: N spoofed SYNs (scapy builds them, a raw
-# socket paces them) from random off-link sources over SECONDS, and while
-# they flow, CLIENTS real connections from the namespace's own address,
-# one every 0.25 s from 0.3 s on: each times its connect() (the handshake)
-# and fetches /about.txt. Every other client is slow: TCP_DEFER_ACCEPT on
-# a connecting socket makes Linux hold the handshake's last ACK back (for
-# its delayed-ACK maximum, 200 ms) and the request waits 0.3 s, as from a
-# client far away; by then hundreds of newer SYNs have come. Prints one
-# JSON line.
-SYN_FLOOD_CLIENTS = r"""
-import json, random, socket, sys, threading, time
-from scapy.all import IP, TCP
-guest, n, seconds, clients = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-rng = random.Random(17)
-syns = [bytes(IP(src=f"198.18.{rng.randrange(256)}.{rng.randrange(1, 255)}", dst=guest) /
-              TCP(sport=rng.randrange(1024, 65536), dport=80, flags="S", seq=rng.getrandbits(32),
-                  options=[("MSS", 1460)]))
-        for _ in range(n)]
-raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-flood = {}
-
-def send_flood(t0):
-    for i, p in enumerate(syns):
-        ahead = t0 + seconds * i / n - time.monotonic()
-        if ahead > 0:
-            time.sleep(ahead)
-        raw.sendto(p, (guest, 0))
-    flood["seconds"] = round(time.monotonic() - t0, 2)
-
-def client(i, due, out):
-    slow = i % 2 == 1
-    time.sleep(max(0.0, due - time.monotonic()))
-    s = socket.socket()
-    s.settimeout(10)
-    if slow:
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 1)
-    t = time.monotonic()
-    c = {"slow": slow, "at": round(t - start, 3)}
-    try:
-        s.connect((guest, 80))
-        c["connect_s"] = round(time.monotonic() - t, 4)
-        if slow:
-            time.sleep(0.3)
-        s.sendall(b"GET /about.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        buf = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            buf += b
-        c["status"] = buf.split(b"\r\n", 1)[0].decode("latin-1")
-        c["bytes"] = len(buf)
-    except OSError as e:
-        c.setdefault("connect_s", round(time.monotonic() - t, 4))
-        c["status"] = repr(e)
-    s.close()
-    out[i] = c
-
-start = time.monotonic()
-threads = [threading.Thread(target=send_flood, args=(start,))]
-conns = [None] * clients
-threads += [threading.Thread(target=client, args=(i, start + 0.3 + 0.25 * i, conns))
-            for i in range(clients)]
-for th in threads:
-    th.start()
-for th in threads:
-    th.join()
-print(json.dumps({"flood_seconds": flood["seconds"], "clients": conns}))
-"""
-
 # One GET of /about.txt from the namespace: the status line.
 GET_ONCE = r"""
 import socket, sys
@@ -380,7 +310,7 @@ def test_syn_flood_real_client_connects_at_once():
     plain tap (no relay); its SYN-ACKs to the spoofed sources go to its
     gateway, the namespace's kernel, which drops them."""
     import json
-    from netbench import ConsoleGuest, WEBSERVER_READY, tap_ns, webserver_stats
+    from netbench import SYN_FLOOD_CLIENTS, WEBSERVER_READY, ConsoleGuest, tap_ns, webserver_stats
 
     guest_ip, n, seconds, clients = "10.0.9.2", 5000, 2.5, 8
     # limit: the clients, the /_stats fetch and the GET after the flood
@@ -392,7 +322,7 @@ def test_syn_flood_real_client_connects_at_once():
         try:
             assert guest.wait_for(WEBSERVER_READY, 120), guest.output[-3000:]
             rc, res, err = nsrun(ns, SYN_FLOOD_CLIENTS, guest_ip, str(n), str(seconds),
-                                 str(clients))
+                                 str(clients), "0.25")
             assert rc == 0, res + err[-3000:]
             r = json.loads(res.strip().splitlines()[-1])
             times = [c["connect_s"] for c in r["clients"]]
