@@ -185,6 +185,19 @@ static int syn_cache_evict_oldest(struct net_stack *st)
 }
 
 /*
+ * Half-open connections the cache holds: tcp_syn_cache, but at most half
+ * the connection table. With little memory the table (tcp_conns) may be
+ * smaller than the cache; a flood would then fill the table with half-open
+ * entries, and every SYN after it, and the ACK of every cookie, would find
+ * no room (tcp_nomem) until they time out.
+ */
+static unsigned syn_cache_limit(const struct net_stack *st)
+{
+    unsigned half_table = st->lim.tcp_conns > 2 ? st->lim.tcp_conns / 2 : 1;
+    return st->lim.tcp_syn_cache < half_table ? st->lim.tcp_syn_cache : half_table;
+}
+
+/*
  * A SYN found the SYN cache full: answer it with a SYN cookie rather than
  * evict? Cookies (RFC 4987 3.6) keep every half-open entry and cost the
  * new connection the options a cookie cannot carry, so they are for when
@@ -431,7 +444,7 @@ static void listen_input(struct tcp_conn *l, struct net_iface *ifc, struct netbu
         drop(ifc, nb, NET_DROP_TCP_BACKLOG_FULL);
         return;
     }
-    if (st->tcp.half_open >= st->lim.tcp_syn_cache) {
+    if (st->tcp.half_open >= syn_cache_limit(st)) {
         if (syn_cache_wants_cookie(st, prev_snd_max)) {
             syncookie_reply(l, ifc, ip, rport, seg, now_ms);
             nbuf_put(nb); /* data on a SYN is not kept: the peer sends it again */

@@ -2333,6 +2333,33 @@ TEST(net_tcp_syncookie_ack_waits_for_room_in_the_accept_queue)
     tc_done(&t);
 }
 
+/* A connection table smaller than twice the SYN cache (little memory):
+ * half-open entries take at most half of it, so a flood leaves room for
+ * the connections its cookies make, instead of filling the table and
+ * dropping every later SYN (tcp_nomem). */
+TEST(net_tcp_syncookie_half_open_entries_take_at_most_half_the_table)
+{
+    struct tc t;
+    struct so o;
+
+    memset(&t, 0, sizeof(t));
+    nt_host(&t.h, 0);
+    nt_learn_peer(&t.h);
+    t.h.now = 1000;
+    t.h.st.lim.tcp_conns = 12; /* the SYN cache: 64 */
+    CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 4, &t.l), 0);
+    tcp_set_notify(t.l, on_event, &t);
+    ck_flood(&t, 1001, 30);
+    CHECK_UINT_EQ(t.h.st.tcp.half_open, 6);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_sent, 24);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_NOMEM), 0);
+    ck_syn(&t, RPORT, PISS, 1460, -1, 0, 0, &o);
+    ck_complete(&t, &o, 0);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_accepted, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 8);
+    tc_done(&t);
+}
+
 /* Once the oldest half-open entry has retransmitted its SYN-ACK (1 s
  * unanswered), a new SYN evicts it and gets a full connection, no cookie. */
 TEST(net_tcp_syncookie_not_used_once_the_oldest_entry_is_stale)
