@@ -353,23 +353,21 @@ static int syncookie_recent(const struct net_stack *st, uint64_t now_ms)
            tcp_cookie_period(now_ms) + 1 - st->tcp.cookie_recent <= 1;
 }
 
-static void sync_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf *nb,
-                       struct tcp_seg *seg, uint64_t now_ms);
-
 /*
  * An ACK (no SYN, no RST) at a listener while cookies are in use: the
  * handshake of a SYN we answered with a cookie? Its ack - 1 must be a
  * valid cookie for the 4-tuple and its seq - 1; then the connection is
- * made as passive_open would have, with the options the cookie carried,
- * and the segment is processed in SYN-RECEIVED like any handshake ACK
- * (established, queued for accept, data taken). A bad or old cookie gets
- * the RST any ACK at a listener gets (RFC 9293 3.10.7.2). With the accept
- * queue full the ACK is dropped: the peer's next segment (its data, or a
- * retransmission) carries the same cookie. Consumes nb.
+ * made in SYN-RECEIVED as passive_open would have, with the options the
+ * cookie carried, and returned: the caller processes the segment for it
+ * like any handshake ACK (established, queued for accept, data taken). A
+ * bad or old cookie gets the RST any ACK at a listener gets (RFC 9293
+ * 3.10.7.2). With the accept queue full the ACK is dropped: the peer's
+ * next segment (its data, or a retransmission) carries the same cookie.
+ * Returns NULL when nb was consumed.
  */
-static void syncookie_ack(struct tcp_conn *l, struct net_iface *ifc, struct netbuf *nb,
-                          const struct ip4_info *ip, uint16_t rport, struct tcp_seg *seg,
-                          uint64_t now_ms)
+static struct tcp_conn *syncookie_ack(struct tcp_conn *l, struct net_iface *ifc, struct netbuf *nb,
+                                      const struct ip4_info *ip, uint16_t rport,
+                                      const struct tcp_seg *seg, uint64_t now_ms)
 {
     struct net_stack *st = l->st;
     struct tcp_cookie ck;
@@ -380,11 +378,11 @@ static void syncookie_ack(struct tcp_conn *l, struct net_iface *ifc, struct netb
         st->tcp.syncookies_rejected++;
         tcp_send_rst_reply(st, ifc, ip->dst, ip->src, l->lport, rport, seg, now_ms);
         drop(ifc, nb, NET_DROP_TCP_BAD_COOKIE);
-        return;
+        return NULL;
     }
     if (l->aq_count >= l->backlog) {
         drop(ifc, nb, NET_DROP_TCP_BACKLOG_FULL);
-        return;
+        return NULL;
     }
     /* The SYN as the cookie remembers it. */
     struct tcp_seg syn = {.seq = peer_isn, .wnd = seg->wnd, .flags = TCP_SYN};
@@ -398,68 +396,62 @@ static void syncookie_ack(struct tcp_conn *l, struct net_iface *ifc, struct netb
     struct tcp_conn *c = passive_conn(l, ifc, ip, rport, &syn, iss, now_ms);
     if (c == NULL) {
         drop(ifc, nb, NET_DROP_TCP_NOMEM);
-        return;
+        return NULL;
     }
     /* As if our SYN-ACK had been sent from this connection. */
     c->syn_cookie = 1;
     c->snd_nxt = c->snd_max = iss + 1;
     c->rcv_adv = c->rcv_nxt + synack_window(l);
     c->last_ack_sent = c->rcv_nxt;
-    c->stats.segs_in++;
-    sync_input(c, ifc, nb, seg, now_ms);
-    if (c->state == TCP_SYN_RECEIVED) { /* not taken after all: keep no state */
-        tcp_free(c);
-        return;
-    }
-    st->tcp.syncookies_accepted++;
+    return c;
 }
 
 /* A segment for a listener (RFC 9293 3.10.7.2). `prev_snd_max`: see
- * passive_iss. Consumes nb. */
-static void listen_input(struct tcp_conn *l, struct net_iface *ifc, struct netbuf *nb,
-                         const struct ip4_info *ip, struct tcp_seg *seg,
-                         const uint32_t *prev_snd_max, uint64_t now_ms)
+ * passive_iss. Returns NULL when nb was consumed, or the connection the
+ * ACK of a SYN cookie made (syncookie_ack), to process nb for. */
+static struct tcp_conn *listen_input(struct tcp_conn *l, struct net_iface *ifc, struct netbuf *nb,
+                                     const struct ip4_info *ip, const struct tcp_seg *seg,
+                                     const uint32_t *prev_snd_max, uint64_t now_ms)
 {
     struct net_stack *st = l->st;
     uint16_t rport = net_get_be16(nb->buf + nb->l4_off);
 
     if (seg->flags & TCP_RST) {
         drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
-        return;
+        return NULL;
     }
     if (seg->flags & TCP_ACK) {
-        if (!(seg->flags & TCP_SYN) && syncookie_recent(st, now_ms)) {
-            syncookie_ack(l, ifc, nb, ip, rport, seg, now_ms);
-            return;
-        }
+        if (!(seg->flags & TCP_SYN) && syncookie_recent(st, now_ms))
+            return syncookie_ack(l, ifc, nb, ip, rport, seg, now_ms);
         tcp_send_rst_reply(st, ifc, ip->dst, ip->src, l->lport, rport, seg, now_ms);
         drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
-        return;
+        return NULL;
     }
     if (!(seg->flags & TCP_SYN)) {
         drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
-        return;
+        return NULL;
     }
     if (l->aq_count >= l->backlog) {
         drop(ifc, nb, NET_DROP_TCP_BACKLOG_FULL);
-        return;
+        return NULL;
     }
     if (st->tcp.half_open >= syn_cache_limit(st)) {
         if (syn_cache_wants_cookie(st, prev_snd_max)) {
             syncookie_reply(l, ifc, ip, rport, seg, now_ms);
             nbuf_put(nb); /* data on a SYN is not kept: the peer sends it again */
-            return;
+            return NULL;
         }
         if (!syn_cache_evict_oldest(st)) {
             drop(ifc, nb, NET_DROP_TCP_SYN_CACHE_FULL);
-            return;
+            return NULL;
         }
     }
     if (passive_open(l, ifc, ip, rport, seg, prev_snd_max, now_ms) == NULL) {
         drop(ifc, nb, NET_DROP_TCP_NOMEM);
-        return;
+        return NULL;
     }
     nbuf_put(nb); /* data on a SYN is not kept: the peer sends it again */
+    return NULL;
 }
 
 /* ---- a SYN for a connection in TIME-WAIT ------------------------------------ */
@@ -499,7 +491,7 @@ static int tw_syn_is_new(const struct tcp_conn *tw, const struct tcp_seg *seg)
  * TIME-WAIT as before (counted as refused).
  */
 static int time_wait_syn(struct tcp_conn *tw, struct net_iface *ifc, struct netbuf *nb,
-                         const struct ip4_info *ip, struct tcp_seg *seg, uint64_t now_ms)
+                         const struct ip4_info *ip, const struct tcp_seg *seg, uint64_t now_ms)
 {
     struct net_stack *st = tw->st;
     struct tcp_conn *l = find_listener(st, tw->lport);
@@ -518,7 +510,7 @@ static int time_wait_syn(struct tcp_conn *tw, struct net_iface *ifc, struct netb
     tcp_terminate(tw, 0);
     if (tw->app_closed)
         tcp_free(tw); /* its slot goes to the new connection */
-    listen_input(l, ifc, nb, ip, seg, &prev_snd_max, now_ms);
+    listen_input(l, ifc, nb, ip, seg, &prev_snd_max, now_ms); /* a SYN: never a connection */
     return 1;
 }
 
@@ -1186,6 +1178,8 @@ static void sync_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf 
         c->snd_wl1 = seg->seq;
         c->snd_wl2 = seg->ack;
         established(c, now_ms);
+        if (c->syn_cookie)
+            c->st->tcp.syncookies_accepted++;
         if (l != NULL) {
             c->aq_next = NULL;
             if (l->aq_tail != NULL)
@@ -1269,8 +1263,10 @@ void tcp_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb,
         return;
     }
     if (c->state == TCP_LISTEN) {
-        listen_input(c, ifc, nb, ip, &seg, NULL, now_ms);
-        return;
+        c = listen_input(c, ifc, nb, ip, &seg, NULL, now_ms);
+        if (c == NULL)
+            return;
+        /* a SYN cookie's ACK made c (SYN-RECEIVED): the segment is its ACK */
     }
     if (c->state == TCP_TIME_WAIT && (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
         time_wait_syn(c, ifc, nb, ip, &seg, now_ms))
@@ -1287,4 +1283,6 @@ void tcp_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb,
         synsent_input(c, ifc, nb, &seg, now_ms);
     else
         sync_input(c, ifc, nb, &seg, now_ms);
+    if (c->syn_cookie && c->state == TCP_SYN_RECEIVED)
+        tcp_free(c); /* a cookie's connection not taken after all: keep no state */
 }
