@@ -23,8 +23,9 @@
  * 1): subtract x and H1; the top 5 bits name t, accepted when it is the
  * current period or the one before (a cookie is good for 64 to 128 s); the
  * low 27 bits less H2 for that t must leave only an MSS index in bits
- * 24-26. A forged ACK passes with probability 2^-24 per period accepted,
- * 2^-23 in all; one off by less than 2^24 never does. Binding ts into H2
+ * 24-26. A forged ACK passes with probability at most 2^-24 per period
+ * accepted, 2^-23 in all (2^-28 when H1 is unknown too, as it is for a
+ * spoofed source); one off by less than 2^24 never does. Binding ts into H2
  * refuses an ACK without timestamps for a SYN-ACK that had them (RFC 7323
  * 3.2: the peer would then scale its window while we did not).
  *
