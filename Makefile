@@ -295,6 +295,7 @@ bench: deps-bench
 	$(Q)$(PYTHON) tools/bench-net.py
 	$(Q)$(MAKE) --no-print-directory APP=webserver image
 	$(Q)$(PYTHON) tools/bench-http.py
+	$(Q)$(PYTHON) tools/bench-synflood.py
 	$(Q)$(PYTHON) tools/bench-peer.py
 	$(Q)$(MAKE) --no-print-directory bench-tcp-callgrind
 	$(Q)$(MAKE) --no-print-directory bench-tcp-lwip

@@ -264,6 +264,10 @@ struct zebu_net_counters {
     uint64_t rx_csum_partial;      /* frames whose L4 sum the (local) sender left partial */
     uint64_t tcp_tw_syn_accepted;  /* SYNs that ended a TIME-WAIT: a new connection */
     uint64_t tcp_tw_syn_refused;   /* SYNs that met TIME-WAIT and were answered with an ACK */
+    /* SYN cookies (the SYN cache was full; tcp.syncookies=0 turns them off): */
+    uint64_t tcp_syncookies_sent;     /* SYNs answered with a cookie */
+    uint64_t tcp_syncookies_accepted; /* handshakes completed from a cookie */
+    uint64_t tcp_syncookies_rejected; /* ACKs refused as cookies: forged or too old (RST) */
     /* Memory pressure (drops for want of memory are drop reasons too:
      * tcp_nomem, rx_nomem, tx_nobuf, tx_nomem): */
     uint64_t accept_nomem;        /* connections reset at accept: no memory for the handle */

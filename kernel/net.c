@@ -53,6 +53,9 @@ ZEBU_OPTION_INT("tcp.zero_window_ms", tcp_zero_window_ms, 0, 86400000,
                 "waits for it (ms; 0: never, as RFC 9293 has it; apps may set their own)");
 static const char *opt_cc = "";
 ZEBU_OPTION_STRING("tcp.cc", opt_cc, "TCP congestion control: reno (NewReno, default) or cubic");
+static bool tcp_syncookies = true;
+ZEBU_OPTION_BOOL("tcp.syncookies", tcp_syncookies,
+                 "answer SYNs with SYN cookies when the SYN cache is full (off: evict the oldest)");
 static bool net_stats_on_exit;
 ZEBU_OPTION_BOOL("net.stats", net_stats_on_exit, "print network counters when the app exits");
 
@@ -411,6 +414,7 @@ void knet_start(void)
     stack.lim.tcp_msl_ms = (uint32_t)tcp_msl_ms;
     stack.lim.tcp_zero_window_ms = (uint32_t)tcp_zero_window_ms;
     stack.lim.reasm_timeout_ms = (uint32_t)reasm_timeout_ms;
+    stack.lim.tcp_syncookies = tcp_syncookies;
     /* A connection may hold an eighth of the receive ring (see rx_deliver). */
     rx_copy_line = vnet.rx.size - vnet.rx.size / 4;
     if (rx_copy_at > 0 && (unsigned long)rx_copy_at < rx_copy_line)
@@ -552,6 +556,9 @@ int zebu_net_counters(struct zebu_net_counters *c)
         .rx_csum_partial = iface.cnt.rx_csum_partial,
         .tcp_tw_syn_accepted = stack.tcp.tw_syn_accepted,
         .tcp_tw_syn_refused = stack.tcp.tw_syn_refused,
+        .tcp_syncookies_sent = stack.tcp.syncookies_sent,
+        .tcp_syncookies_accepted = stack.tcp.syncookies_accepted,
+        .tcp_syncookies_rejected = stack.tcp.syncookies_rejected,
         .accept_nomem = accept_nomem,
         .send_retries_nomem = stack.tcp.nomem_retries,
         .time_wait_reclaimed = stack.tcp.time_wait_reclaimed,

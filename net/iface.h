@@ -64,6 +64,7 @@
     X(TCP_CHALLENGE_ACK, "tcp_challenge_ack")                                                      \
     X(TCP_ACK_RANGE, "tcp_ack_out_of_range")                                                       \
     X(TCP_SYN_CACHE_FULL, "tcp_syn_cache_full")                                                    \
+    X(TCP_BAD_COOKIE, "tcp_bad_cookie")                                                            \
     X(TCP_BACKLOG_FULL, "tcp_backlog_full")                                                        \
     X(TCP_OOO_FULL, "tcp_ooo_full")                                                                \
     X(TCP_RX_FULL, "tcp_rx_full")                                                                  \

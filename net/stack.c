@@ -40,6 +40,7 @@ void net_stack_init(struct net_stack *st, const struct net_platform *plat)
     st->lim.udp_rxq = 64;
     st->lim.tcp_conns = 1024;
     st->lim.tcp_syn_cache = 64;
+    st->lim.tcp_syncookies = 1;
     st->lim.tcp_backlog_max = 128;
     st->lim.tcp_sndbuf = 256 * 1024;
     st->lim.tcp_rcvbuf = 256 * 1024;

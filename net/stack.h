@@ -45,7 +45,9 @@ struct net_limits {
     unsigned udp_sockets;      /* open sockets (64) */
     unsigned udp_rxq;          /* default receive queue length per socket (64) */
     unsigned tcp_conns;        /* connections and listeners, half-open included (1024) */
-    unsigned tcp_syn_cache;    /* half-open (SYN-RECEIVED) connections, all listeners (64) */
+    unsigned tcp_syn_cache;    /* half-open (SYN-RECEIVED) connections, all listeners (64;
+                                * at most half of tcp_conns) */
+    unsigned tcp_syncookies;   /* answer SYNs with cookies when the SYN cache is full (1: on) */
     unsigned tcp_backlog_max;  /* largest accept queue a listener may ask for (128) */
     size_t tcp_sndbuf;         /* send buffer per connection, bytes (256 KiB) */
     size_t tcp_rcvbuf;         /* receive buffer per connection, payload bytes (256 KiB) */

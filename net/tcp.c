@@ -45,18 +45,18 @@ static uint64_t rotl(uint64_t x, unsigned b)
         v2 = rotl(v2, 32);                                                                         \
     } while (0)
 
-/* SipHash-2-4 of two 64-bit words (a 16-byte message). */
-static uint64_t siphash_2w(const uint64_t key[2], uint64_t m0, uint64_t m1)
+/* SipHash-2-4 of n 64-bit words (an 8n-byte message). */
+uint64_t tcp_siphash(const uint64_t key[2], const uint64_t *m, unsigned n)
 {
     uint64_t v0 = key[0] ^ 0x736f6d6570736575ull, v1 = key[1] ^ 0x646f72616e646f6dull;
     uint64_t v2 = key[0] ^ 0x6c7967656e657261ull, v3 = key[1] ^ 0x7465646279746573ull;
-    uint64_t words[3] = {m0, m1, (uint64_t)16 << 56};
 
-    for (int i = 0; i < 3; i++) {
-        v3 ^= words[i];
+    for (unsigned i = 0; i <= n; i++) {
+        uint64_t w = i < n ? m[i] : (uint64_t)(8u * n) << 56; /* the last block: the length */
+        v3 ^= w;
         SIPROUND;
         SIPROUND;
-        v0 ^= words[i];
+        v0 ^= w;
     }
     v2 ^= 0xff;
     SIPROUND;
@@ -68,7 +68,8 @@ static uint64_t siphash_2w(const uint64_t key[2], uint64_t m0, uint64_t m1)
 
 uint32_t tcp_hash32(const struct net_stack *st, uint32_t a, uint32_t b, uint32_t c)
 {
-    return (uint32_t)siphash_2w(st->tcp.key, (uint64_t)a << 32 | b, c);
+    const uint64_t m[2] = {(uint64_t)a << 32 | b, c};
+    return (uint32_t)tcp_siphash(st->tcp.key, m, 2);
 }
 
 /* RFC 6528: ISN = M + F(localip, localport, remoteip, remoteport, key),
@@ -79,12 +80,26 @@ uint32_t tcp_isn(struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t ri
     return (uint32_t)(now_ms * 250u) + tcp_hash32(st, lip, rip, (uint32_t)lport << 16 | rport);
 }
 
+/* The offset of a connection's timestamp clock from now_ms: another keyed
+ * hash of the 4-tuple, so the clock tells nothing about uptime. */
+uint32_t tcp_ts_offset(const struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+                       uint16_t rport)
+{
+    return tcp_hash32(st, lip ^ 0x5a5a5a5au, rip, (uint32_t)lport << 16 | rport);
+}
+
 void tcp_init(struct net_stack *st)
 {
     const struct net_platform *p = st->plat;
 
     for (int i = 0; i < 2; i++)
         st->tcp.key[i] = (uint64_t)p->random32(p->ctx) << 32 | p->random32(p->ctx);
+    /* The SYN cookie key: derived from that secret (a PRF of it), so the
+     * platform's random sequence is drawn from as before. */
+    for (unsigned i = 0; i < 2; i++) {
+        const uint64_t m[2] = {0x73796e636f6f6b69ull /* "syncooki" */, i};
+        st->tcp.cookie_key[i] = tcp_siphash(st->tcp.key, m, 2);
+    }
     st->tcp.next_ephemeral =
         (uint16_t)(TCP_EPHEMERAL_FIRST + p->random32(p->ctx) % (65536 - TCP_EPHEMERAL_FIRST));
     st->tcp.hash_seed = st->tcp.key[0] ^ rotl(st->tcp.key[1], 29); /* secret too */
@@ -225,10 +240,15 @@ void tcp_terminate(struct tcp_conn *c, int error)
     /* Freed by tcp_tick (never under a caller that still uses c). */
 }
 
+uint16_t tcp_iface_mss(const struct net_iface *ifc)
+{
+    unsigned mtu = ifc != NULL && ifc->mtu >= 68 ? ifc->mtu : 576;
+    return (uint16_t)(mtu - IP4_HDR_LEN - TCP_HDR_LEN);
+}
+
 void tcp_init_conn_params(struct tcp_conn *c)
 {
-    unsigned mtu = c->ifc != NULL && c->ifc->mtu >= 68 ? c->ifc->mtu : 576;
-    c->mss = (uint16_t)(mtu - IP4_HDR_LEN - TCP_HDR_LEN);
+    c->mss = tcp_iface_mss(c->ifc);
 }
 
 static int port_in_use(struct net_stack *st, uint16_t port)
@@ -321,7 +341,7 @@ int tcp_connect(struct net_stack *st, uint32_t ip, uint16_t port, uint64_t now_m
     tcp_init_conn_params(c);
     c->iss = tcp_isn(st, c->lip, lport, ip, port, now_ms);
     c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
-    c->ts_offset = tcp_hash32(st, c->lip ^ 0x5a5a5a5au, ip, (uint32_t)lport << 16 | port);
+    c->ts_offset = tcp_ts_offset(st, c->lip, lport, ip, port);
     tcp_table_hash(c);
     c->state = TCP_SYN_SENT;
     c->last_rx = now_ms;
@@ -665,13 +685,18 @@ void tcp_set_buffers(struct tcp_conn *c, size_t sndbuf, size_t rcvbuf)
         c->rcvbuf = rcvbuf;
 }
 
-void tcp_pick_wscale(struct tcp_conn *c)
+uint8_t tcp_wscale_for(size_t rcvbuf)
 {
     unsigned ws = 0;
 
-    while (ws < TCP_MAX_WSCALE && (c->rcvbuf >> ws) > 65535)
+    while (ws < TCP_MAX_WSCALE && (rcvbuf >> ws) > 65535)
         ws++;
-    c->rcv_wscale = (uint8_t)ws;
+    return (uint8_t)ws;
+}
+
+void tcp_pick_wscale(struct tcp_conn *c)
+{
+    c->rcv_wscale = tcp_wscale_for(c->rcvbuf);
 }
 
 enum tcp_state tcp_get_state(const struct tcp_conn *c)
@@ -823,5 +848,13 @@ int tcp_format_counters(const struct net_stack *st, char *buf, size_t size)
     m = snprintf((size_t)n < size ? buf + n : NULL, (size_t)n < size ? size - (size_t)n : 0,
                  "tcp stall limits: zero-window aborts %llu\n",
                  (unsigned long long)st->tcp.limit_aborts[TCP_LIMIT_ZERO_WINDOW]);
+    if (m < 0)
+        return m;
+    n += m;
+    m = snprintf((size_t)n < size ? buf + n : NULL, (size_t)n < size ? size - (size_t)n : 0,
+                 "tcp syn cookies: sent %llu, accepted %llu, rejected %llu\n",
+                 (unsigned long long)st->tcp.syncookies_sent,
+                 (unsigned long long)st->tcp.syncookies_accepted,
+                 (unsigned long long)st->tcp.syncookies_rejected);
     return m < 0 ? m : n + m;
 }

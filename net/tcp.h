@@ -8,7 +8,8 @@
  * used: RFC 6675-style pipe and hole retransmission), window scaling, timestamps and PAWS (RFC
  * 7323), delayed ACKs, Nagle, zero-window probes, keepalive, MSS from the MTU, RFC 5961 (challenge
  * ACKs, rate limited), RFC 6528 ISNs (SipHash), and bounded resources (half-open cache, accept
- * backlog, out-of-order queue, send and receive buffers, a global byte budget). See net/README.md.
+ * backlog, out-of-order queue, send and receive buffers, a global byte budget), SYN cookies when
+ * the half-open cache is full (RFC 4987 3.6). See net/README.md.
  *
  * Zero-copy receive: tcp_recv hands the app the very netbuf the device
  * filled (data moved to the payload). The app nbuf_puts it when done, which
@@ -251,8 +252,8 @@ void tcp_destroy_all(struct net_stack *st);
  * embedder waits for 0 before it powers off, so the last response is not
  * lost with the VM. */
 unsigned tcp_unfinished(const struct net_stack *st);
-/* "tcp: conns 2, mem 1234 bytes, ..." and a line of segments by size
- * class. Returns what snprintf would. */
+/* "tcp: conns 2, mem 1234 bytes, ...", a line of segments by size class
+ * and one of SYN cookies. Returns what snprintf would. */
 int tcp_format_counters(const struct net_stack *st, char *buf, size_t size);
 
 /* Stack-wide TCP state (inside struct net_stack). */
@@ -278,6 +279,8 @@ struct tcp_table {
     unsigned half_open;     /* SYN-RECEIVED from a listener (the SYN cache) */
     size_t mem;             /* bytes held in send and receive queues, all conns */
     uint64_t key[2];        /* SipHash key for ISNs and timestamp offsets */
+    uint64_t cookie_key[2]; /* SipHash key for SYN cookies (derived from key) */
+    uint64_t cookie_recent; /* 1 + the cookie period of the last cookie sent; 0: none yet */
     uint16_t next_ephemeral;
     uint64_t chack_window_ms; /* challenge ACK rate limit: current second */
     unsigned chack_left;
@@ -285,6 +288,9 @@ struct tcp_table {
     uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early: table full or no memory */
     uint64_t time_wait_reclaimed_nomem; /* of those, for want of memory */
     uint64_t syn_cache_evicted;         /* half-open connections dropped for a newer SYN */
+    uint64_t syncookies_sent;     /* SYNs answered with a SYN cookie (the SYN cache was full) */
+    uint64_t syncookies_accepted; /* ACKs with a good cookie: connections made from them */
+    uint64_t syncookies_rejected; /* ACKs checked as cookies and refused (forged, too old) */
     uint64_t nomem_retries; /* sends that found no memory, nothing in flight: timer armed */
     uint64_t cc_cuts[2];      /* loss responses (ssthresh cut), by tcp_cc: reno, cubic */
     uint64_t tw_syn_accepted; /* SYNs that ended a TIME-WAIT and opened a new connection */

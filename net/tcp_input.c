@@ -181,26 +181,66 @@ static void apply_syn_options(struct tcp_conn *c, const struct tcp_seg *seg)
 
 /* ---- LISTEN and SYN-SENT ------------------------------------------------ */
 
-
-/*
- * The SYN cache is full: forget its oldest entry (a new connection goes to
- * the head of the list, so the last half-open one found is the oldest)
- * and take the new SYN. Under a SYN flood the cache then turns over instead
- * of refusing every client for the minute its entries would live; a real
- * client's handshake completes as long as its ACK comes back before
- * tcp_syn_cache newer SYNs push it out. No RST: the peer is likely spoofed.
- */
-static int syn_cache_evict_oldest(struct net_stack *st)
+/* The oldest half-open connection (a new connection goes to the head of
+ * the list, so the last one found), or NULL. */
+static struct tcp_conn *syn_cache_oldest(struct net_stack *st)
 {
     struct tcp_conn *oldest = NULL;
     for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next)
         if (c->in_syn_cache)
             oldest = c;
+    return oldest;
+}
+
+/*
+ * The SYN cache is full: forget its oldest entry and take the new SYN.
+ * Under a SYN flood the cache then turns over instead of refusing every
+ * client for the minute its entries would live. No RST: the peer is likely
+ * spoofed.
+ */
+static int syn_cache_evict_oldest(struct net_stack *st)
+{
+    struct tcp_conn *oldest = syn_cache_oldest(st);
     if (oldest == NULL)
         return 0;
     st->tcp.syn_cache_evicted++;
     tcp_free(oldest);
     return 1;
+}
+
+/*
+ * Half-open connections the cache holds: tcp_syn_cache, but at most half
+ * the connection table. With little memory the table (tcp_conns) may be
+ * smaller than the cache; a flood would then fill the table with half-open
+ * entries, and every SYN after it, and the ACK of every cookie, would find
+ * no room (tcp_nomem) until they time out.
+ */
+static unsigned syn_cache_limit(const struct net_stack *st)
+{
+    unsigned half_table = st->lim.tcp_conns > 2 ? st->lim.tcp_conns / 2 : 1;
+    return st->lim.tcp_syn_cache < half_table ? st->lim.tcp_syn_cache : half_table;
+}
+
+/*
+ * A SYN found the SYN cache full: answer it with a SYN cookie rather than
+ * evict? Cookies (RFC 4987 3.6) keep every half-open entry and cost the
+ * new connection the options a cookie cannot carry, so they are for when
+ * the cache is full of entries that may still complete: the oldest has not
+ * yet retransmitted its SYN-ACK (syn_tries 0: younger than the initial
+ * RTO, 1 s). An entry whose SYN-ACK went unanswered that long is most
+ * likely spoofed and is evicted instead, the new SYN getting a full
+ * connection. So a half-open entry always has its first RTO to complete,
+ * and under a flood the cache turns over at most tcp_syn_cache entries a
+ * second while the other SYNs get cookies. Never for a SYN that ends a
+ * TIME-WAIT (prev_snd_max): its ISS must be past the old incarnation's,
+ * which a cookie cannot promise. tcp_syncookies = 0: always evict.
+ */
+static int syn_cache_wants_cookie(struct net_stack *st, const uint32_t *prev_snd_max)
+{
+    if (!st->lim.tcp_syncookies || prev_snd_max != NULL)
+        return 0;
+    struct tcp_conn *oldest = syn_cache_oldest(st);
+    return oldest == NULL || oldest->syn_tries == 0;
 }
 
 /*
@@ -211,21 +251,21 @@ static int syn_cache_evict_oldest(struct net_stack *st)
  * clock in tcp_isn only moves 250 a millisecond, less than one response
  * can send, so it is not enough on its own.
  */
-static uint32_t passive_iss(const struct tcp_conn *c, const uint32_t *prev_snd_max, uint64_t now_ms)
+static uint32_t passive_iss(struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+                            uint16_t rport, const uint32_t *prev_snd_max, uint64_t now_ms)
 {
-    uint32_t iss = tcp_isn(c->st, c->lip, c->lport, c->rip, c->rport, now_ms);
+    uint32_t iss = tcp_isn(st, lip, lport, rip, rport, now_ms);
 
     if (prev_snd_max != NULL && !seq_gt(iss, *prev_snd_max))
         iss = *prev_snd_max + 1;
     return iss;
 }
 
-/* A half-open connection for a SYN the listener takes (SYN-RECEIVED,
- * counted in the SYN cache), its SYN-ACK sent; NULL without memory. */
-static struct tcp_conn *passive_open(struct tcp_conn *l, struct net_iface *ifc,
+/* A connection of listener l in SYN-RECEIVED for `syn` (its options
+ * taken), our ISS iss, nothing sent; NULL without memory. */
+static struct tcp_conn *passive_conn(struct tcp_conn *l, struct net_iface *ifc,
                                      const struct ip4_info *ip, uint16_t rport,
-                                     const struct tcp_seg *seg, const uint32_t *prev_snd_max,
-                                     uint64_t now_ms)
+                                     const struct tcp_seg *syn, uint32_t iss, uint64_t now_ms)
 {
     struct net_stack *st = l->st;
     struct tcp_conn *c = tcp_conn_new(st);
@@ -244,18 +284,16 @@ static struct tcp_conn *passive_open(struct tcp_conn *l, struct net_iface *ifc,
     for (unsigned k = 0; k < TCP_LIMITS; k++)
         c->limit_ms[k] = l->limit_ms[k];
     tcp_pick_wscale(c);
-    c->in_syn_cache = 1;
-    st->tcp.half_open++;
     tcp_init_conn_params(c);
-    apply_syn_options(c, seg);
-    c->irs = seg->seq;
-    c->rcv_nxt = c->rcv_adv = seg->seq + 1;
-    c->iss = passive_iss(c, prev_snd_max, now_ms);
+    apply_syn_options(c, syn);
+    c->irs = syn->seq;
+    c->rcv_nxt = c->rcv_adv = syn->seq + 1;
+    c->iss = iss;
     c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
-    c->snd_wnd = seg->wnd;
-    c->max_snd_wnd = seg->wnd;
-    c->snd_wl1 = seg->seq;
-    c->ts_offset = tcp_hash32(st, c->lip ^ 0x5a5a5a5au, c->rip, (uint32_t)c->lport << 16 | rport);
+    c->snd_wnd = syn->wnd;
+    c->max_snd_wnd = syn->wnd;
+    c->snd_wl1 = syn->seq;
+    c->ts_offset = tcp_ts_offset(st, c->lip, c->lport, c->rip, rport);
     tcp_table_hash(c);
     c->state = TCP_SYN_RECEIVED;
     c->last_rx = now_ms;
@@ -265,45 +303,182 @@ static struct tcp_conn *passive_open(struct tcp_conn *l, struct net_iface *ifc,
     c->keepalive = l->keepalive;
     c->nodelay = l->nodelay;
     st->tcp.conns_opened++;
+    return c;
+}
+
+/* A half-open connection for a SYN the listener takes (SYN-RECEIVED,
+ * counted in the SYN cache), its SYN-ACK sent; NULL without memory. */
+static struct tcp_conn *passive_open(struct tcp_conn *l, struct net_iface *ifc,
+                                     const struct ip4_info *ip, uint16_t rport,
+                                     const struct tcp_seg *seg, const uint32_t *prev_snd_max,
+                                     uint64_t now_ms)
+{
+    struct net_stack *st = l->st;
+    uint32_t iss = passive_iss(st, ip->dst, l->lport, ip->src, rport, prev_snd_max, now_ms);
+    struct tcp_conn *c = passive_conn(l, ifc, ip, rport, seg, iss, now_ms);
+    if (c == NULL)
+        return NULL;
+    c->in_syn_cache = 1;
+    st->tcp.half_open++;
     tcp_send_syn(c, now_ms);
     return c;
 }
 
+/* ---- SYN cookies (tcp_syncookie.c has the encoding) ---------------------- */
+
+/* The window of a listener's SYN-ACK: what a new connection's empty
+ * receive buffer offers (SYN windows are never scaled). */
+static uint16_t synack_window(const struct tcp_conn *l)
+{
+    return (uint16_t)(l->rcvbuf < 65535 ? l->rcvbuf : 65535);
+}
+
+/*
+ * Answer a SYN with a SYN cookie and keep nothing (RFC 4987 3.6). Our
+ * SYN-ACK offers what the cookie can bring back: the MSS always; with
+ * timestamps (the peer offered them), window scaling and SACK as the
+ * peer offered them, carried in our TSval; without, neither.
+ */
+static void syncookie_reply(struct tcp_conn *l, struct net_iface *ifc, const struct ip4_info *ip,
+                            uint16_t rport, const struct tcp_seg *seg, uint64_t now_ms)
+{
+    struct net_stack *st = l->st;
+    const struct tcp_opts *o = &seg->opt;
+    struct tcp_synack sa = {
+        .lip = ip->dst,
+        .rip = ip->src,
+        .lport = l->lport,
+        .rport = rport,
+        .ack = seg->seq + 1,
+        .wnd = synack_window(l),
+        .opt.mss = tcp_iface_mss(ifc),
+    };
+
+    sa.seq = tcp_cookie_isn(st, sa.lip, sa.lport, sa.rip, rport, seg->seq,
+                            o->has_mss ? o->mss : TCP_DEFAULT_MSS, o->has_ts, now_ms);
+    if (o->has_ts) {
+        uint32_t clock = (uint32_t)now_ms + tcp_ts_offset(st, sa.lip, sa.lport, sa.rip, rport);
+        sa.opt.ts = 1;
+        sa.opt.tsval = tcp_cookie_tsval(clock, o->has_ws, o->wscale, o->sack_ok);
+        sa.opt.tsecr = o->tsval;
+        sa.opt.ws = o->has_ws;
+        sa.opt.wscale = tcp_wscale_for(l->rcvbuf);
+        sa.opt.sack = o->sack_ok;
+    }
+    tcp_send_synack_stateless(st, ifc, &sa, now_ms);
+    st->tcp.syncookies_sent++;
+    st->tcp.cookie_recent = tcp_cookie_period(now_ms) + 1;
+}
+
+/* Whether an ACK at a listener should be checked as a cookie: cookies are
+ * on and one was sent in the current period or the one before. Otherwise
+ * it is answered as before (RST), and a blind guesser has nothing to aim
+ * at while there is no flood. */
+static int syncookie_recent(const struct net_stack *st, uint64_t now_ms)
+{
+    return st->lim.tcp_syncookies && st->tcp.cookie_recent != 0 &&
+           tcp_cookie_period(now_ms) + 1 - st->tcp.cookie_recent <= 1;
+}
+
+/*
+ * An ACK (no SYN, no RST) at a listener while cookies are in use: the
+ * handshake of a SYN we answered with a cookie? Its ack - 1 must be a
+ * valid cookie for the 4-tuple and its seq - 1; then the connection is
+ * made in SYN-RECEIVED as passive_open would have, with the options the
+ * cookie carried, and returned: the caller processes the segment for it
+ * like any handshake ACK (established, queued for accept, data taken). A
+ * bad or old cookie gets the RST any ACK at a listener gets (RFC 9293
+ * 3.10.7.2). With the accept queue full the ACK is dropped: the peer's
+ * next segment (its data, or a retransmission) carries the same cookie.
+ * Returns NULL when nb was consumed.
+ */
+static struct tcp_conn *syncookie_ack(struct tcp_conn *l, struct net_iface *ifc, struct netbuf *nb,
+                                      const struct ip4_info *ip, uint16_t rport,
+                                      const struct tcp_seg *seg, uint64_t now_ms)
+{
+    struct net_stack *st = l->st;
+    struct tcp_cookie ck;
+    uint32_t peer_isn = seg->seq - 1, iss = seg->ack - 1;
+
+    if (!tcp_cookie_check(st, ip->dst, l->lport, ip->src, rport, peer_isn, iss, seg->opt.has_ts,
+                          seg->opt.tsecr, now_ms, &ck)) {
+        st->tcp.syncookies_rejected++;
+        tcp_send_rst_reply(st, ifc, ip->dst, ip->src, l->lport, rport, seg, now_ms);
+        drop(ifc, nb, NET_DROP_TCP_BAD_COOKIE);
+        return NULL;
+    }
+    if (l->aq_count >= l->backlog) {
+        drop(ifc, nb, NET_DROP_TCP_BACKLOG_FULL);
+        return NULL;
+    }
+    /* The SYN as the cookie remembers it. */
+    struct tcp_seg syn = {.seq = peer_isn, .wnd = seg->wnd, .flags = TCP_SYN};
+    syn.opt.has_mss = 1;
+    syn.opt.mss = ck.mss;
+    syn.opt.has_ws = ck.ws;
+    syn.opt.wscale = ck.wscale;
+    syn.opt.sack_ok = ck.sack;
+    syn.opt.has_ts = ck.ts;
+    syn.opt.tsval = seg->opt.tsval; /* the SYN's is gone; the ACK's is as good for PAWS */
+    struct tcp_conn *c = passive_conn(l, ifc, ip, rport, &syn, iss, now_ms);
+    if (c == NULL) {
+        drop(ifc, nb, NET_DROP_TCP_NOMEM);
+        return NULL;
+    }
+    /* As if our SYN-ACK had been sent from this connection. */
+    c->syn_cookie = 1;
+    c->snd_nxt = c->snd_max = iss + 1;
+    c->rcv_adv = c->rcv_nxt + synack_window(l);
+    c->last_ack_sent = c->rcv_nxt;
+    return c;
+}
+
 /* A segment for a listener (RFC 9293 3.10.7.2). `prev_snd_max`: see
- * passive_iss. Consumes nb. */
-static void listen_input(struct tcp_conn *l, struct net_iface *ifc, struct netbuf *nb,
-                         const struct ip4_info *ip, const struct tcp_seg *seg,
-                         const uint32_t *prev_snd_max, uint64_t now_ms)
+ * passive_iss. Returns NULL when nb was consumed, or the connection the
+ * ACK of a SYN cookie made (syncookie_ack), to process nb for. */
+static struct tcp_conn *listen_input(struct tcp_conn *l, struct net_iface *ifc, struct netbuf *nb,
+                                     const struct ip4_info *ip, const struct tcp_seg *seg,
+                                     const uint32_t *prev_snd_max, uint64_t now_ms)
 {
     struct net_stack *st = l->st;
     uint16_t rport = net_get_be16(nb->buf + nb->l4_off);
 
     if (seg->flags & TCP_RST) {
         drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
-        return;
+        return NULL;
     }
     if (seg->flags & TCP_ACK) {
+        if (!(seg->flags & TCP_SYN) && syncookie_recent(st, now_ms))
+            return syncookie_ack(l, ifc, nb, ip, rport, seg, now_ms);
         tcp_send_rst_reply(st, ifc, ip->dst, ip->src, l->lport, rport, seg, now_ms);
         drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
-        return;
+        return NULL;
     }
     if (!(seg->flags & TCP_SYN)) {
         drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
-        return;
+        return NULL;
     }
     if (l->aq_count >= l->backlog) {
         drop(ifc, nb, NET_DROP_TCP_BACKLOG_FULL);
-        return;
+        return NULL;
     }
-    if (st->tcp.half_open >= st->lim.tcp_syn_cache && !syn_cache_evict_oldest(st)) {
-        drop(ifc, nb, NET_DROP_TCP_SYN_CACHE_FULL);
-        return;
+    if (st->tcp.half_open >= syn_cache_limit(st)) {
+        if (syn_cache_wants_cookie(st, prev_snd_max)) {
+            syncookie_reply(l, ifc, ip, rport, seg, now_ms);
+            nbuf_put(nb); /* data on a SYN is not kept: the peer sends it again */
+            return NULL;
+        }
+        if (!syn_cache_evict_oldest(st)) {
+            drop(ifc, nb, NET_DROP_TCP_SYN_CACHE_FULL);
+            return NULL;
+        }
     }
     if (passive_open(l, ifc, ip, rport, seg, prev_snd_max, now_ms) == NULL) {
         drop(ifc, nb, NET_DROP_TCP_NOMEM);
-        return;
+        return NULL;
     }
     nbuf_put(nb); /* data on a SYN is not kept: the peer sends it again */
+    return NULL;
 }
 
 /* ---- a SYN for a connection in TIME-WAIT ------------------------------------ */
@@ -355,7 +530,7 @@ static int time_wait_syn(struct tcp_conn *tw, struct net_iface *ifc, struct netb
     tcp_terminate(tw, 0);
     if (tw->app_closed)
         tcp_free(tw); /* its slot goes to the new connection */
-    listen_input(l, ifc, nb, ip, seg, &prev_snd_max, now_ms);
+    listen_input(l, ifc, nb, ip, seg, &prev_snd_max, now_ms); /* a SYN: never a connection */
     return 1;
 }
 
@@ -1017,16 +1192,22 @@ static void sync_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf 
             drop(ifc, nb, NET_DROP_TCP_BACKLOG_FULL);
             return;
         }
-        if (c->ts_ok && seg->opt.has_ts && seg->opt.tsecr != 0)
-            tcp_rtt_sample(c, (uint32_t)now_ms + c->ts_offset - seg->opt.tsecr);
-        else if (c->syn_tries == 0)
-            tcp_rtt_sample(c, (uint32_t)(now_ms - c->rtt_start));
+        /* The handshake's RTT sample; none for a cookie (no SYN-ACK was
+         * timed, and its TSval is not the clock). */
+        if (!c->syn_cookie) {
+            if (c->ts_ok && seg->opt.has_ts && seg->opt.tsecr != 0)
+                tcp_rtt_sample(c, (uint32_t)now_ms + c->ts_offset - seg->opt.tsecr);
+            else if (c->syn_tries == 0)
+                tcp_rtt_sample(c, (uint32_t)(now_ms - c->rtt_start));
+        }
         c->snd_una = seg->ack;
         c->snd_wnd = seg->wnd << c->snd_wscale;
         c->max_snd_wnd = c->snd_wnd;
         c->snd_wl1 = seg->seq;
         c->snd_wl2 = seg->ack;
         established(c, now_ms);
+        if (c->syn_cookie)
+            c->st->tcp.syncookies_accepted++;
         if (l != NULL) {
             c->aq_next = NULL;
             if (l->aq_tail != NULL)
@@ -1109,8 +1290,10 @@ void tcp_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb,
         return;
     }
     if (c->state == TCP_LISTEN) {
-        listen_input(c, ifc, nb, ip, &seg, NULL, now_ms);
-        return;
+        c = listen_input(c, ifc, nb, ip, &seg, NULL, now_ms);
+        if (c == NULL)
+            return;
+        /* a SYN cookie's ACK made c (SYN-RECEIVED): the segment is its ACK */
     }
     if (c->state == TCP_TIME_WAIT && (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
         time_wait_syn(c, ifc, nb, ip, &seg, now_ms))
@@ -1127,4 +1310,6 @@ void tcp_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb,
         synsent_input(c, ifc, nb, &seg, now_ms);
     else
         sync_input(c, ifc, nb, &seg, now_ms);
+    if (c->syn_cookie && c->state == TCP_SYN_RECEIVED)
+        tcp_free(c); /* a cookie's connection not taken after all: keep no state */
 }

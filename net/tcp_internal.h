@@ -113,6 +113,7 @@ struct tcp_conn {
     uint8_t on_tw;        /* in the TIME-WAIT list */
     uint8_t hashed;       /* in the hash by 4-tuple */
     uint8_t listed;       /* in the listeners */
+    uint8_t syn_cookie;   /* made from the ACK of a SYN cookie (no SYN-ACK to time) */
 
     /* Listener side. */
     struct tcp_conn *parent;  /* half-open or queued: the listener */
@@ -191,6 +192,32 @@ struct tcp_conn {
     struct tcp_conn_stats stats;
 };
 
+/* Options of a SYN or SYN-ACK, as tcp_output.c writes them. */
+struct tcp_syn_opts {
+    uint16_t mss;          /* ours, from the MTU */
+    uint8_t ts, ws, sack;  /* which options go in */
+    uint8_t wscale;        /* our shift, with ws */
+    uint32_t tsval, tsecr; /* with ts */
+};
+
+/* A SYN-ACK sent without a connection (a SYN cookie). */
+struct tcp_synack {
+    uint32_t lip, rip;
+    uint16_t lport, rport;
+    uint32_t seq, ack;
+    uint16_t wnd;
+    struct tcp_syn_opts opt;
+};
+
+/* What a valid SYN cookie gives back (tcp_syncookie.c). */
+struct tcp_cookie {
+    uint16_t mss;   /* the peer's MSS, rounded down to the table */
+    uint8_t ts;     /* timestamps on (the SYN and the ACK carried them) */
+    uint8_t ws;     /* the peer offered window scaling (only known with ts) */
+    uint8_t wscale; /* its shift, with ws */
+    uint8_t sack;   /* the peer offered SACK (only known with ts) */
+};
+
 /* The size class of a data segment of len payload bytes (counters). */
 static inline enum tcp_size_class tcp_size_class(const struct tcp_conn *c, uint32_t len)
 {
@@ -218,6 +245,15 @@ struct tcp_conn *tcp_conn_new(struct net_stack *st);
 uint32_t tcp_isn(struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport,
                  uint64_t now_ms);
 uint32_t tcp_hash32(const struct net_stack *st, uint32_t a, uint32_t b, uint32_t c);
+/* SipHash-2-4 of n 64-bit words. */
+uint64_t tcp_siphash(const uint64_t key[2], const uint64_t *m, unsigned n);
+/* A connection's timestamp clock is now_ms plus this (keyed by the 4-tuple). */
+uint32_t tcp_ts_offset(const struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+                       uint16_t rport);
+/* Our MSS on ifc: its MTU less the IPv4 and TCP headers. */
+uint16_t tcp_iface_mss(const struct net_iface *ifc);
+/* The smallest window scale that expresses rcvbuf. */
+uint8_t tcp_wscale_for(size_t rcvbuf);
 void tcp_sndq_drop_acked(struct tcp_conn *c, uint32_t acked);
 void tcp_release_queues(struct tcp_conn *c);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
@@ -257,6 +293,9 @@ void tcp_send_ack(struct tcp_conn *c, uint64_t now_ms);
 void tcp_send_syn(struct tcp_conn *c, uint64_t now_ms);
 /* An RST for conn (seq snd_nxt). */
 void tcp_send_rst_conn(struct tcp_conn *c, uint64_t now_ms);
+/* A SYN-ACK for a SYN cookie: nothing of it is remembered. */
+void tcp_send_synack_stateless(struct net_stack *st, struct net_iface *ifc,
+                               const struct tcp_synack *sa, uint64_t now_ms);
 /* An RST answering a segment no connection wants (RFC 9293 3.10.7.1). */
 void tcp_send_rst_reply(struct net_stack *st, struct net_iface *ifc, uint32_t lip, uint32_t rip,
                         uint16_t lport, uint16_t rport, const struct tcp_seg *seg, uint64_t now_ms);
@@ -268,6 +307,25 @@ uint32_t tcp_sacked_bytes(const struct tcp_conn *c);
 uint32_t tcp_pipe(const struct tcp_conn *c);
 /* Effective MSS: mss minus the options every data segment carries. */
 uint32_t tcp_eff_mss(const struct tcp_conn *c);
+
+/* tcp_syncookie.c */
+/* The cookie period (t) of now_ms. */
+uint64_t tcp_cookie_period(uint64_t now_ms);
+/* Our ISN for a SYN answered with a cookie: encodes t, the peer's MSS
+ * (peer_mss: its option, or 536) and whether timestamps are on, bound to
+ * the 4-tuple and the peer's ISN. */
+uint32_t tcp_cookie_isn(const struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+                        uint16_t rport, uint32_t peer_isn, uint16_t peer_mss, int ts,
+                        uint64_t now_ms);
+/* Our TSval for a cookie SYN-ACK: the clock with its low bits replaced by
+ * the peer's window scale and SACK-permitted, never ahead of the clock. */
+uint32_t tcp_cookie_tsval(uint32_t clock, int ws, uint8_t wscale, int sack);
+/* Whether the ACK of a cookie SYN-ACK is good: cookie = its ack - 1,
+ * peer_isn = its seq - 1, ts whether it carries timestamps (tsecr the
+ * echo). On 1, *out holds the options to open the connection with. */
+int tcp_cookie_check(const struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+                     uint16_t rport, uint32_t peer_isn, uint32_t cookie, int ts, uint32_t tsecr,
+                     uint64_t now_ms, struct tcp_cookie *out);
 
 /* tcp_timer.c */
 void tcp_conn_tick(struct tcp_conn *c, uint64_t now_ms);

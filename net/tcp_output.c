@@ -65,39 +65,55 @@ static uint32_t rcv_wnd_to_advertise(struct tcp_conn *c)
     return wnd < max ? wnd : max;
 }
 
-/* Options of a SYN or SYN-ACK; returns their length (a multiple of 4). */
-static size_t syn_options(const struct tcp_conn *c, uint8_t *p, uint64_t now_ms)
+/* Write the options of a SYN or SYN-ACK; returns their length (a multiple
+ * of 4). */
+static size_t put_syn_options(const struct tcp_syn_opts *o, uint8_t *p)
 {
     size_t n = 0;
-    int synack = c->state != TCP_SYN_SENT;
 
-    unsigned mtu = c->ifc != NULL && c->ifc->mtu >= 68 ? c->ifc->mtu : 576;
     p[n++] = 2;
     p[n++] = 4;
-    net_put_be16(p + n, (uint16_t)(mtu - IP4_HDR_LEN - TCP_HDR_LEN)); /* ours, not the clamp */
+    net_put_be16(p + n, o->mss);
     n += 2;
-    if (!synack || c->ts_ok) {
+    if (o->ts) {
         p[n++] = 1;
         p[n++] = 1;
         p[n++] = 8;
         p[n++] = 10;
-        net_put_be32(p + n, (uint32_t)now_ms + c->ts_offset);
-        net_put_be32(p + n + 4, synack ? c->ts_recent : 0);
+        net_put_be32(p + n, o->tsval);
+        net_put_be32(p + n + 4, o->tsecr);
         n += 8;
     }
-    if (!synack || c->ws_ok) {
+    if (o->ws) {
         p[n++] = 1;
         p[n++] = 3;
         p[n++] = 3;
-        p[n++] = c->rcv_wscale;
+        p[n++] = o->wscale;
     }
-    if (!synack || c->sack_ok) {
+    if (o->sack) {
         p[n++] = 1;
         p[n++] = 1;
         p[n++] = 4;
         p[n++] = 2;
     }
     return n;
+}
+
+/* Options of c's SYN (all of them) or SYN-ACK (those the peer offered). */
+static size_t syn_options(const struct tcp_conn *c, uint8_t *p, uint64_t now_ms)
+{
+    int synack = c->state != TCP_SYN_SENT;
+    struct tcp_syn_opts o = {
+        .mss = tcp_iface_mss(c->ifc), /* ours, not the clamp */
+        .ts = !synack || c->ts_ok,
+        .ws = !synack || c->ws_ok,
+        .sack = !synack || c->sack_ok,
+        .wscale = c->rcv_wscale,
+        .tsval = (uint32_t)now_ms + c->ts_offset,
+        .tsecr = synack ? c->ts_recent : 0,
+    };
+
+    return put_syn_options(&o, p);
 }
 
 /* Timestamp and SACK options of other segments. */
@@ -270,6 +286,20 @@ void tcp_send_syn(struct tcp_conn *c, uint64_t now_ms)
 void tcp_send_rst_conn(struct tcp_conn *c, uint64_t now_ms)
 {
     xmit(c, c->snd_max, TCP_RST | TCP_ACK, 0, now_ms);
+}
+
+void tcp_send_synack_stateless(struct net_stack *st, struct net_iface *ifc,
+                               const struct tcp_synack *sa, uint64_t now_ms)
+{
+    uint8_t opts[40];
+    size_t olen = put_syn_options(&sa->opt, opts), hlen = TCP_HDR_LEN + olen;
+    struct netbuf *hdr = net_tx_alloc_hdr(st, ifc, NET_L4_HEADROOM, hlen);
+
+    if (hdr == NULL)
+        return;
+    put_header(hdr->data, sa->lport, sa->rport, sa->seq, sa->ack, TCP_SYN | TCP_ACK, sa->wnd, hlen);
+    memcpy(hdr->data + TCP_HDR_LEN, opts, olen);
+    send_datagram(st, ifc, sa->lip, sa->rip, hdr, now_ms);
 }
 
 void tcp_send_rst_reply(struct net_stack *st, struct net_iface *ifc, uint32_t lip, uint32_t rip,

@@ -113,6 +113,9 @@ struct http_stats {
     uint64_t rx_csum_partial;         /* frames whose checksum the sender left partial (same) */
     uint64_t tw_syn_accepted;         /* SYNs that ended a TIME-WAIT (the app fills it in) */
     uint64_t tw_syn_refused;          /* SYNs answered in TIME-WAIT (the app fills it in) */
+    uint64_t syncookies_sent;         /* SYNs answered with a SYN cookie (the app fills it in) */
+    uint64_t syncookies_accepted;     /* connections made from a cookie (the app fills it in) */
+    uint64_t syncookies_rejected;     /* ACKs refused as cookies (the app fills it in) */
     uint64_t tso_frames_sent;         /* TCP frames over one MSS, segmented by the device (same) */
     /* Where a request's cost goes (the app fills these in): cycles all
      * cores spent busy (not idle), the TSC's rate, and the network

@@ -106,6 +106,9 @@ static void refresh_stats(void)
         stats.rx_csum_partial = nc.rx_csum_partial;
         stats.tw_syn_accepted = nc.tcp_tw_syn_accepted;
         stats.tw_syn_refused = nc.tcp_tw_syn_refused;
+        stats.syncookies_sent = nc.tcp_syncookies_sent;
+        stats.syncookies_accepted = nc.tcp_syncookies_accepted;
+        stats.syncookies_rejected = nc.tcp_syncookies_rejected;
         stats.tso_frames_sent = nc.tcp_segs_out_by_size[1] + nc.tcp_segs_out_by_size[2];
         stats.nomem.accept_reset = nc.accept_nomem;
         stats.nomem.send_retries = nc.send_retries_nomem;

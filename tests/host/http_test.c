@@ -567,6 +567,9 @@ TEST(http_stats_page_and_accounting)
     st.reasm_bytes = 8;
     st.reasm_bytes_max = 9;
     st.reasm_bytes_limit = 10;
+    st.syncookies_sent = 40;
+    st.syncookies_accepted = 3;
+    st.syncookies_rejected = 2;
     for (int i = 0; i < 2; i++) {
         serve(req, &r);
         http_stats_account(&st, &r);
@@ -593,6 +596,9 @@ TEST(http_stats_page_and_accounting)
     CHECK(strstr(page, "\nstack_tw_syn_refused 1\n") != NULL);
     CHECK(strstr(page, "\nzero_window_aborts 6\n") != NULL);
     CHECK(strstr(page, "\nreasm_bytes 8\nreasm_bytes_max 9\nreasm_bytes_limit 10\n") != NULL);
+    CHECK(strstr(page, "\nstack_syncookies_sent 40\n") != NULL);
+    CHECK(strstr(page, "\nstack_syncookies_accepted 3\n") != NULL);
+    CHECK(strstr(page, "\nstack_syncookies_rejected 2\n") != NULL);
     CHECK(strstr(page, "\nbody_bytes ") != NULL);
     CHECK_UINT_EQ(st.body_bytes, 2 * 100 + strlen("404 Not Found\n"));
     http_stats_account(&st, &r);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "net/tcp.h"
+#include "net/tcp_internal.h" /* tcp_cookie_isn, to aim a cookie near 2^32 */
 #include "net_test.h"
 
 #define LPORT 80
@@ -1535,6 +1536,7 @@ TEST(net_tcp_syn_cache_and_backlog_limits)
     nt_host(&t.h, 0);
     nt_learn_peer(&t.h);
     t.h.st.lim.tcp_syn_cache = 2;
+    t.h.st.lim.tcp_syncookies = 0; /* a full cache always evicts (cookies: below) */
     CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 1, &t.l), 0);
     for (uint16_t p = 1; p <= 3; p++)
         tc_in(
@@ -1545,6 +1547,7 @@ TEST(net_tcp_syn_cache_and_backlog_limits)
      * out of the full cache instead of being refused. */
     CHECK_UINT_EQ(DROPS(&t.h, TCP_SYN_CACHE_FULL), 0);
     CHECK_UINT_EQ(t.h.st.tcp.syn_cache_evicted, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_sent, 0);
     CHECK_UINT_EQ(t.h.st.tcp.half_open, 2);
     uint32_t iss[3];
     for (int i = 0; i < 3; i++) {
@@ -2414,6 +2417,466 @@ TEST(net_tcp_time_wait_syn_counters_are_printed)
     tw_syn(&t, t.pseq + 1, 0, 0);
     net_format_counters(&t.h.st, buf, sizeof(buf));
     CHECK(strstr(buf, "time-wait SYN accepted 1, refused 1") != NULL);
+    tc_done(&t);
+}
+
+/* ---- SYN cookies ------------------------------------------------------------- */
+
+/* n SYNs from spoofed ports first_port..: half-open connections whose
+ * SYN-ACKs nobody answers (discarded). */
+static void ck_flood(struct tc *t, uint16_t first_port, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        tc_in(t, (struct sg){.flags = F_SYN,
+                             .seq = 5000 + i,
+                             .wnd = 1000,
+                             .ws = -1,
+                             .sport = (uint16_t)(first_port + i)});
+    fake_dev_clear(&t->h.dev);
+}
+
+/* A listener (accept queue `backlog`) whose SYN cache of `cache` entries
+ * is full of spoofed half-open connections, at 1 s on the clock. */
+static void ck_setup(struct tc *t, unsigned cache, unsigned backlog)
+{
+    memset(t, 0, sizeof(*t));
+    nt_host(&t->h, 0);
+    nt_learn_peer(&t->h);
+    t->h.now = 1000;
+    t->h.st.lim.tcp_syn_cache = cache;
+    CHECK_INT_EQ(tcp_listen(&t->h.st, LPORT, backlog, &t->l), 0);
+    tcp_set_notify(t->l, on_event, t);
+    ck_flood(t, 1001, cache);
+    CHECK_UINT_EQ(t->h.st.tcp.half_open, cache);
+}
+
+/* A real client's SYN from sport (ISN piss; mss 0: no option, ws < 0:
+ * none); its SYN-ACK in *o. */
+static void ck_syn(struct tc *t, uint16_t sport, uint32_t piss, uint16_t mss, int ws, int sack,
+                   int ts, struct so *o)
+{
+    tc_in(t, (struct sg){.flags = F_SYN,
+                         .seq = piss,
+                         .wnd = 65535,
+                         .mss = mss,
+                         .ws = ws,
+                         .sackok = sack,
+                         .ts = ts,
+                         .tsval = t->ts_base + (uint32_t)t->h.now + 5000,
+                         .sport = sport});
+    CHECK(tc_out(t, o));
+    CHECK_UINT_EQ(o->flags, F_SYN | F_ACK);
+    CHECK_UINT_EQ(o->ack, piss + 1);
+    CHECK_UINT_EQ(o->dport, sport);
+}
+
+/* The client's ACK of the SYN-ACK sa (from RPORT, with timestamps when
+ * ts): the connection is accepted into t->c. */
+static void ck_complete(struct tc *t, const struct so *sa, int ts)
+{
+    t->iss = sa->seq;
+    t->pseq = sa->ack;
+    t->ts = ts;
+    t->last_tsval = sa->tsval;
+    tc_in(t,
+          (struct sg){.flags = F_ACK, .seq = t->pseq, .ack = t->iss + 1, .wnd = 65535, .ws = -1});
+    CHECK(t->events & TCP_EV_ACCEPT);
+    t->c = tcp_accept(t->l);
+    CHECK(t->c != NULL);
+    if (t->c != NULL) {
+        CHECK_INT_EQ(tcp_get_state(t->c), TCP_ESTABLISHED);
+        tcp_set_notify(t->c, on_event, t);
+    }
+    t->events = 0;
+}
+
+/* The peer's bytes arrived in order: read them and compare. */
+static void ck_read_peer_bytes(struct tc *t, uint32_t seq, size_t len)
+{
+    static uint8_t buf[8192];
+    CHECK_INT_EQ(tcp_recv_copy(t->c, buf, sizeof(buf), t->h.now), (long)len);
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != pattern(seq + (uint32_t)i)) {
+            CHECK(buf[i] == pattern(seq + (uint32_t)i));
+            break;
+        }
+}
+
+/* Every segment sent now: the payload bytes, the largest segment, and the
+ * last one in *last. */
+static size_t ck_take(struct tc *t, size_t *largest, struct so *last)
+{
+    struct so o;
+    size_t total = 0;
+
+    *largest = 0;
+    while (tc_out(t, &o)) {
+        total += o.len;
+        if (o.len > *largest)
+            *largest = o.len;
+        *last = o;
+    }
+    return total;
+}
+
+/* A full cache of young entries: the real client's SYN gets a cookie
+ * SYN-ACK at once, nothing is kept, and its ACK makes an accepted
+ * connection with every option the peer offered (timestamps carry the
+ * window scale and SACK): data both ways, windows scaled, SACK sent. */
+TEST(net_tcp_syncookie_answers_a_syn_when_the_cache_is_full)
+{
+    struct tc t;
+    struct so o, last;
+    size_t largest;
+
+    ck_setup(&t, 64, 4);
+    ck_syn(&t, RPORT, PISS, 1460, 7, 1, 1, &o);
+    CHECK_INT_EQ(o.mss, 1460);
+    CHECK_INT_EQ(o.ws, 3); /* ours, for the 256 KiB buffer */
+    CHECK(o.sackok && o.ts);
+    CHECK_UINT_EQ(o.tsecr, 1000 + 5000);
+    CHECK_UINT_EQ(o.tsval & 31, 7 | 16); /* the peer's shift and SACK-permitted */
+    CHECK_UINT_EQ(o.wnd, 65535);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_sent, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.half_open, 64); /* nothing kept, nothing evicted */
+    CHECK_UINT_EQ(t.h.st.tcp.syn_cache_evicted, 0);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 65);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    uint32_t cookie_tsval = o.tsval;
+    adv(&t, 20);
+    ck_complete(&t, &o, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_accepted, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_rejected, 0);
+    CHECK_UINT_EQ(t.h.st.tcp.half_open, 64);
+    CHECK_UINT_EQ(count_out(&t.h), 0); /* the handshake's ACK needs no answer */
+    /* Peer to us: delivered, acknowledged with our window scaled by 3 and
+     * the peer's timestamp echoed. */
+    peer_data(&t, 1000);
+    uint32_t peer_tsval = t.ts_base + (uint32_t)t.h.now + 5000;
+    ck_read_peer_bytes(&t, PISS + 1, 1000);
+    adv(&t, 50);
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ack == t.pseq);
+    CHECK_UINT_EQ(o.wnd, (256u * 1024) >> 3);
+    CHECK(o.ts && o.tsecr == peer_tsval);
+    CHECK(!seq_after(cookie_tsval, o.tsval)); /* our clock never went back (PAWS) */
+    /* Us to the peer: its window is scaled by its shift 7 (30 << 7). */
+    ack_to(&t, 0, 30);
+    send_bytes(&t, 20000);
+    size_t total = ck_take(&t, &largest, &last);
+    CHECK(total > 3840 - 1448 && total <= 3840);
+    CHECK_UINT_EQ(largest, 1460 - 12); /* the MSS less the timestamp option */
+    CHECK(last.ts);
+    /* SACK is on: out-of-order data is reported. */
+    tc_in(&t, (struct sg){.flags = F_ACK,
+                          .seq = t.pseq + 1000,
+                          .ack = t.iss + 1,
+                          .wnd = 30,
+                          .ws = -1,
+                          .len = 500});
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ack == t.pseq);
+    CHECK_UINT_EQ(o.nsack, 1);
+    CHECK(o.sack[0][0] == t.pseq + 1000 && o.sack[0][1] == t.pseq + 1500);
+    tc_done(&t);
+}
+
+/* Without timestamps the cookie brings back the MSS only: the SYN-ACK
+ * offers neither window scaling nor SACK, and the connection runs without
+ * them, its MSS the peer's rounded down to the table (1452 -> 1440). */
+TEST(net_tcp_syncookie_without_timestamps_keeps_only_the_mss)
+{
+    struct tc t;
+    struct so o, last;
+    size_t largest;
+
+    ck_setup(&t, 4, 4);
+    ck_syn(&t, RPORT, PISS, 1452, 7, 1, 0, &o);
+    CHECK_INT_EQ(o.mss, 1460);
+    CHECK_INT_EQ(o.ws, -1);
+    CHECK(!o.sackok && !o.ts);
+    ck_complete(&t, &o, 0);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_accepted, 1);
+    /* The peer's window is not scaled. */
+    ack_to(&t, 0, 5000);
+    send_bytes(&t, 20000);
+    size_t total = ck_take(&t, &largest, &last);
+    CHECK_UINT_EQ(largest, 1440);
+    CHECK(total > 5000 - 1440 && total <= 5000);
+    CHECK(!last.ts);
+    /* Neither is ours, nor is SACK sent. */
+    peer_data(&t, 100);
+    ck_read_peer_bytes(&t, PISS + 1, 100);
+    tc_in(&t, (struct sg){.flags = F_ACK,
+                          .seq = t.pseq + 1000,
+                          .ack = t.iss + 1,
+                          .wnd = 5000,
+                          .ws = -1,
+                          .len = 500});
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ack == t.pseq);
+    CHECK_UINT_EQ(o.nsack, 0);
+    CHECK_UINT_EQ(o.wnd, 65535); /* 256 KiB less 500 held, unscaled: capped */
+    tc_done(&t);
+}
+
+/* The MSS a cookie carries: the largest table entry not above the peer's
+ * (536 without the option), never above ours. */
+TEST(net_tcp_syncookie_mss_rounds_down_to_the_table)
+{
+    static const uint16_t peer[] = {0, 1460, 1400, 1399, 1300, 600, 535, 9000};
+    static const size_t want[] = {536, 1460, 1400, 1360, 1300, 536, 88, 1460};
+
+    for (size_t i = 0; i < sizeof(peer) / sizeof(peer[0]); i++) {
+        struct tc t;
+        struct so o, last;
+        size_t largest;
+
+        ck_setup(&t, 1, 4);
+        ck_syn(&t, RPORT, PISS, peer[i], -1, 0, 0, &o);
+        ck_complete(&t, &o, 0);
+        ack_to(&t, 0, 60000);
+        send_bytes(&t, 3000);
+        ck_take(&t, &largest, &last);
+        CHECK_UINT_EQ(largest, want[i]);
+        tc_done(&t);
+    }
+}
+
+/* ACKs that do not carry a good cookie get the RST any ACK at a listener
+ * gets, and are counted: a wrong cookie (off by one, or another value), a
+ * good one from another port or
+ * for another peer ISN, or one with timestamps the SYN did not have. No
+ * connection is made; the right ACK then completes. Before any cookie was
+ * sent, a stray ACK is not checked at all. */
+TEST(net_tcp_syncookie_forged_acks_are_reset_and_counted)
+{
+    struct tc t;
+    struct so o, r;
+    char buf[4000];
+
+    ck_setup(&t, 4, 4);
+    tc_in(&t, (struct sg){.flags = F_ACK, .seq = 7, .ack = 12345, .wnd = 1000, .ws = -1});
+    CHECK(tc_out(&t, &r) && r.flags == F_RST && r.seq == 12345);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_BAD_STATE), 1);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_rejected, 0);
+
+    ck_syn(&t, RPORT, PISS, 1460, -1, 0, 0, &o);
+    const struct sg forged[] = {
+        {.flags = F_ACK, .seq = PISS + 1, .ack = o.seq + 2, .wnd = 1000, .ws = -1},
+        {.flags = F_ACK, .seq = PISS + 1, .ack = (o.seq ^ 0x5a5a5a5au) + 1, .wnd = 1000, .ws = -1},
+        {.flags = F_ACK, .seq = PISS + 1, .ack = o.seq + 1, .wnd = 1000, .ws = -1, .sport = 40001},
+        {.flags = F_ACK, .seq = PISS + 2, .ack = o.seq + 1, .wnd = 1000, .ws = -1},
+        {.flags = F_ACK,
+         .seq = PISS + 1,
+         .ack = o.seq + 1,
+         .wnd = 1000,
+         .ws = -1,
+         .ts = 1,
+         .tsval = 99,
+         .tsecr = 1000},
+    };
+    for (unsigned i = 0; i < 5; i++) {
+        tc_in(&t, forged[i]);
+        CHECK(tc_out(&t, &r) && r.flags == F_RST && r.seq == forged[i].ack);
+        CHECK_UINT_EQ(t.h.st.tcp.syncookies_rejected, i + 1);
+        CHECK_UINT_EQ(DROPS(&t.h, TCP_BAD_COOKIE), i + 1);
+    }
+    CHECK(tcp_accept(t.l) == NULL);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 5);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_accepted, 0);
+    ck_complete(&t, &o, 0);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_accepted, 1);
+    net_format_counters(&t.h.st, buf, sizeof(buf));
+    CHECK(strstr(buf, "tcp syn cookies: sent 1, accepted 1, rejected 5\n") != NULL);
+    CHECK(strstr(buf, "tcp_bad_cookie 5") != NULL);
+    tc_done(&t);
+}
+
+/* A cookie is good in the period it was made (64 s) and the next one;
+ * two periods on it is refused. And once no cookie has been sent for a
+ * period, ACKs at a listener are not checked as cookies any more. */
+TEST(net_tcp_syncookie_expires_after_two_periods)
+{
+    struct tc t;
+    struct so a, b, c, r;
+
+    ck_setup(&t, 4, 4); /* period 0 */
+    ck_syn(&t, RPORT, PISS, 1460, -1, 0, 0, &a);
+    ck_syn(&t, 40001, PISS, 1460, -1, 0, 0, &b);
+    adv(&t, 100000 - 1000); /* period 1 */
+    fake_dev_clear(&t.h.dev);
+    nt_learn_peer(&t.h); /* (the ARP entry expired) */
+    tc_in(&t, (struct sg){.flags = F_ACK,
+                          .seq = PISS + 1,
+                          .ack = b.seq + 1,
+                          .wnd = 1000,
+                          .ws = -1,
+                          .sport = 40001});
+    struct tcp_conn *cb = tcp_accept(t.l);
+    CHECK(cb != NULL && tcp_get_state(cb) == TCP_ESTABLISHED);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_accepted, 1);
+    tcp_abort(cb, t.h.now);
+    adv(&t, 30000); /* period 2; the spoofed half-open entries gave up */
+    CHECK_UINT_EQ(t.h.st.tcp.half_open, 0);
+    fake_dev_clear(&t.h.dev);
+    nt_learn_peer(&t.h);
+    const struct sg ack_a = {
+        .flags = F_ACK, .seq = PISS + 1, .ack = a.seq + 1, .wnd = 1000, .ws = -1};
+    tc_in(&t, ack_a); /* no cookie sent in periods 1 and 2: an ACK as ever */
+    CHECK(tc_out(&t, &r) && r.flags == F_RST);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_rejected, 0);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_BAD_STATE), 1);
+    ck_flood(&t, 2001, 4);
+    ck_syn(&t, 40002, PISS, 1460, -1, 0, 0, &c); /* cookies in use again */
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_sent, 3);
+    tc_in(&t, ack_a);
+    CHECK(tc_out(&t, &r) && r.flags == F_RST);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_rejected, 1);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_BAD_COOKIE), 1);
+    CHECK(tcp_accept(t.l) == NULL);
+    tc_done(&t);
+}
+
+/* A peer ISN of 2^32 - 1 (its first byte is sequence 0), and a cookie
+ * within 2,000 of 2^32 (aimed at by choosing the peer's ISN): both
+ * handshakes complete and data crosses 2^32 both ways. */
+TEST(net_tcp_syncookie_sequence_numbers_wrap)
+{
+    struct tc t;
+    struct so o;
+
+    ck_setup(&t, 4, 4);
+    ck_syn(&t, RPORT, 0xffffffffu, 1460, -1, 0, 0, &o);
+    ck_complete(&t, &o, 0);
+    CHECK_UINT_EQ(t.pseq, 0);
+    peer_data(&t, 3000);
+    ck_read_peer_bytes(&t, 0, 3000);
+    tcp_abort(t.c, t.h.now);
+    t.c = NULL;
+    fake_dev_clear(&t.h.dev);
+
+    /* cookie - p is a fixed offset plus 27 bits of hash of p: aim p so
+     * that the fixed part lands near the top, and try p's until the hash
+     * part is small enough. */
+    uint32_t p, cookie = 0;
+    uint32_t off = tcp_cookie_isn(&t.h.st, OUR_IP, LPORT, PEER_IP, RPORT, 0, 1460, 0, t.h.now);
+    for (uint32_t k = 0; k < 8000000; k++) {
+        p = 0xffffffffu - 1000u - off + k;
+        cookie = tcp_cookie_isn(&t.h.st, OUR_IP, LPORT, PEER_IP, RPORT, p, 1460, 0, t.h.now);
+        if (cookie >= 0xffffffffu - 2000u)
+            break;
+    }
+    CHECK(cookie >= 0xffffffffu - 2000u);
+    ck_syn(&t, RPORT, p, 1460, -1, 0, 0, &o);
+    CHECK_UINT_EQ(o.seq, cookie);
+    ck_complete(&t, &o, 0);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_accepted, 2);
+    send_bytes(&t, 4000);
+    CHECK_UINT_EQ(ack_flights(&t, 4), 4000); /* ACKs past 2^32 */
+    CHECK(t.iss + 1 + 4000 < 4000);          /* (they were) */
+    CHECK_UINT_EQ(tcp_stats(t.c)->bytes_acked, 4000);
+    peer_data(&t, 500);
+    ck_read_peer_bytes(&t, p + 1, 500);
+    tc_done(&t);
+}
+
+/* The accept queue is full when a good cookie's ACK comes: it is dropped
+ * (no RST, no state); the peer's data segment, carrying the same cookie,
+ * makes the connection once there is room, its data delivered. */
+TEST(net_tcp_syncookie_ack_waits_for_room_in_the_accept_queue)
+{
+    struct tc t;
+    struct so a, b;
+
+    ck_setup(&t, 1, 1);
+    ck_syn(&t, 40001, PISS, 1460, -1, 0, 0, &a);
+    ck_syn(&t, RPORT, PISS, 1460, -1, 0, 0, &b);
+    tc_in(&t, (struct sg){.flags = F_ACK,
+                          .seq = PISS + 1,
+                          .ack = a.seq + 1,
+                          .wnd = 1000,
+                          .ws = -1,
+                          .sport = 40001});
+    tc_in(&t,
+          (struct sg){.flags = F_ACK, .seq = PISS + 1, .ack = b.seq + 1, .wnd = 1000, .ws = -1});
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_BACKLOG_FULL), 1);
+    CHECK_UINT_EQ(count_out(&t.h), 0);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_accepted, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 3); /* listener, spoofed entry, the accepted one */
+    struct tcp_conn *ca = tcp_accept(t.l);
+    CHECK(ca != NULL);
+    t.iss = b.seq;
+    t.pseq = PISS + 1;
+    peer_data(&t, 300);
+    t.c = tcp_accept(t.l);
+    CHECK(t.c != NULL);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_accepted, 2);
+    ck_read_peer_bytes(&t, PISS + 1, 300);
+    tcp_abort(ca, t.h.now);
+    tc_done(&t);
+}
+
+/* A connection table smaller than twice the SYN cache (little memory):
+ * half-open entries take at most half of it, so a flood leaves room for
+ * the connections its cookies make, instead of filling the table and
+ * dropping every later SYN (tcp_nomem). */
+TEST(net_tcp_syncookie_half_open_entries_take_at_most_half_the_table)
+{
+    struct tc t;
+    struct so o;
+
+    memset(&t, 0, sizeof(t));
+    nt_host(&t.h, 0);
+    nt_learn_peer(&t.h);
+    t.h.now = 1000;
+    t.h.st.lim.tcp_conns = 12; /* the SYN cache: 64 */
+    CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 4, &t.l), 0);
+    tcp_set_notify(t.l, on_event, &t);
+    ck_flood(&t, 1001, 30);
+    CHECK_UINT_EQ(t.h.st.tcp.half_open, 6);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_sent, 24);
+    CHECK_UINT_EQ(DROPS(&t.h, TCP_NOMEM), 0);
+    ck_syn(&t, RPORT, PISS, 1460, -1, 0, 0, &o);
+    ck_complete(&t, &o, 0);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_accepted, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.count, 8);
+    tc_done(&t);
+}
+
+/* Once the oldest half-open entry has retransmitted its SYN-ACK (1 s
+ * unanswered), a new SYN evicts it and gets a full connection, no cookie. */
+TEST(net_tcp_syncookie_not_used_once_the_oldest_entry_is_stale)
+{
+    struct tc t;
+    struct so o;
+
+    ck_setup(&t, 2, 4);
+    adv(&t, 1100);
+    fake_dev_clear(&t.h.dev);
+    ck_syn(&t, RPORT, PISS, 1460, 7, 1, 1, &o);
+    CHECK_UINT_EQ(t.h.st.tcp.syn_cache_evicted, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_sent, 0);
+    CHECK_UINT_EQ(t.h.st.tcp.half_open, 2);
+    ck_complete(&t, &o, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_accepted, 0);
+    CHECK_UINT_EQ(t.h.st.tcp.half_open, 1);
+    tc_done(&t);
+}
+
+/* A SYN that ends a TIME-WAIT needs an ISS past the old incarnation's,
+ * which a cookie cannot promise: with the cache full of young entries it
+ * evicts the oldest instead. */
+TEST(net_tcp_syncookie_not_for_a_syn_ending_time_wait)
+{
+    struct tc t;
+    struct so o;
+
+    uint32_t last = tw_enter(&t, 0, PISS, 0, 100, 20000, 1);
+    t.h.st.lim.tcp_syn_cache = 2;
+    ck_flood(&t, 1001, 2);
+    tw_syn(&t, t.pseq + 1, 0, 0);
+    CHECK(tc_out(&t, &o) && o.flags == (F_SYN | F_ACK) && seq_after(o.seq, last));
+    CHECK_UINT_EQ(t.h.st.tcp.tw_syn_accepted, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.syn_cache_evicted, 1);
+    CHECK_UINT_EQ(t.h.st.tcp.syncookies_sent, 0);
     tc_done(&t);
 }
 

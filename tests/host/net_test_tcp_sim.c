@@ -39,6 +39,8 @@ struct xfer_result {
     uint64_t retransmits;
     uint64_t gso_frames; /* TSO frames A's device cut up */
     int closed_clean;
+    uint64_t cookies_accepted; /* connections A made from a SYN cookie */
+    int options;               /* A's connection: window scaling, SACK, timestamps all on */
 };
 
 static void pump_send(struct side *s, uint64_t total, int d, uint64_t now)
@@ -107,6 +109,9 @@ static unsigned sim_cc = TCP_CC_RENO;
 /* Segmentation offload for A (h[0]) in the next transfer: its device then
  * cuts TSO frames into segments before the lossy link. */
 static int sim_tso_a;
+/* A's SYN cache holds nothing in the next transfer: B's SYN gets a SYN
+ * cookie. */
+static int sim_cookie_a;
 
 /* A at 10.0.0.1 listens, B connects; both send `total` bytes and close. */
 static void transfer(const struct netsim_cfg *cfg, uint32_t features, uint64_t total,
@@ -131,6 +136,8 @@ static void transfer(const struct netsim_cfg *cfg, uint32_t features, uint64_t t
     }
     if (sim_tso_a)
         p.h[0].dev.ifc.features |= NET_IF_TX_TSO;
+    if (sim_cookie_a)
+        p.h[0].st.lim.tcp_syn_cache = 0;
     CHECK_INT_EQ(tcp_listen(&p.h[0].st, PORT, 4, &l), 0);
     CHECK_INT_EQ(tcp_connect(&p.h[1].st, IP_A, PORT, p.now, &s[1].c), 0);
     while (s[0].c == NULL && p.now < 60000) {
@@ -169,6 +176,8 @@ static void transfer(const struct netsim_cfg *cfg, uint32_t features, uint64_t t
     res->bad = s[0].bad + s[1].bad;
     res->retransmits = tcp_stats(s[0].c)->retransmits + tcp_stats(s[1].c)->retransmits;
     res->gso_frames = p.h[0].dev.gso_frames;
+    res->cookies_accepted = p.h[0].st.tcp.syncookies_accepted;
+    res->options = s[0].c->ws_ok && s[0].c->sack_ok && s[0].c->ts_ok;
     CHECK_UINT_EQ(p.h[0].dev.bad_offload + p.h[1].dev.bad_offload, 0);
     if (getenv("NT_DEBUG")) {
         char buf[4000];
@@ -218,6 +227,9 @@ static void check_transfer(const char *what, const struct netsim_cfg *cfg, uint3
     CHECK_AT(__FILE__, __LINE__, !sim_tso_a || r.gso_frames > 0, "%s: no TSO frame sent", what);
     CHECK_AT(__FILE__, __LINE__, sim_tso_a || r.gso_frames == 0, "%s: TSO frames without TSO",
              what);
+    CHECK_AT(__FILE__, __LINE__, r.cookies_accepted == (uint64_t)sim_cookie_a,
+             "%s: %llu connections from SYN cookies", what, (unsigned long long)r.cookies_accepted);
+    CHECK_AT(__FILE__, __LINE__, r.options, "%s: window scaling, SACK or timestamps off", what);
     if (getenv("NT_DEBUG"))
         printf("%s: %llu ms simulated, %llu retransmits\n", what, (unsigned long long)r.sim_ms,
                (unsigned long long)r.retransmits);
@@ -332,4 +344,17 @@ TEST(net_tcp_sim_tso_16mib_each_way_clean_link)
     sim_tso_a = 1;
     check_transfer("tso 0%", &cfg, NET_IF_TX_CSUM, 16 * MIB, 600000);
     sim_tso_a = 0;
+}
+
+/* A's connection made from a SYN cookie (its SYN cache holds nothing):
+ * window scale, SACK-permitted and timestamps came back through the
+ * cookie, and 4 MiB each way cross the lossy link (the handshake's SYN or
+ * ACK may be lost: a SYN again gets a cookie again, B's data carries it). */
+TEST(net_tcp_sim_syncookie_4mib_each_way_1pct_loss)
+{
+    struct netsim_cfg cfg = faults_1pct(131, 2);
+
+    sim_cookie_a = 1;
+    check_transfer("cookie 1%", &cfg, NET_IF_TX_CSUM, 4 * MIB, 3600000);
+    sim_cookie_a = 0;
 }

@@ -217,3 +217,79 @@ def relay(tap_addr="10.0.3.1/24", seed=1, **faults):
 
 def netns_exec(ns, cmd, **kw):
     return subprocess.run(["ip", "netns", "exec", ns] + cmd, **kw)
+
+
+# A SYN flood with real clients in it (test_tcp_hostile.py,
+# tools/bench-synflood.py), run in a plain-tap namespace with arguments
+# GUEST N SECONDS CLIENTS INTERVAL: N spoofed SYNs (scapy builds them, a raw
+# socket paces them) from random off-link sources over SECONDS, and while
+# they flow CLIENTS real connections from the namespace's own address, one
+# every INTERVAL s from 0.3 s on: each times its connect() (the handshake)
+# and fetches /about.txt. Every other client is slow: TCP_DEFER_ACCEPT on a
+# connecting socket makes Linux hold the handshake's last ACK back (for its
+# delayed-ACK maximum, 200 ms) and the request waits 0.3 s, as from a
+# client far away; by then hundreds of newer SYNs have come. Prints one
+# JSON line: flood_seconds, and per client slow, at, connect_s, status,
+# bytes, total_s.
+SYN_FLOOD_CLIENTS = r"""
+import json, random, socket, sys, threading, time
+from scapy.all import IP, TCP
+guest, n, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+clients, interval = int(sys.argv[4]), float(sys.argv[5])
+rng = random.Random(17)
+syns = [bytes(IP(src=f"198.18.{rng.randrange(256)}.{rng.randrange(1, 255)}", dst=guest) /
+              TCP(sport=rng.randrange(1024, 65536), dport=80, flags="S", seq=rng.getrandbits(32),
+                  options=[("MSS", 1460)]))
+        for _ in range(n)]
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+flood = {}
+
+def send_flood(t0):
+    for i, p in enumerate(syns):
+        ahead = t0 + seconds * i / n - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
+        raw.sendto(p, (guest, 0))
+    flood["seconds"] = round(time.monotonic() - t0, 2)
+
+def client(i, due, out):
+    slow = i % 2 == 1
+    time.sleep(max(0.0, due - time.monotonic()))
+    s = socket.socket()
+    s.settimeout(10)
+    if slow:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 1)
+    t = time.monotonic()
+    c = {"slow": slow, "at": round(t - start, 3)}
+    try:
+        s.connect((guest, 80))
+        c["connect_s"] = round(time.monotonic() - t, 4)
+        if slow:
+            time.sleep(0.3)
+        s.sendall(b"GET /about.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        buf = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            buf += b
+        c["status"] = buf.split(b"\r\n", 1)[0].decode("latin-1")
+        c["bytes"] = len(buf)
+        c["total_s"] = round(time.monotonic() - t, 4)
+    except OSError as e:
+        c.setdefault("connect_s", round(time.monotonic() - t, 4))
+        c["status"] = repr(e)
+    s.close()
+    out[i] = c
+
+start = time.monotonic()
+threads = [threading.Thread(target=send_flood, args=(start,))]
+conns = [None] * clients
+threads += [threading.Thread(target=client, args=(i, start + 0.3 + interval * i, conns))
+            for i in range(clients)]
+for th in threads:
+    th.start()
+for th in threads:
+    th.join()
+print(json.dumps({"flood_seconds": flood["seconds"], "clients": conns}))
+"""
