@@ -518,30 +518,21 @@ static int run(int zero_copy, int tso)
     return bad != 0 || rcvd != TOTAL;
 }
 
-/* ---- connections: SYN to FIN ---------------------------------------------- */
+/* ---- request and response: a new connection each, or one kept alive ------ */
 
-#define CONNS       2000
-#define REQ_LEN     80
-#define RESP_LEN    4096
+#define EXCHANGES 2000
+#define REQ_LEN   80
+#define RESP_LEN  4096
 
-/*
- * One HTTP/1.0-style exchange per connection, one connection after another,
- * as `wrk -H 'Connection: close'` drives a server: the client (10.0.0.1)
- * connects, sends an 80-byte request; the server (10.0.0.2) accepts, reads
- * it, sends a 4 KiB response by reference and closes first (so it keeps the
- * TIME-WAIT, as a web server does); the client reads to EOF and closes. A
- * millisecond of simulated time per connection: the server's TIME-WAITs
- * (2 MSL) pile up as they would at 1,000 connections a second.
- */
-static int run_connections(void)
+static uint8_t req[REQ_LEN], resp[RESP_LEN];
+
+/* Both hosts on a fresh link, the request and response bodies filled in. */
+static struct netsim_link *exchange_setup(void)
 {
     static const uint8_t mac_a[6] = {0x52, 0x54, 0, 0, 0, 0x0a}, mac_b[6] = {0x52, 0x54, 0, 0, 0,
                                                                               0x0b};
-    static uint8_t req[REQ_LEN], resp[RESP_LEN], buf[RESP_LEN + 1];
     struct netsim_cfg cfg = {.seed = 1};
     struct netsim_link *link = netsim_create(&cfg);
-    struct tcp_conn *l;
-    uint64_t done = 0, bad = 0;
 
     if (link == NULL)
         abort();
@@ -550,119 +541,102 @@ static int run_connections(void)
         resp[i] = pattern(i);
     host_init(&hosts[0], 0, mac_a, IP(10, 0, 0, 1), link);
     host_init(&hosts[1], 1, mac_b, IP(10, 0, 0, 2), link);
-    hosts[1].st.lim.tcp_conns = CONNS + 64; /* room for every TIME-WAIT */
+    settle(link); /* gratuitous ARPs */
+    return link;
+}
+
+/*
+ * One exchange on an open connection: the client (10.0.0.1) sends the
+ * request, the server (10.0.0.2) reads it and sends the response by
+ * reference, closing after it when close_after; the client reads the
+ * response (to EOF when the server closed). Returns 0 when it came back
+ * whole and right, 1 when it did not, -1 when a step was refused.
+ */
+static int exchange(struct netsim_link *link, struct tcp_conn *cl, struct tcp_conn *sv,
+                    int close_after)
+{
+    static uint8_t buf[RESP_LEN + 1];
+    size_t got = 0;
+    struct netbuf *nb;
+    long r, n = 0;
+
+    if (bench_stack_send_copy(cl, req, sizeof(req), sim_now) != REQ_LEN)
+        return -1;
     settle(link);
-    if (tcp_listen(&hosts[1].st, PORT, 64, &l) != 0)
-        abort();
-    for (unsigned i = 0; i < CONNS; i++) {
-        struct tcp_conn *cl, *sv = NULL;
-        if (bench_stack_connect(&hosts[0], IP(10, 0, 0, 2), PORT, &cl) != 0)
-            abort();
-        settle(link);
-        sv = bench_stack_accept(l);
-        if (sv == NULL || bench_stack_send_copy(cl, req, sizeof(req), sim_now) != REQ_LEN)
-            break;
-        settle(link);
-        size_t got = 0;
-        struct netbuf *nb;
-        while ((nb = bench_stack_recv_zc(sv, sim_now)) != NULL) {
-            got += nb->len;
-            bench_stack_put(nb);
-        }
-        if (got != REQ_LEN || bench_stack_send_zc(sv, resp, sizeof(resp), sim_now) != 0)
-            break;
-        bench_stack_close(sv);
-        settle(link);
-        long r, n = 0;
-        while ((r = bench_stack_recv_copy(cl, buf + n, sizeof(buf) - (size_t)n, sim_now)) > 0)
-            n += r;
-        bad += n != RESP_LEN || memcmp(buf, resp, RESP_LEN) != 0 || !tcp_eof(cl);
-        bench_stack_close(cl);
-        settle(link);
-        sim_now++;
-        done++;
+    while ((nb = bench_stack_recv_zc(sv, sim_now)) != NULL) {
+        got += nb->len;
+        bench_stack_put(nb);
     }
-    printf("mode connections\n");
-    printf("connections %" PRIu64 "\n", done);
+    if (got != REQ_LEN || bench_stack_send_zc(sv, resp, sizeof(resp), sim_now) != 0)
+        return -1;
+    if (close_after)
+        bench_stack_close(sv);
+    settle(link);
+    while ((r = bench_stack_recv_copy(cl, buf + n, sizeof(buf) - (size_t)n, sim_now)) > 0)
+        n += r;
+    return n != RESP_LEN || memcmp(buf, resp, RESP_LEN) != 0 || (close_after && !tcp_eof(cl));
+}
+
+static void exchange_report(const char *mode, uint64_t done, uint64_t bad)
+{
+    printf("mode %s\n", mode);
+    printf("exchanges %" PRIu64 "\n", done);
     printf("bad_exchanges %" PRIu64 "\n", bad);
     printf("client_opened %" PRIu64 "\n", hosts[0].st.tcp.conns_opened);
     printf("server_opened %" PRIu64 "\n", hosts[1].st.tcp.conns_opened);
     printf("frames %" PRIu64 "\n", hosts[0].ifc.cnt.tx_packets + hosts[1].ifc.cnt.tx_packets);
     printf("server_time_wait %u\n", hosts[1].st.tcp.time_wait);
     printf("sim_ms %" PRIu64 "\n", sim_now);
-    tcp_close(l, sim_now);
-    net_stack_destroy(&hosts[0].st);
-    net_stack_destroy(&hosts[1].st);
-    netsim_destroy(link);
-    return done != CONNS || bad != 0;
 }
 
 /*
- * Keep-alive: one connection, REQUESTS exchanges of an 80-byte request and
- * a 4 KiB response sent by reference, as `wrk` drives a keep-alive server.
- * The client reads each response before it sends the next request; a
- * millisecond of simulated time per exchange.
+ * connections: one exchange per connection, one connection after another,
+ * as `wrk -H 'Connection: close'` drives a server; the server closes first
+ * (so it keeps the TIME-WAIT, as a web server does), the client reads to
+ * EOF and closes. A millisecond of simulated time per connection: the
+ * server's TIME-WAITs (2 MSL) pile up as at 1,000 connections a second.
+ * keepalive: the same exchanges on one connection, as wrk drives a
+ * keep-alive server.
  */
-#define REQUESTS 2000
-
-static int run_keepalive(void)
+static int run_exchanges(int keepalive)
 {
-    static const uint8_t mac_a[6] = {0x52, 0x54, 0, 0, 0, 0x0a}, mac_b[6] = {0x52, 0x54, 0, 0, 0,
-                                                                              0x0b};
-    static uint8_t req[REQ_LEN], resp[RESP_LEN], buf[RESP_LEN + 1];
-    struct netsim_cfg cfg = {.seed = 1};
-    struct netsim_link *link = netsim_create(&cfg);
-    struct tcp_conn *l, *cl, *sv;
+    struct netsim_link *link = exchange_setup();
+    struct tcp_conn *l, *cl = NULL, *sv = NULL;
     uint64_t done = 0, bad = 0;
 
-    if (link == NULL)
+    hosts[1].st.lim.tcp_conns = EXCHANGES + 64; /* room for every TIME-WAIT */
+    if (tcp_listen(&hosts[1].st, PORT, 64, &l) != 0)
         abort();
-    memset(req, 'q', sizeof(req));
-    for (size_t i = 0; i < sizeof(resp); i++)
-        resp[i] = pattern(i);
-    host_init(&hosts[0], 0, mac_a, IP(10, 0, 0, 1), link);
-    host_init(&hosts[1], 1, mac_b, IP(10, 0, 0, 2), link);
-    settle(link);
-    if (tcp_listen(&hosts[1].st, PORT, 4, &l) != 0 ||
-        tcp_connect(&hosts[0].st, IP(10, 0, 0, 2), PORT, sim_now, &cl) != 0)
-        abort();
-    settle(link);
-    if ((sv = tcp_accept(l)) == NULL)
-        abort();
-    for (unsigned i = 0; i < REQUESTS; i++) {
-        if (bench_stack_send_copy(cl, req, sizeof(req), sim_now) != REQ_LEN)
-            break;
-        settle(link);
-        size_t got = 0;
-        struct netbuf *nb;
-        while ((nb = bench_stack_recv_zc(sv, sim_now)) != NULL) {
-            got += nb->len;
-            bench_stack_put(nb);
+    for (unsigned i = 0; i < EXCHANGES; i++) {
+        if (cl == NULL) {
+            if (bench_stack_connect(&hosts[0], IP(10, 0, 0, 2), PORT, &cl) != 0)
+                abort();
+            settle(link);
+            if ((sv = bench_stack_accept(l)) == NULL)
+                break;
         }
-        if (got != REQ_LEN || bench_stack_send_zc(sv, resp, sizeof(resp), sim_now) != 0)
+        int r = exchange(link, cl, sv, !keepalive);
+        if (r < 0)
             break;
+        bad += (uint64_t)r;
+        if (!keepalive) {
+            bench_stack_close(cl);
+            cl = sv = NULL;
+        }
         settle(link);
-        long r, n = 0;
-        while ((r = bench_stack_recv_copy(cl, buf + n, sizeof(buf) - (size_t)n, sim_now)) > 0)
-            n += r;
-        bad += n != RESP_LEN || memcmp(buf, resp, RESP_LEN) != 0;
         sim_now++;
-        settle(link);
         done++;
     }
-    printf("mode keepalive\n");
-    printf("connections %" PRIu64 "\n", done); /* exchanges: the report divides by them */
-    printf("bad_exchanges %" PRIu64 "\n", bad);
-    printf("frames %" PRIu64 "\n", hosts[0].ifc.cnt.tx_packets + hosts[1].ifc.cnt.tx_packets);
-    printf("server_time_wait %u\n", hosts[1].st.tcp.time_wait);
-    printf("sim_ms %" PRIu64 "\n", sim_now);
-    tcp_close(cl, sim_now);
-    tcp_close(sv, sim_now);
+    exchange_report(keepalive ? "keepalive" : "connections", done, bad);
+    if (cl != NULL) {
+        tcp_close(cl, sim_now);
+        tcp_close(sv, sim_now);
+    }
     tcp_close(l, sim_now);
     net_stack_destroy(&hosts[0].st);
     net_stack_destroy(&hosts[1].st);
     netsim_destroy(link);
-    return done != REQUESTS || bad != 0;
+    return done != EXCHANGES || bad != 0;
 }
 
 static int report_connections(char **argv)
@@ -678,7 +652,7 @@ static int report_connections(char **argv)
     for (int i = 0; i < 2; i++) {
         const char *txt = argv[2 + 2 * i], *cg = argv[3 + 2 * i];
         double ir = bench_keyval("bench_tcp", cg, "totals");
-        double n = bench_keyval("bench_tcp", txt, "connections");
+        double n = bench_keyval("bench_tcp", txt, "exchanges");
         double frames = bench_keyval("bench_tcp", txt, "frames");
         double tw = bench_keyval("bench_tcp", txt, "server_time_wait");
         printf("%-12s %12.0f %12.0f %14.1f %10.0f %16.0f\n", name[i], ir, ir / n, frames / n,
@@ -736,9 +710,9 @@ int main(int argc, char **argv)
         return run(0, 0);
     }
     if (argc == 2 && strcmp(argv[1], "connections") == 0)
-        return run_connections();
+        return run_exchanges(0);
     if (argc == 2 && strcmp(argv[1], "keepalive") == 0)
-        return run_keepalive();
+        return run_exchanges(1);
     if (argc == 6 && strcmp(argv[1], "conn-report") == 0)
         return report_connections(argv);
     if (argc == 8 && strcmp(argv[1], "report") == 0)
