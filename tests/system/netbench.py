@@ -20,26 +20,37 @@ LAUNCHER = os.path.join(ROOT, "tools", "zebu-run")
 # What apps/webserver prints once it listens: the file count and its address.
 WEBSERVER_READY = r"webserver: serving (\d+) files on http://([\d.]+):80/"
 
-# Fetches /_stats from HOST PORT and prints the raw response (a separate
-# process, so that it can run inside a network namespace).
-_STATS_CLIENT = r"""
+# One GET (argv: host, path, port, timeout, "raw" or "status") run as a
+# separate process, so that it can run inside a network namespace: prints
+# the raw response, or its status line and length.
+HTTP_GET = r"""
 import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
-s.sendall(b"GET /_stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+host, path, port, timeout, out = sys.argv[1:6]
+s = socket.create_connection((host, int(port)), timeout=float(timeout))
+s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 buf = b""
 while True:
     b = s.recv(65536)
     if not b:
         break
     buf += b
-sys.stdout.write(buf.decode())
+if out == "raw":
+    sys.stdout.write(buf.decode())
+else:
+    print(buf.split(b"\r\n", 1)[0].decode(), len(buf))
 """
+
+
+def http_get_cmd(host, path, port=80, timeout=20, raw=False):
+    """argv for HTTP_GET (prefix it with `ip netns exec NS` as needed)."""
+    return ["/usr/bin/python3", "-c", HTTP_GET, host, path, str(port), str(timeout),
+            "raw" if raw else "status"]
 
 
 def webserver_stats(host, port, ns=None, timeout=20):
     """The web server's /_stats counters as {name: int}, fetched from inside
     namespace ns when given; None when the page could not be read."""
-    cmd = ["/usr/bin/python3", "-c", _STATS_CLIENT, host, str(port)]
+    cmd = http_get_cmd(host, "/_stats", port, timeout, raw=True)
     if ns is not None:
         cmd = ["ip", "netns", "exec", ns] + cmd
     try:

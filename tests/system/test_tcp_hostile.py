@@ -636,31 +636,18 @@ s.close()
 print(f"frames={n} seconds={time.time() - t0:.1f}")
 """
 
-# GET PATH from HOST in the namespace: prints the status line.
-FRAG_GET = r"""
-import socket, sys
-s = socket.create_connection((sys.argv[1], 80), timeout=20)
-s.sendall(b"GET " + sys.argv[2].encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-buf = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    buf += b
-print(buf.split(b"\r\n", 1)[0].decode(), len(buf))
-"""
 
 
 def test_fragment_flood_heap_returns_to_baseline_after_the_reassembly_timeout():
     import time
 
-    from netbench import WEBSERVER_READY, ConsoleGuest, tap_ns, webserver_stats
+    from netbench import WEBSERVER_READY, ConsoleGuest, http_get_cmd, tap_ns, webserver_stats
 
     guest_ip, host_ip, timeout_ms = "10.0.9.2", "10.0.9.1", 8000
 
     def get(ns, path):
-        p = subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", FRAG_GET,
-                            guest_ip, path], capture_output=True, text=True, timeout=60)
+        p = subprocess.run(["ip", "netns", "exec", ns, *http_get_cmd(guest_ip, path)],
+                           capture_output=True, text=True, timeout=60)
         assert p.returncode == 0, p.stderr[-2000:]
         return p.stdout
 
@@ -808,21 +795,6 @@ def test_zero_window_reader_is_reset_after_the_webservers_limit(tmp_path):
     assert "panic" not in out.lower(), out[-3000:]
 
 
-# One GET of /about.txt from the namespace: the status line.
-GET_ONCE = r"""
-import socket, sys
-s = socket.create_connection((sys.argv[1], 80), timeout=15)
-s.sendall(b"GET /about.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-buf = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    buf += b
-print(buf.split(b"\r\n", 1)[0].decode())
-"""
-
-
 def flood_plain_tap(option, n, seconds, clients):
     """Boots the web server on a plain tap (10.0.9.2, kernel option `option`
     besides), runs SYN_FLOOD_CLIENTS (n SYNs over seconds, `clients` real
@@ -831,7 +803,13 @@ def flood_plain_tap(option, n, seconds, clients):
     its counters. Returns the flood's
     report, the /_stats counters, the GET's status line and the console."""
     import json
-    from netbench import SYN_FLOOD_CLIENTS, WEBSERVER_READY, ConsoleGuest, tap_ns, webserver_stats
+    from netbench import (SYN_FLOOD_CLIENTS, WEBSERVER_READY, ConsoleGuest, http_get_cmd, tap_ns,
+                          webserver_stats)
+
+    def get_once():  # one GET of /about.txt from the namespace: its status line
+        cmd = ["ip", "netns", "exec", ns, *http_get_cmd(guest_ip, "/about.txt", timeout=15)]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        return p.stdout.rsplit(" ", 1)[0] if p.returncode == 0 else p.stdout + p.stderr
 
     guest_ip = "10.0.9.2"
     # limit: the clients, the /_stats fetch and the GET after the flood
@@ -850,8 +828,7 @@ def flood_plain_tap(option, n, seconds, clients):
                   [c["connect_s"] for c in r["clients"]])
             stats = webserver_stats(guest_ip, 80, ns=ns)
             assert stats is not None, guest.output[-3000:]
-            rc, res, err = nsrun(ns, GET_ONCE, guest_ip)
-            get = res.strip() if rc == 0 else res + err
+            get = get_once()
             # limit= reached, counters printed at exit; clients that were
             # refused left connections over: use them up
             for _ in range(clients):
@@ -859,7 +836,7 @@ def flood_plain_tap(option, n, seconds, clients):
                     guest.proc.wait(timeout=2)
                     break
                 except subprocess.TimeoutExpired:
-                    nsrun(ns, GET_ONCE, guest_ip)
+                    get_once()
             guest.proc.wait(timeout=30)
         finally:
             out = guest.stop()
