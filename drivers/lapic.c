@@ -44,6 +44,15 @@ static int x2apic;
 static int tsc_deadline;
 static uint64_t tsc_per_tick_q32; /* TSC ticks per timer count, 32.32 fixed */
 
+/* The timer's LVT entry in service: unmasked, in the mode this CPU has.
+ * Written once per core (and after a calibration masked it), so arming
+ * the timer is one write, not two: each is a VM exit. Unmasked is safe
+ * while disarmed: a one-shot count or a TSC deadline of 0 fires nothing. */
+static uint32_t timer_lvt(void)
+{
+    return VEC_TIMER | (tsc_deadline ? LVT_TSC_DEADLINE : 0);
+}
+
 static uint32_t rd(uint32_t reg)
 {
     if (x2apic)
@@ -85,7 +94,7 @@ void lapic_init_cpu(void)
     wr(REG_LVT_LINT1, LVT_MASKED);
     wr(REG_LVT_ERROR, VEC_APIC_ERROR);
     wr(REG_TIMER_DIV, 0x3); /* divide by 16 */
-    wr(REG_LVT_TIMER, VEC_TIMER | LVT_MASKED | (tsc_deadline ? LVT_TSC_DEADLINE : 0));
+    wr(REG_LVT_TIMER, timer_lvt());
     wr(REG_SVR, SVR_ENABLE | VEC_SPURIOUS);
     wr(REG_EOI, 0);
 }
@@ -147,6 +156,7 @@ void lapic_timer_calibrate(uint64_t tsc_hz)
     uint32_t counted = 0xFFFFFFFFu - rd(REG_TIMER_CUR);
     uint64_t t1 = cpu_rdtsc();
     wr(REG_TIMER_INIT, 0);
+    wr(REG_LVT_TIMER, timer_lvt());
     lapic_timer_set_rate(t1 - t0, counted);
 }
 
@@ -170,12 +180,12 @@ uint32_t lapic_counter_read(void)
 void lapic_counter_stop(void)
 {
     wr(REG_TIMER_INIT, 0);
+    wr(REG_LVT_TIMER, timer_lvt());
 }
 
 void lapic_timer_arm_tsc(uint64_t deadline)
 {
     if (tsc_deadline) {
-        wr(REG_LVT_TIMER, VEC_TIMER | LVT_TSC_DEADLINE);
         cpu_wrmsr(MSR_TSC_DEADLINE, deadline);
         return;
     }
@@ -188,7 +198,6 @@ void lapic_timer_arm_tsc(uint64_t deadline)
     uint64_t ticks = tsc_per_tick_q32 ? (delta << 16) / (tsc_per_tick_q32 >> 16) + 1 : 1;
     if (ticks > 0xFFFFFFFFu)
         ticks = 0xFFFFFFFFu; /* far away: the handler re-arms */
-    wr(REG_LVT_TIMER, VEC_TIMER);
     wr(REG_TIMER_INIT, (uint32_t)ticks);
 }
 
