@@ -222,14 +222,17 @@ $(ELF32): $(ELF)
 	$(Q)$(OBJCOPY) -O elf32-i386 --strip-all $< $@
 	$(Q)$(PYTHON) tools/imginfo.py $@
 
-# The PVH image: the same container with the multiboot 1 header blanked, so
-# that QEMU's -kernel (which tries multiboot 1 first) takes the PVH note.
+# The PVH image, for every VMM that boots through the PVH note: the ELF64
+# stripped, with the multiboot 1 header blanked so that QEMU's -kernel (which
+# tries multiboot 1 first) takes the PVH note. ELF64 because Firecracker and
+# Cloud Hypervisor load only ELF64 kernels (their loader reads Elf64 headers);
+# QEMU takes either class (docs/boot.md).
 $(KOBJ)/mb1hdr-blank.bin:
 	@mkdir -p $(@D)
 	$(Q)head -c 12 /dev/zero > $@
 
-$(PVH): $(ELF32) $(KOBJ)/mb1hdr-blank.bin
-	$(Q)$(OBJCOPY) --update-section .mb1hdr=$(KOBJ)/mb1hdr-blank.bin $< $@
+$(PVH): $(ELF) $(KOBJ)/mb1hdr-blank.bin
+	$(Q)$(OBJCOPY) --strip-all --update-section .mb1hdr=$(KOBJ)/mb1hdr-blank.bin $< $@
 
 # ---- the web server's site: packed from SITE, passed as a boot module ----
 ifeq ($(APP),webserver)
