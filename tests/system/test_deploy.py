@@ -501,6 +501,10 @@ def network_xml(lv):
     forward = "\n  <forward mode='nat'/>" if lv.ns else ""
     return NETWORK_XML.format(name=NETWORK, forward=forward, bridge=BRIDGE, prefix=NET_PREFIX)
 URI = "qemu:///system"
+# The daemons a test run started, for the next run to stop should this one be
+# killed before its clean-up (their namespace is reclaimed by conftest, the
+# daemons would live on).
+STARTED_FILE = "/run/zebu-test-libvirtd.json"
 
 
 class Libvirtd:
@@ -530,6 +534,7 @@ class Libvirtd:
 
     def start(self):
         """None when a libvirtd answers, else why none can run here."""
+        stop_stale_daemons(self)
         if self.answers():
             return None
         self.ns = new_namespace()
@@ -546,6 +551,8 @@ class Libvirtd:
             if pid is None:
                 return f"{daemon} -d left no live process ({pidfile}): {self.log_tail()}"
             self.started.append((daemon, pid))
+            with open(STARTED_FILE, "w") as f:
+                json.dump(self.started, f)
         deadline = time.time() + 30
         while not self.answers():
             if time.time() > deadline:
@@ -568,11 +575,38 @@ class Libvirtd:
     def stop(self):
         for daemon, pid in reversed(self.started):
             stop_pid(pid)
+        if self.started and os.path.exists(STARTED_FILE):
+            os.unlink(STARTED_FILE)
         self.started = []
         if self.ns:
             subprocess.run(["ip", "netns", "del", self.ns], check=False)
             self.ns = None
         shutil.rmtree(self.logdir, ignore_errors=True)
+
+
+def stop_stale_daemons(lv):
+    """Stops the daemons an earlier run started and could not stop (it was
+    killed): those STARTED_FILE lists that still run under their name, after
+    removing the domain and network that run may have left with them (a
+    stopped libvirtd leaves its domains and dnsmasq running)."""
+    try:
+        with open(STARTED_FILE) as f:
+            stale = json.load(f)
+    except (OSError, ValueError):
+        return
+    alive = []
+    for daemon, pid in stale:
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == daemon:
+                    alive.append(pid)
+        except OSError:
+            pass
+    if alive:
+        lv.forget(DOMAIN, NETWORK)
+    for pid in reversed(alive):
+        stop_pid(pid)
+    os.unlink(STARTED_FILE)
 
 
 def pid_alive(pidfile):
