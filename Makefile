@@ -127,7 +127,8 @@ PVH   := $(BUILD)/$(APP).pvh
 ISO   := $(BUILD)/$(APP).iso
 
 .PHONY: all image run iso test host-test system-test bench fuzz help clean deps \
-	deps-build deps-run deps-iso deps-test deps-bench format check-app gdb
+	deps-build deps-run deps-iso deps-test deps-bench format check-app gdb \
+	libvirt oci firecracker cloud-hypervisor
 .DEFAULT_GOAL := all
 
 all: image
@@ -222,14 +223,17 @@ $(ELF32): $(ELF)
 	$(Q)$(OBJCOPY) -O elf32-i386 --strip-all $< $@
 	$(Q)$(PYTHON) tools/imginfo.py $@
 
-# The PVH image: the same container with the multiboot 1 header blanked, so
-# that QEMU's -kernel (which tries multiboot 1 first) takes the PVH note.
+# The PVH image, for every VMM that boots through the PVH note: the ELF64
+# stripped, with the multiboot 1 header blanked so that QEMU's -kernel (which
+# tries multiboot 1 first) takes the PVH note. ELF64 because Firecracker and
+# Cloud Hypervisor load only ELF64 kernels (their loader reads Elf64 headers);
+# QEMU takes either class (docs/boot.md).
 $(KOBJ)/mb1hdr-blank.bin:
 	@mkdir -p $(@D)
 	$(Q)head -c 12 /dev/zero > $@
 
-$(PVH): $(ELF32) $(KOBJ)/mb1hdr-blank.bin
-	$(Q)$(OBJCOPY) --update-section .mb1hdr=$(KOBJ)/mb1hdr-blank.bin $< $@
+$(PVH): $(ELF) $(KOBJ)/mb1hdr-blank.bin
+	$(Q)$(OBJCOPY) --strip-all --update-section .mb1hdr=$(KOBJ)/mb1hdr-blank.bin $< $@
 
 # ---- the web server's site: packed from SITE, passed as a boot module ----
 ifeq ($(APP),webserver)
@@ -266,6 +270,30 @@ iso: deps-iso image $(ISO)
 $(ISO): $(ELF32) tools/mkiso.sh $(MODULE) FORCE
 	$(Q)tools/mkiso.sh $(ELF32) $@ "$(APP)" "$(ARGS)" $(MODULE)
 
+# ---- deployment: libvirt, OCI for urunc, Firecracker and Cloud Hypervisor ----
+# Each writes files under build/ that describe the same VM: build/$(APP).pvh,
+# its module, ARGS as the command line, MEM, SMP (docs/deploy.md).
+LIBVIRT_NET    ?= default
+TAP            ?= zebu0
+OCI_TAG        ?= latest
+OCI_HYPERVISOR ?= qemu
+MAC            ?=
+MAC_ARG := $(if $(MAC),--mac $(MAC))
+
+libvirt: image
+	$(Q)tools/zebu-libvirt $(APP) --build $(BUILD) --cmdline "$(ARGS)" \
+		--mem $(MEM) --vcpus $(SMP) --network $(LIBVIRT_NET) $(MAC_ARG) \
+		-o $(BUILD)/$(APP).libvirt.xml
+	@echo "zebu: $(BUILD)/$(APP).libvirt.xml (virsh -c qemu:///system define it; docs/deploy.md)"
+
+oci: image
+	$(Q)tools/zebu-oci $(APP) --build $(BUILD) --cmdline "$(ARGS)" \
+		--hypervisor $(OCI_HYPERVISOR) --tag $(OCI_TAG)
+
+firecracker cloud-hypervisor: image
+	$(Q)tools/zebu-microvm $(APP) --build $(BUILD) --cmdline "$(ARGS)" \
+		--mem $(MEM) --vcpus $(SMP) --tap $(TAP) $(MAC_ARG)
+
 # ---- tests ----
 TEST_APPS := hello ktest cores fpu udp-echo echo webserver
 
@@ -274,6 +302,7 @@ test: deps-test
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke FUZZ_SMOKE_SECONDS=3
 	$(Q)for a in $(TEST_APPS); do $(MAKE) --no-print-directory APP=$$a image || exit 1; done
 	$(Q)$(MAKE) --no-print-directory APP=hello iso
+	$(Q)$(MAKE) --no-print-directory APP=webserver iso
 	$(Q)/usr/bin/python3 -m pytest -q tests/system
 
 system-test: deps-test
@@ -323,18 +352,27 @@ help:
 	@echo "  make host-test    host unit tests only (ASan, UBSan, ThreadSanitizer)"
 	@echo "  make fuzz         fuzz every network parser (FUZZ_SECONDS=300 each)"
 	@echo "  make bench        boot time, image size, SMP, network figures, Zebu vs Linux+nginx (docs/BENCHMARKS.md)"
+	@echo "  make libvirt      build/\$$APP.libvirt.xml, a libvirt domain (docs/deploy.md)"
+	@echo "  make oci          build/\$$APP.oci/ and .oci.tar, an OCI image with urunc's annotations"
+	@echo "  make firecracker  build/\$$APP.firecracker.json (Firecracker's config) and"
+	@echo "                    build/\$$APP.cloud-hypervisor.sh (Cloud Hypervisor's command line)"
 	@echo "  make format       clang-format every C file"
 	@echo "  make clean        remove build/"
 	@echo ""
 	@echo "Variables:"
 	@echo "  APP=name          app folder under apps/ (default: webserver; now: $(APP))"
 	@echo "  ARGS='k=v ...'    boot command line: options and app arguments ('help' lists them)"
-	@echo "  MEM=128M          guest memory for run"
-	@echo "  SMP=1             guest CPUs for run"
+	@echo "  MEM=128M          guest memory for run and the deploy targets (libvirt, firecracker)"
+	@echo "  SMP=1             guest CPUs for run and the deploy targets"
 	@echo "  NET=none          guest network for run: none, user, tap:IFNAME, relay:DIR (user for webserver, echo)"
 	@echo "  ACCEL=            kvm or tcg pins the accelerator (default: KVM when hardware-backed and"
 	@echo "                    a probe boot passes, else TCG; the launcher says which and why)"
 	@echo "  SITE=dir          the folder the web server serves (default apps/webserver/site)"
+	@echo "  LIBVIRT_NET=default  the libvirt network make libvirt attaches the NIC to"
+	@echo "  TAP=zebu0         the host tap make firecracker attaches the NIC to"
+	@echo "  MAC=              the NIC's MAC for make libvirt and firecracker (default: chosen)"
+	@echo "  OCI_TAG=latest    the tag make oci writes; OCI_HYPERVISOR=qemu the VMM urunc starts"
+	@echo "                    (qemu, firecracker or cloud-hypervisor)"
 	@echo "  OPT=-O2           optimisation; with -O2 or -O3 boot-time and rare code (COLD_C)"
 	@echo "                    is -Os, any other value (-O0 for gdb) applies to everything"
 	@echo "  PROFILE=count     an image that counts calls per function (tools/qprofiler --count)"

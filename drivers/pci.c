@@ -7,6 +7,10 @@
  * gives; each 16-byte entry holds message address (0xFEE00000 | APIC id <<
  * 12 for x86, SDM vol. 3A 11.11.1), data (the vector, fixed, edge) and a
  * mask bit.
+ *
+ * BARs the firmware left unassigned (address zero: qboot, QEMU's fast
+ * firmware, assigns none and leaves that to the OS) are given addresses here
+ * when a driver enables the function; see bar_assign.
  */
 #include <errno.h>
 #include <string.h>
@@ -15,6 +19,7 @@
 #include "drivers/pci.h"
 #include "kernel/arch/cpu.h"
 #include "kernel/paging.h"
+#include "kernel/printk.h"
 
 #define CFG_ADDR 0xCF8
 #define CFG_DATA 0xCFC
@@ -131,6 +136,60 @@ static void find_interrupt_caps(struct pci_device *d, uint16_t status)
     }
 }
 
+/*
+ * Where BARs the firmware did not assign go. A PC's 32-bit PCI hole runs
+ * from the top of RAM below 4 GiB to the I/O APIC at 0xFEC00000; QEMU's pc
+ * and q35 end low RAM at 0xE0000000 at most (q35's ECAM sits below that,
+ * at 0xB0000000), so memory BARs are placed downward from 0xFEC00000,
+ * naturally aligned (PCI local bus spec 3.0, 6.2.5.1: a BAR decodes a
+ * power-of-two block aligned to its size), and never below 0xE0000000. I/O
+ * BARs go upward from 0xC000, where PC firmware starts its own. A firmware
+ * that assigns BARs (SeaBIOS, OVMF) assigns them all, so these windows are
+ * used only where nothing else placed a BAR. The ROM BAR is not used.
+ */
+#define BAR_MEM_TOP   0xFEC00000ull
+#define BAR_MEM_FLOOR 0xE0000000ull
+#define BAR_IO_START  0xC000u
+#define BAR_IO_END    0x10000u
+
+static uint64_t bar_mem_next = BAR_MEM_TOP;
+static uint32_t bar_io_next = BAR_IO_START;
+
+/* Gives BAR i of d (b: its sized entry, address zero) an address from the
+ * windows above and writes it to the function (both halves of a 64-bit
+ * BAR). Returns 0, or -ENOSPC when the window is full: b->size is then 0,
+ * so drivers see the BAR as absent. */
+static int bar_assign(struct pci_device *d, int i, struct pci_bar *b)
+{
+    uint16_t off = (uint16_t)(PCI_BAR0 + 4 * i);
+    uint32_t type = pci_read32(d, off) & (b->is_io ? 3u : 0xFu);
+    if (b->is_io) {
+        uint32_t base = (bar_io_next + (uint32_t)b->size - 1) & ~((uint32_t)b->size - 1);
+        if (base + b->size > BAR_IO_END)
+            goto full;
+        bar_io_next = base + (uint32_t)b->size;
+        b->addr = base;
+    } else {
+        uint64_t base = (bar_mem_next - b->size) & ~(b->size - 1);
+        if (b->size > bar_mem_next || base < BAR_MEM_FLOOR)
+            goto full;
+        bar_mem_next = base;
+        b->addr = base;
+        if (b->is_64)
+            pci_write32(d, (uint16_t)(off + 4), (uint32_t)(b->addr >> 32));
+    }
+    pci_write32(d, off, (uint32_t)b->addr | type);
+    pr_info("pci", "%02x:%02x.%x BAR%d: %s at %#llx (%llu bytes), left unassigned by the "
+            "firmware", d->bus, d->dev, d->fn, i, b->is_io ? "I/O" : "memory",
+            (unsigned long long)b->addr, (unsigned long long)b->size);
+    return 0;
+full:
+    pr_warn("pci", "%02x:%02x.%x BAR%d: unassigned by the firmware and no room left for its "
+            "%llu bytes; not used", d->bus, d->dev, d->fn, i, (unsigned long long)b->size);
+    b->size = 0;
+    return -ENOSPC;
+}
+
 static void size_bars(struct pci_device *d)
 {
     int nbars = (d->header_type & 0x7F) == 0 ? 6 : 2;
@@ -149,10 +208,13 @@ static void size_bars(struct pci_device *d)
             b->is_io = 1;
             b->addr = orig & ~3u;
             b->size = (uint16_t)(~(mask & ~3u) + 1);
+            if (b->addr == 0)
+                bar_assign(d, i, b);
             continue;
         }
         b->prefetchable = (orig >> 3) & 1;
         uint64_t addr = orig & ~0xFu, m = mask & ~0xFu;
+        int first = i;
         if (((orig >> 1) & 3) == 2 && i + 1 < nbars) {
             uint16_t hi_off = (uint16_t)(off + 4);
             uint32_t hi = pci_read32(d, hi_off);
@@ -168,6 +230,8 @@ static void size_bars(struct pci_device *d)
         }
         b->addr = addr;
         b->size = ~m + 1;
+        if (addr == 0)
+            bar_assign(d, first, b);
     }
     pci_write16(d, PCI_COMMAND, cmd);
 }

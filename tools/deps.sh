@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/deps.sh — install the Debian packages Zebu's build, run and tests need.
 #
-# Usage: tools/deps.sh [build|run|test|iso|bench|all]   (default: all)
+# Usage: tools/deps.sh [build|run|test|iso|bench|deploy|all]   (default: all)
 # Checks each command first and installs only what is missing, saying what it
 # installs. Uses sudo when not root. Safe to run repeatedly: when nothing is
 # missing it prints nothing and returns at once.
@@ -37,7 +37,14 @@ table=(
   "/bin/busybox                   busybox-static       bench"
   "cpio                           cpio                 bench"
   "/usr/include/lwip/lwipopts.h   liblwip-dev          bench"
+  "virsh                          libvirt-clients      deploy"
+  "/usr/sbin/libvirtd             libvirt-daemon-system deploy"
+  "skopeo                         skopeo               deploy"
 )
+# The deploy set (libvirt's daemon and client, skopeo) is heavy and only
+# tests/system/test_deploy.py uses it: that test installs it itself when it
+# can (root or sudo, Debian's archive reachable) and skips saying why when it
+# cannot, so 'make test' does not install it up front.
 # The peer bench (tools/bench-peer.py) also needs Debian's Linux kernel and
 # nginx, but not installed on this host: tools/peer/build-nginx-guest.py
 # fetches them with 'apt-get download' into build/peer/cache and unpacks them
@@ -49,9 +56,10 @@ applies() {  # does a row's purpose belong to the requested set?
     build) [ "$1" = build ] ;;
     run) [ "$1" = build ] || [ "$1" = run ] ;;
     iso) [ "$1" = build ] || [ "$1" = iso ] || [ "$1" = run ] ;;
-    test) [ "$1" != bench ] ;;
-    bench) return 0 ;;
-    *) echo "deps.sh: unknown set '$want' (build, run, iso, test, bench, all)" >&2; exit 2 ;;
+    test) [ "$1" != bench ] && [ "$1" != deploy ] ;;
+    bench) [ "$1" != deploy ] ;;
+    deploy) [ "$1" = deploy ] ;;
+    *) echo "deps.sh: unknown set '$want' (build, run, iso, test, bench, deploy, all)" >&2; exit 2 ;;
   esac
 }
 

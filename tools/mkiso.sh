@@ -40,7 +40,11 @@ menuentry "Zebu ($app)" {
 CFG
 log="$(mktemp)"
 # Only the modules this grub.cfg uses: a small ISO that GRUB loads quickly.
-modules="multiboot multiboot2 normal serial terminal configfile echo test boot iso9660"
+# Booted as a disk (a USB stick; Nomad's qemu driver attaches images as a
+# hard disk), GRUB tries every partition map its partmap.lst names and prints
+# an error for each module missing, so the ISO carries them all (20 KiB).
+partmaps="$(cd /usr/lib/grub/i386-pc && ls part_*.mod | sed 's/\.mod$//' | tr '\n' ' ')"
+modules="multiboot multiboot2 normal serial terminal configfile echo test boot iso9660 $partmaps"
 if ! grub-mkrescue --install-modules="$modules" --locales= --fonts= --themes= \
     --compress=xz -o "$out.tmp" "$dir" >"$log" 2>&1; then
   cat "$log" >&2; rm -f "$log"
