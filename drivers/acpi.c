@@ -79,6 +79,14 @@
 
 /* FADT (5.2.9). */
 #define FADT_DSDT    40
+#define FADT_SCI_INT     46 /* 2 bytes */
+#define FADT_SMI_CMD     48
+#define FADT_ACPI_ENABLE 52 /* 1 byte */
+#define FADT_PM1A_EVT    56
+#define FADT_PM1B_EVT    60
+#define FADT_PM1A_CNT    64
+#define FADT_PM1B_CNT    68
+#define FADT_PM1_EVT_LEN 88 /* 1 byte */
 #define FADT_FLAGS   112
 #define FADT_MIN_LEN 116
 #define FADT_X_DSDT  140 /* ACPI 2.0+ FADTs (244 bytes and up) */
@@ -448,6 +456,16 @@ static void fadt_parse(const uint8_t *t, uint32_t len, struct platform_info *out
     }
     out->fadt = 1;
     out->fadt_flags = rd32(t + FADT_FLAGS);
+    /* The fixed PM blocks (ACPI 1.0 fields, in every FADT; 0 on a
+     * hardware-reduced platform, which has none). */
+    out->pm.sci_irq = rd16(t + FADT_SCI_INT);
+    out->pm.smi_cmd = rd32(t + FADT_SMI_CMD);
+    out->pm.acpi_enable = t[FADT_ACPI_ENABLE];
+    out->pm.pm1a_evt = rd32(t + FADT_PM1A_EVT);
+    out->pm.pm1b_evt = rd32(t + FADT_PM1B_EVT);
+    out->pm.pm1a_cnt = rd32(t + FADT_PM1A_CNT);
+    out->pm.pm1b_cnt = rd32(t + FADT_PM1B_CNT);
+    out->pm.pm1_evt_len = t[FADT_PM1_EVT_LEN];
 }
 
 /* The XSDT (or, failing that, the RSDT) named by a validated RSDP. */
@@ -712,7 +730,11 @@ int platform_discover(const struct acpi_mem *m, uint64_t rsdp_hint, struct platf
     return rc;
 }
 
-/* ---- virtio-mmio transports in the DSDT ---- */
+/* ---- virtio-mmio transports and \_S5 in the DSDT ---- */
+
+/* sdt_map's counters for the DSDT searches below: written, never read, so
+ * no call sees another's. */
+static struct platform_info dsdt_scratch;
 
 /* The DSDT the FADT names (X_DSDT when set and readable, else DSDT). */
 static const uint8_t *dsdt_map(const struct acpi_mem *m, const uint8_t *fadt, uint32_t flen,
@@ -769,8 +791,6 @@ static int virtio_mmio_resources(const uint8_t *p, uint32_t len, struct acpi_vir
 int acpi_find_virtio_mmio(const struct acpi_mem *m, uint64_t rsdp_hint,
                           struct acpi_virtio_mmio *out, int max)
 {
-    /* sdt_map's counters: written, never read, so no call sees another's. */
-    static struct platform_info scratch;
     const uint8_t *fadt, *dsdt;
     uint32_t flen, dlen;
     uint64_t rsdp = rsdp_hint;
@@ -779,8 +799,8 @@ int acpi_find_virtio_mmio(const struct acpi_mem *m, uint64_t rsdp_hint,
 
     if (rsdp == 0 && acpi_find_rsdp(m, &rsdp) != 0)
         return -ENOENT;
-    if ((fadt = fadt_find(m, rsdp, &flen, &scratch)) == NULL ||
-        (dsdt = dsdt_map(m, fadt, flen, &dlen, &scratch)) == NULL)
+    if ((fadt = fadt_find(m, rsdp, &flen, &dsdt_scratch)) == NULL ||
+        (dsdt = dsdt_map(m, fadt, flen, &dlen, &dsdt_scratch)) == NULL)
         return -ENOENT;
     for (uint32_t i = SDT_HEADER_LEN; i + hid_len <= dlen && n < max; i++) {
         if (memcmp(dsdt + i, AML_VIRTIO_MMIO_HID, hid_len) != 0)
@@ -794,4 +814,71 @@ int acpi_find_virtio_mmio(const struct acpi_mem *m, uint64_t rsdp_hint,
             n++;
     }
     return n;
+}
+
+/* ---- soft-off: the DSDT's \_S5 ---- */
+
+#define AML_NAME_OP    0x08
+#define AML_PACKAGE_OP 0x12
+#define AML_ZERO       0x00
+#define AML_ONE        0x01
+#define AML_BYTE       0x0A
+#define AML_WORD       0x0B
+#define AML_ROOT_CHAR  0x5C /* '\\' */
+
+/* An AML integer at p[0, len) (16.2.3 and 16.2.5.2): its value in *v and
+ * its size in bytes, or 0 when it is none we take. */
+static uint32_t aml_small_int(const uint8_t *p, uint32_t len, uint32_t *v)
+{
+    if (len >= 1 && (p[0] == AML_ZERO || p[0] == AML_ONE)) {
+        *v = p[0];
+        return 1;
+    }
+    if (len >= 2 && p[0] == AML_BYTE) {
+        *v = p[1];
+        return 2;
+    }
+    if (len >= 3 && p[0] == AML_WORD) {
+        *v = rd16(p + 1);
+        return 3;
+    }
+    return 0;
+}
+
+int acpi_find_s5(const struct acpi_mem *m, uint64_t rsdp, struct acpi_pm *pm)
+{
+    const uint8_t *fadt, *dsdt;
+    uint32_t flen, dlen;
+
+    if (rsdp == 0 || (fadt = fadt_find(m, rsdp, &flen, &dsdt_scratch)) == NULL ||
+        (dsdt = dsdt_map(m, fadt, flen, &dlen, &dsdt_scratch)) == NULL)
+        return -ENOENT;
+    for (uint32_t i = SDT_HEADER_LEN + 1; i + 4 < dlen; i++) {
+        /* NameOp, then "_S5_" (or "\\_S5_": the root prefix between) */
+        int named = dsdt[i - 1] == AML_NAME_OP ||
+                    (dsdt[i - 1] == AML_ROOT_CHAR && dsdt[i - 2] == AML_NAME_OP);
+        if (!named || memcmp(dsdt + i, "_S5_", 4) != 0)
+            continue;
+        uint32_t k = i + 4;
+        if (k >= dlen || dsdt[k] != AML_PACKAGE_OP)
+            return -EINVAL;
+        k++;
+        if (k >= dlen)
+            return -EINVAL;
+        k += 1u + (dsdt[k] >> 6); /* PkgLength: 1 to 4 bytes (16.2.4) */
+        if (k + 1 >= dlen || dsdt[k] < 2) /* NumElements */
+            return -EINVAL;
+        k++;
+        uint32_t a, b, n;
+        if ((n = aml_small_int(dsdt + k, dlen - k, &a)) == 0)
+            return -EINVAL;
+        k += n;
+        if (aml_small_int(dsdt + k, dlen - k, &b) == 0)
+            return -EINVAL;
+        pm->s5 = 1;
+        pm->s5_typa = (uint8_t)(a & 7);
+        pm->s5_typb = (uint8_t)(b & 7);
+        return 0;
+    }
+    return -ENOENT;
 }

@@ -79,6 +79,23 @@ struct acpi_nmi {
 #define ACPI_FADT_HW_REDUCED (1u << 20)
 
 /* About 6 KiB: keep it static, not on a kernel stack. */
+/*
+ * ACPI's fixed power-management hardware, from the FADT (ACPI 6.5, 5.2.9,
+ * Table 5.9), and the sleep type of soft-off from the DSDT's \_S5 object
+ * (7.4.2): what powering off and the power button need. I/O port
+ * addresses; 0 where the FADT has none (hardware-reduced platforms).
+ */
+struct acpi_pm {
+    uint16_t sci_irq;              /* SCI_INT: the SCI's ISA IRQ (GSI with no override) */
+    uint32_t smi_cmd;              /* SMI_CMD port, and ACPI_ENABLE: written there to */
+    uint8_t acpi_enable;           /* hand the PM registers to the OS */
+    uint32_t pm1a_evt, pm1b_evt;   /* PM1 event blocks: status, then enable */
+    uint8_t pm1_evt_len;           /* bytes per event block (4: 2 status + 2 enable) */
+    uint32_t pm1a_cnt, pm1b_cnt;   /* PM1 control blocks: SCI_EN, SLP_TYP, SLP_EN */
+    int s5;                        /* \_S5 found: s5_typa/b are SLP_TYPa/b of soft-off */
+    uint8_t s5_typa, s5_typb;
+};
+
 struct platform_info {
     const char *source;    /* "acpi" or "mptable" (a string literal) */
     uint64_t rsdp;         /* 0 if none */
@@ -98,6 +115,7 @@ struct platform_info {
     struct acpi_nmi nmis[ACPI_MAX_NMIS];
     int fadt;            /* ACPI only: a FADT was read; fadt_flags is its Flags field */
     uint32_t fadt_flags; /* ACPI_FADT_* */
+    struct acpi_pm pm;   /* the FADT's PM blocks (s5 is filled by acpi_find_s5) */
     uint64_t mcfg_base; /* PCIe ECAM base of segment mcfg_segment; 0 if no MCFG */
     uint16_t mcfg_segment;
     uint8_t mcfg_bus_start, mcfg_bus_end;
@@ -152,6 +170,15 @@ struct acpi_virtio_mmio {
     uint32_t size;
     uint32_t gsi;
 };
+
+/*
+ * The sleep types of soft-off (S5): the DSDT's Name(\_S5, Package(){a, b,
+ * ...}), its first two elements as integers (ACPI 6.5, 7.4.2 and 16.2.5.2's
+ * integer encodings: Zero, One, ByteConst, WordConst). Returns 0 and fills
+ * pm->s5, s5_typa, s5_typb; -ENOENT when there is no FADT, DSDT or \_S5,
+ * -EINVAL when \_S5 is not a package of integers.
+ */
+int acpi_find_s5(const struct acpi_mem *m, uint64_t rsdp, struct acpi_pm *pm);
 
 /*
  * The virtio-mmio transports in the DSDT (the FADT's X_DSDT or DSDT), for

@@ -3,10 +3,13 @@
  *
  * isa-debug-exit (QEMU, -device isa-debug-exit,iobase=0xf4,iosize=4) ends the
  * emulator when written. It is only poked under a hypervisor (CPUID.1:ECX[31])
- * so that bare metal never sees a write to an unknown port.
+ * so that bare metal never sees a write to an unknown port. Where it is not
+ * there (libvirt, Nomad, bare metal) ACPI soft-off powers the machine down;
+ * failing that, the CPU halts.
  */
-#include "kernel/arch/cpu.h"
+#include "drivers/acpi_pm.h"
 #include "drivers/platform.h"
+#include "kernel/arch/cpu.h"
 
 #define DEBUG_EXIT_PORT 0xF4
 
@@ -24,5 +27,6 @@ void platform_exit(int status)
     cpu_cpuid(1, 0, &r);
     if (r.ecx & CPUID_1_ECX_HYPERVISOR)
         cpu_outl(DEBUG_EXIT_PORT, (uint32_t)(status & 0x7F));
+    (void)acpi_pm_poweroff(); /* no exit status this way: the VM just powers off */
     platform_halt();
 }

@@ -21,6 +21,7 @@
 #include "kernel/percpu.h"
 #include "kernel/panic.h"
 #include "kernel/pmem.h"
+#include "kernel/power.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
 #include "kernel/smp.h"
@@ -152,6 +153,7 @@ void kernel_main(const struct boot_handoff *handoff)
     sched_init_cpu(this_cpu(), (uint64_t)(uintptr_t)boot_stack_bottom,
                    (uint64_t)(uintptr_t)boot_stack_top);
     smp_discover(&boot_info);
+    power_init(); /* ACPI's power button, where the machine has one */
     boot_trace_mark("firmware tables, local APIC, I/O APIC", 0);
 
     /* Devices, before the other cores run: mapping their registers edits

@@ -223,6 +223,8 @@ int smp_discover(const struct boot_info *bi)
     struct acpi_mem mem = {identity_map, NULL};
     int err = platform_discover(&mem, bi->rsdp, &platform);
     discover_err = err;
+    if (platform.fadt)
+        (void)acpi_find_s5(&mem, platform.rsdp, &platform.pm); /* soft-off, if it has \_S5 */
     if (lapic_init_bsp(err == 0 ? platform.lapic_addr : 0) != 0)
         panic("smp: no local APIC (CPUID.1:EDX[9])");
     lapic_init_cpu();

@@ -18,7 +18,8 @@ image for urunc, and Firecracker's and Cloud Hypervisor's configurations.
   deploy), libvirtd started when none runs (in a network namespace of the
   test's own, so that its bridge, firewall rules and dnsmasq go away with
   it), and a domain is defined, started, reached over a libvirt-managed NAT
-  network (its address from libvirt's DHCP leases), destroyed and
+  network (its address from libvirt's DHCP leases), shut down with `virsh
+  shutdown` (the ACPI power button: Zebu stops the app and powers off) and
   undefined through virsh against qemu:///system. Everything the test made
   is removed, and the daemons it started stopped, however it ends.
 """
@@ -710,10 +711,16 @@ def test_libvirt_domain_lifecycle(libvirtd, images_for_libvirt, tmp_path):
         console = serial.read_text(errors="replace")
         assert p.stdout == INDEX, f"{p.stderr}\nconsole:\n{console[-3000:]}"
         assert "booted via pvh" in console and f"bound to {addr}/24" in console
-        # Shut down: Zebu does not act on the ACPI power button yet, so the
-        # domain is stopped the hard way (it holds no state to lose).
-        lv.virsh("destroy", DOMAIN)
-        assert lv.virsh("domstate", DOMAIN).stdout.strip() == "shut off"
+        # Shut down as an operator would: the ACPI power button; Zebu stops
+        # the app and powers off (S5: no isa-debug-exit device here).
+        lv.virsh("shutdown", DOMAIN)
+        deadline, state = time.time() + 60, ""
+        while time.time() < deadline and state != "shut off":
+            time.sleep(0.3)
+            state = lv.virsh("domstate", DOMAIN).stdout.strip()
+        console = serial.read_text(errors="replace")
+        assert state == "shut off", f"{state}\nconsole:\n{console[-3000:]}"
+        assert "power button: stopping the app, then powering off" in console, console[-3000:]
         lv.virsh("undefine", DOMAIN)
         assert DOMAIN not in lv.virsh("list", "--all", "--name").stdout.split()
         lv.virsh("net-destroy", NETWORK)

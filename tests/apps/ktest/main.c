@@ -8,7 +8,7 @@
 static const char *mode = "none";
 ZEBU_OPTION_STRING("mode", mode,
                    "pagefault | null | ud | divide | panic | assert | highmem | spin | cores | "
-                   "pingpong | sleep | overflow | heap | bench | events | none");
+                   "pingpong | sleep | overflow | heap | bench | events | wait | none");
 
 static long count = 100000;
 ZEBU_OPTION_INT("count", count, 1, 100000000, "messages for mode=pingpong");
@@ -415,6 +415,11 @@ __attribute__((noinline)) static void fault_dispatch(const char *m)
     else if (strcmp(m, "spin") == 0)
         for (;;)
             __asm__ volatile("" ::: "memory"); /* until the test ends the VM */
+    else if (strcmp(m, "wait") == 0) {
+        printf("ktest: waiting\n");
+        for (;;)
+            zebu_sleep_ns(1000000000ull); /* until something stops the VM (the power button) */
+    }
 }
 
 void selftest_run(void); /* kernel/selftest.c: selftest=ioapic|vnet|pmem */
