@@ -1066,6 +1066,105 @@ TEST(acpi_virtio_mmio_in_dsdt)
     fw_free(f);
 }
 
+/* The FADT's fixed PM blocks (5.2.9), as QEMU's pc machine (PIIX4 PM) has
+ * them: SCI on IRQ 9, SMI_CMD 0xB2 with ACPI_ENABLE 0xF1, PM1a event and
+ * control blocks at 0x600 and 0x604, 4-byte event blocks. */
+TEST(acpi_fadt_pm_blocks)
+{
+    struct fw *f = fw_new();
+    uint64_t tables[2];
+
+    tables[0] = simple_madt(f, 1);
+    tables[1] = make_fadt(f, 116, 0);
+    uint8_t *p = fw_ptr(f, tables[1], 116);
+    p[46] = 9;
+    put32(p + 48, 0xB2);
+    p[52] = 0xF1;
+    put32(p + 56, 0x600);
+    put32(p + 64, 0x604);
+    p[88] = 4;
+    sdt_fix(p);
+    acpi_world_v1(f, tables, 2);
+    CHECK_INT_EQ(do_acpi_parse(f, RSDP_AT), 0);
+    CHECK_UINT_EQ(pi.pm.sci_irq, 9);
+    CHECK_UINT_EQ(pi.pm.smi_cmd, 0xB2);
+    CHECK_UINT_EQ(pi.pm.acpi_enable, 0xF1);
+    CHECK_UINT_EQ(pi.pm.pm1a_evt, 0x600);
+    CHECK_UINT_EQ(pi.pm.pm1a_cnt, 0x604);
+    CHECK_UINT_EQ(pi.pm.pm1b_evt + pi.pm.pm1b_cnt, 0);
+    CHECK_UINT_EQ(pi.pm.pm1_evt_len, 4);
+    CHECK_INT_EQ(pi.pm.s5, 0); /* that takes the DSDT: acpi_find_s5 */
+    fw_free(f);
+}
+
+/* A FADT naming a DSDT whose body is aml[0, n). */
+static void s5_world(struct fw *f, const uint8_t *aml, size_t n)
+{
+    size_t len = 36 + n;
+    uint64_t dsdt = fw_alloc(f, len), tables[1];
+    uint8_t *d = fw_ptr(f, dsdt, len);
+
+    memcpy(d + 36, aml, n);
+    sdt_header(d, "DSDT", (uint32_t)len);
+    sdt_fix(d);
+    tables[0] = make_fadt(f, 116, 0);
+    uint8_t *fadt = fw_ptr(f, tables[0], 116);
+    put32(fadt + 40, (uint32_t)dsdt);
+    sdt_fix(fadt);
+    acpi_world_v1(f, tables, 1);
+}
+
+static int do_find_s5(const uint8_t *aml, size_t n, struct acpi_pm *pm)
+{
+    struct fw *f = fw_new();
+    s5_world(f, aml, n);
+    struct acpi_mem m = fw_mem(f);
+    memset(pm, 0, sizeof(*pm));
+    int rc = acpi_find_s5(&m, RSDP_AT, pm);
+    fw_unmap_all(f);
+    fw_free(f);
+    return rc;
+}
+
+/* Name(\_S5, Package(){...}) in the integer encodings firmware uses (ACPI
+ * 6.5, 7.4.2; 20.2.3 ByteConst, WordConst, ZeroOp, OneOp). */
+TEST(acpi_s5_sleep_types_from_the_dsdt)
+{
+    struct acpi_pm pm;
+    /* QEMU pc (SeaBIOS tables): Name(\_S5, Package(4){Zero, Zero, Zero,
+     * Zero}) after an unrelated name that mentions _S5_ in a string. */
+    static const uint8_t qemu[] = {0x0D, '_', 'S', '5', '_', 0x00,
+                                   0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x04,
+                                   0x00, 0x00, 0x00, 0x00};
+    CHECK_INT_EQ(do_find_s5(qemu, sizeof(qemu), &pm), 0);
+    CHECK_INT_EQ(pm.s5, 1);
+    CHECK_UINT_EQ(pm.s5_typa, 0);
+    CHECK_UINT_EQ(pm.s5_typb, 0);
+    /* A PC's: Name(_S5_, Package(){0x07, One}) with byte constants. */
+    static const uint8_t pc[] = {0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x02, 0x0A, 0x07, 0x01};
+    CHECK_INT_EQ(do_find_s5(pc, sizeof(pc), &pm), 0);
+    CHECK_UINT_EQ(pm.s5_typa, 7);
+    CHECK_UINT_EQ(pm.s5_typb, 1);
+    /* A word constant, and a two-byte PkgLength. */
+    static const uint8_t word[] = {0x08, '_', 'S', '5', '_', 0x12, 0x40, 0x01, 0x02,
+                                   0x0B, 0x05, 0x00, 0x0A, 0x05};
+    CHECK_INT_EQ(do_find_s5(word, sizeof(word), &pm), 0);
+    CHECK_UINT_EQ(pm.s5_typa, 5);
+    CHECK_UINT_EQ(pm.s5_typb, 5);
+    /* Not a package, or a package of something else: refused. */
+    static const uint8_t notpkg[] = {0x08, '_', 'S', '5', '_', 0x0A, 0x05};
+    CHECK_INT_EQ(do_find_s5(notpkg, sizeof(notpkg), &pm), -EINVAL);
+    static const uint8_t strings[] = {0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02,
+                                      0x0D, 'x', 0x00};
+    CHECK_INT_EQ(do_find_s5(strings, sizeof(strings), &pm), -EINVAL);
+    CHECK_INT_EQ(pm.s5, 0);
+    /* Cut off inside the package: not read past the table. */
+    CHECK_INT_EQ(do_find_s5(pc, sizeof(pc) - 2, &pm), -EINVAL);
+    /* None at all. */
+    static const uint8_t none[] = {0x08, '_', 'S', '3', '_', 0x12, 0x04, 0x02, 0x01, 0x01};
+    CHECK_INT_EQ(do_find_s5(none, sizeof(none), &pm), -ENOENT);
+}
+
 TEST(acpi_v2_uses_xsdt)
 {
     struct fw *f = fw_new();
