@@ -68,10 +68,14 @@ def test_namespaces_of_dead_runs_are_reclaimed_and_live_ones_kept():
 @needs_netns
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_an_interrupted_run_removes_its_namespace_and_processes(sig):
+    # SIGINT as a terminal would deliver it: a run started in the background
+    # of a non-interactive shell inherits SIGINT ignored, and Python then
+    # leaves it ignored.
     run = subprocess.Popen(["/usr/bin/python3", "-m", "pytest", "-q", "-s", "-p",
                             "no:cacheprovider", "tests/system/interrupt_probe.py"],
                            cwd=conftest.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           text=True)
+                           text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     line, deadline = "", time.time() + 60
     while not line.startswith("NS ") and time.time() < deadline:
         line = run.stdout.readline()
