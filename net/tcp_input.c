@@ -27,103 +27,6 @@ static void drop(struct net_iface *ifc, struct netbuf *nb, enum net_drop why)
     nbuf_put(nb);
 }
 
-/*
- * Whether an option of a kind we use has the length its RFC gives it:
- * MSS 4 (RFC 9293 3.2), window scale 3 and timestamps 10 (RFC 7323 2.2,
- * 3.2), SACK-permitted 2 and SACK 2 + 8n for 1 to 4 blocks (RFC 2018 2,
- * 3). Other kinds are not ours to judge.
- */
-static int option_len_ok(uint8_t kind, size_t l)
-{
-    switch (kind) {
-    case 2:
-        return l == 4;
-    case 3:
-        return l == 3;
-    case 4:
-        return l == 2;
-    case 5:
-        return l >= 10 && l <= 34 && (l - 2) % 8 == 0;
-    case 8:
-        return l == 10;
-    default:
-        return 1;
-    }
-}
-
-/* Take in one option whose length option_len_ok accepted. */
-static void take_option(uint8_t kind, const uint8_t *v, size_t l, struct tcp_opts *o)
-{
-    switch (kind) {
-    case 2:
-        o->has_mss = 1;
-        o->mss = net_get_be16(v);
-        break;
-    case 3:
-        o->has_ws = 1;
-        o->wscale = v[0] > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : v[0];
-        break;
-    case 4:
-        o->sack_ok = 1;
-        break;
-    case 5:
-        o->nsack = 0;
-        for (size_t k = 0; k < (l - 2) / 8; k++) {
-            o->sack[k].start = net_get_be32(v + 8 * k);
-            o->sack[k].end = net_get_be32(v + 8 * k + 4);
-            o->nsack++;
-        }
-        break;
-    case 8:
-        o->has_ts = 1;
-        o->tsval = net_get_be32(v);
-        o->tsecr = net_get_be32(v + 4);
-        break;
-    default: /* RFC 9293 3.1 (MUST-6): ignored without error */
-        break;
-    }
-}
-
-/*
- * The options of a segment. Never a reason to drop it: a bad option costs
- * that option, not the data and flags that came with it (RFC 9293 3.1;
- * RFC 1122 1.2.2, be liberal in what you accept).
- * - A length wrong for its kind (a 3-byte SACK, an 8-byte timestamp) can
- *   still be stepped over: that option is ignored, counted in bad_len, and
- *   the ones after it are read.
- * - A length that cannot be stepped over (0 or 1: MUST-7 says to be
- *   prepared for them; or running past the header) ends the list; what
- *   came before it stands, the rest is ignored (cut). RFC 9293 suggests
- *   resetting the connection instead; we do not, since then any segment
- *   that passes the window check would reset it, bypassing RFC 5961's
- *   rule that only an RST at exactly RCV.NXT may.
- */
-static void parse_options(const uint8_t *p, size_t len, struct tcp_opts *o)
-{
-    memset(o, 0, sizeof(*o));
-    for (size_t i = 0; i < len;) {
-        uint8_t kind = p[i];
-        if (kind == 0)
-            break;
-        if (kind == 1) {
-            i++;
-            continue;
-        }
-        size_t l = i + 1 < len ? p[i + 1] : 0;
-        if (l < 2 || i + l > len) {
-            o->cut = 1;
-            break;
-        }
-        if (option_len_ok(kind, l))
-            take_option(kind, p + i + 2, l, o);
-        else
-            o->bad_len++;
-        i += l;
-    }
-}
-
-/* The sequence number of an out-of-order buffer's first byte, read back
- * from the TCP header still in front of it in the device buffer. */
 /* Sequence number of an out-of-order buffer's first byte: set when it is
  * queued (a payload segment cut from a chain carries no TCP header to read
  * it from). */
@@ -351,6 +254,7 @@ static void syncookie_reply(struct tcp_conn *l, struct net_iface *ifc, const str
         .rport = rport,
         .ack = seg->seq + 1,
         .wnd = synack_window(l),
+        .opt.has_mss = 1,
         .opt.mss = tcp_iface_mss(ifc),
     };
 
@@ -358,12 +262,12 @@ static void syncookie_reply(struct tcp_conn *l, struct net_iface *ifc, const str
                             o->has_mss ? o->mss : TCP_DEFAULT_MSS, o->has_ts, now_ms);
     if (o->has_ts) {
         uint32_t clock = (uint32_t)now_ms + tcp_ts_offset(st, sa.lip, sa.lport, sa.rip, rport);
-        sa.opt.ts = 1;
+        sa.opt.has_ts = 1;
         sa.opt.tsval = tcp_cookie_tsval(clock, o->has_ws, o->wscale, o->sack_ok);
         sa.opt.tsecr = o->tsval;
-        sa.opt.ws = o->has_ws;
+        sa.opt.has_ws = o->has_ws;
         sa.opt.wscale = tcp_wscale_for(l->rcvbuf);
-        sa.opt.sack = o->sack_ok;
+        sa.opt.sack_ok = o->sack_ok;
     }
     tcp_send_synack_stateless(st, ifc, &sa, now_ms);
     st->tcp.syncookies_sent++;
@@ -1105,7 +1009,7 @@ static void sync_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf 
     int rst = (seg->flags & TCP_RST) != 0;
 
     /* PAWS (RFC 7323 5). A segment whose timestamp option had the wrong
-     * length arrives here without one (parse_options ignored it), like a
+     * length arrives here without one (tcp_opts_parse ignored it), like a
      * segment sent without: both are taken. RFC 7323 3.2 says that once
      * timestamps are negotiated a non-RST segment without a TSopt SHOULD,
      * not MUST, be silently dropped; stacks in use leave the option out of
@@ -1270,7 +1174,7 @@ void tcp_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb,
         drop(ifc, nb, NET_DROP_TCP_BCAST);
         return;
     }
-    parse_options(p + TCP_HDR_LEN, doff - TCP_HDR_LEN, &seg.opt);
+    tcp_opts_parse(p + TCP_HDR_LEN, doff - TCP_HDR_LEN, &seg.opt);
     st->tcp.opt_len_cut += seg.opt.cut;
     st->tcp.opt_len_bad += seg.opt.bad_len;
     uint16_t sport = net_get_be16(p), dport = net_get_be16(p + 2);

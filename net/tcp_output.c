@@ -35,8 +35,19 @@ uint32_t tcp_eff_mss(const struct tcp_conn *c)
     uint32_t m = c->mss;
 
     if (c->ts_ok)
-        m -= 12;
+        m -= TCP_OPT_TS_SPACE;
     return m < 64 ? 64 : m;
+}
+
+/* SACK blocks our next ACK reports: those of the out-of-order queue
+ * (update_sack_out), as many as fit. */
+static unsigned sack_blocks_out(const struct tcp_conn *c)
+{
+    unsigned fit = tcp_sack_blocks_fit(c->ts_ok);
+
+    if (!c->sack_ok || c->nsack_out == 0)
+        return 0;
+    return c->nsack_out < fit ? c->nsack_out : fit;
 }
 
 /* Payload room of a data segment now: the MSS less the options it will
@@ -44,12 +55,11 @@ uint32_t tcp_eff_mss(const struct tcp_conn *c)
  * so that no segment exceeds the MTU. */
 static uint32_t seg_room(const struct tcp_conn *c)
 {
-    uint32_t o = c->ts_ok ? 12 : 0;
+    uint32_t o = c->ts_ok ? TCP_OPT_TS_SPACE : 0;
+    unsigned k = sack_blocks_out(c);
 
-    if (c->sack_ok && c->nsack_out > 0) {
-        unsigned max = c->ts_ok ? 3 : 4, k = c->nsack_out < max ? c->nsack_out : max;
-        o += 4 + 8 * k;
-    }
+    if (k > 0)
+        o += TCP_OPT_SACK_SPACE(k);
     uint32_t m = c->mss > o ? c->mss - o : 0;
     return m < 32 ? 32 : m;
 }
@@ -65,84 +75,39 @@ static uint32_t rcv_wnd_to_advertise(struct tcp_conn *c)
     return wnd < max ? wnd : max;
 }
 
-/* Write the options of a SYN or SYN-ACK; returns their length (a multiple
- * of 4). */
-static size_t put_syn_options(const struct tcp_syn_opts *o, uint8_t *p)
-{
-    size_t n = 0;
-
-    p[n++] = 2;
-    p[n++] = 4;
-    net_put_be16(p + n, o->mss);
-    n += 2;
-    if (o->ts) {
-        p[n++] = 1;
-        p[n++] = 1;
-        p[n++] = 8;
-        p[n++] = 10;
-        net_put_be32(p + n, o->tsval);
-        net_put_be32(p + n + 4, o->tsecr);
-        n += 8;
-    }
-    if (o->ws) {
-        p[n++] = 1;
-        p[n++] = 3;
-        p[n++] = 3;
-        p[n++] = o->wscale;
-    }
-    if (o->sack) {
-        p[n++] = 1;
-        p[n++] = 1;
-        p[n++] = 4;
-        p[n++] = 2;
-    }
-    return n;
-}
-
-/* Options of c's SYN (all of them) or SYN-ACK (those the peer offered). */
-static size_t syn_options(const struct tcp_conn *c, uint8_t *p, uint64_t now_ms)
+/* Options of c's SYN (all we support: RFC 7323 and 2018 leave the offer to
+ * the SYN) or SYN-ACK (only those the peer's SYN offered, RFC 7323 1.3 and
+ * 2.2, RFC 2018 2). The MSS is our interface's, not the peer's clamp. */
+static void syn_options(const struct tcp_conn *c, struct tcp_opts *o, uint64_t now_ms)
 {
     int synack = c->state != TCP_SYN_SENT;
-    struct tcp_syn_opts o = {
-        .mss = tcp_iface_mss(c->ifc), /* ours, not the clamp */
-        .ts = !synack || c->ts_ok,
-        .ws = !synack || c->ws_ok,
-        .sack = !synack || c->sack_ok,
+
+    *o = (struct tcp_opts){
+        .has_mss = 1,
+        .mss = tcp_iface_mss(c->ifc),
+        .has_ts = !synack || c->ts_ok,
+        .has_ws = !synack || c->ws_ok,
+        .sack_ok = !synack || c->sack_ok,
         .wscale = c->rcv_wscale,
         .tsval = (uint32_t)now_ms + c->ts_offset,
         .tsecr = synack ? c->ts_recent : 0,
     };
-
-    return put_syn_options(&o, p);
 }
 
-/* Timestamp and SACK options of other segments. */
-static size_t data_options(const struct tcp_conn *c, uint8_t *p, uint64_t now_ms, int with_sack)
+/* Options of any other segment: timestamps once negotiated (RFC 7323 3.2:
+ * on every segment), and on an ACK the SACK blocks (RFC 2018 4). */
+static void data_options(const struct tcp_conn *c, struct tcp_opts *o, uint64_t now_ms,
+                         int with_sack)
 {
-    size_t n = 0;
+    unsigned k = with_sack ? sack_blocks_out(c) : 0;
 
-    if (c->ts_ok) {
-        p[n++] = 1;
-        p[n++] = 1;
-        p[n++] = 8;
-        p[n++] = 10;
-        net_put_be32(p + n, (uint32_t)now_ms + c->ts_offset);
-        net_put_be32(p + n + 4, c->ts_recent);
-        n += 8;
-    }
-    if (with_sack && c->sack_ok && c->nsack_out > 0) {
-        unsigned max = c->ts_ok ? 3 : 4, k = c->nsack_out < max ? c->nsack_out : max;
-        p[n++] = 1;
-        p[n++] = 1;
-        p[n++] = 5;
-        p[n++] = (uint8_t)(2 + 8 * k);
-        for (unsigned i = 0; i < k; i++) {
-            net_put_be32(p + n, c->sack_out[i].start);
-            net_put_be32(p + n + 4, c->sack_out[i].end);
-            n += 8;
-        }
-    }
-    return n;
+    o->has_mss = o->has_ws = o->sack_ok = 0;
+    o->has_ts = c->ts_ok;
+    o->tsval = (uint32_t)now_ms + c->ts_offset;
+    o->tsecr = c->ts_recent;
+    o->nsack = k;
+    if (k > 0)
+        memcpy(o->sack, c->sack_out, k * sizeof(o->sack[0]));
 }
 
 /* Fill the checksum of a TCP header buffer (chained payload included) and
@@ -186,16 +151,16 @@ static void put_header(uint8_t *p, uint16_t sport, uint16_t dport, uint32_t seq,
 static int xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len, uint64_t now_ms)
 {
     struct net_stack *st = c->st;
-    uint8_t opts[40];
-    size_t olen;
+    struct tcp_opts o;
+    uint8_t opts[TCP_OPT_SPACE];
 
     if (c->ifc == NULL)
         return -ENETUNREACH;
     if (flags & TCP_SYN)
-        olen = syn_options(c, opts, now_ms);
+        syn_options(c, &o, now_ms);
     else
-        olen = data_options(c, opts, now_ms, (flags & TCP_ACK) != 0);
-    size_t hlen = TCP_HDR_LEN + olen;
+        data_options(c, &o, now_ms, (flags & TCP_ACK) != 0);
+    size_t olen = tcp_opts_emit(&o, opts), hlen = TCP_HDR_LEN + olen;
     struct netbuf *payload = NULL;
     if (len > 0) {
         size_t off = c->sndq_off + (size_t)(seq - c->snd_una);
@@ -291,8 +256,8 @@ void tcp_send_rst_conn(struct tcp_conn *c, uint64_t now_ms)
 void tcp_send_synack_stateless(struct net_stack *st, struct net_iface *ifc,
                                const struct tcp_synack *sa, uint64_t now_ms)
 {
-    uint8_t opts[40];
-    size_t olen = put_syn_options(&sa->opt, opts), hlen = TCP_HDR_LEN + olen;
+    uint8_t opts[TCP_OPT_SPACE];
+    size_t olen = tcp_opts_emit(&sa->opt, opts), hlen = TCP_HDR_LEN + olen;
     struct netbuf *hdr = net_tx_alloc_hdr(st, ifc, NET_L4_HEADROOM, hlen);
 
     if (hdr == NULL)
