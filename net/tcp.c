@@ -370,7 +370,7 @@ size_t tcp_writable(const struct tcp_conn *c)
         return 0;
     size_t room = c->sndbuf - c->sndq_len;
     size_t global = c->st->lim.tcp_mem > c->st->tcp.mem ? c->st->lim.tcp_mem - c->st->tcp.mem : 0;
-    return room < global ? room : global;
+    return net_min_size(room, global);
 }
 
 static unsigned ring_bufs(const struct netbuf *nb)
@@ -445,7 +445,7 @@ long tcp_send_copy(struct tcp_conn *c, const void *data, size_t len, uint64_t no
      * a buffer's len are in no slice yet, so appending there is safe. */
     struct netbuf *tail = c->sndq_tail;
     if (tail != NULL && tail == c->copy_tail && nbuf_tailroom(tail) > 0 && len > 0) {
-        size_t n = nbuf_tailroom(tail) < len ? nbuf_tailroom(tail) : len;
+        size_t n = net_min_size(nbuf_tailroom(tail), len);
         memcpy(tail->data + tail->len, data, n);
         tail->len += n;
         c->sndq_len += n;
@@ -516,9 +516,7 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c)
         space = 0;
     if (st->tcp.mem >= st->lim.tcp_mem)
         space = 0;
-    uint32_t max = (uint32_t)65535 << c->rcv_wscale;
-    if (space > max)
-        space = max;
+    space = net_min_size(space, (size_t)65535 << c->rcv_wscale);
     /* Round down to what the scale can express. */
     space &= ~(((size_t)1 << c->rcv_wscale) - 1);
     return (uint32_t)space;
@@ -556,7 +554,7 @@ long tcp_recv_copy(struct tcp_conn *c, void *buf, size_t size, uint64_t now_ms)
 
     while (done < size && c->rcvq.head != NULL) {
         struct netbuf *nb = c->rcvq.head;
-        size_t n = nb->len < size - done ? nb->len : size - done;
+        size_t n = net_min_size(nb->len, size - done);
         memcpy((uint8_t *)buf + done, nb->data, n);
         done += n;
         nbuf_pull(nb, n);

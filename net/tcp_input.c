@@ -121,7 +121,7 @@ static int syn_cache_evict_oldest(struct net_stack *st)
 static unsigned syn_cache_limit(const struct net_stack *st)
 {
     unsigned half_table = st->lim.tcp_conns > 2 ? st->lim.tcp_conns / 2 : 1;
-    return st->lim.tcp_syn_cache < half_table ? st->lim.tcp_syn_cache : half_table;
+    return net_min_u32(st->lim.tcp_syn_cache, half_table);
 }
 
 /*
@@ -233,7 +233,7 @@ static struct tcp_conn *passive_open(struct tcp_conn *l, struct net_iface *ifc,
  * receive buffer offers (SYN windows are never scaled). */
 static uint16_t synack_window(const struct tcp_conn *l)
 {
-    return (uint16_t)(l->rcvbuf < 65535 ? l->rcvbuf : 65535);
+    return (uint16_t)net_min_size(l->rcvbuf, 65535);
 }
 
 /*
@@ -629,9 +629,7 @@ static int ack_input(struct tcp_conn *c, struct net_iface *ifc, const struct tcp
         if (c->in_recovery) {
             if (seq_ge(ack, c->recover)) {
                 uint32_t flight = c->snd_max - ack;
-                c->cwnd = c->ssthresh < flight + mss ? c->ssthresh : flight + mss;
-                if (c->cwnd < mss)
-                    c->cwnd = mss;
+                c->cwnd = net_max_u32(net_min_u32(c->ssthresh, flight + mss), mss);
                 c->in_recovery = 0;
                 c->dupacks = 0;
             } else {
@@ -645,7 +643,7 @@ static int ack_input(struct tcp_conn *c, struct net_iface *ifc, const struct tcp
         } else {
             c->dupacks = 0;
             if (c->cwnd < c->ssthresh)
-                c->cwnd += data_acked < mss ? data_acked : mss;
+                c->cwnd += net_min_u32(data_acked, mss);
             else if (data_acked > 0)
                 tcp_cc_avoid(c, data_acked, now_ms);
             if (c->cwnd > (1u << 30))

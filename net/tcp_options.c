@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "net/byteorder.h"
+#include "net/stack_internal.h"
 #include "net/tcp_internal.h"
 
 /* NOP NOP kind len: the 32-bit word in front of a timestamp or SACK
@@ -66,7 +67,7 @@ static void take_option(uint8_t kind, const uint8_t *v, size_t l, struct tcp_opt
     case TCP_OPT_WS:
         /* RFC 7323 2.3: a shift above 14 is taken as 14. */
         o->has_ws = 1;
-        o->wscale = v[0] > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : v[0];
+        o->wscale = (uint8_t)net_min_u32(v[0], TCP_MAX_WSCALE);
         break;
     case TCP_OPT_SACK_PERMITTED:
         o->sack_ok = 1;

@@ -36,7 +36,7 @@ uint32_t tcp_eff_mss(const struct tcp_conn *c)
 
     if (c->ts_ok)
         m -= TCP_OPT_TS_SPACE;
-    return m < 64 ? 64 : m;
+    return net_max_u32(m, 64);
 }
 
 /* SACK blocks our next ACK reports: those of the out-of-order queue
@@ -47,7 +47,7 @@ static unsigned sack_blocks_out(const struct tcp_conn *c)
 
     if (!c->sack_ok || c->nsack_out == 0)
         return 0;
-    return c->nsack_out < fit ? c->nsack_out : fit;
+    return c->nsack_out < fit ? c->nsack_out : fit; /* the most recent first (RFC 2018 4) */
 }
 
 /* Payload room of a data segment now: the MSS less the options it will
@@ -183,8 +183,8 @@ static int xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len, u
     uint32_t ack = (flags & TCP_ACK) ? c->rcv_nxt : 0;
     uint16_t wfield;
     if (flags & TCP_SYN) {
-        uint32_t w = tcp_rcv_window(c);
-        wfield = (uint16_t)(w > 65535 ? 65535 : w);
+        /* RFC 7323 2.2: the window of a SYN is never scaled. */
+        wfield = (uint16_t)net_min_u32(tcp_rcv_window(c), 65535);
         c->rcv_adv = c->rcv_nxt + wfield;
     } else {
         uint32_t w = rcv_wnd_to_advertise(c);
@@ -388,9 +388,7 @@ static uint32_t tso_grow(struct tcp_conn *c, uint32_t mss, uint32_t left, uint32
 
     if (n == 0)
         return mss;
-    n = n < left ? n : left;
-    n = n < room ? n : room;
-    n = n < cw ? n : cw;
+    n = net_min_u32(net_min_u32(n, left), net_min_u32(room, cw));
     if (rexmit && n > c->snd_max - c->snd_nxt)
         n = c->snd_max - c->snd_nxt;
     size_t off = c->sndq_off + (size_t)(c->snd_nxt - c->snd_una);
@@ -399,7 +397,7 @@ static uint32_t tso_grow(struct tcp_conn *c, uint32_t mss, uint32_t left, uint32
         (n == left && (c->nodelay || c->shut_wr)) || (rexmit && n == c->snd_max - c->snd_nxt);
     if (n % mss != 0 && !tail_ok)
         n -= n % mss;
-    return n > mss ? n : mss;
+    return net_max_u32(n, mss);
 }
 
 /* Whether xmit failed for want of memory (a header or a slice). */
@@ -498,7 +496,7 @@ void tcp_output(struct tcp_conn *c, uint64_t now_ms)
             }
             break;
         }
-        uint32_t len = left < mss ? left : mss;
+        uint32_t len = net_min_u32(left, mss);
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
         if (room == 0)
             break;

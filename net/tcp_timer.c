@@ -9,6 +9,7 @@
 #include <errno.h>
 
 #include "net/stack.h"
+#include "net/stack_internal.h"
 #include "net/tcp_internal.h"
 
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt)
@@ -186,15 +187,11 @@ void tcp_conn_tick(struct tcp_conn *c, uint64_t now_ms)
     }
 }
 
-static uint64_t min64(uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
-}
-
 uint64_t tcp_conn_deadline(const struct tcp_conn *c)
 {
     if (c->state == TCP_CLOSED || c->state == TCP_LISTEN)
         return TCP_NO_TIMER;
-    return min64(min64(min64(c->rto_at, c->delack_at), min64(c->persist_at, c->keep_at)),
-                 min64(c->tw_at, c->stall_at));
+    return net_min_u64(net_min_u64(net_min_u64(c->rto_at, c->delack_at),
+                                   net_min_u64(c->persist_at, c->keep_at)),
+                       net_min_u64(c->tw_at, c->stall_at));
 }
