@@ -923,10 +923,7 @@ static void data_input_one(struct tcp_conn *c, struct net_iface *ifc, struct net
         seq += old;
         c->ack_now = 1;
     }
-    uint32_t wnd = tcp_rcv_window(c);
-    if (seq_gt(c->rcv_adv, c->rcv_nxt) && c->rcv_adv - c->rcv_nxt > wnd)
-        wnd = c->rcv_adv - c->rcv_nxt;
-    uint32_t wend = c->rcv_nxt + wnd;
+    uint32_t wend = c->rcv_nxt + tcp_rcv_window_offered(c);
     if (seq_gt(seq + (uint32_t)nb->len, wend)) {
         nbuf_trim(nb, seq_gt(wend, seq) ? wend - seq : 0);
         fin = 0;
@@ -1025,9 +1022,7 @@ static void sync_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf 
         return;
     }
     /* Acceptability (RFC 9293 3.10.7.4, table 6). */
-    uint32_t wnd = tcp_rcv_window(c);
-    if (seq_gt(c->rcv_adv, c->rcv_nxt) && c->rcv_adv - c->rcv_nxt > wnd)
-        wnd = c->rcv_adv - c->rcv_nxt;
+    uint32_t wnd = tcp_rcv_window_offered(c);
     int ok;
     if (seglen == 0)
         ok = wnd == 0 ? seg->seq == c->rcv_nxt

@@ -281,7 +281,11 @@ uint16_t tcp_iface_mss(const struct net_iface *ifc);
 uint8_t tcp_wscale_for(size_t rcvbuf);
 void tcp_sndq_drop_acked(struct tcp_conn *c, uint32_t acked);
 void tcp_release_queues(struct tcp_conn *c);
+/* The window the receive buffer has room for now. */
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
+/* The window in force: tcp_rcv_window, or what is left of the window
+ * already advertised when that is more (it is never shrunk). */
+uint32_t tcp_rcv_window_offered(const struct tcp_conn *c);
 void tcp_init_conn_params(struct tcp_conn *c);
 /* Our window scale: the smallest shift that expresses rcvbuf. */
 void tcp_pick_wscale(struct tcp_conn *c);

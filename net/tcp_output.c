@@ -61,18 +61,14 @@ static uint32_t seg_room(const struct tcp_conn *c)
     if (k > 0)
         o += TCP_OPT_SACK_SPACE(k);
     uint32_t m = c->mss > o ? c->mss - o : 0;
-    return m < 32 ? 32 : m;
+    return net_max_u32(m, 32);
 }
 
+/* The window to put in a segment other than a SYN, before scaling: the
+ * offered one, at most what the 16-bit field can say at our scale. */
 static uint32_t rcv_wnd_to_advertise(struct tcp_conn *c)
 {
-    uint32_t wnd = tcp_rcv_window(c);
-
-    /* Never shrink the window we already offered (RFC 9293 3.8.6.2.2). */
-    if (seq_gt(c->rcv_adv, c->rcv_nxt) && c->rcv_adv - c->rcv_nxt > wnd)
-        wnd = c->rcv_adv - c->rcv_nxt;
-    uint32_t max = (uint32_t)65535 << c->rcv_wscale;
-    return wnd < max ? wnd : max;
+    return net_min_u32(tcp_rcv_window_offered(c), (uint32_t)65535 << c->rcv_wscale);
 }
 
 /* Options of c's SYN (all we support: RFC 7323 and 2018 leave the offer to
