@@ -740,6 +740,20 @@ static void update_sack_out(struct tcp_conn *c, uint32_t newest)
     c->nsack_out = k;
 }
 
+/* Take the out-of-order segment at *link off the queue, its bytes no
+ * longer held; the caller owns it. */
+static struct netbuf *ooo_unlink(struct tcp_conn *c, struct netbuf **link)
+{
+    struct netbuf *nb = *link;
+
+    *link = nb->qnext;
+    nb->qnext = NULL;
+    c->ooo_bytes -= nb->len;
+    c->st->tcp.mem -= nb->len;
+    c->ooo_count--;
+    return nb;
+}
+
 /* Queue an out-of-order segment (data at payload, seq its first byte).
  * Consumes nb. */
 static void ooo_insert(struct tcp_conn *c, struct net_iface *ifc, struct netbuf *nb, uint32_t seq)
@@ -782,13 +796,7 @@ static void ooo_insert(struct tcp_conn *c, struct net_iface *ifc, struct netbuf 
         if (seq_le(end, ns))
             break;
         if (seq_le(ne, end) && seq_ge(ns, seq)) {
-            struct netbuf *gone = *link;
-            *link = gone->qnext;
-            gone->qnext = NULL;
-            c->ooo_bytes -= gone->len;
-            st->tcp.mem -= gone->len;
-            c->ooo_count--;
-            nbuf_put(gone);
+            nbuf_put(ooo_unlink(c, link));
             continue;
         }
         nbuf_trim(nb, ns - seq);
@@ -818,12 +826,7 @@ static int ooo_renege_last(struct tcp_conn *c)
         return 0;
     while ((*link)->qnext != NULL)
         link = &(*link)->qnext;
-    struct netbuf *gone = *link;
-    *link = NULL;
-    c->ooo_bytes -= gone->len;
-    c->st->tcp.mem -= gone->len;
-    c->ooo_count--;
-    nbuf_put(gone);
+    nbuf_put(ooo_unlink(c, link));
     c->nsack_out = 0; /* rebuilt from what is left */
     if (c->ooo != NULL)
         update_sack_out(c, buf_seq(c->ooo));
@@ -843,18 +846,11 @@ static void rcvq_add(struct tcp_conn *c, struct netbuf *nb)
 /* Move out-of-order segments that have become in order. */
 static void ooo_drain(struct tcp_conn *c)
 {
-    struct net_stack *st = c->st;
-
     while (c->ooo != NULL) {
-        struct netbuf *nb = c->ooo;
-        uint32_t s = buf_seq(nb), e = s + (uint32_t)nb->len;
+        uint32_t s = buf_seq(c->ooo), e = s + (uint32_t)c->ooo->len;
         if (seq_gt(s, c->rcv_nxt))
             break;
-        c->ooo = nb->qnext;
-        nb->qnext = NULL;
-        c->ooo_bytes -= nb->len;
-        st->tcp.mem -= nb->len;
-        c->ooo_count--;
+        struct netbuf *nb = ooo_unlink(c, &c->ooo);
         if (seq_le(e, c->rcv_nxt)) {
             nbuf_put(nb);
             continue;
