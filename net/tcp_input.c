@@ -59,6 +59,23 @@ static void challenge_ack(struct tcp_conn *c, uint64_t now_ms)
     tcp_send_ack(c, now_ms);
 }
 
+/* The initial congestion window for segments of mss bytes: RFC 3390's
+ * min(4 * MSS, max(2 * MSS, 4380 bytes)), the bound RFC 5681 3.1 allows
+ * (it counts it in segments: 4 up to an MSS of 1095 bytes, 3 up to 2190,
+ * else 2). */
+static uint32_t initial_cwnd(uint32_t mss)
+{
+    return net_min_u32(4 * mss, net_max_u32(2 * mss, 4380));
+}
+
+/*
+ * What the peer's SYN or SYN-ACK settles: our sending MSS (RFC 9293
+ * 3.7.1: at most the peer's, 536 without its option; never under 88 bytes,
+ * so that a peer cannot have us send in tiny segments), window scaling only if
+ * both offered it (RFC 7323 2.2), timestamps (RFC 7323 3.2) and SACK
+ * (RFC 2018 2) likewise; then the congestion state of RFC 5681 3.1:
+ * the initial window, and ssthresh "arbitrarily high".
+ */
 static void apply_syn_options(struct tcp_conn *c, const struct tcp_seg *seg)
 {
     const struct tcp_opts *o = &seg->opt;
@@ -76,9 +93,7 @@ static void apply_syn_options(struct tcp_conn *c, const struct tcp_seg *seg)
     if (o->has_ts)
         c->ts_recent = o->tsval;
     c->sack_ok = o->sack_ok;
-    uint32_t mss = tcp_eff_mss(c);
-    c->cwnd =
-        4 * mss < (2 * mss > 4380 ? 2 * mss : 4380) ? 4 * mss : (2 * mss > 4380 ? 2 * mss : 4380);
+    c->cwnd = initial_cwnd(tcp_eff_mss(c));
     c->ssthresh = 0x7fffffff;
 }
 
