@@ -581,21 +581,13 @@ static void enter_recovery(struct tcp_conn *c, uint64_t now_ms)
     c->rexmit_nxt = c->snd_una;
     c->stats.fast_retransmits++;
     c->rtt_timing = 0;
-    uint32_t len = (uint32_t)c->sndq_len < mss ? (uint32_t)c->sndq_len : mss;
     if (c->sack_ok) {
         c->cwnd = c->ssthresh;
         c->rexmit_first = 1;
         return; /* tcp_output retransmits the holes, the first one first */
     }
     c->cwnd = c->ssthresh + 3 * mss;
-    if (len > 0) {
-        /* Retransmit the first unacknowledged segment. */
-        uint32_t save = c->snd_nxt;
-        c->snd_nxt = c->snd_una;
-        c->stats.retransmits++;
-        tcp_output_one(c, len, now_ms);
-        c->snd_nxt = save;
-    }
+    tcp_retransmit_first(c, now_ms);
 }
 
 /* Process an acceptable ACK field. Returns 0, or -1 when the segment must
@@ -674,17 +666,8 @@ static int ack_input(struct tcp_conn *c, struct net_iface *ifc, const struct tcp
             c->rto_at = TCP_NO_TIMER;
         else
             tcp_rto_arm(c, now_ms);
-        if (c->in_recovery && !c->sack_ok) {
-            /* Partial ACK: retransmit the next unacknowledged segment. */
-            uint32_t len = (uint32_t)c->sndq_len < mss ? (uint32_t)c->sndq_len : mss;
-            if (len > 0) {
-                uint32_t save = c->snd_nxt;
-                c->snd_nxt = c->snd_una;
-                c->stats.retransmits++;
-                tcp_output_one(c, len, now_ms);
-                c->snd_nxt = save;
-            }
-        }
+        if (c->in_recovery && !c->sack_ok)
+            tcp_retransmit_first(c, now_ms); /* partial ACK: the next hole */
         if (fin_acked) {
             if (c->state == TCP_FIN_WAIT_1) {
                 tcp_set_state(c, TCP_FIN_WAIT_2);

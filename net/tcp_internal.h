@@ -39,6 +39,15 @@ struct net_iface;
 
 #define TCP_NO_TIMER UINT64_MAX
 
+/* base_ms doubled per back-off step (at most 16 of them), capped at
+ * TCP_RTO_MAX: the retransmission timer's back-off (RFC 6298 5.5, with the
+ * upper bound 2.5 allows) and the persist timer's. */
+static inline uint64_t tcp_backoff_ms(uint32_t base_ms, unsigned steps)
+{
+    uint64_t t = (uint64_t)base_ms << (steps < 16 ? steps : 16);
+    return t < TCP_RTO_MAX ? t : TCP_RTO_MAX;
+}
+
 /* Sequence arithmetic (mod 2^32). */
 static inline int seq_lt(uint32_t a, uint32_t b)
 {
@@ -314,8 +323,9 @@ int tcp_time_wait_reclaim(struct net_stack *st);
 /* tcp_output.c */
 /* Send what the windows and Nagle allow, and a pending ACK. */
 void tcp_output(struct tcp_conn *c, uint64_t now_ms);
-/* Retransmit len bytes at snd_nxt now (fast retransmit, partial ACK). */
-void tcp_output_one(struct tcp_conn *c, uint32_t len, uint64_t now_ms);
+/* Retransmit the first unacknowledged segment now (fast retransmit, a
+ * NewReno partial ACK); snd_nxt stays where it is. */
+void tcp_retransmit_first(struct tcp_conn *c, uint64_t now_ms);
 /* A bare ACK now. */
 void tcp_send_ack(struct tcp_conn *c, uint64_t now_ms);
 /* SYN or SYN-ACK (by state). */

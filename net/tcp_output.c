@@ -205,17 +205,18 @@ static int xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len, u
 
 void tcp_rto_arm(struct tcp_conn *c, uint64_t now_ms)
 {
-    uint64_t rto = (uint64_t)c->rto << (c->backoff < 16 ? c->backoff : 16);
-    if (rto > TCP_RTO_MAX)
-        rto = TCP_RTO_MAX;
-    c->rto_at = now_ms + rto;
+    c->rto_at = now_ms + tcp_backoff_ms(c->rto, c->backoff);
 }
 
-void tcp_output_one(struct tcp_conn *c, uint32_t len, uint64_t now_ms)
+void tcp_retransmit_first(struct tcp_conn *c, uint64_t now_ms)
 {
-    if (len > seg_room(c))
-        len = seg_room(c);
-    if (xmit(c, c->snd_nxt, TCP_ACK, len, now_ms) == 0)
+    uint32_t len = net_min_u32((uint32_t)c->sndq_len, tcp_eff_mss(c));
+
+    if (len == 0)
+        return;
+    c->stats.retransmits++;
+    /* Karn (RFC 6298 3): no RTT sample across a retransmission. */
+    if (xmit(c, c->snd_una, TCP_ACK, net_min_u32(len, seg_room(c)), now_ms) == 0)
         c->rtt_timing = 0;
 }
 
@@ -412,9 +413,8 @@ static void output_timers(struct tcp_conn *c, int starved, uint64_t now_ms)
             tcp_rto_arm(c, now_ms);
         c->persist_at = TCP_NO_TIMER;
     } else if (c->sndq_len > 0 && c->snd_wnd == 0 && c->persist_at == TCP_NO_TIMER) {
-        uint64_t t = (uint64_t)(c->rto < TCP_PERSIST_MIN ? TCP_PERSIST_MIN : c->rto)
-                     << (c->persist_backoff < 16 ? c->persist_backoff : 16);
-        c->persist_at = now_ms + (t > TCP_RTO_MAX ? TCP_RTO_MAX : t);
+        c->persist_at =
+            now_ms + tcp_backoff_ms(net_max_u32(c->rto, TCP_PERSIST_MIN), c->persist_backoff);
     } else if (starved && c->rto_at == TCP_NO_TIMER) {
         c->st->tcp.nomem_retries++;
         tcp_rto_arm(c, now_ms);

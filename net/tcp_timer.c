@@ -26,8 +26,18 @@ void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt)
         c->srtt = (uint32_t)((int32_t)c->srtt + delta);
         c->rttvar = c->rttvar + adelta - (c->rttvar >> 2);
     }
-    uint32_t rto = (c->srtt >> 3) + (c->rttvar > 1 ? c->rttvar : 1);
-    c->rto = rto < TCP_RTO_MIN ? TCP_RTO_MIN : rto > TCP_RTO_MAX ? TCP_RTO_MAX : rto;
+    uint32_t rto = (c->srtt >> 3) + net_max_u32(c->rttvar, 1);
+    c->rto = net_min_u32(net_max_u32(rto, TCP_RTO_MIN), TCP_RTO_MAX);
+}
+
+/* A zero-window probe (RFC 9293 3.8.6.1): the byte before snd_una, which
+ * the peer must acknowledge; the next one waits twice as long. */
+static void persist_probe(struct tcp_conn *c, uint64_t now_ms)
+{
+    c->stats.zero_window_probes++;
+    tcp_send_probe(c, now_ms);
+    if (c->persist_backoff < 16)
+        c->persist_backoff++;
 }
 
 static void rto_expired(struct tcp_conn *c, uint64_t now_ms)
@@ -57,12 +67,8 @@ static void rto_expired(struct tcp_conn *c, uint64_t now_ms)
         /* The peer closed its window with data in flight: probe it like
          * the persist timer does, without giving up while it answers. */
         c->snd_nxt = c->snd_una;
-        c->stats.zero_window_probes++;
-        tcp_send_probe(c, now_ms);
-        if (c->persist_backoff < 16)
-            c->persist_backoff++;
-        uint64_t t = (uint64_t)c->rto << c->persist_backoff;
-        c->rto_at = now_ms + (t > TCP_RTO_MAX ? TCP_RTO_MAX : t);
+        persist_probe(c, now_ms);
+        c->rto_at = now_ms + tcp_backoff_ms(c->rto, c->persist_backoff);
         return;
     }
     if (++c->backoff > st->lim.tcp_max_retries) {
@@ -162,12 +168,8 @@ void tcp_conn_tick(struct tcp_conn *c, uint64_t now_ms)
     }
     if (c->persist_at <= now_ms) {
         c->persist_at = TCP_NO_TIMER;
-        if (c->snd_wnd == 0 && c->sndq_len > 0 && c->snd_max == c->snd_una) {
-            c->stats.zero_window_probes++;
-            tcp_send_probe(c, now_ms);
-            if (c->persist_backoff < 16)
-                c->persist_backoff++;
-        }
+        if (c->snd_wnd == 0 && c->sndq_len > 0 && c->snd_max == c->snd_una)
+            persist_probe(c, now_ms);
         tcp_output(c, now_ms);
     }
     if (c->keep_at <= now_ms) {
