@@ -522,19 +522,6 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c)
     return (uint32_t)space;
 }
 
-/* RFC 9293 3.8.6.2.2: a receiver SHOULD NOT shrink the window, that is
- * move its right edge (rcv_adv) left, which would leave data the peer was
- * allowed to send outside it. So what the buffer has room for now counts
- * only where it reaches past the edge already advertised. */
-uint32_t tcp_rcv_window_offered(const struct tcp_conn *c)
-{
-    uint32_t wnd = tcp_rcv_window(c);
-
-    if (seq_gt(c->rcv_adv, c->rcv_nxt))
-        wnd = net_max_u32(wnd, c->rcv_adv - c->rcv_nxt);
-    return wnd;
-}
-
 /* A window update once the app freed at least two segments (or half the
  * buffer) since the window we last advertised (RFC 1122 SWS avoidance). */
 static void maybe_window_update(struct tcp_conn *c, uint64_t now_ms)

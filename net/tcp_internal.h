@@ -292,9 +292,21 @@ void tcp_sndq_drop_acked(struct tcp_conn *c, uint32_t acked);
 void tcp_release_queues(struct tcp_conn *c);
 /* The window the receive buffer has room for now. */
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
-/* The window in force: tcp_rcv_window, or what is left of the window
- * already advertised when that is more (it is never shrunk). */
-uint32_t tcp_rcv_window_offered(const struct tcp_conn *c);
+/*
+ * The window in force: tcp_rcv_window, or what is left of the one already
+ * advertised when that is more. RFC 9293 3.8.6.2.2: a receiver SHOULD NOT
+ * shrink the window, that is move its right edge (rcv_adv) left, which
+ * would leave data the peer was allowed to send outside it. (Inline: once
+ * or twice for every segment in and out.)
+ */
+static inline uint32_t tcp_rcv_window_offered(const struct tcp_conn *c)
+{
+    uint32_t wnd = tcp_rcv_window(c);
+
+    if (seq_gt(c->rcv_adv, c->rcv_nxt) && c->rcv_adv - c->rcv_nxt > wnd)
+        wnd = c->rcv_adv - c->rcv_nxt;
+    return wnd;
+}
 void tcp_init_conn_params(struct tcp_conn *c);
 /* Our window scale: the smallest shift that expresses rcvbuf. */
 void tcp_pick_wscale(struct tcp_conn *c);
