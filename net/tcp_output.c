@@ -426,42 +426,52 @@ static void output_timers(struct tcp_conn *c, int starved, uint64_t now_ms)
     tcp_stall_update(c, TCP_LIMIT_ZERO_WINDOW, c->snd_wnd == 0 && c->sndq_len > 0, now_ms);
 }
 
-void tcp_output(struct tcp_conn *c, uint64_t now_ms)
+/*
+ * Whether c's state lets tcp_output send data: ESTABLISHED and CLOSE-WAIT,
+ * and while our FIN is unacknowledged (FIN-WAIT-1, CLOSING, LAST-ACK: it
+ * may need resending). The other states send at most an ACK that is due:
+ * SYN-RECEIVED resends its SYN-ACK instead, since a peer in SYN-SENT drops
+ * a bare ACK (RFC 9293 3.10.7.3) and a repeated SYN means ours was lost.
+ */
+static int output_state_sends_data(struct tcp_conn *c, uint64_t now_ms)
 {
-    uint32_t mss = seg_room(c);
-    int sent = 0, err = 0;
-
     switch (c->state) {
     case TCP_ESTABLISHED:
     case TCP_CLOSE_WAIT:
     case TCP_FIN_WAIT_1:
     case TCP_CLOSING:
     case TCP_LAST_ACK:
-        break;
+        return 1;
     case TCP_SYN_RECEIVED:
-        /* A repeated SYN (our SYN-ACK was lost): the SYN-ACK again, not a
-         * bare ACK the peer in SYN-SENT would drop. */
         if (c->ack_now) {
             c->ack_now = 0;
             xmit(c, c->iss, TCP_SYN | TCP_ACK, 0, now_ms);
         }
-        return;
+        return 0;
     case TCP_FIN_WAIT_2:
     case TCP_TIME_WAIT:
         if (c->ack_now)
             tcp_send_ack(c, now_ms);
-        return;
+        return 0;
     default:
-        return;
+        return 0;
     }
+}
 
-    /* SACK recovery: the holes first. */
+/*
+ * SACK recovery (RFC 6675 5): resend the holes below the highest SACKed
+ * byte, at most mss at a time, while the pipe leaves cwnd room (NextSeg
+ * rule 1; the first hole at once, step 4.3). Returns whether one went.
+ */
+static int sack_rexmit_holes(struct tcp_conn *c, uint32_t mss, uint64_t now_ms)
+{
+    int sent = 0;
+
     while (c->in_recovery && c->sack_ok) {
         uint32_t hlen, seq = next_hole(c, &hlen);
         if (hlen == 0)
             break;
-        if (hlen > mss)
-            hlen = mss;
+        hlen = net_min_u32(hlen, mss);
         if (!c->rexmit_first && tcp_pipe(c) + hlen > c->cwnd)
             break;
         c->rexmit_first = 0;
@@ -470,79 +480,132 @@ void tcp_output(struct tcp_conn *c, uint64_t now_ms)
         c->rexmit_nxt = seq + hlen;
         c->stats.retransmits++;
         c->stats.sack_retransmits++;
-        c->rtt_timing = 0;
+        c->rtt_timing = 0; /* Karn (RFC 6298 3) */
         sent = 1;
     }
+    return sent;
+}
 
+/*
+ * Nothing queued is left at snd_nxt (data_end): our FIN, when the app shut
+ * down and it is not sent yet, or is due again (after a timeout snd_nxt
+ * went back). Returns whether it went; *err holds xmit's result.
+ */
+static int send_fin_alone(struct tcp_conn *c, uint32_t data_end, int *err, uint64_t now_ms)
+{
+    int fin_due = c->shut_wr && c->snd_nxt == data_end && !seq_ge(c->snd_max, data_end + 1);
+    int fin_resend = c->shut_wr && c->fin_sent && c->snd_nxt == data_end;
+
+    if (!fin_due && !fin_resend)
+        return 0;
+    if ((*err = xmit(c, c->snd_nxt, TCP_FIN | TCP_ACK, 0, now_ms)) != 0)
+        return 0;
+    if (fin_resend && !fin_due)
+        c->stats.retransmits++;
+    c->snd_nxt++;
+    c->fin_sent = 1;
+    return 1;
+}
+
+/*
+ * How many of the `left` bytes queued at snd_nxt may go now, in a segment
+ * of at most mss, with `room` bytes of the peer's window left at snd_nxt;
+ * 0: none. rexmit: they were sent before (after a timeout).
+ */
+static uint32_t send_allowed(struct tcp_conn *c, uint32_t mss, uint32_t left, uint32_t room,
+                             int rexmit)
+{
+    uint32_t len = net_min_u32(left, mss);
+
+    if (room == 0)
+        return 0; /* the persist timer probes the window (output_timers) */
+    if (len > room) {
+        /* Sender SWS avoidance (RFC 9293 3.8.6.2.1, RFC 1122 4.2.3.4): a
+         * window-limited runt only when nothing is outstanding. */
+        if (room < mss && c->snd_max != c->snd_una)
+            return 0;
+        len = room;
+    }
+    /* The congestion window (RFC 5681 3.1, with RFC 3042's limited
+     * transmit in cwnd_room); with nothing in flight one segment may go
+     * regardless, so that the window can never hold the connection. */
+    if (!flow_allows(c, len) && !(c->snd_max == c->snd_una && len <= mss))
+        return 0;
+    /* Nagle (RFC 9293 3.7.4, RFC 1122 4.2.3.4, RFC 896): a runt waits while
+     * data is unacknowledged, unless it is the last before our FIN. */
+    if (len < mss && !rexmit && !c->nodelay && c->snd_max != c->snd_una &&
+        !(c->shut_wr && len == left))
+        return 0;
+    return len;
+}
+
+/* Bookkeeping after a data segment of len bytes (flags: with FIN?) went
+ * out at snd_nxt. */
+static void data_sent(struct tcp_conn *c, uint32_t len, uint8_t flags, int rexmit, uint64_t now_ms)
+{
+    if (rexmit) {
+        c->stats.retransmits++;
+        c->rtt_timing = 0; /* Karn (RFC 6298 3) */
+    } else if (!c->rtt_timing && !c->ts_ok) {
+        /* Without timestamps one segment a round trip is timed (RFC 6298
+         * 3), the first one sent while none is. */
+        c->rtt_timing = 1;
+        c->rtt_seq = c->snd_nxt + len;
+        c->rtt_start = now_ms;
+    }
+    c->snd_nxt += len;
+    if (flags & TCP_FIN) {
+        c->snd_nxt++;
+        c->fin_sent = 1;
+    }
+    if (seq_lt(c->snd_max, c->snd_nxt))
+        c->snd_max = c->snd_nxt;
+}
+
+/*
+ * Send what may go: in SACK recovery the holes first; then segments from
+ * snd_nxt while the peer's window, SWS avoidance, cwnd and Nagle allow
+ * (send_allowed), grown to TSO frames where a full segment may go, the
+ * last with PSH (and FIN after a shutdown); then our FIN alone when no
+ * data is left; an ACK that is due if nothing else carried it; timers.
+ */
+void tcp_output(struct tcp_conn *c, uint64_t now_ms)
+{
+    uint32_t mss = seg_room(c);
+    int sent = 0, err = 0;
+
+    if (!output_state_sends_data(c, now_ms))
+        return;
+    sent = sack_rexmit_holes(c, mss, now_ms);
     uint32_t data_end = c->snd_una + (uint32_t)c->sndq_len;
     uint32_t wnd_end = c->snd_una + c->snd_wnd;
     for (;;) {
         uint32_t left = seq_lt(c->snd_nxt, data_end) ? data_end - c->snd_nxt : 0;
-        int fin_due = c->shut_wr && c->snd_nxt == data_end && !seq_ge(c->snd_max, data_end + 1);
-        int fin_resend = c->shut_wr && c->fin_sent && c->snd_nxt == data_end;
         if (left == 0) {
-            if (fin_due || fin_resend) {
-                if ((err = xmit(c, c->snd_nxt, TCP_FIN | TCP_ACK, 0, now_ms)) != 0)
-                    break;
-                if (fin_resend && !fin_due)
-                    c->stats.retransmits++;
-                c->snd_nxt++;
-                c->fin_sent = 1;
-                sent = 1;
-            }
+            sent |= send_fin_alone(c, data_end, &err, now_ms);
             break;
         }
-        uint32_t len = net_min_u32(left, mss);
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
-        if (room == 0)
-            break;
-        if (len > room) {
-            /* Sender SWS avoidance: a window-limited runt only when nothing
-             * is outstanding. */
-            if (room < mss && c->snd_max != c->snd_una)
-                break;
-            len = room;
-        }
-        if (!flow_allows(c, len)) {
-            if (!(c->snd_max == c->snd_una && len <= mss))
-                break;
-        }
         int rexmit = seq_lt(c->snd_nxt, c->snd_max);
-        /* Nagle (RFC 896): a runt waits while data is unacknowledged. */
-        if (len < mss && !rexmit && !c->nodelay && c->snd_max != c->snd_una &&
-            !(c->shut_wr && len == left))
+        uint32_t len = send_allowed(c, mss, left, room, rexmit);
+        if (len == 0)
             break;
         if (len == mss)
             len = tso_grow(c, mss, left, room, rexmit);
         uint8_t flags = TCP_ACK;
-        if (len == left) {
-            flags |= TCP_PSH;
-            if (c->shut_wr)
-                flags |= TCP_FIN;
-        }
+        if (len == left)
+            flags |= c->shut_wr ? TCP_PSH | TCP_FIN : TCP_PSH;
         if ((err = xmit(c, c->snd_nxt, flags, len, now_ms)) != 0)
             break;
         sent = 1;
-        if (rexmit) {
-            c->stats.retransmits++;
-            c->rtt_timing = 0;
-        } else if (!c->rtt_timing && !c->ts_ok) {
-            c->rtt_timing = 1;
-            c->rtt_seq = c->snd_nxt + len;
-            c->rtt_start = now_ms;
-        }
-        c->snd_nxt += len;
-        if (flags & TCP_FIN) {
-            c->snd_nxt++;
-            c->fin_sent = 1;
-        }
-        if (seq_lt(c->snd_max, c->snd_nxt))
-            c->snd_max = c->snd_nxt;
+        data_sent(c, len, flags, rexmit, now_ms);
         if (flags & TCP_FIN)
             break;
     }
     if (seq_lt(c->snd_max, c->snd_nxt))
         c->snd_max = c->snd_nxt;
+    /* Our FIN is out: RFC 9293 3.10.4 CLOSE, ESTABLISHED -> FIN-WAIT-1,
+     * CLOSE-WAIT -> LAST-ACK. */
     if (c->fin_sent) {
         if (c->state == TCP_ESTABLISHED)
             tcp_set_state(c, TCP_FIN_WAIT_1);
