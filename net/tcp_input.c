@@ -801,16 +801,14 @@ static enum ack_verdict ack_input(struct tcp_conn *c, struct net_iface *ifc,
     return ACK_OK;
 }
 
-/* The ACK of our SYN-ACK, or of our SYN in a simultaneous open, given to
- * the listener's accept queue or the app. */
+/* An established connection of listener l joins its accept queue (the
+ * tail: tcp_accept takes the oldest). */
 static void accept_enqueue(struct tcp_conn *l, struct tcp_conn *c)
 {
+    struct tcp_conn **tail = l->aq_tail != NULL ? &l->aq_tail->aq_next : &l->aq_head;
+
     c->aq_next = NULL;
-    if (l->aq_tail != NULL)
-        l->aq_tail->aq_next = c;
-    else
-        l->aq_head = c;
-    l->aq_tail = c;
+    *tail = l->aq_tail = c;
     l->aq_count++;
     tcp_notify(l, TCP_EV_ACCEPT);
 }
