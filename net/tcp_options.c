@@ -108,6 +108,14 @@ static void take_option(uint8_t kind, const uint8_t *v, size_t l, struct tcp_opt
 void tcp_opts_parse(const uint8_t *p, size_t len, struct tcp_opts *o)
 {
     memset(o, 0, sizeof(*o));
+    /* Timestamps alone, NOP-padded as RFC 7323 appendix A suggests so that
+     * a receiver may check for them at once: every segment of a connection
+     * with timestamps but no SACK blocks carries this list. The loop below
+     * would read the same. */
+    if (len == TCP_OPT_TS_SPACE && net_get_be32(p) == NOP2(TCP_OPT_TS, TCP_OLEN_TS)) {
+        take_option(TCP_OPT_TS, p + 4, TCP_OLEN_TS, o);
+        return;
+    }
     for (size_t i = 0; i < len;) {
         uint8_t kind = p[i];
         if (kind == TCP_OPT_EOL)
