@@ -141,6 +141,27 @@ static void put_header(uint8_t *p, uint16_t sport, uint16_t dport, uint32_t seq,
 }
 
 /*
+ * The window field of a segment we send, and rcv_adv, the right edge it
+ * advertises. A SYN's is never scaled (RFC 7323 2.2); any other carries
+ * the offered window shifted by our scale, rounded down, so that the edge
+ * is exactly what the peer reads from the field.
+ */
+static uint16_t window_field(struct tcp_conn *c, uint8_t flags)
+{
+    uint16_t wfield;
+
+    if (flags & TCP_SYN) {
+        wfield = (uint16_t)net_min_u32(tcp_rcv_window(c), 65535);
+        c->rcv_adv = c->rcv_nxt + wfield;
+    } else {
+        uint32_t w = rcv_wnd_to_advertise(c);
+        wfield = (uint16_t)(w >> c->rcv_wscale);
+        c->rcv_adv = c->rcv_nxt + ((uint32_t)wfield << c->rcv_wscale);
+    }
+    return wfield;
+}
+
+/*
  * Send one segment of c: seq, flags, and len payload bytes taken from the
  * send queue at seq. Returns 0 or a negative errno (nothing sent).
  */
@@ -172,23 +193,16 @@ static int xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len, u
         return -ENOBUFS;
     }
     hdr->next = payload;
-    if (len > seg_room(c)) {
+    if (len > seg_room(c)) { /* a TSO frame: the device cuts it (tso_grow) */
         hdr->flags |= NB_GSO_TCP4;
         hdr->gso_size = (uint16_t)seg_room(c);
     }
     uint32_t ack = (flags & TCP_ACK) ? c->rcv_nxt : 0;
-    uint16_t wfield;
-    if (flags & TCP_SYN) {
-        /* RFC 7323 2.2: the window of a SYN is never scaled. */
-        wfield = (uint16_t)net_min_u32(tcp_rcv_window(c), 65535);
-        c->rcv_adv = c->rcv_nxt + wfield;
-    } else {
-        uint32_t w = rcv_wnd_to_advertise(c);
-        wfield = (uint16_t)(w >> c->rcv_wscale);
-        c->rcv_adv = c->rcv_nxt + ((uint32_t)wfield << c->rcv_wscale);
-    }
-    put_header(hdr->data, c->lport, c->rport, seq, ack, flags, wfield, hlen);
+    put_header(hdr->data, c->lport, c->rport, seq, ack, flags, window_field(c, flags), hlen);
     memcpy(hdr->data + TCP_HDR_LEN, opts, olen);
+    /* Any segment with ACK acknowledges all received so far: no ACK is due
+     * any more (delayed or not, RFC 9293 3.8.6.3), and it is the
+     * Last.ACK.sent of RFC 7323 4.3 (ts_recent_update). */
     if (flags & TCP_ACK) {
         c->last_ack_sent = c->rcv_nxt;
         c->ack_now = 0;
@@ -413,6 +427,9 @@ static void output_timers(struct tcp_conn *c, int starved, uint64_t now_ms)
             tcp_rto_arm(c, now_ms);
         c->persist_at = TCP_NO_TIMER;
     } else if (c->sndq_len > 0 && c->snd_wnd == 0 && c->persist_at == TCP_NO_TIMER) {
+        /* Data waits on a shut window with nothing in flight: the persist
+         * timer (RFC 9293 3.8.6.1), at least TCP_PERSIST_MIN, backed off
+         * per unanswered probe. */
         c->persist_at =
             now_ms + tcp_backoff_ms(net_max_u32(c->rto, TCP_PERSIST_MIN), c->persist_backoff);
     } else if (starved && c->rto_at == TCP_NO_TIMER) {
