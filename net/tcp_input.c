@@ -475,6 +475,8 @@ static int time_wait_syn(struct tcp_conn *tw, struct net_iface *ifc, struct netb
     return 1;
 }
 
+/* The handshake is complete: the SYN's timer stops, its back-off is
+ * forgotten, keepalive starts counting idle time. */
 static void established(struct tcp_conn *c, uint64_t now_ms)
 {
     tcp_set_state(c, TCP_ESTABLISHED);
@@ -485,11 +487,15 @@ static void established(struct tcp_conn *c, uint64_t now_ms)
         c->keep_at = now_ms + c->keep_idle;
 }
 
+/* A segment in SYN-SENT (RFC 9293 3.10.7.3), in its order: the ACK, RST,
+ * then SYN. Consumes nb. */
 static void synsent_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf *nb,
                           const struct tcp_seg *seg, uint64_t now_ms)
 {
     int ack_ok = 0;
 
+    /* First: an ACK of anything but our SYN gets an RST (the peer holds
+     * an old connection). */
     if (seg->flags & TCP_ACK) {
         if (seq_le(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_max)) {
             tcp_send_rst_reply(c->st, ifc, c->lip, c->rip, c->lport, c->rport, seg, now_ms);
@@ -498,6 +504,9 @@ static void synsent_input(struct tcp_conn *c, struct net_iface *ifc, struct netb
         }
         ack_ok = 1;
     }
+    /* Second: an RST counts only with an acceptable ACK, which shows it
+     * answers our SYN (RFC 5961 3.2 leaves SYN-SENT to this rule): the
+     * connection was refused. */
     if (seg->flags & TCP_RST) {
         if (!ack_ok) {
             drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
@@ -508,6 +517,7 @@ static void synsent_input(struct tcp_conn *c, struct net_iface *ifc, struct netb
         tcp_terminate(c, -ECONNREFUSED);
         return;
     }
+    /* Fourth: neither SYN nor RST, nothing to do. */
     if (!(seg->flags & TCP_SYN)) {
         drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
         return;
@@ -534,7 +544,8 @@ static void synsent_input(struct tcp_conn *c, struct net_iface *ifc, struct netb
         tcp_output(c, now_ms);
         return;
     }
-    /* Simultaneous open: SYN-RECEIVED, our SYN again with an ACK. */
+    /* A SYN without ACK: a simultaneous open (RFC 9293 3.5): SYN-RECEIVED,
+     * our SYN again with an ACK. */
     tcp_set_state(c, TCP_SYN_RECEIVED);
     tcp_send_syn(c, now_ms);
 }
