@@ -487,6 +487,40 @@ static void established(struct tcp_conn *c, uint64_t now_ms)
         c->keep_at = now_ms + c->keep_idle;
 }
 
+/* RFC 9293 3.10.7.3 fourth: the peer's SYN in SYN-SENT (the ACK, if any,
+ * acceptable). Its options settle the connection's; with an ACK of our SYN
+ * the connection is established and our ACK goes at once, else it is a
+ * simultaneous open (RFC 9293 3.5): SYN-RECEIVED, our SYN again with an
+ * ACK. Consumes nb. */
+static void synsent_syn(struct tcp_conn *c, struct netbuf *nb, const struct tcp_seg *seg,
+                        int ack_ok, uint64_t now_ms)
+{
+    apply_syn_options(c, seg);
+    c->irs = seg->seq;
+    c->rcv_nxt = c->rcv_adv = seg->seq + 1;
+    c->snd_wnd = seg->wnd;
+    c->max_snd_wnd = seg->wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    if (seg->opt.has_ts)
+        c->ts_recent = seg->opt.tsval;
+    nbuf_put(nb); /* data on a SYN-ACK is not kept: the peer sends it again */
+    if (!ack_ok) {
+        tcp_set_state(c, TCP_SYN_RECEIVED);
+        tcp_send_syn(c, now_ms);
+        return;
+    }
+    /* The handshake's RTT: the echo, else our SYN's time if it was sent
+     * once (Karn, RFC 6298 3). */
+    if (!ts_rtt_sample(c, seg, now_ms) && !c->ts_ok && c->syn_tries == 0)
+        tcp_rtt_sample(c, (uint32_t)(now_ms - c->rtt_start));
+    c->snd_una = seg->ack;
+    established(c, now_ms);
+    c->ack_now = 1;
+    tcp_notify(c, TCP_EV_CONNECTED);
+    tcp_output(c, now_ms);
+}
+
 /* A segment in SYN-SENT (RFC 9293 3.10.7.3), in its order: the ACK, RST,
  * then SYN. Consumes nb. */
 static void synsent_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf *nb,
@@ -517,37 +551,12 @@ static void synsent_input(struct tcp_conn *c, struct net_iface *ifc, struct netb
         tcp_terminate(c, -ECONNREFUSED);
         return;
     }
-    /* Fourth: neither SYN nor RST, nothing to do. */
+    /* Fifth: neither SYN nor RST, nothing to do. */
     if (!(seg->flags & TCP_SYN)) {
         drop(ifc, nb, NET_DROP_TCP_BAD_STATE);
         return;
     }
-    apply_syn_options(c, seg);
-    c->irs = seg->seq;
-    c->rcv_nxt = c->rcv_adv = seg->seq + 1;
-    c->snd_wnd = seg->wnd;
-    c->max_snd_wnd = seg->wnd;
-    c->snd_wl1 = seg->seq;
-    c->snd_wl2 = seg->ack;
-    if (seg->opt.has_ts)
-        c->ts_recent = seg->opt.tsval;
-    nbuf_put(nb); /* data on a SYN-ACK is not kept: the peer sends it again */
-    if (ack_ok) {
-        /* The handshake's RTT: the echo, else our SYN's time if it was
-         * sent once (Karn, RFC 6298 3). */
-        if (!ts_rtt_sample(c, seg, now_ms) && !c->ts_ok && c->syn_tries == 0)
-            tcp_rtt_sample(c, (uint32_t)(now_ms - c->rtt_start));
-        c->snd_una = seg->ack;
-        established(c, now_ms);
-        c->ack_now = 1;
-        tcp_notify(c, TCP_EV_CONNECTED);
-        tcp_output(c, now_ms);
-        return;
-    }
-    /* A SYN without ACK: a simultaneous open (RFC 9293 3.5): SYN-RECEIVED,
-     * our SYN again with an ACK. */
-    tcp_set_state(c, TCP_SYN_RECEIVED);
-    tcp_send_syn(c, now_ms);
+    synsent_syn(c, nb, seg, ack_ok, now_ms);
 }
 
 /* ---- synchronized states: ACK processing (RFC 9293 3.10.7.4, fifth) ------ */
