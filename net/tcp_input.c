@@ -566,9 +566,9 @@ static void scoreboard_add(struct tcp_conn *c, const struct tcp_opts *o)
 {
     for (unsigned i = 0; i < o->nsack; i++) {
         uint32_t s = o->sack[i].start, e = o->sack[i].end;
-        /* RFC 2018 8 asks nothing of a block that is empty or lies outside
-         * what we sent (a D-SACK, RFC 2883, reports data below snd_una):
-         * it carries nothing for the scoreboard. */
+        /* A block that is empty or outside (snd_una, snd_max] says nothing
+         * new: below snd_una it is a D-SACK (RFC 2883) of data already
+         * acknowledged, past snd_max it is not about our data. */
         if (!seq_lt(s, e) || seq_le(e, c->snd_una) || seq_gt(e, c->snd_max))
             continue;
         if (seq_lt(s, c->snd_una))
@@ -780,10 +780,10 @@ static enum ack_verdict ack_new_data(struct tcp_conn *c, const struct tcp_seg *s
 }
 
 /*
- * The send window from an acceptable ACK (RFC 9293 3.10.7.4 fifth, with
- * 3.10.7.4's SND.WL1/SND.WL2 rule): only a segment newer than the one that
- * last set it (a later seq, or the same seq and an ack no older) may, so a
- * reordered old segment cannot shrink it back.
+ * The send window from an acceptable ACK (RFC 9293 3.10.7.4 fifth): only a
+ * segment newer than the one that last set it (SND.WL1, SND.WL2: a later
+ * seq, or the same seq and an ack no older) may, so that a reordered old
+ * segment cannot shrink it back.
  */
 static void snd_window_update(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t wnd)
 {
