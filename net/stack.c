@@ -162,18 +162,13 @@ void net_tick(struct net_stack *st, uint64_t now_ms)
     tcp_tick(st, now_ms);
 }
 
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-    return a < b ? a : b;
-}
-
 uint64_t net_next_deadline(const struct net_stack *st)
 {
-    uint64_t t = min_u64(ip4_reasm_next_deadline(st), tcp_next_deadline(st));
+    uint64_t t = net_min_u64(ip4_reasm_next_deadline(st), tcp_next_deadline(st));
 
     for (unsigned i = 0; i < st->n_ifaces; i++) {
-        t = min_u64(t, arp_next_deadline(st->ifaces[i]));
-        t = min_u64(t, dhcp_next_deadline(st->ifaces[i]));
+        t = net_min_u64(t, arp_next_deadline(st->ifaces[i]));
+        t = net_min_u64(t, dhcp_next_deadline(st->ifaces[i]));
     }
     return t;
 }

@@ -16,6 +16,26 @@ void net_log_emit(struct net_stack *st, int level, const char *msg);
 
 #define NET_LOG_BURST 20
 
+/* The smaller or larger of two counts (bytes, milliseconds, segments).
+ * Not for sequence numbers, which compare modulo 2^32 (seq_min in
+ * tcp_internal.h). */
+static inline uint32_t net_min_u32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+static inline uint32_t net_max_u32(uint32_t a, uint32_t b)
+{
+    return a > b ? a : b;
+}
+static inline uint64_t net_min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+static inline size_t net_min_size(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
 /* Format and emit a log line if allowed; never used per packet above debug. */
 #define NET_LOG(st, level, now_ms, ...)                                                            \
     do {                                                                                           \

@@ -240,6 +240,10 @@ void tcp_terminate(struct tcp_conn *c, int error)
     /* Freed by tcp_tick (never under a caller that still uses c). */
 }
 
+/* RFC 9293 3.7.1 (RFC 1122 4.2.2.6): the MSS we offer is the MTU less the
+ * fixed IPv4 and TCP headers. An interface with no MTU worth the name
+ * (under IPv4's minimum of 68) is taken as 576, the datagram every host
+ * accepts: MSS 536, TCP's default. */
 uint16_t tcp_iface_mss(const struct net_iface *ifc)
 {
     unsigned mtu = ifc != NULL && ifc->mtu >= 68 ? ifc->mtu : 576;
@@ -251,6 +255,8 @@ void tcp_init_conn_params(struct tcp_conn *c)
     c->mss = tcp_iface_mss(c->ifc);
 }
 
+/* Whether a connection (TIME-WAIT included: its 4-tuple must not be
+ * reused while old segments may be around, RFC 9293 3.6.1) has port. */
 static int port_in_use(struct net_stack *st, uint16_t port)
 {
     for (struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next)
@@ -278,6 +284,7 @@ int tcp_listen(struct net_stack *st, uint16_t port, unsigned backlog, struct tcp
     c->state = TCP_LISTEN;
     c->lport = port;
     tcp_table_listen(c);
+    /* At least one, so that a listener can accept at all. */
     c->backlog = backlog == 0                        ? 1
                  : backlog > st->lim.tcp_backlog_max ? st->lim.tcp_backlog_max
                                                      : backlog;
@@ -300,6 +307,9 @@ struct tcp_conn *tcp_accept(struct tcp_conn *l)
     return c;
 }
 
+/* A free local port for an active open: the dynamic range (49152-65535,
+ * RFC 6335 6) from a random start, so that ports are not guessable from
+ * boot (RFC 6056 3). 0 when every one is in use. */
 static uint16_t pick_ephemeral(struct net_stack *st)
 {
     const unsigned range = 65536 - TCP_EPHEMERAL_FIRST;
@@ -358,6 +368,9 @@ struct netbuf *tcp_alloc(struct net_stack *st, size_t len)
     return net_tx_alloc(st, st->ifaces[0], TCP_HEADROOM, len);
 }
 
+/* Whether the app may queue data (RFC 9293 3.10.2 SEND): before the
+ * handshake completes it waits in the queue; after a shutdown, or once
+ * the peer can no longer take it, it is refused. */
 static int can_send(const struct tcp_conn *c)
 {
     return !c->shut_wr && (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT ||
@@ -370,7 +383,7 @@ size_t tcp_writable(const struct tcp_conn *c)
         return 0;
     size_t room = c->sndbuf - c->sndq_len;
     size_t global = c->st->lim.tcp_mem > c->st->tcp.mem ? c->st->lim.tcp_mem - c->st->tcp.mem : 0;
-    return room < global ? room : global;
+    return net_min_size(room, global);
 }
 
 static unsigned ring_bufs(const struct netbuf *nb)
@@ -445,7 +458,7 @@ long tcp_send_copy(struct tcp_conn *c, const void *data, size_t len, uint64_t no
      * a buffer's len are in no slice yet, so appending there is safe. */
     struct netbuf *tail = c->sndq_tail;
     if (tail != NULL && tail == c->copy_tail && nbuf_tailroom(tail) > 0 && len > 0) {
-        size_t n = nbuf_tailroom(tail) < len ? nbuf_tailroom(tail) : len;
+        size_t n = net_min_size(nbuf_tailroom(tail), len);
         memcpy(tail->data + tail->len, data, n);
         tail->len += n;
         c->sndq_len += n;
@@ -499,6 +512,9 @@ void tcp_sndq_drop_acked(struct tcp_conn *c, uint32_t acked)
             c->sndq_off = 0;
         }
     }
+    /* TCP_EV_WRITABLE only once a quarter of the buffer (and of the ring
+     * share) is free again: an app woken for every acknowledged segment
+     * would queue runts. */
     if (c->want_writable && tcp_writable(c) >= c->sndbuf / 4 &&
         c->sndq_ring <= c->st->lim.tcp_snd_ring_segs - c->st->lim.tcp_snd_ring_segs / 4) {
         c->want_writable = 0;
@@ -506,6 +522,9 @@ void tcp_sndq_drop_acked(struct tcp_conn *c, uint32_t acked)
     }
 }
 
+/* The buffer's room, or none while the receive slots (device buffers) or
+ * the stack's memory are used up: a window we could not honour would only
+ * have the peer send data we drop. */
 uint32_t tcp_rcv_window(const struct tcp_conn *c)
 {
     size_t held = c->rcvq_bytes + c->ooo_bytes;
@@ -516,16 +535,17 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c)
         space = 0;
     if (st->tcp.mem >= st->lim.tcp_mem)
         space = 0;
-    uint32_t max = (uint32_t)65535 << c->rcv_wscale;
-    if (space > max)
-        space = max;
-    /* Round down to what the scale can express. */
+    space = net_min_size(space, (size_t)65535 << c->rcv_wscale);
+    /* Round down to what the scale can express (RFC 7323 2.3: the field
+     * is the window shifted right; rounding up would offer bytes we lack). */
     space &= ~(((size_t)1 << c->rcv_wscale) - 1);
     return (uint32_t)space;
 }
 
 /* A window update once the app freed at least two segments (or half the
- * buffer) since the window we last advertised (RFC 1122 SWS avoidance). */
+ * buffer) since the window we last advertised: receiver SWS avoidance
+ * (RFC 9293 3.8.6.2.2, RFC 1122 4.2.3.3), no update for every few bytes
+ * read. Only in the states where the peer may still send. */
 static void maybe_window_update(struct tcp_conn *c, uint64_t now_ms)
 {
     if (c->state != TCP_ESTABLISHED && c->state != TCP_FIN_WAIT_1 && c->state != TCP_FIN_WAIT_2)
@@ -556,7 +576,7 @@ long tcp_recv_copy(struct tcp_conn *c, void *buf, size_t size, uint64_t now_ms)
 
     while (done < size && c->rcvq.head != NULL) {
         struct netbuf *nb = c->rcvq.head;
-        size_t n = nb->len < size - done ? nb->len : size - done;
+        size_t n = net_min_size(nb->len, size - done);
         memcpy((uint8_t *)buf + done, nb->data, n);
         done += n;
         nbuf_pull(nb, n);
@@ -635,6 +655,10 @@ void tcp_abort(struct tcp_conn *c, uint64_t now_ms)
 {
     if (c == NULL)
         return;
+    /* RFC 9293 3.10.5 ABORT: an RST where the peer knows the connection
+     * (and in CLOSING and LAST-ACK, where the RFC just forgets it: the peer
+     * learns at once); none in SYN-SENT, where it knows nothing yet, nor
+     * in TIME-WAIT, all said already. */
     if (c->state != TCP_LISTEN && c->state != TCP_CLOSED && c->state != TCP_SYN_SENT &&
         c->state != TCP_TIME_WAIT)
         tcp_send_rst_conn(c, now_ms);

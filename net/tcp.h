@@ -295,7 +295,7 @@ struct tcp_table {
     uint64_t cc_cuts[2];      /* loss responses (ssthresh cut), by tcp_cc: reno, cubic */
     uint64_t tw_syn_accepted; /* SYNs that ended a TIME-WAIT and opened a new connection */
     uint64_t tw_syn_refused;  /* SYNs that met TIME-WAIT and were answered with an ACK */
-    /* Malformed options, the segment kept (tcp_input.c parse_options):
+    /* Malformed options, the segment kept (tcp_options.c tcp_opts_parse):
      * option lists ended early at a length of 0 or 1 or one running past
      * the header, and options ignored for a length wrong for their kind. */
     uint64_t opt_len_cut, opt_len_bad;

@@ -25,6 +25,7 @@
  * mss * t^3 * 4 / 10^10 (t in ms), and K in ms is cbrt((W_max - cwnd) * 2.5e9 / mss).
  */
 #include "net/stack.h"
+#include "net/stack_internal.h"
 #include "net/tcp_internal.h"
 
 /* |t - K| is clamped to this many ms: t^3 / 10^4 * 4 * mss stays below
@@ -61,7 +62,7 @@ uint32_t tcp_cc_ssthresh(struct tcp_conn *c, uint32_t flight)
     if (c->cc == TCP_CC_CUBIC) {
         /* The window in use: cwnd may have grown while the app sent less
          * (RFC 9438 4.6), or be inflated by NewReno's recovery. */
-        uint32_t w = c->cwnd < flight ? c->cwnd : flight;
+        uint32_t w = net_min_u32(c->cwnd, flight);
         if (w < c->cc_w_max)
             c->cc_w_max = (uint32_t)((uint64_t)w * 17 / 20); /* fast convergence */
         else
@@ -71,7 +72,7 @@ uint32_t tcp_cc_ssthresh(struct tcp_conn *c, uint32_t flight)
     } else {
         ss = flight / 2;
     }
-    return ss > 2 * mss ? ss : 2 * mss;
+    return net_max_u32(ss, 2 * mss); /* RFC 5681 (4): at least two segments */
 }
 
 /* W_cubic at `ahead_ms` past now, in bytes. */
@@ -91,7 +92,7 @@ void tcp_cc_avoid(struct tcp_conn *c, uint32_t acked, uint64_t now_ms)
     uint32_t mss = tcp_eff_mss(c);
 
     if (c->cc != TCP_CC_CUBIC) {
-        c->cwnd += mss * mss / c->cwnd > 0 ? mss * mss / c->cwnd : 1;
+        c->cwnd += net_max_u32(mss * mss / c->cwnd, 1); /* RFC 5681 (3) */
         return;
     }
     if (c->cc_epoch_ms == 0) {

@@ -39,6 +39,15 @@ struct net_iface;
 
 #define TCP_NO_TIMER UINT64_MAX
 
+/* base_ms doubled per back-off step (at most 16 of them), capped at
+ * TCP_RTO_MAX: the retransmission timer's back-off (RFC 6298 5.5, with the
+ * upper bound 2.5 allows) and the persist timer's. */
+static inline uint64_t tcp_backoff_ms(uint32_t base_ms, unsigned steps)
+{
+    uint64_t t = (uint64_t)base_ms << (steps < 16 ? steps : 16);
+    return t < TCP_RTO_MAX ? t : TCP_RTO_MAX;
+}
+
 /* Sequence arithmetic (mod 2^32). */
 static inline int seq_lt(uint32_t a, uint32_t b)
 {
@@ -69,17 +78,50 @@ struct tcp_range {
     uint32_t start, end; /* [start, end) */
 };
 
-/* Parsed options of a received segment. */
+/* Option kinds (RFC 9293 3.1, RFC 7323, RFC 2018) and their whole lengths,
+ * kind and length bytes included (net/tcp_options.c has the table). */
+#define TCP_OPT_EOL             0u
+#define TCP_OPT_NOP             1u
+#define TCP_OPT_MSS             2u
+#define TCP_OPT_WS              3u
+#define TCP_OPT_SACK_PERMITTED  4u
+#define TCP_OPT_SACK            5u
+#define TCP_OPT_TS              8u
+#define TCP_OLEN_MSS            4u
+#define TCP_OLEN_WS             3u
+#define TCP_OLEN_SACK_PERMITTED 2u
+#define TCP_OLEN_SACK_BLOCK     8u
+#define TCP_OLEN_SACK(n)        (2u + TCP_OLEN_SACK_BLOCK * (n)) /* n blocks */
+#define TCP_OLEN_TS             10u
+#define TCP_OPT_SACK_MAX        4u  /* blocks one SACK option may hold */
+#define TCP_OPT_SPACE           40u /* TCP_MAX_HDR_LEN - TCP_HDR_LEN */
+/* What an option takes in a header we send, NOPs in front included. */
+#define TCP_OPT_TS_SPACE      12u
+#define TCP_OPT_SACK_SPACE(n) (4u + TCP_OLEN_SACK_BLOCK * (n))
+
+/*
+ * A segment's options: what tcp_opts_parse found in one received, what
+ * tcp_opts_emit writes into one we send (tcp_options.c). sack_ok is the
+ * SACK-permitted option; sack[] the blocks of a SACK option.
+ */
 struct tcp_opts {
     uint16_t mss;
     uint8_t wscale;
     uint8_t has_mss, has_ws, has_ts, sack_ok;
     uint32_t tsval, tsecr;
     unsigned nsack;
-    struct tcp_range sack[4];
-    uint8_t bad_len; /* options ignored for a length wrong for their kind */
-    uint8_t cut;     /* the list ended at a length of 0 or 1, or past the header */
+    struct tcp_range sack[TCP_OPT_SACK_MAX];
+    uint8_t bad_len; /* parse: options ignored for a length wrong for their kind */
+    uint8_t cut;     /* parse: the list ended at a length of 0 or 1, or past the header */
 };
+
+/* SACK blocks that fit in a header beside the options every segment
+ * carries: 4 alone, 3 beside timestamps (RFC 2018 3). */
+static inline unsigned tcp_sack_blocks_fit(int ts)
+{
+    return (TCP_OPT_SPACE - (ts ? TCP_OPT_TS_SPACE : 0) - TCP_OPT_SACK_SPACE(0)) /
+           TCP_OLEN_SACK_BLOCK;
+}
 
 /* A parsed received segment. */
 struct tcp_seg {
@@ -192,21 +234,13 @@ struct tcp_conn {
     struct tcp_conn_stats stats;
 };
 
-/* Options of a SYN or SYN-ACK, as tcp_output.c writes them. */
-struct tcp_syn_opts {
-    uint16_t mss;          /* ours, from the MTU */
-    uint8_t ts, ws, sack;  /* which options go in */
-    uint8_t wscale;        /* our shift, with ws */
-    uint32_t tsval, tsecr; /* with ts */
-};
-
 /* A SYN-ACK sent without a connection (a SYN cookie). */
 struct tcp_synack {
     uint32_t lip, rip;
     uint16_t lport, rport;
     uint32_t seq, ack;
     uint16_t wnd;
-    struct tcp_syn_opts opt;
+    struct tcp_opts opt; /* our MSS (from the MTU), and what the peer offered */
 };
 
 /* What a valid SYN cookie gives back (tcp_syncookie.c). */
@@ -256,7 +290,23 @@ uint16_t tcp_iface_mss(const struct net_iface *ifc);
 uint8_t tcp_wscale_for(size_t rcvbuf);
 void tcp_sndq_drop_acked(struct tcp_conn *c, uint32_t acked);
 void tcp_release_queues(struct tcp_conn *c);
+/* The window the receive buffer has room for now. */
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
+/*
+ * The window in force: tcp_rcv_window, or what is left of the one already
+ * advertised when that is more. RFC 9293 3.8.6.2.2: a receiver SHOULD NOT
+ * shrink the window, that is move its right edge (rcv_adv) left, which
+ * would leave data the peer was allowed to send outside it. (Inline: once
+ * or twice for every segment in and out.)
+ */
+static inline uint32_t tcp_rcv_window_offered(const struct tcp_conn *c)
+{
+    uint32_t wnd = tcp_rcv_window(c);
+
+    if (seq_gt(c->rcv_adv, c->rcv_nxt) && c->rcv_adv - c->rcv_nxt > wnd)
+        wnd = c->rcv_adv - c->rcv_nxt;
+    return wnd;
+}
 void tcp_init_conn_params(struct tcp_conn *c);
 /* Our window scale: the smallest shift that expresses rcvbuf. */
 void tcp_pick_wscale(struct tcp_conn *c);
@@ -285,8 +335,9 @@ int tcp_time_wait_reclaim(struct net_stack *st);
 /* tcp_output.c */
 /* Send what the windows and Nagle allow, and a pending ACK. */
 void tcp_output(struct tcp_conn *c, uint64_t now_ms);
-/* Retransmit len bytes at snd_nxt now (fast retransmit, partial ACK). */
-void tcp_output_one(struct tcp_conn *c, uint32_t len, uint64_t now_ms);
+/* Retransmit the first unacknowledged segment now (fast retransmit, a
+ * NewReno partial ACK); snd_nxt stays where it is. */
+void tcp_retransmit_first(struct tcp_conn *c, uint64_t now_ms);
 /* A bare ACK now. */
 void tcp_send_ack(struct tcp_conn *c, uint64_t now_ms);
 /* SYN or SYN-ACK (by state). */
@@ -307,6 +358,12 @@ uint32_t tcp_sacked_bytes(const struct tcp_conn *c);
 uint32_t tcp_pipe(const struct tcp_conn *c);
 /* Effective MSS: mss minus the options every data segment carries. */
 uint32_t tcp_eff_mss(const struct tcp_conn *c);
+
+/* tcp_options.c */
+/* Parse the option list p[0..len) (tolerant: see the file). */
+void tcp_opts_parse(const uint8_t *p, size_t len, struct tcp_opts *o);
+/* Write o's options at p (room for TCP_OPT_SPACE); returns their length. */
+size_t tcp_opts_emit(const struct tcp_opts *o, uint8_t *p);
 
 /* tcp_syncookie.c */
 /* The cookie period (t) of now_ms. */

@@ -35,8 +35,19 @@ uint32_t tcp_eff_mss(const struct tcp_conn *c)
     uint32_t m = c->mss;
 
     if (c->ts_ok)
-        m -= 12;
-    return m < 64 ? 64 : m;
+        m -= TCP_OPT_TS_SPACE;
+    return net_max_u32(m, 64);
+}
+
+/* SACK blocks our next ACK reports: those of the out-of-order queue
+ * (update_sack_out), as many as fit. */
+static unsigned sack_blocks_out(const struct tcp_conn *c)
+{
+    unsigned fit = tcp_sack_blocks_fit(c->ts_ok);
+
+    if (!c->sack_ok || c->nsack_out == 0)
+        return 0;
+    return c->nsack_out < fit ? c->nsack_out : fit; /* the most recent first (RFC 2018 4) */
 }
 
 /* Payload room of a data segment now: the MSS less the options it will
@@ -44,105 +55,55 @@ uint32_t tcp_eff_mss(const struct tcp_conn *c)
  * so that no segment exceeds the MTU. */
 static uint32_t seg_room(const struct tcp_conn *c)
 {
-    uint32_t o = c->ts_ok ? 12 : 0;
+    uint32_t o = c->ts_ok ? TCP_OPT_TS_SPACE : 0;
+    unsigned k = sack_blocks_out(c);
 
-    if (c->sack_ok && c->nsack_out > 0) {
-        unsigned max = c->ts_ok ? 3 : 4, k = c->nsack_out < max ? c->nsack_out : max;
-        o += 4 + 8 * k;
-    }
+    if (k > 0)
+        o += TCP_OPT_SACK_SPACE(k);
     uint32_t m = c->mss > o ? c->mss - o : 0;
-    return m < 32 ? 32 : m;
+    return net_max_u32(m, 32);
 }
 
+/* The window to put in a segment other than a SYN, before scaling: the
+ * offered one, at most what the 16-bit field can say at our scale. */
 static uint32_t rcv_wnd_to_advertise(struct tcp_conn *c)
 {
-    uint32_t wnd = tcp_rcv_window(c);
-
-    /* Never shrink the window we already offered (RFC 9293 3.8.6.2.2). */
-    if (seq_gt(c->rcv_adv, c->rcv_nxt) && c->rcv_adv - c->rcv_nxt > wnd)
-        wnd = c->rcv_adv - c->rcv_nxt;
-    uint32_t max = (uint32_t)65535 << c->rcv_wscale;
-    return wnd < max ? wnd : max;
+    return net_min_u32(tcp_rcv_window_offered(c), (uint32_t)65535 << c->rcv_wscale);
 }
 
-/* Write the options of a SYN or SYN-ACK; returns their length (a multiple
- * of 4). */
-static size_t put_syn_options(const struct tcp_syn_opts *o, uint8_t *p)
-{
-    size_t n = 0;
-
-    p[n++] = 2;
-    p[n++] = 4;
-    net_put_be16(p + n, o->mss);
-    n += 2;
-    if (o->ts) {
-        p[n++] = 1;
-        p[n++] = 1;
-        p[n++] = 8;
-        p[n++] = 10;
-        net_put_be32(p + n, o->tsval);
-        net_put_be32(p + n + 4, o->tsecr);
-        n += 8;
-    }
-    if (o->ws) {
-        p[n++] = 1;
-        p[n++] = 3;
-        p[n++] = 3;
-        p[n++] = o->wscale;
-    }
-    if (o->sack) {
-        p[n++] = 1;
-        p[n++] = 1;
-        p[n++] = 4;
-        p[n++] = 2;
-    }
-    return n;
-}
-
-/* Options of c's SYN (all of them) or SYN-ACK (those the peer offered). */
-static size_t syn_options(const struct tcp_conn *c, uint8_t *p, uint64_t now_ms)
+/* Options of c's SYN (all we support: RFC 7323 and 2018 leave the offer to
+ * the SYN) or SYN-ACK (only those the peer's SYN offered, RFC 7323 1.3 and
+ * 2.2, RFC 2018 2). The MSS is our interface's, not the peer's clamp. */
+static void syn_options(const struct tcp_conn *c, struct tcp_opts *o, uint64_t now_ms)
 {
     int synack = c->state != TCP_SYN_SENT;
-    struct tcp_syn_opts o = {
-        .mss = tcp_iface_mss(c->ifc), /* ours, not the clamp */
-        .ts = !synack || c->ts_ok,
-        .ws = !synack || c->ws_ok,
-        .sack = !synack || c->sack_ok,
+
+    *o = (struct tcp_opts){
+        .has_mss = 1,
+        .mss = tcp_iface_mss(c->ifc),
+        .has_ts = !synack || c->ts_ok,
+        .has_ws = !synack || c->ws_ok,
+        .sack_ok = !synack || c->sack_ok,
         .wscale = c->rcv_wscale,
         .tsval = (uint32_t)now_ms + c->ts_offset,
         .tsecr = synack ? c->ts_recent : 0,
     };
-
-    return put_syn_options(&o, p);
 }
 
-/* Timestamp and SACK options of other segments. */
-static size_t data_options(const struct tcp_conn *c, uint8_t *p, uint64_t now_ms, int with_sack)
+/* Options of any other segment: timestamps once negotiated (RFC 7323 3.2:
+ * on every segment), and on an ACK the SACK blocks (RFC 2018 4). */
+static void data_options(const struct tcp_conn *c, struct tcp_opts *o, uint64_t now_ms,
+                         int with_sack)
 {
-    size_t n = 0;
+    unsigned k = with_sack ? sack_blocks_out(c) : 0;
 
-    if (c->ts_ok) {
-        p[n++] = 1;
-        p[n++] = 1;
-        p[n++] = 8;
-        p[n++] = 10;
-        net_put_be32(p + n, (uint32_t)now_ms + c->ts_offset);
-        net_put_be32(p + n + 4, c->ts_recent);
-        n += 8;
-    }
-    if (with_sack && c->sack_ok && c->nsack_out > 0) {
-        unsigned max = c->ts_ok ? 3 : 4, k = c->nsack_out < max ? c->nsack_out : max;
-        p[n++] = 1;
-        p[n++] = 1;
-        p[n++] = 5;
-        p[n++] = (uint8_t)(2 + 8 * k);
-        for (unsigned i = 0; i < k; i++) {
-            net_put_be32(p + n, c->sack_out[i].start);
-            net_put_be32(p + n + 4, c->sack_out[i].end);
-            n += 8;
-        }
-    }
-    return n;
+    o->has_mss = o->has_ws = o->sack_ok = 0;
+    o->has_ts = c->ts_ok;
+    o->tsval = (uint32_t)now_ms + c->ts_offset;
+    o->tsecr = c->ts_recent;
+    o->nsack = k;
+    if (k > 0)
+        memcpy(o->sack, c->sack_out, k * sizeof(o->sack[0]));
 }
 
 /* Fill the checksum of a TCP header buffer (chained payload included) and
@@ -180,22 +141,43 @@ static void put_header(uint8_t *p, uint16_t sport, uint16_t dport, uint32_t seq,
 }
 
 /*
+ * The window field of a segment we send, and rcv_adv, the right edge it
+ * advertises. A SYN's is never scaled (RFC 7323 2.2); any other carries
+ * the offered window shifted by our scale, rounded down, so that the edge
+ * is exactly what the peer reads from the field.
+ */
+static uint16_t window_field(struct tcp_conn *c, uint8_t flags)
+{
+    uint16_t wfield;
+
+    if (flags & TCP_SYN) {
+        wfield = (uint16_t)net_min_u32(tcp_rcv_window(c), 65535);
+        c->rcv_adv = c->rcv_nxt + wfield;
+    } else {
+        uint32_t w = rcv_wnd_to_advertise(c);
+        wfield = (uint16_t)(w >> c->rcv_wscale);
+        c->rcv_adv = c->rcv_nxt + ((uint32_t)wfield << c->rcv_wscale);
+    }
+    return wfield;
+}
+
+/*
  * Send one segment of c: seq, flags, and len payload bytes taken from the
  * send queue at seq. Returns 0 or a negative errno (nothing sent).
  */
 static int xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len, uint64_t now_ms)
 {
     struct net_stack *st = c->st;
-    uint8_t opts[40];
-    size_t olen;
+    struct tcp_opts o;
+    uint8_t opts[TCP_OPT_SPACE];
 
     if (c->ifc == NULL)
         return -ENETUNREACH;
     if (flags & TCP_SYN)
-        olen = syn_options(c, opts, now_ms);
+        syn_options(c, &o, now_ms);
     else
-        olen = data_options(c, opts, now_ms, (flags & TCP_ACK) != 0);
-    size_t hlen = TCP_HDR_LEN + olen;
+        data_options(c, &o, now_ms, (flags & TCP_ACK) != 0);
+    size_t olen = tcp_opts_emit(&o, opts), hlen = TCP_HDR_LEN + olen;
     struct netbuf *payload = NULL;
     if (len > 0) {
         size_t off = c->sndq_off + (size_t)(seq - c->snd_una);
@@ -211,23 +193,16 @@ static int xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len, u
         return -ENOBUFS;
     }
     hdr->next = payload;
-    if (len > seg_room(c)) {
+    if (len > seg_room(c)) { /* a TSO frame: the device cuts it (tso_grow) */
         hdr->flags |= NB_GSO_TCP4;
         hdr->gso_size = (uint16_t)seg_room(c);
     }
     uint32_t ack = (flags & TCP_ACK) ? c->rcv_nxt : 0;
-    uint16_t wfield;
-    if (flags & TCP_SYN) {
-        uint32_t w = tcp_rcv_window(c);
-        wfield = (uint16_t)(w > 65535 ? 65535 : w);
-        c->rcv_adv = c->rcv_nxt + wfield;
-    } else {
-        uint32_t w = rcv_wnd_to_advertise(c);
-        wfield = (uint16_t)(w >> c->rcv_wscale);
-        c->rcv_adv = c->rcv_nxt + ((uint32_t)wfield << c->rcv_wscale);
-    }
-    put_header(hdr->data, c->lport, c->rport, seq, ack, flags, wfield, hlen);
+    put_header(hdr->data, c->lport, c->rport, seq, ack, flags, window_field(c, flags), hlen);
     memcpy(hdr->data + TCP_HDR_LEN, opts, olen);
+    /* Any segment with ACK acknowledges all received so far: no ACK is due
+     * any more (delayed or not, RFC 9293 3.8.6.3), and it is the
+     * Last.ACK.sent of RFC 7323 4.3 (ts_recent_update). */
     if (flags & TCP_ACK) {
         c->last_ack_sent = c->rcv_nxt;
         c->ack_now = 0;
@@ -244,17 +219,18 @@ static int xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len, u
 
 void tcp_rto_arm(struct tcp_conn *c, uint64_t now_ms)
 {
-    uint64_t rto = (uint64_t)c->rto << (c->backoff < 16 ? c->backoff : 16);
-    if (rto > TCP_RTO_MAX)
-        rto = TCP_RTO_MAX;
-    c->rto_at = now_ms + rto;
+    c->rto_at = now_ms + tcp_backoff_ms(c->rto, c->backoff);
 }
 
-void tcp_output_one(struct tcp_conn *c, uint32_t len, uint64_t now_ms)
+void tcp_retransmit_first(struct tcp_conn *c, uint64_t now_ms)
 {
-    if (len > seg_room(c))
-        len = seg_room(c);
-    if (xmit(c, c->snd_nxt, TCP_ACK, len, now_ms) == 0)
+    uint32_t len = net_min_u32((uint32_t)c->sndq_len, tcp_eff_mss(c));
+
+    if (len == 0)
+        return;
+    c->stats.retransmits++;
+    /* Karn (RFC 6298 3): no RTT sample across a retransmission. */
+    if (xmit(c, c->snd_una, TCP_ACK, net_min_u32(len, seg_room(c)), now_ms) == 0)
         c->rtt_timing = 0;
 }
 
@@ -291,8 +267,8 @@ void tcp_send_rst_conn(struct tcp_conn *c, uint64_t now_ms)
 void tcp_send_synack_stateless(struct net_stack *st, struct net_iface *ifc,
                                const struct tcp_synack *sa, uint64_t now_ms)
 {
-    uint8_t opts[40];
-    size_t olen = put_syn_options(&sa->opt, opts), hlen = TCP_HDR_LEN + olen;
+    uint8_t opts[TCP_OPT_SPACE];
+    size_t olen = tcp_opts_emit(&sa->opt, opts), hlen = TCP_HDR_LEN + olen;
     struct netbuf *hdr = net_tx_alloc_hdr(st, ifc, NET_L4_HEADROOM, hlen);
 
     if (hdr == NULL)
@@ -423,9 +399,7 @@ static uint32_t tso_grow(struct tcp_conn *c, uint32_t mss, uint32_t left, uint32
 
     if (n == 0)
         return mss;
-    n = n < left ? n : left;
-    n = n < room ? n : room;
-    n = n < cw ? n : cw;
+    n = net_min_u32(net_min_u32(n, left), net_min_u32(room, cw));
     if (rexmit && n > c->snd_max - c->snd_nxt)
         n = c->snd_max - c->snd_nxt;
     size_t off = c->sndq_off + (size_t)(c->snd_nxt - c->snd_una);
@@ -434,7 +408,7 @@ static uint32_t tso_grow(struct tcp_conn *c, uint32_t mss, uint32_t left, uint32
         (n == left && (c->nodelay || c->shut_wr)) || (rexmit && n == c->snd_max - c->snd_nxt);
     if (n % mss != 0 && !tail_ok)
         n -= n % mss;
-    return n > mss ? n : mss;
+    return net_max_u32(n, mss);
 }
 
 /* Whether xmit failed for want of memory (a header or a slice). */
@@ -453,9 +427,11 @@ static void output_timers(struct tcp_conn *c, int starved, uint64_t now_ms)
             tcp_rto_arm(c, now_ms);
         c->persist_at = TCP_NO_TIMER;
     } else if (c->sndq_len > 0 && c->snd_wnd == 0 && c->persist_at == TCP_NO_TIMER) {
-        uint64_t t = (uint64_t)(c->rto < TCP_PERSIST_MIN ? TCP_PERSIST_MIN : c->rto)
-                     << (c->persist_backoff < 16 ? c->persist_backoff : 16);
-        c->persist_at = now_ms + (t > TCP_RTO_MAX ? TCP_RTO_MAX : t);
+        /* Data waits on a shut window with nothing in flight: the persist
+         * timer (RFC 9293 3.8.6.1), at least TCP_PERSIST_MIN, backed off
+         * per unanswered probe. */
+        c->persist_at =
+            now_ms + tcp_backoff_ms(net_max_u32(c->rto, TCP_PERSIST_MIN), c->persist_backoff);
     } else if (starved && c->rto_at == TCP_NO_TIMER) {
         c->st->tcp.nomem_retries++;
         tcp_rto_arm(c, now_ms);
@@ -467,42 +443,52 @@ static void output_timers(struct tcp_conn *c, int starved, uint64_t now_ms)
     tcp_stall_update(c, TCP_LIMIT_ZERO_WINDOW, c->snd_wnd == 0 && c->sndq_len > 0, now_ms);
 }
 
-void tcp_output(struct tcp_conn *c, uint64_t now_ms)
+/*
+ * Whether c's state lets tcp_output send data: ESTABLISHED and CLOSE-WAIT,
+ * and while our FIN is unacknowledged (FIN-WAIT-1, CLOSING, LAST-ACK: it
+ * may need resending). The other states send at most an ACK that is due:
+ * SYN-RECEIVED resends its SYN-ACK instead, since a peer in SYN-SENT drops
+ * a bare ACK (RFC 9293 3.10.7.3) and a repeated SYN means ours was lost.
+ */
+static int output_state_sends_data(struct tcp_conn *c, uint64_t now_ms)
 {
-    uint32_t mss = seg_room(c);
-    int sent = 0, err = 0;
-
     switch (c->state) {
     case TCP_ESTABLISHED:
     case TCP_CLOSE_WAIT:
     case TCP_FIN_WAIT_1:
     case TCP_CLOSING:
     case TCP_LAST_ACK:
-        break;
+        return 1;
     case TCP_SYN_RECEIVED:
-        /* A repeated SYN (our SYN-ACK was lost): the SYN-ACK again, not a
-         * bare ACK the peer in SYN-SENT would drop. */
         if (c->ack_now) {
             c->ack_now = 0;
             xmit(c, c->iss, TCP_SYN | TCP_ACK, 0, now_ms);
         }
-        return;
+        return 0;
     case TCP_FIN_WAIT_2:
     case TCP_TIME_WAIT:
         if (c->ack_now)
             tcp_send_ack(c, now_ms);
-        return;
+        return 0;
     default:
-        return;
+        return 0;
     }
+}
 
-    /* SACK recovery: the holes first. */
+/*
+ * SACK recovery (RFC 6675 5): resend the holes below the highest SACKed
+ * byte, at most mss at a time, while the pipe leaves cwnd room (NextSeg
+ * rule 1; the first hole at once, step 4.3). Returns whether one went.
+ */
+static int sack_rexmit_holes(struct tcp_conn *c, uint32_t mss, uint64_t now_ms)
+{
+    int sent = 0;
+
     while (c->in_recovery && c->sack_ok) {
         uint32_t hlen, seq = next_hole(c, &hlen);
         if (hlen == 0)
             break;
-        if (hlen > mss)
-            hlen = mss;
+        hlen = net_min_u32(hlen, mss);
         if (!c->rexmit_first && tcp_pipe(c) + hlen > c->cwnd)
             break;
         c->rexmit_first = 0;
@@ -511,79 +497,132 @@ void tcp_output(struct tcp_conn *c, uint64_t now_ms)
         c->rexmit_nxt = seq + hlen;
         c->stats.retransmits++;
         c->stats.sack_retransmits++;
-        c->rtt_timing = 0;
+        c->rtt_timing = 0; /* Karn (RFC 6298 3) */
         sent = 1;
     }
+    return sent;
+}
 
+/*
+ * Nothing queued is left at snd_nxt (data_end): our FIN, when the app shut
+ * down and it is not sent yet, or is due again (after a timeout snd_nxt
+ * went back). Returns whether it went; *err holds xmit's result.
+ */
+static int send_fin_alone(struct tcp_conn *c, uint32_t data_end, int *err, uint64_t now_ms)
+{
+    int fin_due = c->shut_wr && c->snd_nxt == data_end && !seq_ge(c->snd_max, data_end + 1);
+    int fin_resend = c->shut_wr && c->fin_sent && c->snd_nxt == data_end;
+
+    if (!fin_due && !fin_resend)
+        return 0;
+    if ((*err = xmit(c, c->snd_nxt, TCP_FIN | TCP_ACK, 0, now_ms)) != 0)
+        return 0;
+    if (fin_resend && !fin_due)
+        c->stats.retransmits++;
+    c->snd_nxt++;
+    c->fin_sent = 1;
+    return 1;
+}
+
+/*
+ * How many of the `left` bytes queued at snd_nxt may go now, in a segment
+ * of at most mss, with `room` bytes of the peer's window left at snd_nxt;
+ * 0: none. rexmit: they were sent before (after a timeout).
+ */
+static uint32_t send_allowed(struct tcp_conn *c, uint32_t mss, uint32_t left, uint32_t room,
+                             int rexmit)
+{
+    uint32_t len = net_min_u32(left, mss);
+
+    if (room == 0)
+        return 0; /* the persist timer probes the window (output_timers) */
+    if (len > room) {
+        /* Sender SWS avoidance (RFC 9293 3.8.6.2.1, RFC 1122 4.2.3.4): a
+         * window-limited runt only when nothing is outstanding. */
+        if (room < mss && c->snd_max != c->snd_una)
+            return 0;
+        len = room;
+    }
+    /* The congestion window (RFC 5681 3.1, with RFC 3042's limited
+     * transmit in cwnd_room); with nothing in flight one segment may go
+     * regardless, so that the window can never hold the connection. */
+    if (!flow_allows(c, len) && !(c->snd_max == c->snd_una && len <= mss))
+        return 0;
+    /* Nagle (RFC 9293 3.7.4, RFC 1122 4.2.3.4, RFC 896): a runt waits while
+     * data is unacknowledged, unless it is the last before our FIN. */
+    if (len < mss && !rexmit && !c->nodelay && c->snd_max != c->snd_una &&
+        !(c->shut_wr && len == left))
+        return 0;
+    return len;
+}
+
+/* Bookkeeping after a data segment of len bytes (flags: with FIN?) went
+ * out at snd_nxt. */
+static void data_sent(struct tcp_conn *c, uint32_t len, uint8_t flags, int rexmit, uint64_t now_ms)
+{
+    if (rexmit) {
+        c->stats.retransmits++;
+        c->rtt_timing = 0; /* Karn (RFC 6298 3) */
+    } else if (!c->rtt_timing && !c->ts_ok) {
+        /* Without timestamps one segment a round trip is timed (RFC 6298
+         * 3), the first one sent while none is. */
+        c->rtt_timing = 1;
+        c->rtt_seq = c->snd_nxt + len;
+        c->rtt_start = now_ms;
+    }
+    c->snd_nxt += len;
+    if (flags & TCP_FIN) {
+        c->snd_nxt++;
+        c->fin_sent = 1;
+    }
+    if (seq_lt(c->snd_max, c->snd_nxt))
+        c->snd_max = c->snd_nxt;
+}
+
+/*
+ * Send what may go: in SACK recovery the holes first; then segments from
+ * snd_nxt while the peer's window, SWS avoidance, cwnd and Nagle allow
+ * (send_allowed), grown to TSO frames where a full segment may go, the
+ * last with PSH (and FIN after a shutdown); then our FIN alone when no
+ * data is left; an ACK that is due if nothing else carried it; timers.
+ */
+void tcp_output(struct tcp_conn *c, uint64_t now_ms)
+{
+    uint32_t mss = seg_room(c);
+    int sent = 0, err = 0;
+
+    if (!output_state_sends_data(c, now_ms))
+        return;
+    sent = sack_rexmit_holes(c, mss, now_ms);
     uint32_t data_end = c->snd_una + (uint32_t)c->sndq_len;
     uint32_t wnd_end = c->snd_una + c->snd_wnd;
     for (;;) {
         uint32_t left = seq_lt(c->snd_nxt, data_end) ? data_end - c->snd_nxt : 0;
-        int fin_due = c->shut_wr && c->snd_nxt == data_end && !seq_ge(c->snd_max, data_end + 1);
-        int fin_resend = c->shut_wr && c->fin_sent && c->snd_nxt == data_end;
         if (left == 0) {
-            if (fin_due || fin_resend) {
-                if ((err = xmit(c, c->snd_nxt, TCP_FIN | TCP_ACK, 0, now_ms)) != 0)
-                    break;
-                if (fin_resend && !fin_due)
-                    c->stats.retransmits++;
-                c->snd_nxt++;
-                c->fin_sent = 1;
-                sent = 1;
-            }
+            sent |= send_fin_alone(c, data_end, &err, now_ms);
             break;
         }
-        uint32_t len = left < mss ? left : mss;
         uint32_t room = seq_lt(c->snd_nxt, wnd_end) ? wnd_end - c->snd_nxt : 0;
-        if (room == 0)
-            break;
-        if (len > room) {
-            /* Sender SWS avoidance: a window-limited runt only when nothing
-             * is outstanding. */
-            if (room < mss && c->snd_max != c->snd_una)
-                break;
-            len = room;
-        }
-        if (!flow_allows(c, len)) {
-            if (!(c->snd_max == c->snd_una && len <= mss))
-                break;
-        }
         int rexmit = seq_lt(c->snd_nxt, c->snd_max);
-        /* Nagle (RFC 896): a runt waits while data is unacknowledged. */
-        if (len < mss && !rexmit && !c->nodelay && c->snd_max != c->snd_una &&
-            !(c->shut_wr && len == left))
+        uint32_t len = send_allowed(c, mss, left, room, rexmit);
+        if (len == 0)
             break;
         if (len == mss)
             len = tso_grow(c, mss, left, room, rexmit);
         uint8_t flags = TCP_ACK;
-        if (len == left) {
-            flags |= TCP_PSH;
-            if (c->shut_wr)
-                flags |= TCP_FIN;
-        }
+        if (len == left)
+            flags |= c->shut_wr ? TCP_PSH | TCP_FIN : TCP_PSH;
         if ((err = xmit(c, c->snd_nxt, flags, len, now_ms)) != 0)
             break;
         sent = 1;
-        if (rexmit) {
-            c->stats.retransmits++;
-            c->rtt_timing = 0;
-        } else if (!c->rtt_timing && !c->ts_ok) {
-            c->rtt_timing = 1;
-            c->rtt_seq = c->snd_nxt + len;
-            c->rtt_start = now_ms;
-        }
-        c->snd_nxt += len;
-        if (flags & TCP_FIN) {
-            c->snd_nxt++;
-            c->fin_sent = 1;
-        }
-        if (seq_lt(c->snd_max, c->snd_nxt))
-            c->snd_max = c->snd_nxt;
+        data_sent(c, len, flags, rexmit, now_ms);
         if (flags & TCP_FIN)
             break;
     }
     if (seq_lt(c->snd_max, c->snd_nxt))
         c->snd_max = c->snd_nxt;
+    /* Our FIN is out: RFC 9293 3.10.4 CLOSE, ESTABLISHED -> FIN-WAIT-1,
+     * CLOSE-WAIT -> LAST-ACK. */
     if (c->fin_sent) {
         if (c->state == TCP_ESTABLISHED)
             tcp_set_state(c, TCP_FIN_WAIT_1);
