@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -83,8 +84,10 @@ def wait_for_line(proc, text, timeout):
 
 
 def start(app_args, qmp_path, without_debug_exit=False):
+    """QEMU for ktest, stopped before its first instruction (-S) so that
+    the test's QMP connection is there before the guest can end."""
     cmd = [LAUNCHER, "--kernel", image("ktest"), "--append", app_args, "--qmp", qmp_path,
-           "--timeout", "120"]
+           "--timeout", "120", "--qemu-arg=-S"]
     if without_debug_exit:
         # QEMU as libvirt would run it: the launcher's command without the
         # isa-debug-exit device, so only ACPI can end the VM.
@@ -97,57 +100,55 @@ def start(app_args, qmp_path, without_debug_exit=False):
                             stderr=subprocess.STDOUT)
 
 
-@pytest.mark.parametrize("debug_exit", [True, False], ids=["isa-debug-exit", "acpi-soft-off"])
-def test_power_button_stops_the_app_and_powers_off(debug_exit):
+@contextmanager
+def vm(app_args, without_debug_exit=False):
+    """ktest under QEMU with a QMP socket: yields (proc, qmp_path); the QEMU
+    process is gone afterwards, however the test ends."""
     with tempfile.TemporaryDirectory() as d:
         sock = os.path.join(d, "qmp")
-        p = start("mode=wait loglevel=2", sock, without_debug_exit=not debug_exit)
-        q = None
+        p = start(app_args, sock, without_debug_exit)
         try:
-            out, ok = wait_for_line(p, "ktest: waiting", 60)
-            assert ok, out
-            assert "power button armed" in out, out
-            q = Qmp(sock)
-            assert "return" in q.execute("system_powerdown")
-            shutdown = q.wait_event("SHUTDOWN", 30)
-            rest = p.communicate(timeout=30)[0].decode("latin-1")
+            yield p, sock
         finally:
-            if q is not None:
-                q.close()
             if p.poll() is None:
                 p.kill()
                 p.wait()
-        out += rest
-        assert "power button: stopping the app, then powering off" in out, out[-3000:]
-        if debug_exit:
-            # The app's exit status through the debug device, which ends
-            # QEMU at once (no SHUTDOWN event): 0.
-            assert p.returncode == 0, out[-3000:]
-        else:
-            assert shutdown is not None, out[-3000:]
-            # No device to carry a status: ACPI S5, which QEMU calls a guest
-            # shutdown (QEMU exits 0; zebu-run is not in between here).
-            assert shutdown["data"]["reason"] == "guest-shutdown", shutdown
-            assert p.returncode == 0, out[-3000:]
+
+
+@pytest.mark.parametrize("debug_exit", [True, False], ids=["isa-debug-exit", "acpi-soft-off"])
+def test_power_button_stops_the_app_and_powers_off(debug_exit):
+    with vm("mode=wait loglevel=2", without_debug_exit=not debug_exit) as (p, sock):
+        q = Qmp(sock)
+        assert "return" in q.execute("cont")
+        out, ok = wait_for_line(p, "ktest: waiting", 60)
+        assert ok, out
+        assert "power button armed" in out, out
+        assert "return" in q.execute("system_powerdown")
+        shutdown = q.wait_event("SHUTDOWN", 30)
+        out += p.communicate(timeout=30)[0].decode("latin-1")
+        q.close()
+    assert "power button: stopping the app, then powering off" in out, out[-3000:]
+    if debug_exit:
+        # The app's exit status through the debug device, which ends QEMU
+        # at once (no SHUTDOWN event): 0.
+        assert p.returncode == 0, out[-3000:]
+    else:
+        # No device to carry a status: ACPI S5, which QEMU calls a guest
+        # shutdown (QEMU exits 0; zebu-run is not in between here).
+        assert shutdown is not None and shutdown["data"]["reason"] == "guest-shutdown", \
+            (shutdown, out[-3000:])
+        assert p.returncode == 0, out[-3000:]
 
 
 def test_exit_without_the_debug_device_powers_off_by_acpi():
     """An app that returns, on a VM with no isa-debug-exit device, powers
     the VM off (S5) instead of halting for ever."""
-    with tempfile.TemporaryDirectory() as d:
-        sock = os.path.join(d, "qmp")
-        p = start("mode=none loglevel=2", sock, without_debug_exit=True)
-        q = None
-        try:
-            q = Qmp(sock)
-            shutdown = q.wait_event("SHUTDOWN", 60)
-            out = p.communicate(timeout=30)[0].decode("latin-1")
-        finally:
-            if q is not None:
-                q.close()
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        assert "ktest: still running" in out, out[-3000:]
-        assert shutdown is not None and shutdown["data"]["reason"] == "guest-shutdown", \
-            (shutdown, out[-3000:])
+    with vm("mode=none loglevel=2", without_debug_exit=True) as (p, sock):
+        q = Qmp(sock)
+        assert "return" in q.execute("cont")
+        shutdown = q.wait_event("SHUTDOWN", 60)
+        out = p.communicate(timeout=30)[0].decode("latin-1")
+        q.close()
+    assert "ktest: still running" in out, out[-3000:]
+    assert shutdown is not None and shutdown["data"]["reason"] == "guest-shutdown", \
+        (shutdown, out[-3000:])
