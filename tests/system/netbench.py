@@ -23,17 +23,24 @@ WEBSERVER_READY = r"webserver: serving (\d+) files on http://([\d.]+):80/"
 # One GET (argv: host, path, port, timeout, "raw" or "status") run as a
 # separate process, so that it can run inside a network namespace: prints
 # the raw response, or its status line and length.
-HTTP_GET = r"""
+# The start of a script that fetches with Connection: close: get(s, path)
+# sends the request on connected socket s and returns the whole response.
+GET_ALL = r"""
+def get(s, path):
+    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    buf = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            return buf
+        buf += b
+"""
+
+HTTP_GET = GET_ALL + r"""
 import socket, sys
 host, path, port, timeout, out = sys.argv[1:6]
 s = socket.create_connection((host, int(port)), timeout=float(timeout))
-s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-buf = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    buf += b
+buf = get(s, path)
 if out == "raw":
     sys.stdout.write(buf.decode())
 else:
@@ -242,7 +249,7 @@ def netns_exec(ns, cmd, **kw):
 # client far away; by then hundreds of newer SYNs have come. Prints one
 # JSON line: flood_seconds, and per client slow, at, connect_s, status,
 # bytes, total_s.
-SYN_FLOOD_CLIENTS = r"""
+SYN_FLOOD_CLIENTS = GET_ALL + r"""
 import json, random, socket, sys, threading, time
 from scapy.all import IP, TCP
 guest, n, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
@@ -277,13 +284,7 @@ def client(i, due, out):
         c["connect_s"] = round(time.monotonic() - t, 4)
         if slow:
             time.sleep(0.3)
-        s.sendall(b"GET /about.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        buf = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            buf += b
+        buf = get(s, "/about.txt")
         c["status"] = buf.split(b"\r\n", 1)[0].decode("latin-1")
         c["bytes"] = len(buf)
         c["total_s"] = round(time.monotonic() - t, 4)

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 import pytest
 
 from conftest import LAUNCHER, ROOT, image
-from netbench import WEBSERVER_READY, ConsoleGuest, have_root_networking, relay, tap_ns
+from netbench import GET_ALL, WEBSERVER_READY, ConsoleGuest, have_root_networking, relay, tap_ns
 
 try:
     import scapy  # noqa: F401  (the client runs under this same Python)
@@ -186,7 +186,7 @@ show("flood_seconds", round(time.time() - t0, 1))
 """
 
 # A plain HTTP GET from the namespace's own address (the kernel's TCP).
-GET = r"""
+GET = GET_ALL + r"""
 import socket, sys, time
 wait = float(sys.argv[1]) if len(sys.argv) > 1 else 60
 host = sys.argv[2] if len(sys.argv) > 2 else "10.0.3.2"
@@ -194,13 +194,7 @@ deadline = time.time() + wait
 while True:
     try:
         s = socket.create_connection((host, 80), timeout=10)
-        s.sendall(b"GET /about.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        buf = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            buf += b
+        buf = get(s, "/about.txt")
         print(buf.split(b"\r\n", 1)[0].decode(), len(buf), "bytes after %.1f s" % (wait - deadline + time.time()))
         break
     except OSError as e:
