@@ -149,4 +149,22 @@ uint32_t tc_take_sent(struct tc *t, uint32_t hi);
  * point acknowledged. */
 uint32_t tc_ack_flights(struct tc *t, int rounds);
 
+/* ---- the stack's counters ---------------------------------------------------- */
+
+/* A counter of t's stack as net_format_counters prints it (NT_COUNTER):
+ * what a test reads rather than the stack's fields. */
+#define TC_COUNTER(t, ...) NT_COUNTER(&(t)->h.st, __VA_ARGS__)
+#define TC_CONNS(t)        TC_COUNTER(t, "tcp: ", "conns")
+#define TC_HALF_OPEN(t)    TC_COUNTER(t, "tcp: ", "half-open")
+#define TC_MEM(t)          TC_COUNTER(t, "tcp: ", "mem")
+/* A SYN that met TIME-WAIT: what "accepted" or "refused". */
+#define TC_TW_SYN(t, what) TC_COUNTER(t, "tcp: ", "time-wait SYN", what)
+/* SYN cookies: what "sent", "accepted" or "rejected". */
+#define TC_COOKIES(t, what) TC_COUNTER(t, "tcp syn cookies:", what)
+#define TC_ZW_ABORTS(t)     TC_COUNTER(t, "tcp stall limits:", "zero-window aborts")
+/* Malformed options, the segment kept: lists cut short, options of a
+ * wrong length. */
+#define TC_OPTS_CUT(t) TC_COUNTER(t, "tcp options, segment kept:", "lists cut short")
+#define TC_OPTS_BAD(t) TC_COUNTER(t, "tcp options, segment kept:", "ignored")
+
 #endif /* ZEBU_TESTS_HOST_NET_TCP_SCRIPT_H */
