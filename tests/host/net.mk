@@ -20,7 +20,7 @@ HOST_NET_SRCS := $(sort $(wildcard net/*.c))
 HOST_TESTS += net_test
 HOST_net_test_SRCS := tests/host/runner.c $(sort $(wildcard tests/host/net_test_*.c)) \
 	tests/host/net_fake.c tests/host/net_frames.c tests/host/netsim.c tests/host/net_fault.c \
-	tests/host/net_tcp_script.c $(HOST_NET_SRCS)
+	tests/host/net_tcp_script.c tests/host/net_tcp_fixture.c $(HOST_NET_SRCS)
 $(HOST_BUILD)/tests/host/net_%.o: HOST_TEST_CFLAGS += -I.
 $(HOST_BUILD)/net_test: HOST_LDFLAGS += -lm
 

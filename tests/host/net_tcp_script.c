@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/tcp_internal.h" /* ts_offset: our clock, for tc_in_state */
 #include "net_tcp_script.h"
 
 /* ---- segments in ---------------------------------------------------------- */
@@ -171,16 +172,13 @@ int tc_out(struct tc *t, struct so *o)
 size_t tc_next_rcvbuf;
 uint32_t tc_next_stack_zw_ms, tc_next_listener_zw_ms;
 
-void tc_open_at(struct tc *t, int ts, int sack, int ws, uint16_t mss, uint32_t piss,
-                uint32_t ts_base)
+/* A host at 1 s on the clock with a listener on LPORT (backlog 4), the
+ * next tc_open's settings on it. */
+static void tc_listen(struct tc *t)
 {
-    struct so o;
-
     memset(t, 0, sizeof(*t));
-    t->ts_base = ts_base;
     nt_host(&t->h, 0);
     nt_learn_peer(&t->h);
-
     t->h.now = 1000;
     t->h.st.lim.tcp_zero_window_ms = tc_next_stack_zw_ms;
     CHECK_INT_EQ(tcp_listen(&t->h.st, LPORT, 4, &t->l), 0);
@@ -189,6 +187,17 @@ void tc_open_at(struct tc *t, int ts, int sack, int ws, uint16_t mss, uint32_t p
         tcp_set_buffers(t->l, 0, tc_next_rcvbuf); /* inherited by the connection */
     if (tc_next_listener_zw_ms != 0)
         CHECK_INT_EQ(tcp_set_limit(t->l, TCP_LIMIT_ZERO_WINDOW, tc_next_listener_zw_ms), 0);
+    tc_next_rcvbuf = 0;
+    tc_next_stack_zw_ms = tc_next_listener_zw_ms = 0;
+}
+
+void tc_open_at(struct tc *t, int ts, int sack, int ws, uint16_t mss, uint32_t piss,
+                uint32_t ts_base)
+{
+    struct so o;
+
+    tc_listen(t);
+    t->ts_base = ts_base;
     tc_in(t, (struct sg){.flags = F_SYN,
                          .seq = piss,
                          .wnd = 65535,
@@ -214,8 +223,32 @@ void tc_open_at(struct tc *t, int ts, int sack, int ws, uint16_t mss, uint32_t p
         tcp_set_notify(t->c, tc_on_event, t);
     }
     t->events = 0;
-    tc_next_rcvbuf = 0;
-    tc_next_stack_zw_ms = tc_next_listener_zw_ms = 0;
+}
+
+void tc_in_state(struct tc *t, struct tcp_fixture fx)
+{
+    enum tcp_state s = fx.state;
+
+    tc_listen(t);
+    fx.lport = fx.lport != 0 ? fx.lport : LPORT;
+    fx.rport = fx.rport != 0 ? fx.rport : RPORT;
+    fx.listener = s != TCP_SYN_SENT ? t->l : NULL;
+    t->c = nt_tcp_conn_in_state(&t->h, &fx);
+    if (t->c == NULL)
+        return;
+    tcp_set_notify(t->c, tc_on_event, t);
+    t->iss = fx.iss;
+    t->pseq = fx.irs + 1;
+    if (s == TCP_CLOSE_WAIT || s == TCP_CLOSING || s == TCP_LAST_ACK || s == TCP_TIME_WAIT)
+        t->pseq++;
+    t->ts = fx.ts;
+    t->sack = fx.sack;
+    /* The peer's clock (tc_in): ts_base + now + 5000, at ts_recent now. */
+    t->ts_base = fx.ts_recent - (uint32_t)t->h.now - 5000;
+    /* Our clock, as the peer last saw it. */
+    if (fx.ts)
+        t->last_tsval = (uint32_t)t->h.now + t->c->ts_offset;
+    CHECK_INT_EQ(tcp_get_state(t->c), s);
 }
 
 void tc_open_opts(struct tc *t, int ts, int sack, int ws, uint16_t mss)

@@ -8,7 +8,8 @@
  * (net_frames.c), not net/'s.
  *
  * A test holds a struct tc: a host, a listener on LPORT and one connection
- * with the peer's port RPORT, reached by a handshake (tc_open*). The
+ * with the peer's port RPORT, reached by a handshake (tc_open*) or built
+ * directly in the state under test (tc_in_state, net_tcp_fixture.c). The
  * helpers after that speak of sequence numbers relative to our ISS, as
  * the peer sees them.
  */
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "net/tcp.h"
+#include "net_tcp_fixture.h"
 #include "net_test.h"
 
 #define LPORT 80
@@ -115,10 +117,11 @@ void tc_in(struct tc *t, struct sg s);
 /* tc_host_out, remembering our TSval to echo. */
 int tc_out(struct tc *t, struct so *o);
 
-/* Receive buffer of the next tc_open (0: default). */
+/* Receive buffer of the next tc_open or tc_in_state (0: default). */
 extern size_t tc_next_rcvbuf;
-/* The next tc_open's stack-wide zero-window limit (net_limits), and its
- * listener's own (tcp_set_limit; 0: leave the stack's). */
+/* The next tc_open's (or tc_in_state's) stack-wide zero-window limit
+ * (net_limits), and its listener's own (tcp_set_limit; 0: leave the
+ * stack's). */
 extern uint32_t tc_next_stack_zw_ms, tc_next_listener_zw_ms;
 
 /* Listen, take a SYN with the given options (the peer's ISN piss, its
@@ -129,6 +132,17 @@ void tc_open_at(struct tc *t, int ts, int sack, int ws, uint16_t mss, uint32_t p
 void tc_open_opts(struct tc *t, int ts, int sack, int ws, uint16_t mss);
 /* No timestamps, SACK or window scaling; MSS 1460; the peer's ISN PISS. */
 void tc_open(struct tc *t);
+
+/*
+ * Like tc_open, but the connection is built directly in fx.state by
+ * nt_tcp_conn_in_state (no handshake, nothing sent): ports LPORT and RPORT
+ * unless fx has others, passive from the listener t->l (in its SYN cache
+ * for SYN-RECEIVED, accepted into t->c after it; SYN-SENT is an active
+ * open). t->pseq, the peer's next sequence number, is fx.irs + 1, and one
+ * more once its FIN is in (CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT); with
+ * fx.ts the peer's clock goes on from fx.ts_recent. The clock reads 1000.
+ */
+void tc_in_state(struct tc *t, struct tcp_fixture fx);
 
 /* Abort t->c (may be NULL), close the listener, check nothing leaked. */
 void tc_done(struct tc *t);
