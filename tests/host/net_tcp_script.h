@@ -144,6 +144,16 @@ void tc_open(struct tc *t);
  */
 void tc_in_state(struct tc *t, struct tcp_fixture fx);
 
+/* After a tc_open* that failed its checks (no connection): end the test
+ * there, its failures reported, rather than crash the run on t->c. */
+#define TC_REQUIRE_CONN(t)                                                                         \
+    do {                                                                                           \
+        if ((t)->c == NULL) {                                                                      \
+            tc_done(t);                                                                            \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
 /* Abort t->c (may be NULL), close the listener, check nothing leaked. */
 void tc_done(struct tc *t);
 
