@@ -172,9 +172,7 @@ int tc_out(struct tc *t, struct so *o)
 size_t tc_next_rcvbuf;
 uint32_t tc_next_stack_zw_ms, tc_next_listener_zw_ms;
 
-/* A host at 1 s on the clock with a listener on LPORT (backlog 4), the
- * next tc_open's settings on it. */
-static void tc_listen(struct tc *t)
+void tc_listen(struct tc *t)
 {
     memset(t, 0, sizeof(*t));
     nt_host(&t->h, 0);
@@ -227,9 +225,14 @@ void tc_open_at(struct tc *t, int ts, int sack, int ws, uint16_t mss, uint32_t p
 
 void tc_in_state(struct tc *t, struct tcp_fixture fx)
 {
+    tc_listen(t);
+    tc_conn_in_state(t, fx);
+}
+
+void tc_conn_in_state(struct tc *t, struct tcp_fixture fx)
+{
     enum tcp_state s = fx.state;
 
-    tc_listen(t);
     fx.lport = fx.lport != 0 ? fx.lport : LPORT;
     fx.rport = fx.rport != 0 ? fx.rport : RPORT;
     fx.listener = s != TCP_SYN_SENT ? t->l : NULL;

@@ -143,6 +143,11 @@ void tc_open(struct tc *t);
  * fx.ts the peer's clock goes on from fx.ts_recent. The clock reads 1000.
  */
 void tc_in_state(struct tc *t, struct tcp_fixture fx);
+/* tc_in_state in two steps, for a test that needs the host before it
+ * chooses the numbers: the host and its listener (as tc_open sets them
+ * up, the clock at 1000), then the connection. */
+void tc_listen(struct tc *t);
+void tc_conn_in_state(struct tc *t, struct tcp_fixture fx);
 
 /* After a tc_open* that failed its checks (no connection): end the test
  * there, its failures reported, rather than crash the run on t->c. */

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "net/tcp.h"
-#include "net/tcp_internal.h" /* tcp_cookie_isn, to aim a cookie near 2^32 */
+#include "net/tcp_internal.h" /* tcp_cookie_isn, tcp_isn: to aim at sequence numbers */
 #include "net_tcp_script.h"
 #include "net_test.h"
 
@@ -261,16 +261,13 @@ TEST(net_tcp_active_close_through_time_wait)
     tc_done(&t);
 }
 
-/* An open connection taken through an active close to TIME-WAIT (our FIN
- * acknowledged, theirs received), released by the app: t.c is NULL. */
+/* A connection in TIME-WAIT (we closed first), released by the app: t.c
+ * is NULL. */
 static void tc_open_time_wait(struct tc *t)
 {
-    tc_open(t);
+    tc_in_state(t, (struct tcp_fixture){
+                       .state = TCP_TIME_WAIT, .iss = 0x12345678u, .irs = PISS, .peer_mss = 1460});
     tcp_close(t->c, t->h.now);
-    tc_ack_to(t, 1, 65535);
-    tc_in(t, (struct sg){
-                 .flags = F_FIN | F_ACK, .seq = t->pseq, .ack = t->iss + 2, .wnd = 100, .ws = -1});
-    CHECK_INT_EQ(tcp_get_state(t->c), TCP_TIME_WAIT);
     t->c = NULL;
 }
 
@@ -292,26 +289,19 @@ TEST(net_tcp_full_table_reclaims_time_wait)
     tc_done(&t);
 }
 
-/* A connection from the peer's port sport, accepted, closed by us first
- * and taken to TIME-WAIT by the peer's FIN. Output cleared. */
+/* A connection from the peer's port sport (its ISN PISS + sport * 100000)
+ * in TIME-WAIT, released by the app. */
 static void time_wait_from_port(struct tc *t, uint16_t sport)
 {
-    struct so o;
-    uint32_t piss = PISS + (uint32_t)sport * 100000u;
-
-    tc_in(t, (struct sg){.flags = F_SYN, .seq = piss, .wnd = 65535, .ws = -1, .sport = sport});
-    CHECK(tc_out(t, &o) && o.flags == (F_SYN | F_ACK));
-    uint32_t iss = o.seq;
-    tc_in(t, (struct sg){.flags = F_ACK, .seq = piss + 1, .ack = iss + 1, .wnd = 65535, .ws = -1,
-                         .sport = sport});
-    struct tcp_conn *c = tcp_accept(t->l);
-    CHECK(c != NULL);
-    if (c == NULL)
-        return;
+    struct tcp_conn *c =
+        nt_tcp_conn_in_state(&t->h, &(struct tcp_fixture){.state = TCP_TIME_WAIT,
+                                                          .iss = 0x12345678u + sport,
+                                                          .irs = PISS + (uint32_t)sport * 100000u,
+                                                          .lport = LPORT,
+                                                          .rport = sport,
+                                                          .listener = t->l,
+                                                          .peer_mss = 1460});
     tcp_close(c, t->h.now);
-    tc_in(t, (struct sg){.flags = F_FIN | F_ACK, .seq = piss + 1, .ack = iss + 2, .wnd = 65535,
-                         .ws = -1, .sport = sport});
-    fake_dev_clear(&t->h.dev);
 }
 
 /* A server that closes first keeps each connection in TIME-WAIT for 2 MSL
@@ -1593,15 +1583,20 @@ TEST(net_tcp_acks_and_rsts_go_out_when_the_allocator_fails)
     tc_done(&t);
 }
 
+/* FIN-WAIT-2 after tcp_close: data from the peer has no reader (RFC 1122
+ * 4.2.2.13). */
 TEST(net_tcp_data_after_close_gets_rst)
 {
     struct tc t;
     struct so o;
 
-    tc_open(&t);
+    tc_in_state(&t, (struct tcp_fixture){.state = TCP_FIN_WAIT_2,
+                                         .iss = 0x12345678u,
+                                         .irs = PISS,
+                                         .peer_mss = 1460,
+                                         .peer_wnd = 1000});
     tcp_close(t.c, t.h.now);
-    CHECK(tc_out(&t, &o) && (o.flags & F_FIN));
-    tc_ack_to(&t, 1, 1000);
+    CHECK_UINT_EQ(tc_count_out(&t.h), 0);
     tc_peer_data(&t, 50);
     CHECK(tc_out(&t, &o) && (o.flags & F_RST));
     CHECK_UINT_EQ(DROPS(&t.h, TCP_CLOSED), 1);
@@ -1782,49 +1777,35 @@ TEST(net_tcp_send_copy_takes_what_fits)
 /* ---- a SYN meeting TIME-WAIT (RFC 1122 4.2.2.13, RFC 6191) ---------------------- */
 
 /*
- * A connection that ends in TIME-WAIT the way a Connection: close request
- * does: the peer sends `theirs` bytes (the app reads them), 10 ms later we
- * send `ours` (ACKed; the ISN clock has moved 2,500, less than that), we
- * close first (tcp_close; tcp_shutdown when `keep`: the app holds on to
- * its handle) and the peer's FIN comes. The peer's ISN is piss, its
- * timestamps (when ts) ts_base + now + 5000. Returns the sequence number
- * of our FIN, the last one the old incarnation used.
+ * A connection that ended in TIME-WAIT the way a Connection: close request
+ * does: the peer sent `theirs` bytes, we closed first (tcp_close, or
+ * tcp_shutdown when `keep`: the app holds on to its handle) and the
+ * peer's FIN came. The peer's ISN was piss: its numbers end at piss +
+ * theirs + 2 (rcv_nxt: the FIN counted, t->pseq); its timestamps (when ts)
+ * are ts_base + now + 5000. Our last sequence number, the FIN's (returned),
+ * lies `ours` past where the ISN clock stands: as if we had sent that much
+ * in the last moments (the clock moves 250 a millisecond), so a SYN that
+ * ends this TIME-WAIT needs an ISS past it (passive_iss).
  */
 static uint32_t tw_enter(struct tc *t, int ts, uint32_t piss, uint32_t ts_base, size_t theirs,
                          size_t ours, int keep)
 {
-    static char sink[4096];
-    struct so o;
-
-    tc_open_at(t, ts, 0, -1, 1460, piss, ts_base);
-    if (theirs > 0) {
-        tc_peer_data(t, theirs);
-        CHECK_INT_EQ(tcp_recv_copy(t->c, sink, sizeof(sink), t->h.now), (long)theirs);
-    }
-    tc_adv(t, 10);
-    tc_send_bytes(t, ours);
-    CHECK_UINT_EQ(tc_ack_flights(t, 20), ours);
-    if (keep)
-        tcp_shutdown(t->c, t->h.now);
-    else
+    tc_listen(t);
+    uint32_t isn = tcp_isn(&t->h.st, OUR_IP, LPORT, PEER_IP, RPORT, t->h.now);
+    tc_conn_in_state(t, (struct tcp_fixture){.state = TCP_TIME_WAIT,
+                                             .iss = isn + (uint32_t)ours,
+                                             .irs = piss + (uint32_t)theirs,
+                                             .peer_mss = 1460,
+                                             .ts = (uint8_t)ts,
+                                             .ts_recent = ts_base + (uint32_t)t->h.now + 5000});
+    CHECK_UINT_EQ(t->pseq, piss + (uint32_t)theirs + 2);
+    if (!keep) {
         tcp_close(t->c, t->h.now);
-    CHECK(tc_out(t, &o) && (o.flags & F_FIN) && o.seq == t->iss + 1 + (uint32_t)ours);
-    tc_ack_to(t, (uint32_t)ours + 1, 65535);
-    tc_in(t, (struct sg){.flags = F_FIN | F_ACK,
-                         .seq = t->pseq,
-                         .ack = t->iss + (uint32_t)ours + 2,
-                         .wnd = 65535,
-                         .ws = -1});
-    t->pseq++;
-    CHECK(tc_out(t, &o) && o.flags == F_ACK && o.ack == t->pseq);
-    if (keep)
-        CHECK_INT_EQ(tcp_get_state(t->c), TCP_TIME_WAIT);
-    else
         t->c = NULL; /* released: the stack will free it */
+    }
     /* The listener and the TIME-WAIT connection. */
     CHECK_UINT_EQ(TC_CONNS(t), 2);
-    t->events = 0;
-    return t->iss + 1 + (uint32_t)ours;
+    return isn + (uint32_t)ours + 1;
 }
 
 /* The peer's last TSval, the TIME-WAIT connection's ts_recent. */
@@ -1972,14 +1953,14 @@ TEST(net_tcp_time_wait_syn_timestamps_compare_mod_2_32)
 {
     struct tc t;
 
-    /* tw_enter leaves now at 1010: ts_recent = ts_base + 6010. */
-    uint32_t last = tw_enter(&t, 1, PISS, 0xfffffff0u - 6010, 100, 20000, 0);
+    /* tw_enter leaves now at 1000: ts_recent = ts_base + 6000. */
+    uint32_t last = tw_enter(&t, 1, PISS, 0xfffffff0u - 6000, 100, 20000, 0);
     CHECK_UINT_EQ(tw_ts_recent(&t), 0xfffffff0u);
     tw_syn(&t, t.pseq - 1, 1, 5);
     tw_expect_new(&t, t.pseq - 1, 1, 5, last);
     tc_done(&t);
 
-    tw_enter(&t, 1, PISS, 16u - 6010, 100, 20000, 0);
+    tw_enter(&t, 1, PISS, 16u - 6000, 100, 20000, 0);
     CHECK_UINT_EQ(tw_ts_recent(&t), 16);
     tw_syn(&t, t.pseq + 1, 1, 0xfffffff0u);
     tw_expect_refused(&t, 1);
