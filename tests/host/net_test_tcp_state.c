@@ -257,3 +257,105 @@ TEST(net_tcp_fixture_answers_as_a_handshake_does)
         tc_done(&b);
     }
 }
+
+/* ---- one state at a time ------------------------------------------------------ */
+
+/* CLOSE-WAIT: the peer is done, we are not. Our data still goes and is
+ * acknowledged; more data from the peer past its FIN is not taken; the
+ * app reads end of stream. tcp_close sends our FIN after the data:
+ * LAST-ACK, which the ACK of the data alone does not end, the timer
+ * resends the FIN, and its ACK frees the connection. */
+TEST(net_tcp_close_wait_sends_then_last_ack_frees)
+{
+    struct tc t;
+    struct so o;
+    char b[16];
+
+    tc_in_state(&t,
+                (struct tcp_fixture){
+                    .state = TCP_CLOSE_WAIT, .iss = 0x40000000u, .irs = PISS, .peer_mss = 1460});
+    CHECK(tcp_eof(t.c));
+    CHECK_INT_EQ(tcp_recv_copy(t.c, b, sizeof(b), t.h.now), 0);
+    tc_send_bytes(&t, 1000);
+    CHECK(tc_out(&t, &o) && o.len == 1000 && o.seq == t.iss + 1 && o.ack == t.pseq);
+    tc_ack_to(&t, 1000, 65535);
+    CHECK_UINT_EQ(tcp_unfinished(&t.h.st), 0);
+    tc_peer_data(&t, 10); /* past its FIN: nobody will take it */
+    t.pseq -= 10;
+    CHECK_UINT_EQ(tcp_readable(t.c), 0);
+    CHECK_UINT_EQ(tcp_stats(t.c)->bytes_in, 0);
+    tc_send_bytes(&t, 500);
+    CHECK(tc_out(&t, &o) && o.len == 500 && o.seq == t.iss + 1001);
+    tcp_close(t.c, t.h.now);
+    CHECK(tc_out(&t, &o) && o.flags == (F_FIN | F_ACK) && o.seq == t.iss + 1501);
+    CHECK_UINT_EQ(o.ack, t.pseq);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_LAST_ACK);
+    t.c = NULL;
+    tc_ack_to(&t, 1500, 65535); /* the data, not the FIN */
+    CHECK_UINT_EQ(TC_CONNS(&t), 2);
+    tc_adv(&t, 199); /* the RTO: 200 ms (the handshake's RTT of 0 ms) */
+    CHECK_UINT_EQ(tc_count_out(&t.h), 0);
+    tc_adv(&t, 1);
+    CHECK(tc_out(&t, &o) && o.flags == (F_FIN | F_ACK) && o.seq == t.iss + 1501 && o.len == 0);
+    tc_ack_to(&t, 1501, 65535);
+    tc_adv(&t, 1);
+    CHECK_UINT_EQ(TC_CONNS(&t), 1); /* only the listener */
+    CHECK_UINT_EQ(TC_MEM(&t), 0);
+    tc_done(&t);
+}
+
+/* FIN-WAIT-2 with the app still reading (it called tcp_shutdown): the
+ * peer's data is delivered, its FIN ends in TIME-WAIT with an ACK, and
+ * 2 MSL later the connection is CLOSED without an error. */
+TEST(net_tcp_fin_wait_2_reads_until_the_peer_fin)
+{
+    struct tc t;
+    struct so o;
+
+    tc_in_state(&t,
+                (struct tcp_fixture){
+                    .state = TCP_FIN_WAIT_2, .iss = 0x40000000u, .irs = PISS, .peer_mss = 1460});
+    CHECK_INT_EQ(tcp_send_copy(t.c, "x", 1, t.h.now), -ENOTCONN);
+    tc_in(&t, (struct sg){.flags = F_ACK | F_PSH,
+                          .seq = t.pseq,
+                          .ack = t.iss + 2,
+                          .wnd = 65535,
+                          .ws = -1,
+                          .len = 300});
+    t.pseq += 300;
+    CHECK_UINT_EQ(tcp_readable(t.c), 300);
+    CHECK(t.events & TCP_EV_READABLE);
+    tc_in(&t, (struct sg){
+                  .flags = F_FIN | F_ACK, .seq = t.pseq, .ack = t.iss + 2, .wnd = 65535, .ws = -1});
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
+    CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ack == t.pseq + 1 && o.seq == t.iss + 2);
+    CHECK_INT_EQ(tcp_recv_copy(t.c, (char[512]){0}, 512, t.h.now), 300);
+    CHECK(tcp_eof(t.c));
+    tc_adv(&t, 2 * 30000);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_CLOSED);
+    CHECK_INT_EQ(tcp_error(t.c), 0);
+    CHECK(t.events & TCP_EV_CLOSED);
+    tc_done(&t);
+}
+
+/* CLOSING: both FINs sent, ours not acknowledged. The timer resends ours
+ * (still acknowledging theirs); its ACK enters TIME-WAIT. */
+TEST(net_tcp_closing_waits_for_the_ack_of_our_fin)
+{
+    struct tc t;
+    struct so o;
+
+    tc_in_state(&t, (struct tcp_fixture){
+                        .state = TCP_CLOSING, .iss = 0x40000000u, .irs = PISS, .peer_mss = 1460});
+    CHECK_UINT_EQ(tcp_unfinished(&t.h.st), 1);
+    tc_adv(&t, 199);
+    CHECK_UINT_EQ(tc_count_out(&t.h), 0);
+    tc_adv(&t, 1);
+    CHECK(tc_out(&t, &o) && o.flags == (F_FIN | F_ACK) && o.seq == t.iss + 1 && o.ack == t.pseq);
+    tc_ack_to(&t, 0, 65535); /* acknowledges nothing new */
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_CLOSING);
+    tc_ack_to(&t, 1, 65535);
+    CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
+    CHECK_UINT_EQ(tcp_unfinished(&t.h.st), 0);
+    tc_done(&t);
+}
