@@ -69,11 +69,10 @@ static size_t next_segment(struct fake_host *h, uint8_t *seg)
     return 0;
 }
 
-/* What both sides show the app and the operator, and all they sent since
- * the last call, is the same; the end of our sequence space sent so far
- * (FIN included) goes to *snd_end. */
-static void expect_same(struct tc *a, struct tc *b, const struct tcp_conn_stats *a0,
-                        const char *step, uint32_t *snd_end)
+/* All a and b sent since the last call is the same, segment for segment;
+ * the end of our sequence space sent so far (SYN and FIN included) goes
+ * to *snd_end. */
+static void same_segments(struct tc *a, struct tc *b, const char *step, uint32_t *snd_end)
 {
     static uint8_t sa[2048], sb[2048];
     size_t na, nb;
@@ -92,6 +91,14 @@ static void expect_same(struct tc *a, struct tc *b, const struct tcp_conn_stats 
         }
         k++;
     } while (na > 0 || nb > 0);
+}
+
+/* What both sides sent, and show the app and the operator, is the same;
+ * a0 and b0: the connections' counters when the comparison began. */
+static void expect_same(struct tc *a, struct tc *b, const struct tcp_conn_stats *a0,
+                        const struct tcp_conn_stats *b0, const char *step, uint32_t *snd_end)
+{
+    same_segments(a, b, step, snd_end);
     CHECK_AT(__FILE__, __LINE__, tcp_get_state(a->c) == tcp_get_state(b->c), "%s: %s and %s", step,
              tcp_state_name(tcp_get_state(a->c)), tcp_state_name(tcp_get_state(b->c)));
     CHECK_AT(__FILE__, __LINE__,
@@ -120,7 +127,8 @@ static void expect_same(struct tc *a, struct tc *b, const struct tcp_conn_stats 
      * came after. */
     const struct tcp_conn_stats *x = tcp_stats(a->c), *y = tcp_stats(b->c);
     CHECK_AT(__FILE__, __LINE__,
-             x->segs_out - a0->segs_out == y->segs_out && x->segs_in - a0->segs_in == y->segs_in &&
+             x->segs_out - a0->segs_out == y->segs_out - b0->segs_out &&
+                 x->segs_in - a0->segs_in == y->segs_in - b0->segs_in &&
                  x->bytes_out == y->bytes_out && x->bytes_acked == y->bytes_acked &&
                  x->bytes_in == y->bytes_in && x->retransmits == y->retransmits &&
                  x->rto_timeouts == y->rto_timeouts && x->dup_acks == y->dup_acks &&
@@ -204,6 +212,28 @@ static long script_step(struct tc *t, int k, uint32_t snd_end)
 }
 #define SCRIPT_STEPS 14
 
+/* The script on a and b, step by step, each step's outcome compared;
+ * then both torn down. */
+static void run_script(struct tc *a, struct tc *b, const struct tcp_conn_stats *a0,
+                       const struct tcp_conn_stats *b0, const char *what, uint32_t snd_end)
+{
+    for (int k = 0; k < SCRIPT_STEPS; k++) {
+        char step[64];
+        snprintf(step, sizeof(step), "%s, step %d", what, k);
+        long ra = script_step(a, k, snd_end), rb = script_step(b, k, snd_end);
+        CHECK_AT(__FILE__, __LINE__, ra == rb, "%s: the app's call returned %ld and %ld", step, ra,
+                 rb);
+        expect_same(a, b, a0, b0, step, &snd_end);
+    }
+    /* a's teardown without tc_done's leak check: b's memory is live. */
+    tcp_abort(a->c, a->h.now);
+    tcp_close(a->l, a->h.now);
+    fake_dev_clear(&a->h.dev);
+    fake_host_destroy(&a->h);
+    CHECK_INT_EQ(a->h.fp.tx_live + a->h.dev.rx_live, 0);
+    tc_done(b);
+}
+
 /*
  * For each state a fixture builds from ESTABLISHED on: one connection
  * reached by a handshake with every option (and the segments to the
@@ -224,7 +254,7 @@ TEST(net_tcp_fixture_answers_as_a_handshake_does)
         int opts = i % 2; /* every option, or none (an MSS of 536) */
         tc_open_at(&a, opts, opts, opts ? 7 : -1, opts ? 1400 : 0, PISS, 0);
         drive_to(&a, s);
-        struct tcp_conn_stats a0 = *tcp_stats(a.c);
+        struct tcp_conn_stats a0 = *tcp_stats(a.c), b0 = {0};
         tc_in_state(&b, (struct tcp_fixture){.state = s,
                                              .iss = a.iss,
                                              .irs = PISS,
@@ -239,22 +269,9 @@ TEST(net_tcp_fixture_answers_as_a_handshake_does)
         uint32_t snd_end = a.iss + 1 +
                            (s == TCP_FIN_WAIT_1 || s == TCP_FIN_WAIT_2 || s == TCP_CLOSING ||
                             s == TCP_LAST_ACK || s == TCP_TIME_WAIT);
-        for (int k = 0; k < SCRIPT_STEPS; k++) {
-            char step[64];
-            snprintf(step, sizeof(step), "%s, %s, step %d", tcp_state_name(s),
-                     opts ? "options" : "none", k);
-            long ra = script_step(&a, k, snd_end), rb = script_step(&b, k, snd_end);
-            CHECK_AT(__FILE__, __LINE__, ra == rb, "%s: the app's call returned %ld and %ld", step,
-                     ra, rb);
-            expect_same(&a, &b, &a0, step, &snd_end);
-        }
-        /* a's teardown without tc_done's leak check: b's memory is live. */
-        tcp_abort(a.c, a.h.now);
-        tcp_close(a.l, a.h.now);
-        fake_dev_clear(&a.h.dev);
-        fake_host_destroy(&a.h);
-        CHECK_INT_EQ(a.h.fp.tx_live + a.h.dev.rx_live, 0);
-        tc_done(&b);
+        char what[48];
+        snprintf(what, sizeof(what), "%s, %s", tcp_state_name(s), opts ? "options" : "none");
+        run_script(&a, &b, &a0, &b0, what, snd_end);
     }
 }
 
@@ -358,4 +375,65 @@ TEST(net_tcp_closing_waits_for_the_ack_of_our_fin)
     CHECK_INT_EQ(tcp_get_state(t.c), TCP_TIME_WAIT);
     CHECK_UINT_EQ(tcp_unfinished(&t.h.st), 0);
     tc_done(&t);
+}
+
+/*
+ * SYN-RECEIVED the same way: a listener's half-open connection for the
+ * peer's SYN (every option, or none) and one built in SYN-RECEIVED. The
+ * peer's ACK comes 300 ms later (the RTT both measure), or after both
+ * resent the SYN-ACK on the timer (no sample without timestamps: Karn); it
+ * makes each an accepted connection, which then goes through the script
+ * above.
+ */
+TEST(net_tcp_fixture_syn_received_answers_as_a_handshake_does)
+{
+    static struct tc a, b;
+    struct so o;
+
+    for (int i = 0; i < 4; i++) {
+        int opts = i & 1, resent = i >> 1;
+        tc_listen(&a);
+        uint32_t tsval = a.ts_base + (uint32_t)a.h.now + 5000; /* the peer's clock (tc_in) */
+        tc_in(&a, (struct sg){.flags = F_SYN,
+                              .seq = PISS,
+                              .wnd = 65535,
+                              .mss = opts ? 1400 : 0,
+                              .ws = opts ? 7 : -1,
+                              .sackok = opts,
+                              .ts = opts,
+                              .tsval = tsval});
+        CHECK(tc_out(&a, &o) && o.flags == (F_SYN | F_ACK));
+        a.iss = o.seq;
+        a.pseq = PISS + 1;
+        a.ts = opts;
+        tc_in_state(&b, (struct tcp_fixture){.state = TCP_SYN_RECEIVED,
+                                             .iss = a.iss,
+                                             .irs = PISS,
+                                             .peer_mss = opts ? 1400 : 0,
+                                             .ws = (uint8_t)opts,
+                                             .peer_wscale = 7,
+                                             .sack = (uint8_t)opts,
+                                             .ts = (uint8_t)opts,
+                                             .ts_recent = tsval});
+        CHECK_UINT_EQ(TC_HALF_OPEN(&a), 1);
+        CHECK_UINT_EQ(TC_HALF_OPEN(&b), 1);
+        uint32_t snd_end = a.iss + 1;
+        tc_adv(&a, resent ? 1000 : 300);
+        tc_adv(&b, resent ? 1000 : 300);
+        same_segments(&a, &b, "the SYN-ACK again", &snd_end);
+        tc_ack_to(&a, 0, 65535);
+        tc_ack_to(&b, 0, 65535);
+        CHECK(a.events == TCP_EV_ACCEPT && b.events == TCP_EV_ACCEPT);
+        a.c = tcp_accept(a.l);
+        CHECK(a.c != NULL && tcp_accept(b.l) == b.c);
+        if (a.c == NULL)
+            return;
+        tcp_set_notify(a.c, tc_on_event, &a);
+        a.events = b.events = 0;
+        struct tcp_conn_stats a0 = *tcp_stats(a.c), b0 = *tcp_stats(b.c);
+        char what[64];
+        snprintf(what, sizeof(what), "SYN-RECEIVED, %s, %s", opts ? "options" : "none",
+                 resent ? "SYN-ACK resent" : "ACK after 300 ms");
+        run_script(&a, &b, &a0, &b0, what, snd_end);
+    }
 }
