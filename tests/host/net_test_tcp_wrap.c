@@ -69,10 +69,11 @@ TEST(net_tcp_wrap_peer_handshake_and_data_in_order)
     tc_done(&t);
 }
 
-/* Out-of-order data around 2^32: a segment straddling it, one after it,
- * one joining them; SACK reports the straddling block as one (start above
- * 2^32 - 4096, end below 4096), merges the three, and the hole filled
- * delivers every byte in order. */
+/* Out-of-order data around 2^32, the SACK blocks we send for it (RFC 2018
+ * 4: the block holding the newest segment first): a block after 2^32, one
+ * ending at it, the two joined by a segment after it (a block straddling
+ * 2^32, reported first), then one segment over both holes (one block). The
+ * hole before them filled, every byte is delivered in order. */
 TEST(net_tcp_wrap_peer_out_of_order_and_sack_blocks_across_2_32)
 {
     struct tc t;
@@ -81,21 +82,19 @@ TEST(net_tcp_wrap_peer_out_of_order_and_sack_blocks_across_2_32)
 
     tc_open_at(&t, 0, 1, -1, 1460, base - 1, 0);
     TC_REQUIRE_CONN(&t);
-    peer_data_at(&t, 0xfffffc00u, 1024); /* [2^32 - 1024, 0) */
-    peer_data_at(&t, 0, 1024);           /* [0, 1024): joins it, straddling */
-    CHECK(tc_out(&t, &o) && tc_out(&t, &o));
-    CHECK_UINT_EQ(o.ack, base);
-    CHECK_UINT_EQ(o.nsack, 1);
-    CHECK_UINT_EQ(o.sack[0][0], 0xfffffc00u);
-    CHECK_UINT_EQ(o.sack[0][1], 1024);
-    peer_data_at(&t, 2048, 1024); /* [2048, 3072): a second block, reported first */
-    CHECK(tc_out(&t, &o));
-    CHECK_UINT_EQ(o.nsack, 2);
+    peer_data_at(&t, 2048, 1024); /* [2048, 3072) */
+    CHECK(tc_out(&t, &o) && o.ack == base && o.nsack == 1);
     CHECK(o.sack[0][0] == 2048 && o.sack[0][1] == 3072);
-    CHECK(o.sack[1][0] == 0xfffffc00u && o.sack[1][1] == 1024);
+    peer_data_at(&t, 0xfffffc00u, 1024); /* [2^32 - 1024, 2^32) */
+    CHECK(tc_out(&t, &o) && o.ack == base && o.nsack == 2);
+    CHECK(o.sack[0][0] == 0xfffffc00u && o.sack[0][1] == 0);
+    CHECK(o.sack[1][0] == 2048 && o.sack[1][1] == 3072);
+    peer_data_at(&t, 0, 1024); /* [0, 1024): joins the last one */
+    CHECK(tc_out(&t, &o) && o.ack == base && o.nsack == 2);
+    CHECK(o.sack[0][0] == 0xfffffc00u && o.sack[0][1] == 1024);
+    CHECK(o.sack[1][0] == 2048 && o.sack[1][1] == 3072);
     peer_data_at(&t, 512, 2048); /* [512, 2560): overlaps both, one block */
-    CHECK(tc_out(&t, &o));
-    CHECK_UINT_EQ(o.nsack, 1);
+    CHECK(tc_out(&t, &o) && o.nsack == 1);
     CHECK(o.sack[0][0] == 0xfffffc00u && o.sack[0][1] == 3072);
     CHECK_UINT_EQ(tcp_readable(t.c), 0);
     for (uint32_t s = base; s != 0xfffffc00u; s += 1024) /* the hole */
@@ -107,6 +106,32 @@ TEST(net_tcp_wrap_peer_out_of_order_and_sack_blocks_across_2_32)
     CHECK_UINT_EQ(last.nsack, 0);
     CHECK_UINT_EQ(read_peer_bytes(&t, base), 3072 + 4096);
     CHECK_UINT_EQ(tcp_stats(t.c)->ooo_segments, 4);
+    tc_done(&t);
+}
+
+/* Data past 2^32 waits while a hole before 2^32 is open: filling up to
+ * 2^32 - 1024 delivers that and no more; the last 1024 bytes before 2^32
+ * deliver the rest. */
+TEST(net_tcp_wrap_peer_data_past_2_32_waits_for_the_hole_before_it)
+{
+    struct tc t;
+    struct so o;
+    const uint32_t base = 0xfffff000u;
+
+    tc_open_at(&t, 0, 1, -1, 1460, base - 1, 0);
+    TC_REQUIRE_CONN(&t);
+    peer_data_at(&t, 0, 1000); /* [0, 1000) */
+    for (uint32_t s = base; s != 0xfffffc00u; s += 1024)
+        peer_data_at(&t, s, 1024);
+    struct so last = {0};
+    while (tc_out(&t, &o))
+        last = o;
+    CHECK_UINT_EQ(last.ack, 0xfffffc00u);
+    CHECK(last.nsack == 1 && last.sack[0][0] == 0 && last.sack[0][1] == 1000);
+    CHECK_UINT_EQ(read_peer_bytes(&t, base), 3072);
+    peer_data_at(&t, 0xfffffc00u, 1024);
+    CHECK(tc_out(&t, &o) && o.ack == 1000 && o.nsack == 0);
+    CHECK_UINT_EQ(read_peer_bytes(&t, 0xfffffc00u), 2024);
     tc_done(&t);
 }
 
