@@ -2,8 +2,9 @@
 # and libFuzzer targets. Included by tests/host/host.mk before its rules.
 #
 # Targets:
-#   net_test (in HOST_TESTS)  unit tests: net/*.c + fake device + seeded link,
-#                             under ASan/UBSan with leak checking
+#   net_test (in HOST_TESTS)  unit tests: net/*.c + fake device + seeded link
+#                             + scripted TCP peer, under ASan/UBSan with leak
+#                             checking
 #   host-net-check            every net/*.c compiles warning-free with the
 #                             kernel's flags, every net/*.h is self-contained
 #                             (run by host-test)
@@ -19,7 +20,7 @@ HOST_NET_SRCS := $(sort $(wildcard net/*.c))
 HOST_TESTS += net_test
 HOST_net_test_SRCS := tests/host/runner.c $(sort $(wildcard tests/host/net_test_*.c)) \
 	tests/host/net_fake.c tests/host/net_frames.c tests/host/netsim.c tests/host/net_fault.c \
-	$(HOST_NET_SRCS)
+	tests/host/net_tcp_script.c tests/host/net_tcp_fixture.c $(HOST_NET_SRCS)
 $(HOST_BUILD)/tests/host/net_%.o: HOST_TEST_CFLAGS += -I.
 $(HOST_BUILD)/net_test: HOST_LDFLAGS += -lm
 

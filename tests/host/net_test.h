@@ -41,6 +41,19 @@ void nt_learn_peer(struct fake_host *h);
 struct fake_frame *nt_pop(struct fake_host *h, const char *file, int line);
 #define NT_POP(h) nt_pop((h), __FILE__, __LINE__)
 
+/*
+ * A counter as net_format_counters prints it, for tests to read the stack's
+ * counters the way its operator does rather than its fields: the line that
+ * starts with path[0], then each later label of path in turn within that
+ * line, and the number after the last one ("tcp syn cookies:", "accepted").
+ * A failed check and 0 when the line, a label or the number is missing.
+ * path ends with NULL; NT_COUNTER(st, "line", "label", ...) adds it.
+ */
+uint64_t nt_counter(const struct net_stack *st, const char *file, int line,
+                    const char *const *path);
+#define NT_COUNTER(st, ...)                                                                        \
+    nt_counter((st), __FILE__, __LINE__, (const char *const[]){__VA_ARGS__, NULL})
+
 /* Whether a captured IPv4 frame's IP header and transport checksums
  * verify (independent implementation). */
 int nt_ip_csum_ok(const uint8_t *frame, size_t len);

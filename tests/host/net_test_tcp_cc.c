@@ -3,6 +3,10 @@
  * CUBIC's response to a congestion event, CUBIC's window curve against
  * RFC 9438's formula, and the integer cube root under it. Whole transfers
  * with CUBIC over the faulty link are in net_test_tcp_sim.c.
+ *
+ * These call tcp_cc.c's functions on a bare struct tcp_conn and read its
+ * cwnd, ssthresh and CUBIC state: what is under test has no public view
+ * (the transfers judge CUBIC by their outcome).
  */
 #include <errno.h>
 #include <math.h>

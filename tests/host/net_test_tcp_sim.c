@@ -158,6 +158,7 @@ static void transfer(const struct netsim_cfg *cfg, uint32_t features, uint64_t t
             tcp_get_state(s[1].c) != TCP_LAST_ACK)
             break;
         sim_pair_run(&p, p.now + 2);
+        /* A trace for debugging (internals: nothing is checked on them). */
         if (getenv("NT_TRACE") && p.now % 20000 == 0)
             for (int i = 0; i < 2; i++) {
                 struct tcp_conn *c = s[i].c;
@@ -176,7 +177,9 @@ static void transfer(const struct netsim_cfg *cfg, uint32_t features, uint64_t t
     res->bad = s[0].bad + s[1].bad;
     res->retransmits = tcp_stats(s[0].c)->retransmits + tcp_stats(s[1].c)->retransmits;
     res->gso_frames = p.h[0].dev.gso_frames;
-    res->cookies_accepted = p.h[0].st.tcp.syncookies_accepted;
+    res->cookies_accepted = NT_COUNTER(&p.h[0].st, "tcp syn cookies:", "accepted");
+    /* What the handshake (or the cookie) left on: no API shows it, and the
+     * SYN-ACK's options would not show a cookie decoded wrongly. */
     res->options = s[0].c->ws_ok && s[0].c->sack_ok && s[0].c->ts_ok;
     CHECK_UINT_EQ(p.h[0].dev.bad_offload + p.h[1].dev.bad_offload, 0);
     if (getenv("NT_DEBUG")) {
@@ -198,8 +201,10 @@ static void transfer(const struct netsim_cfg *cfg, uint32_t features, uint64_t t
         tcp_close(s[i].c, p.now);
     /* TIME-WAIT (2 MSL) and any last retransmissions. */
     sim_pair_run(&p, p.now + 4ull * p.h[0].st.lim.tcp_msl_ms + 130000);
-    res->closed_clean = p.h[0].st.tcp.count == 1 && p.h[1].st.tcp.count == 0 &&
-                        p.h[0].st.tcp.mem == 0 && p.h[1].st.tcp.mem == 0;
+    res->closed_clean = NT_COUNTER(&p.h[0].st, "tcp: ", "conns") == 1 &&
+                        NT_COUNTER(&p.h[1].st, "tcp: ", "conns") == 0 &&
+                        NT_COUNTER(&p.h[0].st, "tcp: ", "mem") == 0 &&
+                        NT_COUNTER(&p.h[1].st, "tcp: ", "mem") == 0;
 out:
     CHECK_UINT_EQ(oversize, 0); /* no segment over the MTU: nothing fragmented */
     tcp_close(l, p.now);

@@ -65,3 +65,50 @@ int nt_l4_csum_ok(const uint8_t *frame, size_t len)
     nf_put16(pseudo + 10, (uint16_t)l4);
     return nf_fold(nf_sum(ip + hlen, l4, nf_sum(pseudo, 12, 0))) == 0;
 }
+
+/* The line of buf that starts with prefix, or NULL. */
+static const char *line_starting(const char *buf, const char *prefix)
+{
+    size_t n = strlen(prefix);
+
+    for (const char *p = buf; *p != '\0';) {
+        if (strncmp(p, prefix, n) == 0)
+            return p;
+        const char *nl = strchr(p, '\n');
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    return NULL;
+}
+
+uint64_t nt_counter(const struct net_stack *st, const char *file, int line, const char *const *path)
+{
+    static char buf[16384];
+    int len = net_format_counters(st, buf, sizeof(buf));
+
+    CHECK_AT(file, line, len > 0 && (size_t)len < sizeof(buf), "counters: %d bytes", len);
+    const char *p = line_starting(buf, path[0]);
+    if (p == NULL) {
+        CHECK_AT(file, line, 0, "no counter line \"%s\"", path[0]);
+        return 0;
+    }
+    const char *end = strchr(p, '\n');
+    if (end == NULL)
+        end = p + strlen(p);
+    p += strlen(path[0]);
+    for (unsigned i = 1; path[i] != NULL; i++) {
+        const char *q = strstr(p, path[i]);
+        if (q == NULL || q >= end) {
+            CHECK_AT(file, line, 0, "no \"%s\" in the counter line \"%s\"", path[i], path[0]);
+            return 0;
+        }
+        p = q + strlen(path[i]);
+    }
+    while (*p == ' ')
+        p++;
+    char *after;
+    uint64_t v = strtoull(p, &after, 10);
+    CHECK_AT(file, line, after != p, "no number at \"%.20s\"", p);
+    return v;
+}
