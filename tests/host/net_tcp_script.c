@@ -139,6 +139,22 @@ int tc_host_out(struct fake_host *h, struct so *o)
     return 1;
 }
 
+/* The peer's ACK of our SYN-ACK (t->iss and t->pseq set): the connection
+ * is accepted into t->c, ESTABLISHED, its events reported to t. */
+void tc_accept_handshake(struct tc *t)
+{
+    tc_in(t,
+          (struct sg){.flags = F_ACK, .seq = t->pseq, .ack = t->iss + 1, .wnd = 65535, .ws = -1});
+    CHECK(t->events & TCP_EV_ACCEPT);
+    t->c = tcp_accept(t->l);
+    CHECK(t->c != NULL);
+    if (t->c != NULL) {
+        CHECK_INT_EQ(tcp_get_state(t->c), TCP_ESTABLISHED);
+        tcp_set_notify(t->c, tc_on_event, t);
+    }
+    t->events = 0;
+}
+
 /* ---- a connection to script ------------------------------------------------- */
 
 void tc_on_event(struct tcp_conn *c, unsigned ev, void *arg)
@@ -211,16 +227,7 @@ void tc_open_at(struct tc *t, int ts, int sack, int ws, uint16_t mss, uint32_t p
     t->ts = ts;
     t->sack = sack;
     t->pseq = piss + 1;
-    tc_in(t,
-          (struct sg){.flags = F_ACK, .seq = t->pseq, .ack = t->iss + 1, .wnd = 65535, .ws = -1});
-    CHECK(t->events & TCP_EV_ACCEPT);
-    t->c = tcp_accept(t->l);
-    CHECK(t->c != NULL);
-    if (t->c != NULL) {
-        CHECK_INT_EQ(tcp_get_state(t->c), TCP_ESTABLISHED);
-        tcp_set_notify(t->c, tc_on_event, t);
-    }
-    t->events = 0;
+    tc_accept_handshake(t);
 }
 
 void tc_in_state(struct tc *t, struct tcp_fixture fx)

@@ -124,6 +124,10 @@ extern size_t tc_next_rcvbuf;
  * stack's). */
 extern uint32_t tc_next_stack_zw_ms, tc_next_listener_zw_ms;
 
+/* The peer's ACK of our SYN-ACK (t->iss and t->pseq set): the connection
+ * is accepted into t->c, ESTABLISHED, its events reported to t. */
+void tc_accept_handshake(struct tc *t);
+
 /* Listen, take a SYN with the given options (the peer's ISN piss, its
  * timestamps from ts_base; ws < 0, mss 0: no option), answer, complete,
  * accept into t->c. The clock reads 1000. */

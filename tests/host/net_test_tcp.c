@@ -2107,16 +2107,7 @@ static void ck_complete(struct tc *t, const struct so *sa, int ts)
     t->pseq = sa->ack;
     t->ts = ts;
     t->last_tsval = sa->tsval;
-    tc_in(t,
-          (struct sg){.flags = F_ACK, .seq = t->pseq, .ack = t->iss + 1, .wnd = 65535, .ws = -1});
-    CHECK(t->events & TCP_EV_ACCEPT);
-    t->c = tcp_accept(t->l);
-    CHECK(t->c != NULL);
-    if (t->c != NULL) {
-        CHECK_INT_EQ(tcp_get_state(t->c), TCP_ESTABLISHED);
-        tcp_set_notify(t->c, tc_on_event, t);
-    }
-    t->events = 0;
+    tc_accept_handshake(t);
 }
 
 /* The peer's bytes arrived in order: read them and compare. */
