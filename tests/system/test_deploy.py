@@ -80,6 +80,18 @@ def fetch_in_ns(ns, url, timeout=20):
     return p.stdout if p.returncode == 0 else None
 
 
+def serve_index(args, ns):
+    """Boots the web server under tools/zebu-run with args, fetches / from
+    inside namespace ns, stops it; returns (body, console)."""
+    g = ConsoleGuest(args)
+    try:
+        assert g.wait_for(WEBSERVER_READY, 60), g.output[-3000:]
+        body = fetch_in_ns(ns, f"http://{GUEST}/")
+    finally:
+        out = g.stop()
+    return body, out
+
+
 # ---------------------------------------------------------------- OCI ----
 
 MT_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -329,18 +341,14 @@ def test_firecracker_vm_boots_under_qemu_microvm(tmp_path):
         cfg = json.loads(fc.read_text())
         boot, mc = cfg["boot-source"], cfg["machine-config"]
         [nic] = cfg["network-interfaces"]
-        g = ConsoleGuest(["--kernel", boot["kernel_image_path"], "--module", boot["initrd_path"],
-                          "--append", boot["boot_args"], "--machine", "microvm",
-                          "--mem", f"{mc['mem_size_mib']}M", "--smp", str(mc["vcpu_count"]),
-                          "--netns", ns, "--net", f"tap:{nic['host_dev_name']}",
-                          "--nic-opt", f"mac={nic['guest_mac']}",
-                          "--qemu-arg=-global", "--qemu-arg=virtio-mmio.force-legacy=false",
-                          "--timeout", "120"])
-        try:
-            assert g.wait_for(WEBSERVER_READY, 60), g.output[-3000:]
-            body = fetch_in_ns(ns, f"http://{GUEST}/")
-        finally:
-            out = g.stop()
+        body, out = serve_index(
+            ["--kernel", boot["kernel_image_path"], "--module", boot["initrd_path"],
+             "--append", boot["boot_args"], "--machine", "microvm",
+             "--mem", f"{mc['mem_size_mib']}M", "--smp", str(mc["vcpu_count"]),
+             "--netns", ns, "--net", f"tap:{nic['host_dev_name']}",
+             "--nic-opt", f"mac={nic['guest_mac']}",
+             "--qemu-arg=-global", "--qemu-arg=virtio-mmio.force-legacy=false",
+             "--timeout", "120"], ns)
     assert body == INDEX, out[-3000:]
     assert "booted via pvh" in out
     assert re.search(rf"virtio-net: {nic['guest_mac']} via mmio,", out), out[-3000:]
@@ -463,15 +471,10 @@ def test_libvirt_machine_serves_pages_under_qemu():
     PCI BARs (it leaves that to the OS), so Zebu assigns them: before that,
     programming MSI-X wrote through a BAR at address 0 and faulted."""
     with tap_ns(f"{HOST}/24") as (ns, tap):
-        g = ConsoleGuest(["--kernel", image("webserver", "pvh"), "--bios", "qboot",
-                          "--module", image("webserver", "site"),
-                          "--append", f"ip={GUEST}/24 loglevel=2", "--netns", ns,
-                          "--net", f"tap:{tap}", "--timeout", "120"])
-        try:
-            assert g.wait_for(WEBSERVER_READY, 60), g.output[-3000:]
-            body = fetch_in_ns(ns, f"http://{GUEST}/")
-        finally:
-            out = g.stop()
+        body, out = serve_index(["--kernel", image("webserver", "pvh"), "--bios", "qboot",
+                                 "--module", image("webserver", "site"),
+                                 "--append", f"ip={GUEST}/24 loglevel=2", "--netns", ns,
+                                 "--net", f"tap:{tap}", "--timeout", "120"], ns)
     assert body == INDEX, out[-3000:]
     assigned = re.findall(r"pci: \S+ BAR(\d): (memory|I/O) at (0x[0-9a-f]+) .*left unassigned",
                           out)
