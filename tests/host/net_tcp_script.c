@@ -188,11 +188,16 @@ int tc_out(struct tc *t, struct so *o)
 size_t tc_next_rcvbuf;
 uint32_t tc_next_stack_zw_ms, tc_next_listener_zw_ms;
 
-void tc_listen(struct tc *t)
+void tc_host(struct tc *t, uint32_t features)
 {
     memset(t, 0, sizeof(*t));
-    nt_host(&t->h, 0);
+    nt_host(&t->h, features);
     nt_learn_peer(&t->h);
+}
+
+void tc_listen(struct tc *t)
+{
+    tc_host(t, 0);
     t->h.now = 1000;
     t->h.st.lim.tcp_zero_window_ms = tc_next_stack_zw_ms;
     CHECK_INT_EQ(tcp_listen(&t->h.st, LPORT, 4, &t->l), 0);

@@ -147,6 +147,10 @@ void tc_open(struct tc *t);
  * fx.ts the peer's clock goes on from fx.ts_recent. The clock reads 1000.
  */
 void tc_in_state(struct tc *t, struct tcp_fixture fx);
+/* A fresh host (offload features) that knows the peer's MAC, nothing else:
+ * for tests that make their own listener or connection. */
+void tc_host(struct tc *t, uint32_t features);
+
 /* tc_in_state in two steps, for a test that needs the host before it
  * chooses the numbers: the host and its listener (as tc_open sets them
  * up, the clock at 1000), then the connection. */

@@ -23,9 +23,7 @@ TEST(net_tcp_passive_open_negotiates_options)
     struct so o;
     uint8_t f[NF_MAX_FRAME];
 
-    memset(&t, 0, sizeof(t));
-    nt_host(&t.h, 0);
-    nt_learn_peer(&t.h);
+    tc_host(&t, 0);
     CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 4, &t.l), 0);
     struct tcp_conn *dup;
     CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 4, &dup), -EADDRINUSE);
@@ -79,9 +77,7 @@ TEST(net_tcp_active_open_and_connected_event)
     struct so o;
     struct tcp_conn *c;
 
-    memset(&t, 0, sizeof(t));
-    nt_host(&t.h, 0);
-    nt_learn_peer(&t.h);
+    tc_host(&t, 0);
     CHECK_INT_EQ(tcp_connect(&t.h.st, PEER_IP, 5555, 0, &c), 0);
     tcp_set_notify(c, tc_on_event, &t);
     CHECK(tc_host_out(&t.h, &o));
@@ -1172,9 +1168,7 @@ TEST(net_tcp_syn_cache_and_backlog_limits)
     struct tc t;
     struct so o;
 
-    memset(&t, 0, sizeof(t));
-    nt_host(&t.h, 0);
-    nt_learn_peer(&t.h);
+    tc_host(&t, 0);
     t.h.st.lim.tcp_syn_cache = 2;
     t.h.st.lim.tcp_syncookies = 0; /* a full cache always evicts (cookies: below) */
     CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 1, &t.l), 0);
@@ -1646,9 +1640,7 @@ TEST(net_tcp_checksum_offload_used_when_offered)
 {
     struct tc t;
 
-    memset(&t, 0, sizeof(t));
-    nt_host(&t.h, NET_IF_TX_CSUM);
-    nt_learn_peer(&t.h);
+    tc_host(&t, NET_IF_TX_CSUM);
     struct tcp_conn *c;
     CHECK_INT_EQ(tcp_connect(&t.h.st, PEER_IP, 1, 0, &c), 0);
     struct fake_frame *f = fake_dev_pop(&t.h.dev);
@@ -1740,9 +1732,7 @@ TEST(net_tcp_listener_refuses_bare_ack_and_close_aborts_queue)
     struct tc t;
     struct so o;
 
-    memset(&t, 0, sizeof(t));
-    nt_host(&t.h, 0);
-    nt_learn_peer(&t.h);
+    tc_host(&t, 0);
     CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 4, &t.l), 0);
     tc_in(&t, (struct sg){.flags = F_ACK, .seq = 5, .ack = 1234, .ws = -1});
     CHECK(tc_out(&t, &o) && o.flags == F_RST && o.seq == 1234);
@@ -2443,9 +2433,7 @@ TEST(net_tcp_syncookie_half_open_entries_take_at_most_half_the_table)
     struct tc t;
     struct so o;
 
-    memset(&t, 0, sizeof(t));
-    nt_host(&t.h, 0);
-    nt_learn_peer(&t.h);
+    tc_host(&t, 0);
     t.h.now = 1000;
     t.h.st.lim.tcp_conns = 12; /* the SYN cache: 64 */
     CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 4, &t.l), 0);
@@ -2566,9 +2554,7 @@ TEST(net_tcp_repeated_syn_gets_syn_ack_again)
     struct tc t;
     struct so o;
 
-    memset(&t, 0, sizeof(t));
-    nt_host(&t.h, 0);
-    nt_learn_peer(&t.h);
+    tc_host(&t, 0);
     CHECK_INT_EQ(tcp_listen(&t.h.st, LPORT, 4, &t.l), 0);
     tc_in(&t, (struct sg){.flags = F_SYN, .seq = PISS, .wnd = 1000, .ws = -1});
     CHECK(tc_out(&t, &o) && o.flags == (F_SYN | F_ACK));

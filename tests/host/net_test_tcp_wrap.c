@@ -404,6 +404,21 @@ TEST(net_tcp_wrap_our_data_then_fin_across_2_32)
 
 /* ---- timestamps ------------------------------------------------------------------- */
 
+/* len bytes from the peer at t->pseq with the timestamp tsval (pseq not
+ * moved: the caller says whether they were taken). */
+static void peer_data_tsval(struct tc *t, uint32_t tsval, size_t len)
+{
+    tc_in(t, (struct sg){.flags = F_ACK | F_PSH,
+                         .seq = t->pseq,
+                         .ack = t->iss + 1,
+                         .wnd = 65535,
+                         .ws = -1,
+                         .ts = 1,
+                         .tsval = tsval,
+                         .tsecr = t->last_tsval,
+                         .len = len});
+}
+
 /* PAWS with TS.Recent crossing 2^32 (RFC 7323 5.2): after TSval 2^32 - 16,
  * the peer's 84 (100 ms on) is newer: taken, and echoed; then an old
  * duplicate with TSval 2^32 - 8 is older than 84 and dropped, while 84
@@ -426,27 +441,11 @@ TEST(net_tcp_wrap_paws_ts_recent_across_2_32)
     CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.ts);
     CHECK_UINT_EQ(o.tsecr, 84); /* TS.Recent moved across 2^32 */
     CHECK_UINT_EQ(DROPS(&t.h, TCP_PAWS), 0);
-    tc_in(&t, (struct sg){.flags = F_ACK | F_PSH,
-                          .seq = t.pseq,
-                          .ack = t.iss + 1,
-                          .wnd = 65535,
-                          .ws = -1,
-                          .ts = 1,
-                          .tsval = 0xfffffff8u,
-                          .tsecr = t.last_tsval,
-                          .len = 100});
+    peer_data_tsval(&t, 0xfffffff8u, 100);
     CHECK_UINT_EQ(DROPS(&t.h, TCP_PAWS), 1);
     CHECK_UINT_EQ(tcp_readable(t.c), 100);
     CHECK(tc_out(&t, &o) && o.flags == F_ACK && o.tsecr == 84 && o.ack == t.pseq);
-    tc_in(&t, (struct sg){.flags = F_ACK | F_PSH,
-                          .seq = t.pseq,
-                          .ack = t.iss + 1,
-                          .wnd = 65535,
-                          .ws = -1,
-                          .ts = 1,
-                          .tsval = 84,
-                          .tsecr = t.last_tsval,
-                          .len = 100});
+    peer_data_tsval(&t, 84, 100);
     CHECK_UINT_EQ(DROPS(&t.h, TCP_PAWS), 1);
     CHECK_UINT_EQ(tcp_readable(t.c), 200);
     CHECK_UINT_EQ(read_peer_bytes(&t, PISS + 1), 200);
