@@ -78,7 +78,7 @@ LDFLAGS       := -nostdlib -static -n -z max-page-size=0x1000 -z noexecstack \
 COLD_C := drivers/acpi.c drivers/pci.c drivers/ioapic.c drivers/pit.c drivers/platform.c \
 	drivers/serial.c drivers/vga.c kernel/app.c kernel/arch/idt.c kernel/boot.c \
 	kernel/boottrace.c kernel/cmdline.c kernel/ksyms.c kernel/main.c kernel/paging.c \
-	kernel/panic.c kernel/printk.c kernel/smp.c net/config.c net/dhcp.c \
+	kernel/panic.c kernel/power.c kernel/printk.c kernel/smp.c drivers/acpi_pm.c net/config.c net/dhcp.c \
 	net/ip4_frag.c libc/printf.c libc/stdio.c libc/stdlib.c libc/strerror.c libc/strtol.c
 COLD_OPT ?= $(if $(filter -O2 -O3,$(OPT)),-Os,$(OPT))
 

@@ -109,8 +109,18 @@ static void *app_main_thread(void *arg)
 
 void app_start(const struct boot_info *bi)
 {
+    /* The main thread's stack wants one contiguous block: in a guest of a
+     * few MiB the largest free one may be smaller (it moves with the image
+     * and module sizes), so take half, then a quarter, rather than stop. */
+    static const size_t sizes[] = {APP_STACK_SIZE, 124 * 1024, 60 * 1024};
+    struct thread *t = NULL;
     app_boot_info = bi;
-    struct thread *t = thread_create(app_main_thread, NULL, 0, "main", APP_STACK_SIZE);
+    for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && t == NULL; i++) {
+        t = thread_create(app_main_thread, NULL, 0, "main", sizes[i]);
+        if (t != NULL && i > 0)
+            pr_warn("app", "main thread stack %zu KiB: no free block for %zu KiB",
+                    sizes[i] / 1024, sizes[0] / 1024);
+    }
     if (t == NULL)
         panic("app: no memory for the main thread");
     thread_detach(t);

@@ -153,7 +153,6 @@ void kernel_main(const struct boot_handoff *handoff)
     sched_init_cpu(this_cpu(), (uint64_t)(uintptr_t)boot_stack_bottom,
                    (uint64_t)(uintptr_t)boot_stack_top);
     smp_discover(&boot_info);
-    power_init(); /* ACPI's power button, where the machine has one */
     boot_trace_mark("firmware tables, local APIC, I/O APIC", 0);
 
     /* Devices, before the other cores run: mapping their registers edits
@@ -172,5 +171,8 @@ void kernel_main(const struct boot_handoff *handoff)
     /* The app's main() as a thread on core 0; this context becomes core 0's
      * idle loop. */
     app_start(&boot_info);
+    /* ACPI's power button, where the machine has one: its small thread
+     * after the app's, so that a 2 MiB guest still has a block for main. */
+    power_init();
     sched_run_idle();
 }
