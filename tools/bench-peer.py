@@ -127,6 +127,25 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
 
 
+def vcpu_seconds(pid):
+    """CPU time of QEMU's vCPU threads alone ("CPU n/TCG" or "CPU n/KVM",
+    named by -name debug-threads=on): the guest's own work, emulation
+    included. The rest of the process (the main loop: tap reads and writes,
+    virtio queues, the host stack's work inside those calls) is the I/O
+    side, which both guests pay per frame."""
+    total = 0.0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue  # a thread that ended meanwhile
+        if re.match(r"CPU \d+/", raw.split("(", 1)[1]):
+            fields = raw.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
 def wrk(ns, url, connections, seconds, threads, close=False):
     cmd = ["ip", "netns", "exec", ns, "wrk", "-t", str(min(threads, connections)),
            "-c", str(connections), "-d", f"{seconds:g}s", "--latency", "--timeout", "5s"]
@@ -205,7 +224,8 @@ def write_cpio_site(files, tmp):
 class Guest(ConsoleGuest):
     def __init__(self, kind, ns, tap, smp, accel, module, timeout, nic_opts=()):
         args = ["--net", f"tap:{tap}", "--netns", ns, "--mem", MEM, "--smp", str(smp),
-                "--accel", accel, "--timeout", str(int(timeout)), "--module", module]
+                "--accel", accel, "--timeout", str(int(timeout)), "--module", module,
+                "--qemu-arg=-name", f"--qemu-arg={kind},debug-threads=on"]
         for opt in nic_opts:
             args += ["--nic-opt", opt]
         if kind == "zebu":
@@ -292,11 +312,13 @@ def measure_guest(a, kind, ns, tap, smp, accel, module, files, tmp):
         wrk(ns, f"http://{GUEST_IP}/bench/4k.bin", 16, 1, a.threads)  # warm-up
         for name, path, conns, close in CELLS:
             stats0 = zebu_stats(ns) if kind == "zebu" else {}
-            before = cpu_seconds(pid)
+            before, vbefore = cpu_seconds(pid), vcpu_seconds(pid)
             r = wrk(ns, f"http://{GUEST_IP}{path}", conns, a.seconds, a.threads, close)
-            used = cpu_seconds(pid) - before
+            used, vused = cpu_seconds(pid) - before, vcpu_seconds(pid) - vbefore
             r["qemu_cpu_s"] = used
             r["cpu_us_per_req"] = used / r["requests"] * 1e6 if r["requests"] else None
+            r["vcpu_us_per_req"] = vused / r["requests"] * 1e6 if r["requests"] else None
+            r["io_us_per_req"] = (used - vused) / r["requests"] * 1e6 if r["requests"] else None
             if kind == "zebu":
                 r.update(guest_costs(stats0, zebu_stats(ns), r["requests"]))
             res[name] = r
@@ -318,7 +340,8 @@ def summarize(runs):
     for name, *_ in CELLS:
         cell = [r[name] for r in runs]
         out[name] = {k: median([c.get(k) for c in cell])
-                     for k in ("rps", "mb_s", "p99_ms", "cpu_us_per_req",
+                     for k in ("rps", "mb_s", "p99_ms", "cpu_us_per_req", "vcpu_us_per_req",
+                               "io_us_per_req",
                                "guest_kcycles_per_req", "kicks_per_req", "irqs_per_req")}
         out[name]["errors"] = sum(max(c.get("socket_errors", 0), 0) + c.get("non_2xx", 0)
                                   for c in cell)
@@ -350,6 +373,18 @@ def print_table(smp, summary):
               f"| {ratio(a['p99_ms'], b['p99_ms'])} "
               f"| {fmt(a['cpu_us_per_req'])} | {fmt(b['cpu_us_per_req'])} "
               f"| {ratio(a['cpu_us_per_req'], b['cpu_us_per_req'])} |")
+    print("\nQEMU's CPU per request, split: the vCPU threads (the guest's own work, "
+          "emulated) and the rest of the process (the main loop: tap I/O and virtio "
+          "queues, the host stack inside those calls):\n")
+    print("| cell | Zebu vCPU us/req | nginx vCPU us/req | ratio | Zebu I/O us/req "
+          "| nginx I/O us/req | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for name, *_ in CELLS:
+        a, b = z[name], n[name]
+        print(f"| {name} | {fmt(a['vcpu_us_per_req'])} | {fmt(b['vcpu_us_per_req'])} "
+              f"| {ratio(a['vcpu_us_per_req'], b['vcpu_us_per_req'])} "
+              f"| {fmt(a['io_us_per_req'])} | {fmt(b['io_us_per_req'])} "
+              f"| {ratio(a['io_us_per_req'], b['io_us_per_req'])} |")
     print("\nZebu's own counters (/_stats before and after each cell; the extra /_stats "
           "requests are not counted), per request:\n")
     print("| cell | guest kcycles busy | device kicks | device interrupts |")
