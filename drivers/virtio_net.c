@@ -85,10 +85,11 @@ static void vnet_interrupt(void)
     if (!n->dev.msix)
         n->dev.ops->read_isr(&n->dev); /* reading acknowledges the line */
     n->stats.irqs++;
-    event_signal(&n->work);
+    if (n->notify != NULL)
+        n->notify(n->ctx);
 }
 
-static int post_rx(struct vnet *n, struct vnet_rxbuf *b)
+static int post_rx(struct vnet *n, struct netdev_rxbuf *b)
 {
     uint64_t addr = (uint64_t)(uintptr_t)b->mem;
     uint32_t len = VNET_RX_BUF_SIZE;
@@ -104,15 +105,17 @@ static int post_rx(struct vnet *n, struct vnet_rxbuf *b)
 static int setup_rx(struct vnet *n)
 {
     uint16_t count = n->rx.size;
-    n->rxbufs = pmem_alloc(pmem_order_for(sizeof(struct vnet_rxbuf) * count));
+    n->rxbufs = pmem_alloc(pmem_order_for(sizeof(struct netdev_rxbuf) * count));
     if (n->rxbufs == NULL)
         return -ENOMEM;
     uint8_t *mem = NULL;
     for (uint16_t i = 0; i < count; i++) {
         if (i % RX_BLOCK_BUFS == 0 && (mem = pmem_alloc(pmem_order_for(RX_BLOCK))) == NULL)
             return -ENOMEM;
-        n->rxbufs[i] =
-            (struct vnet_rxbuf){.mem = mem + (size_t)(i % RX_BLOCK_BUFS) * VNET_RX_BUF_SIZE};
+        n->rxbufs[i] = (struct netdev_rxbuf){
+            .mem = mem + (size_t)(i % RX_BLOCK_BUFS) * VNET_RX_BUF_SIZE,
+            .size = VNET_RX_BUF_SIZE,
+        };
         if (post_rx(n, &n->rxbufs[i]) != 0)
             return -ENOSPC;
     }
@@ -165,7 +168,6 @@ static int attach_mmio(struct vnet *n)
 int vnet_probe(struct vnet *n, uint32_t irq_apic)
 {
     memset(n, 0, sizeof(*n));
-    event_init(&n->work);
     n->irq_apic = irq_apic;
     struct pci_device *p = NULL;
     for (int i = 0; (p = pci_device_at(i)) != NULL; i++)
@@ -240,7 +242,7 @@ static void reap_tx(struct vnet *n)
 /* The virtio-net header of a transmitted frame (5.1.6: flags, gso_type,
  * hdr_len, gso_size, csum_start, csum_offset, little-endian). Returns 0,
  * or -EINVAL for an offload that was not negotiated. */
-static int fill_tx_header(const struct vnet *n, uint8_t *hdr, const struct vnet_tx_offload *off)
+static int fill_tx_header(const struct vnet *n, uint8_t *hdr, const struct netdev_offload *off)
 {
     memset(hdr, 0, HDR_MAX);
     if (off == NULL || off->csum_start == 0)
@@ -260,8 +262,8 @@ static int fill_tx_header(const struct vnet *n, uint8_t *hdr, const struct vnet_
     return 0;
 }
 
-int vnet_transmit(struct vnet *n, const struct vnet_slice *s, int nslices, void *cookie,
-                  const struct vnet_tx_offload *off)
+int vnet_transmit(struct vnet *n, const struct netdev_slice *s, int nslices, void *cookie,
+                  const struct netdev_offload *off)
 {
     uint64_t addr[VNET_MAX_SLICES + 1];
     uint32_t len[VNET_MAX_SLICES + 1];
@@ -294,7 +296,7 @@ int vnet_transmit(struct vnet *n, const struct vnet_slice *s, int nslices, void 
     return 0;
 }
 
-void vnet_rx_release(struct vnet *n, struct vnet_rxbuf *b)
+void vnet_rx_release(struct vnet *n, struct netdev_rxbuf *b)
 {
     if (post_rx(n, b) == 0)
         virtq_kick(&n->rx);
@@ -316,10 +318,10 @@ static uint16_t rx_csum_flags(const struct vnet *n, uint8_t hdr_flags)
 }
 
 /* Releases a packet's buffers (the first and those linked behind it). */
-static void release_packet(struct vnet *n, struct vnet_rxbuf *b)
+static void release_packet(struct vnet *n, struct netdev_rxbuf *b)
 {
     while (b != NULL) {
-        struct vnet_rxbuf *more = b->more;
+        struct netdev_rxbuf *more = b->more;
         b->more = NULL;
         vnet_rx_release(n, b);
         b = more;
@@ -334,15 +336,15 @@ static void release_packet(struct vnet *n, struct vnet_rxbuf *b)
  * count 0 or above VNET_RX_MAX_BUFS, an entry missing, a continuation
  * empty or too long (what was taken is linked for release).
  */
-static int gather(struct vnet *n, struct vnet_rxbuf *first, unsigned count)
+static int gather(struct vnet *n, struct netdev_rxbuf *first, unsigned count)
 {
-    struct vnet_rxbuf *last = first;
+    struct netdev_rxbuf *last = first;
     first->more = NULL;
     if (count == 0 || count > VNET_RX_MAX_BUFS)
         return -EINVAL;
     for (unsigned i = 1; i < count; i++) {
         uint32_t len;
-        struct vnet_rxbuf *b = virtq_get_used(&n->rx, &len);
+        struct netdev_rxbuf *b = virtq_get_used(&n->rx, &len);
         if (b == NULL)
             return -EINVAL;
         b->more = NULL;
@@ -359,7 +361,7 @@ static int gather(struct vnet *n, struct vnet_rxbuf *first, unsigned count)
 
 /* One received packet, its first buffer b with len bytes used: checked,
  * gathered and delivered, or dropped (counted). Returns 1 when delivered. */
-static int receive_packet(struct vnet *n, struct vnet_rxbuf *b, uint32_t len)
+static int receive_packet(struct vnet *n, struct netdev_rxbuf *b, uint32_t len)
 {
     uint16_t count = 1;
     b->more = NULL;
@@ -380,7 +382,7 @@ static int receive_packet(struct vnet *n, struct vnet_rxbuf *b, uint32_t len)
     b->flags = rx_csum_flags(n, b->mem[0]);
     n->stats.rx_merged += count > 1;
     n->stats.rx_packets++;
-    for (struct vnet_rxbuf *p = b; p != NULL; p = p->more)
+    for (struct netdev_rxbuf *p = b; p != NULL; p = p->more)
         n->stats.rx_bytes += p->len;
     if (n->rx_deliver == NULL) {
         n->stats.rx_dropped_no_consumer++;
@@ -395,7 +397,7 @@ int vnet_poll(struct vnet *n, int budget)
 {
     int got = 0;
     reap_tx(n);
-    struct vnet_rxbuf *b;
+    struct netdev_rxbuf *b;
     uint32_t len;
     while (got < budget && (b = virtq_get_used(&n->rx, &len)) != NULL)
         got += receive_packet(n, b, len);
@@ -404,13 +406,69 @@ int vnet_poll(struct vnet *n, int budget)
     return got;
 }
 
-int vnet_wait(struct vnet *n, uint64_t timeout_ns)
+int vnet_arm(struct vnet *n)
 {
-    if (virtq_enable_interrupts(&n->rx))
-        return 0; /* work raced in: poll again */
-    if (n->polling) {
-        thread_sleep_ns(timeout_ns < 1000000 ? timeout_ns : 1000000);
+    if (n->polling)
         return 0;
-    }
-    return event_wait_timeout(&n->work, timeout_ns);
+    return virtq_enable_interrupts(&n->rx); /* 1: work raced in, poll again */
 }
+
+void vnet_netdev_info(const struct vnet *n, struct netdev_info *info)
+{
+    *info = (struct netdev_info){
+        .mtu = 1500,
+        .features = (vnet_has_feature(n, VIRTIO_NET_F_CSUM) ? NET_IF_TX_CSUM : 0) |
+                    (vnet_has_feature(n, VIRTIO_NET_F_GUEST_CSUM) ? NET_IF_RX_CSUM : 0) |
+                    (vnet_has_feature(n, VIRTIO_NET_F_HOST_TSO4) ? NET_IF_TX_TSO : 0),
+        .rx_ring = n->rx.size,
+        .max_slices = VNET_MAX_SLICES,
+    };
+    memcpy(info->mac, n->mac, 6);
+}
+
+/* ---- net/netdev.h's ops ---- */
+
+static int ops_transmit(void *drv, const struct netdev_slice *s, int nslices, void *cookie,
+                        const struct netdev_offload *off)
+{
+    return vnet_transmit(drv, s, nslices, cookie, off);
+}
+
+static void ops_rx_release(void *drv, struct netdev_rxbuf *b)
+{
+    vnet_rx_release(drv, b);
+}
+
+static int ops_poll(void *drv, int budget)
+{
+    return vnet_poll(drv, budget);
+}
+
+static unsigned ops_tx_pending(void *drv)
+{
+    struct vnet *n = drv;
+    return (unsigned)(n->tx.size - n->tx.num_free);
+}
+
+static int ops_arm(void *drv)
+{
+    return vnet_arm(drv);
+}
+
+/* A notification lost between the device and the driver would stall the
+ * ring for good: see virtq_notify_if_stalled. */
+static void ops_watch(void *drv)
+{
+    struct vnet *n = drv;
+    virtq_notify_if_stalled(&n->tx);
+    virtq_notify_if_stalled(&n->rx);
+}
+
+const struct netdev_ops vnet_netdev_ops = {
+    .transmit = ops_transmit,
+    .rx_release = ops_rx_release,
+    .poll = ops_poll,
+    .tx_pending = ops_tx_pending,
+    .arm = ops_arm,
+    .watch = ops_watch,
+};

@@ -1,12 +1,15 @@
 /*
  * drivers/virtio_net.h — virtio-net over any virtio transport.
  *
- * Receive buffers are posted once and handed up in place: the consumer gets
- * the device's own buffer (struct vnet_rxbuf) and gives it back with
- * vnet_rx_release, which re-posts it; nothing is copied. Transmit takes a
- * chain of slices (the stack's header buffer, then payload slices wherever
- * they live) and sends them as one descriptor chain behind a virtio-net
- * header the driver keeps per descriptor.
+ * The driver side of net/netdev.h: vnet_netdev_ops is its ops table and
+ * vnet_netdev_info what it negotiated. Receive buffers are posted once and
+ * handed up in place: the consumer gets the device's own buffer (struct
+ * netdev_rxbuf) and gives it back with vnet_rx_release, which re-posts it;
+ * nothing is copied. Transmit takes a chain of slices (the stack's header
+ * buffer, then payload slices wherever they live) and sends them as one
+ * descriptor chain behind a virtio-net header the driver keeps per
+ * descriptor. The driver never sleeps: its interrupt calls notify(ctx),
+ * and the embedder decides how to wait.
  */
 #ifndef ZEBU_DRIVERS_VIRTIO_NET_H
 #define ZEBU_DRIVERS_VIRTIO_NET_H
@@ -14,7 +17,7 @@
 #include <stdint.h>
 
 #include "drivers/virtio.h"
-#include "kernel/sched.h"
+#include "net/netdev.h"
 
 #define VNET_RX_BUF_SIZE 2048
 /* Slices of one transmitted frame: a TSO frame is a header and up to ~64
@@ -39,39 +42,9 @@
  * in VNET_RX_BUF_SIZE pieces. */
 #define VNET_RX_MAX_BUFS ((65535 + 18 + 12 + VNET_RX_BUF_SIZE - 1) / VNET_RX_BUF_SIZE)
 
-struct vnet_rxbuf {
-    uint8_t *mem;       /* VNET_RX_BUF_SIZE bytes: virtio-net header, then the frame */
-    uint8_t *frame;
-    uint32_t len;       /* frame bytes in this buffer */
-    uint16_t flags;     /* VNET_RX_CSUM_* (first buffer of a packet) */
-    /* The packet's next buffer (mergeable buffers: a large packet spread
-     * over several, only the first with a header), or NULL. Each buffer
-     * is released on its own; the field is not read after delivery. */
-    struct vnet_rxbuf *more;
-};
-/* The device validated the frame's checksums (VIRTIO_NET_HDR_F_DATA_VALID). */
-#define VNET_RX_CSUM_VALID 1
-/* The frame's transport checksum is partial: the sender (the host's own
- * stack, through a tap with offloads) left only the pseudo-header sum in it
- * and the device vouches for the data (VIRTIO_NET_HDR_F_NEEDS_CSUM with
- * GUEST_CSUM negotiated; virtio 1.x 5.1.6.4). */
-#define VNET_RX_CSUM_PARTIAL 2
-
-struct vnet_slice {
-    const void *data;
-    uint32_t len;
-};
-
-/* What the device is to finish on a transmitted frame (virtio 1.x 5.1.6,
- * struct virtio_net_hdr): csum_start != 0 asks for the transport checksum
- * (NEEDS_CSUM: sum from csum_start, stored at csum_start + csum_offset);
- * gso_size != 0 (HOST_TSO4 negotiated, with csum_start) asks it to cut the
- * TCP/IPv4 frame into segments of gso_size payload bytes behind copies of
- * its first hdr_len bytes (Ethernet, IPv4, TCP headers). */
-struct vnet_tx_offload {
-    uint16_t csum_start, csum_offset;
-    uint16_t gso_size, hdr_len;
-};
+/* Receive flags (struct netdev_rxbuf.flags). */
+#define VNET_RX_CSUM_VALID   NETDEV_RX_CSUM_VALID
+#define VNET_RX_CSUM_PARTIAL NETDEV_RX_CSUM_PARTIAL
 
 struct vnet_stats {
     uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
@@ -90,14 +63,16 @@ struct vnet {
     int polling;       /* no interrupt could be set up: vnet_wait polls */
     uint32_t irq_apic; /* core that takes the interrupts */
     uint8_t *tx_headers; /* one virtio-net header per tx descriptor head */
-    struct vnet_rxbuf *rxbufs;
-    struct event work;  /* signalled by the interrupt handler */
+    struct netdev_rxbuf *rxbufs;
     struct vnet_stats stats;
     /* Received frames go here, the first buffer with the rest of the
      * packet linked through ->more (the consumer owns each buffer until it
-     * releases it); completed transmits call tx_done with their cookie. */
-    void (*rx_deliver)(void *ctx, struct vnet_rxbuf *b);
+     * releases it); completed transmits call tx_done with their cookie;
+     * the interrupt handler calls notify (may be NULL). netdev_rx and
+     * netdev_tx_done, with a struct netdev as ctx, for the stack. */
+    void (*rx_deliver)(void *ctx, struct netdev_rxbuf *b);
     void (*tx_done)(void *ctx, void *cookie);
+    void (*notify)(void *ctx);
     void *ctx;
 };
 
@@ -115,21 +90,27 @@ int vnet_probe(struct vnet *n, uint32_t irq_apic);
  * checksum (CSUM negotiated) and to segment (HOST_TSO4 negotiated).
  * Returns 0, -ENOSPC (ring full, counted), or -EINVAL (too many slices, or
  * an offload the device did not agree to). */
-int vnet_transmit(struct vnet *n, const struct vnet_slice *s, int nslices, void *cookie,
-                  const struct vnet_tx_offload *off);
+int vnet_transmit(struct vnet *n, const struct netdev_slice *s, int nslices, void *cookie,
+                  const struct netdev_offload *off);
 
 /* Processes completed transmits and received frames (at most budget of
  * each); returns how many frames were received. */
 int vnet_poll(struct vnet *n, int budget);
 
 /* Gives a received buffer back to the device. */
-void vnet_rx_release(struct vnet *n, struct vnet_rxbuf *b);
+void vnet_rx_release(struct vnet *n, struct netdev_rxbuf *b);
 
-/* Waits (the calling thread) until the device interrupts or timeout_ns
- * passes; interrupts are re-enabled with a check for work that raced in.
- * Returns 0, or -ETIMEDOUT. */
-int vnet_wait(struct vnet *n, uint64_t timeout_ns);
+/* Re-enables the receive interrupt before the caller sleeps; returns 1
+ * when work raced in (poll again instead). A polled device (no interrupt)
+ * returns 0: the caller sleeps a millisecond at most (n->polling). */
+int vnet_arm(struct vnet *n);
 
 int vnet_has_feature(const struct vnet *n, unsigned bit);
+
+/* What was negotiated, for netdev_init. */
+void vnet_netdev_info(const struct vnet *n, struct netdev_info *info);
+
+/* The ops table of net/netdev.h (drv: the struct vnet). */
+extern const struct netdev_ops vnet_netdev_ops;
 
 #endif

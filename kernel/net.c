@@ -1,13 +1,13 @@
 /*
  * kernel/net.c — glue between net/ (portable) and the kernel.
  *
- * Receive: each virtio-net receive buffer has a netbuf descriptor beside it;
- * a filled buffer goes up as that netbuf, in place, and its release callback
- * gives the buffer back to the device ring. Transmit: a frame chain goes
- * down as one descriptor chain (a slice per segment) and is put when the
- * device is done with it. Checksums: offloaded when the device has CSUM,
- * else finished in software here. The network thread polls with a budget,
- * runs net/'s timers, and sleeps until the next interrupt or deadline.
+ * virtio-net sits under net/netdev.h's boundary (struct netdev: receive
+ * buffers up in place or copied when the ring runs low, frames down as
+ * descriptor chains, the transmit backlog, software checksums where the
+ * device has no CSUM). What stays here is the kernel's part: options, the
+ * network thread (polls with a budget, runs net/'s timers, and sleeps on
+ * an event until the device's interrupt or the next deadline), the exit
+ * drain and the app's UDP and buffer calls.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +30,7 @@
 #include "net/dhcp.h"
 #include "net/iface.h"
 #include "net/netbuf.h"
+#include "net/netdev.h"
 #include "net/stack.h"
 #include "net/tcp.h"
 #include "net/udp.h"
@@ -60,16 +61,14 @@ static bool net_stats_on_exit;
 ZEBU_OPTION_BOOL("net.stats", net_stats_on_exit, "print network counters when the app exits");
 
 static struct vnet vnet;
+static struct netdev nd; /* the device's one queue pair under the stack */
+static struct event net_work; /* the device's interrupt, and knet_kick */
 static struct net_stack stack;
 static struct net_iface iface;
 static struct net_platform platform;
-static struct netbuf *rx_nbufs;
 static uint64_t rng_state;
 static int net_up;
 static uint32_t announced_ip;
-static unsigned rx_held;     /* device receive buffers the stack or the app holds */
-static unsigned rx_held_max; /* the most held at once */
-static unsigned rx_copy_line; /* held from here on: frames are copied */
 static long rx_copy_at;
 ZEBU_OPTION_INT("net.rx_copy_at", rx_copy_at, 0, 65536,
                 "copy received frames once this many receive buffers are held "
@@ -107,168 +106,23 @@ static void plat_log(void *ctx, int level, const char *msg)
            : level == NET_LOG_INFO ? LOG_INFO : LOG_DEBUG, "net", "%s", msg);
 }
 
-/* ---- the interface ---- */
+/* ---- the device (net/netdev.h does the rest) ---- */
 
-/* Hand one frame chain to the device. On success the device owns it (put
- * in tx_done); on failure the caller still does. */
-static int device_transmit(struct netbuf *frame)
-{
-    struct vnet_slice slices[VNET_MAX_SLICES];
-    int n = 0;
-    struct vnet_tx_offload off = {0};
-    if (frame->flags & NB_CSUM_NEEDED) {
-        if (vnet_has_feature(&vnet, VIRTIO_NET_F_CSUM)) {
-            off.csum_start = (uint16_t)nbuf_csum_start_in_frame(frame);
-            off.csum_offset = frame->csum_offset;
-        } else {
-            nbuf_csum_finish(frame);
-        }
-    }
-    /* TSO: the head holds exactly the Ethernet, IPv4 and TCP headers
-     * (net/netbuf.h, NB_GSO_TCP4); net/ only builds such frames where the
-     * interface has NET_IF_TX_TSO, i.e. HOST_TSO4 was negotiated. */
-    if (frame->flags & NB_GSO_TCP4) {
-        off.gso_size = frame->gso_size;
-        off.hdr_len = (uint16_t)frame->len;
-    }
-    for (struct netbuf *s = frame; s != NULL; s = s->next) {
-        if (n == VNET_MAX_SLICES)
-            return -EMSGSIZE;
-        slices[n++] = (struct vnet_slice){s->data, (uint32_t)s->len};
-    }
-    return vnet_transmit(&vnet, slices, n, frame, &off);
-}
-
-/*
- * Frames that found the transmit ring full wait here, in order, rather
- * than being dropped: a burst (TCP opening its window, many responses at
- * once) would otherwise cost retransmission timeouts. The network thread
- * flushes the backlog as the device completes transmits.
- */
-#define TX_BACKLOG_MAX 1024
-static struct nbuf_queue tx_backlog;
-
-static void tx_flush_backlog(void)
-{
-    while (tx_backlog.head != NULL) {
-        int err = device_transmit(tx_backlog.head);
-        if (err == -ENOSPC)
-            return; /* still full: the next completion makes room */
-        struct netbuf *f = nbuf_queue_pop(&tx_backlog);
-        if (err != 0) { /* refused for good: count it as the stack would */
-            iface.cnt.drops[NET_DROP_TX_DEVICE]++;
-            nbuf_put(f);
-        } /* else the device owns it now: tx_done puts it */
-    }
-}
-
-static int iface_transmit(struct net_iface *ifc, struct netbuf *frame)
-{
-    (void)ifc;
-    if (tx_backlog.count == 0) {
-        int err = device_transmit(frame);
-        if (err != -ENOSPC) {
-            if (err != 0)
-                nbuf_put(frame);
-            return err;
-        }
-    }
-    if (tx_backlog.count >= TX_BACKLOG_MAX) {
-        nbuf_put(frame);
-        return -ENOSPC;
-    }
-    nbuf_queue_push(&tx_backlog, frame);
-    return 0;
-}
-
-static const struct net_iface_ops iface_ops = {.transmit = iface_transmit};
-
-static void tx_done(void *ctx, void *cookie)
+static void device_notify(void *ctx)
 {
     (void)ctx;
-    nbuf_put(cookie);
+    event_signal(&net_work);
 }
 
-static void rx_release(struct netbuf *nb, void *cookie)
+/* Sleeps until the device interrupts, knet_kick, or ms pass. */
+static void device_wait(uint64_t ms)
 {
-    (void)nb;
-    rx_held--;
-    vnet_rx_release(&vnet, cookie);
-}
-
-/*
- * Zero copy means the stack and the app hold device receive buffers: TCP
- * keeps them queued until the app reads them, and an echo keeps them in its
- * send queue until the peer acknowledges them. If they held the whole ring,
- * no frame could arrive, not even the ACK that would free them. So the last
- * quarter of the ring is a reserve: while the stack holds more than the
- * rest, a frame is copied into a heap buffer (counted in copied_bytes) and
- * its device buffer goes straight back. TCP's per-connection limits (an
- * eighth of the ring queued for reading, a quarter in a send queue) keep a
- * single connection well below the line.
- */
-static struct netbuf *rx_copy(struct vnet_rxbuf *b, size_t len)
-{
-    struct netbuf *nb = nbuf_alloc_heap((size_t)(b->frame - b->mem), len);
-    if (nb != NULL) {
-        size_t off = 0;
-        for (struct vnet_rxbuf *p = b; p != NULL; p = p->more) {
-            memcpy(nb->data + off, p->frame, p->len);
-            off += p->len;
-        }
-        stack.cnt.copied_bytes += len;
-    } else {
-        iface.cnt.drops[NET_DROP_RX_NOMEM]++;
-    }
-    while (b != NULL) {
-        struct vnet_rxbuf *more = b->more;
-        vnet_rx_release(&vnet, b);
-        b = more;
-    }
-    return nb;
-}
-
-/* The netbuf that describes device buffer b in place. */
-static struct netbuf *rx_wrap(struct vnet_rxbuf *b)
-{
-    struct netbuf *nb = &rx_nbufs[b - vnet.rxbufs];
-    nbuf_init(nb, b->mem, VNET_RX_BUF_SIZE, (size_t)(b->frame - b->mem), b->len, rx_release, b);
-    nb->flags |= NB_RING;
-    return nb;
-}
-
-/* A packet in one buffer, or a large TCP segment spread over several
- * (GUEST_TSO4 with mergeable buffers: b->more links the rest): one netbuf
- * per device buffer, chained, each released to the ring on its own. Every
- * buffer counts against the copy line; a packet that would cross it is
- * copied whole. */
-static void rx_deliver(void *ctx, struct vnet_rxbuf *b)
-{
-    (void)ctx;
-    struct netbuf *nb;
-    unsigned bufs = 0;
-    size_t len = 0;
-    for (struct vnet_rxbuf *p = b; p != NULL; p = p->more, bufs++)
-        len += p->len;
-    if (rx_held + bufs > rx_copy_line) {
-        nb = rx_copy(b, len);
-        if (nb == NULL)
-            return;
-    } else {
-        struct netbuf **link = &nb;
-        for (struct vnet_rxbuf *p = b; p != NULL; p = p->more) {
-            *link = rx_wrap(p);
-            link = &(*link)->next;
-        }
-        rx_held += bufs;
-        if (rx_held > rx_held_max)
-            rx_held_max = rx_held;
-    }
-    if (b->flags & VNET_RX_CSUM_VALID)
-        nb->flags |= NB_CSUM_VALID;
-    if (b->flags & VNET_RX_CSUM_PARTIAL)
-        nb->flags |= NB_CSUM_VALID | NB_CSUM_PARTIAL;
-    net_input(&stack, &iface, nb, knet_now_ms());
+    if (vnet_arm(&vnet))
+        return; /* work raced in: poll again */
+    if (vnet.polling)
+        thread_sleep_ns((ms < 1 ? ms : 1) * 1000000);
+    else
+        event_wait_timeout(&net_work, ms * 1000000);
 }
 
 /* ---- the network thread ---- */
@@ -287,10 +141,6 @@ static void announce_address(void)
     __atomic_store_n(&net_up, iface.ip != 0, __ATOMIC_RELEASE);
 }
 
-/* How often the network thread checks the device for lost notifications. */
-#define STALL_CHECK_MS 10
-static uint64_t stall_check_at;
-
 /* When the network thread will next look at the timers (ms). */
 static uint64_t net_wake_at;
 
@@ -302,7 +152,7 @@ struct net_stack *knet_stack(void)
 void knet_kick(void)
 {
     if (net_next_deadline(&stack) < net_wake_at)
-        event_signal(&vnet.work);
+        event_signal(&net_work);
 }
 
 int knet_on_net_core(void)
@@ -314,14 +164,8 @@ static void *net_thread(void *arg)
 {
     (void)arg;
     for (;;) {
-        int got = vnet_poll(&vnet, RX_BUDGET);
-        tx_flush_backlog();
+        int got = netdev_poll(&nd, RX_BUDGET, knet_now_ms());
         uint64_t now = knet_now_ms();
-        if (now >= stall_check_at) { /* see virtq_notify_if_stalled */
-            virtq_notify_if_stalled(&vnet.tx);
-            virtq_notify_if_stalled(&vnet.rx);
-            stall_check_at = now + STALL_CHECK_MS;
-        }
         if (now >= net_next_deadline(&stack))
             net_tick(&stack, now);
         announce_address();
@@ -335,12 +179,9 @@ static void *net_thread(void *arg)
             wait_ms = 1;
         if (wait_ms > 1000)
             wait_ms = 1000;
-        if (tx_backlog.count > 0)
-            wait_ms = 1; /* transmit completions may not interrupt: look again soon */
-        else if (vnet.tx.num_free < vnet.tx.size && wait_ms > STALL_CHECK_MS)
-            wait_ms = STALL_CHECK_MS; /* transmits in flight: watch for a stall */
+        wait_ms = netdev_max_sleep_ms(&nd, wait_ms);
         net_wake_at = now + wait_ms;
-        vnet_wait(&vnet, wait_ms * 1000000);
+        device_wait(wait_ms);
         net_wake_at = 0;
     }
     return NULL;
@@ -405,9 +246,10 @@ void knet_start(void)
         pr_err("net", "virtio-net did not come up (%d)", err);
         return;
     }
-    rx_nbufs = calloc(vnet.rx.size, sizeof(*rx_nbufs));
-    if (rx_nbufs == NULL)
-        panic("net: no memory for receive descriptors");
+    struct netdev_info info;
+    vnet_netdev_info(&vnet, &info);
+    netdev_init(&nd, &vnet_netdev_ops, &vnet, &info, (unsigned)rx_copy_at);
+    event_init(&net_work);
     platform = (struct net_platform){plat_tx_alloc, plat_random32, plat_log, NULL};
     rng_state = cpu_rdtsc();
     net_stack_init(&stack, &platform);
@@ -415,26 +257,14 @@ void knet_start(void)
     stack.lim.tcp_zero_window_ms = (uint32_t)tcp_zero_window_ms;
     stack.lim.reasm_timeout_ms = (uint32_t)reasm_timeout_ms;
     stack.lim.tcp_syncookies = tcp_syncookies;
-    /* A connection may hold an eighth of the receive ring (see rx_deliver). */
-    rx_copy_line = vnet.rx.size - vnet.rx.size / 4;
-    if (rx_copy_at > 0 && (unsigned long)rx_copy_at < rx_copy_line)
-        rx_copy_line = (unsigned)rx_copy_at;
-    stack.lim.tcp_rcv_segs = vnet.rx.size / 8;
-    /* A send queue may hold a quarter: an echo sends back what it received,
-     * and 256 KiB of full frames would be most of the ring. */
-    stack.lim.tcp_snd_ring_segs = vnet.rx.size / 4;
-    /* The window, in bytes, opens for fewer full segments than that, so a
-     * peer filling it never runs into the segment limit first. */
-    stack.lim.tcp_rcvbuf = (size_t)stack.lim.tcp_rcv_segs * 1448 * 3 / 4;
+    netdev_apply_limits(&nd, &stack);
     limit_connections();
-    uint32_t features = (vnet_has_feature(&vnet, VIRTIO_NET_F_CSUM) ? NET_IF_TX_CSUM : 0) |
-                        (vnet_has_feature(&vnet, VIRTIO_NET_F_GUEST_CSUM) ? NET_IF_RX_CSUM : 0) |
-                        (vnet_has_feature(&vnet, VIRTIO_NET_F_HOST_TSO4) ? NET_IF_TX_TSO : 0);
-    net_iface_init(&iface, "eth0", vnet.mac, 1500, features, &iface_ops, &vnet);
-    iface.tso_max_segs = VNET_MAX_SLICES; /* the header buffer and the payload slices */
+    netdev_iface_init(&nd, &iface, "eth0");
     net_stack_add_iface(&stack, &iface);
-    vnet.rx_deliver = rx_deliver;
-    vnet.tx_done = tx_done;
+    vnet.ctx = &nd;
+    vnet.tx_done = netdev_tx_done;
+    vnet.notify = device_notify;
+    vnet.rx_deliver = netdev_rx;
     if (configure() != 0) {
         console_flush();
         platform_exit(ZEBU_EXIT_USAGE);
@@ -472,12 +302,16 @@ void knet_print_counters(void)
     if ((size_t)n < size)
         snprintf(buf + n, size - (size_t)n,
                  "rx ring: %u buffers, at most %u held at once (copying starts at %u), "
-                 "packets in several buffers %llu, malformed %llu\n"
+                 "packets copied %llu, packets in several buffers %llu, malformed %llu\n"
+                 "tx: frames that waited for ring room %llu, checksums finished in software "
+                 "%llu, frames refused by the device %llu\n"
                  "memory: accepted connections reset for no memory %llu, "
                  "allocation failures: heap %llu, pages %llu; connections at most %u\n",
-                 vnet.rx.size, rx_held_max, rx_copy_line,
-                 (unsigned long long)vnet.stats.rx_merged,
-                 (unsigned long long)vnet.stats.rx_bad_buffers, (unsigned long long)accept_nomem,
+                 nd.info.rx_ring, nd.rx_held_max, nd.rx_copy_line,
+                 (unsigned long long)nd.cnt.rx_copied, (unsigned long long)vnet.stats.rx_merged,
+                 (unsigned long long)vnet.stats.rx_bad_buffers,
+                 (unsigned long long)nd.cnt.tx_backlogged, (unsigned long long)nd.cnt.tx_csum_software,
+                 (unsigned long long)nd.cnt.tx_refused, (unsigned long long)accept_nomem,
                  (unsigned long long)ks.failures, (unsigned long long)ps.alloc_failures,
                  stack.lim.tcp_conns);
     console_write(buf, strlen(buf));
@@ -494,8 +328,8 @@ ZEBU_OPTION_INT("net.exit_drain_ms", exit_drain_ms, 0, 600000,
 /* Is anything sent still on its way out of the guest? */
 static int tx_unfinished(void)
 {
-    return tcp_unfinished(&stack) > 0 || tx_backlog.count > 0 ||
-           arp_pending_datagrams(&iface) > 0 || vnet.tx.num_free < vnet.tx.size;
+    return tcp_unfinished(&stack) > 0 || netdev_unfinished(&nd) > 0 ||
+           arp_pending_datagrams(&iface) > 0;
 }
 
 void knet_exit_report(void)

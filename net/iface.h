@@ -19,6 +19,7 @@
 
 #include "net/arp.h"
 #include "net/dhcp.h"
+#include "net/netdev.h"
 #include "net/platform.h"
 
 /* X(enum suffix, printed name). Receive reasons first, then transmit. */
@@ -90,13 +91,7 @@
 enum net_drop { NET_DROP_REASONS(NET_DROP_ENUM_ENTRY) NET_DROP_COUNT };
 #undef NET_DROP_ENUM_ENTRY
 
-/* Feature bits in net_iface.features. */
-#define NET_IF_RX_CSUM 0x1u /* device verifies rx checksums (sets NB_CSUM_VALID) */
-#define NET_IF_TX_CSUM 0x2u /* device completes NB_CSUM_NEEDED on transmit */
-/* The device segments NB_GSO_TCP4 frames (TCP over IPv4, up to tso_max_len
- * bytes of IPv4 datagram in at most tso_max_segs netbufs): TCP then sends
- * up to ~64 KiB as one frame. Requires NET_IF_TX_CSUM. */
-#define NET_IF_TX_TSO 0x4u
+/* Feature bits in net_iface.features: NET_IF_* in net/netdev.h. */
 
 /* Defaults net_iface_init sets; the driver may lower them. */
 #define NET_TSO_MAX_LEN  65535u /* an IPv4 datagram's limit */

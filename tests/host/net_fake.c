@@ -88,50 +88,87 @@ void fake_plat_init(struct fake_plat *fp, uint64_t seed)
 
 /* ---- device ------------------------------------------------------------ */
 
+/* A device receive buffer as the driver side of net/netdev.h sees it; the
+ * buffer's netbuf (rx.nb) is set up by netdev_rx, as for virtio-net. */
 struct fake_rxbuf {
-    struct netbuf nb;
+    struct netdev_rxbuf rx;
     struct fake_dev *dev;
     uint8_t mem[];
 };
 
-static void rx_release(struct netbuf *nb, void *cookie)
+static void fake_rx_release(void *drv, struct netdev_rxbuf *rb)
 {
-    struct fake_rxbuf *b = cookie;
+    struct fake_dev *d = drv;
+    struct fake_rxbuf *b = (struct fake_rxbuf *)rb;
 
-    (void)nb;
-    b->dev->rx_live--;
-    b->dev->rx_released++;
+    d->rx_live--;
+    d->rx_released++;
     free(b);
 }
 
-struct netbuf *fake_dev_rxbuf(struct fake_dev *d, const void *frame, size_t len)
+static struct fake_rxbuf *fake_rxbuf_new(struct fake_dev *d, const void *frame, size_t len)
 {
     struct fake_rxbuf *b = malloc(sizeof(*b) + FAKE_DEV_HEADROOM + len);
 
     if (b == NULL)
         abort();
+    memset(&b->rx, 0, sizeof(b->rx));
     b->dev = d;
-    nbuf_init(&b->nb, b->mem, FAKE_DEV_HEADROOM + len, FAKE_DEV_HEADROOM, len, rx_release, b);
-    b->nb.flags |= NB_RING; /* as the kernel marks virtio receive buffers */
+    b->rx.mem = b->mem;
+    b->rx.size = (uint32_t)(FAKE_DEV_HEADROOM + len);
+    b->rx.frame = b->mem + FAKE_DEV_HEADROOM;
+    b->rx.len = (uint32_t)len;
     if (len > 0)
-        memcpy(b->nb.data, frame, len);
+        memcpy(b->rx.frame, frame, len);
     d->rx_live++;
-    return &b->nb;
+    return b;
+}
+
+/* A buffer not delivered through netdev_rx (tests that build chains of
+ * device buffers by hand): described in place the way netdev_rx does. */
+struct netbuf *fake_dev_rxbuf(struct fake_dev *d, const void *frame, size_t len)
+{
+    struct fake_rxbuf *b = fake_rxbuf_new(d, frame, len);
+
+    return netdev_rxbuf_wrap(&d->nd, &b->rx);
 }
 
 struct netbuf *fake_dev_rx(struct fake_dev *d, struct net_stack *st, const void *frame, size_t len,
                            uint64_t now_ms)
 {
-    struct netbuf *nb = fake_dev_rxbuf(d, frame, len);
+    struct fake_rxbuf *b = fake_rxbuf_new(d, frame, len);
 
-    net_input(st, &d->ifc, nb, now_ms);
-    return nb;
+    (void)st; /* the device's interface belongs to it */
+    d->nd.now_ms = now_ms;
+    netdev_rx(&d->nd, &b->rx);
+    return &b->rx.nb;
+}
+
+struct netbuf *fake_dev_rx_parts(struct fake_dev *d, const uint8_t *frame, const size_t *parts,
+                                 unsigned n, uint64_t now_ms)
+{
+    struct fake_rxbuf *first = NULL, *last = NULL;
+
+    for (unsigned i = 0; i < n; i++) {
+        struct fake_rxbuf *b = fake_rxbuf_new(d, frame, parts[i]);
+        frame += parts[i];
+        if (last != NULL)
+            last->rx.more = &b->rx;
+        else
+            first = b;
+        last = b;
+    }
+    if (first == NULL)
+        return NULL;
+    d->nd.now_ms = now_ms;
+    netdev_rx(&d->nd, &first->rx);
+    return &first->rx.nb;
 }
 
 /* What a checksum-offloading device does, on its copy of the frame. */
-static void device_csum(struct fake_frame *f, const struct netbuf *head)
+static void device_csum(struct fake_frame *f, const struct netdev_offload *off)
 {
-    size_t start = nbuf_csum_start_in_frame(head), field = start + head->csum_offset;
+    size_t start = off->csum_start, field = start + off->csum_offset;
 
     if (field + 2 > f->len)
         return;
@@ -220,52 +257,90 @@ static void fake_emit(struct fake_dev *d, struct fake_frame *f)
     }
 }
 
-static int fake_transmit(struct net_iface *ifc, struct netbuf *frame)
+/* The driver side of net/netdev.h: the frame arrives as slices and an
+ * offload request, exactly as virtio-net gets it. */
+static int fake_transmit(void *drv, const struct netdev_slice *s, int n, void *cookie,
+                         const struct netdev_offload *off)
 {
-    struct fake_dev *d = ifc->driver;
+    struct fake_dev *d = drv;
+    struct netbuf *frame = cookie;
 
-    if (d->tx_error != 0) {
-        nbuf_put(frame);
+    if (d->tx_error != 0)
         return d->tx_error;
-    }
-    size_t len = nbuf_chain_len(frame);
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += s[i].len;
     struct fake_frame *f = malloc(sizeof(*f) + len);
     if (f == NULL)
         abort();
     f->next = NULL;
     f->len = len;
-    f->segs = nbuf_chain_segments(frame);
-    f->flags = frame->flags;
-    f->gso_size = frame->gso_size;
-    f->hdr_len = frame->len;
-    nbuf_copy_out(frame, 0, f->data, len);
-    if ((frame->flags & NB_GSO_TCP4) &&
-        (!(ifc->features & NET_IF_TX_TSO) || !(frame->flags & NB_CSUM_NEEDED) ||
-         f->segs > ifc->tso_max_segs || len - 14 > ifc->tso_max_len))
+    f->segs = (unsigned)n;
+    f->flags = (uint16_t)((off->csum_start != 0 ? NB_CSUM_NEEDED : 0) |
+                          (off->gso_size != 0 ? NB_GSO_TCP4 : 0));
+    f->gso_size = off->gso_size;
+    f->hdr_len = n > 0 ? s[0].len : 0;
+    for (size_t i = 0, at = 0; i < (size_t)n; at += s[i].len, i++)
+        memcpy(f->data + at, s[i].data, s[i].len);
+    const struct net_iface *ifc = &d->ifc;
+    if (off->gso_size != 0 &&
+        (off->csum_start == 0 || off->hdr_len != f->hdr_len || f->segs > ifc->tso_max_segs ||
+         len - 14 > ifc->tso_max_len))
         d->bad_offload++;
-    if (frame->flags & NB_CSUM_NEEDED) {
-        if (!(ifc->features & NET_IF_TX_CSUM))
-            d->bad_offload++;
-        if (!(frame->flags & NB_GSO_TCP4))
-            device_csum(f, frame);
+    if (off->csum_start != 0) {
+        if (off->gso_size == 0)
+            device_csum(f, off);
         d->offloaded++;
     }
     if (d->hold)
         nbuf_queue_push(&d->held, frame);
     else
-        nbuf_put(frame);
+        netdev_tx_done(&d->nd, frame);
     fake_emit(d, f);
     return 0;
 }
 
-static const struct net_iface_ops fake_ops = {.transmit = fake_transmit};
+/* Everything happens at once: no completions or packets wait in a ring. */
+static int fake_poll(void *drv, int budget)
+{
+    (void)drv;
+    (void)budget;
+    return 0;
+}
+
+static unsigned fake_tx_pending(void *drv)
+{
+    struct fake_dev *d = drv;
+
+    return d->held.count;
+}
+
+static const struct netdev_ops fake_ops = {
+    .transmit = fake_transmit,
+    .rx_release = fake_rx_release,
+    .poll = fake_poll,
+    .tx_pending = fake_tx_pending,
+};
 
 void fake_dev_init(struct fake_dev *d, struct fake_plat *fp, const char *name, const uint8_t mac[6],
                    uint16_t mtu, uint32_t features)
 {
     memset(d, 0, sizeof(*d));
-    net_iface_init(&d->ifc, name, mac, mtu, features, &fake_ops, d);
+    struct netdev_info info = {
+        .mtu = mtu,
+        .features = features,
+        .rx_ring = 1u << 30, /* never short of buffers: no copying */
+        .max_slices = NET_TSO_MAX_SEGS,
+    };
+    memcpy(info.mac, mac, 6);
+    netdev_init(&d->nd, &fake_ops, d, &info, 0);
+    netdev_iface_init(&d->nd, &d->ifc, name);
     d->fp = fp;
+}
+
+uint64_t fake_dev_bad_offload(const struct fake_dev *d)
+{
+    return d->bad_offload + d->nd.cnt.tx_csum_software + d->nd.cnt.tx_bad_offload;
 }
 
 struct fake_frame *fake_dev_pop(struct fake_dev *d)
@@ -288,6 +363,7 @@ void fake_dev_clear(struct fake_dev *d)
     while ((f = fake_dev_pop(d)) != NULL)
         free(f);
     nbuf_queue_purge(&d->held);
+    netdev_purge(&d->nd);
 }
 
 /* ---- hosts --------------------------------------------------------------- */

@@ -18,7 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/iface.h"
 #include "net/netbuf.h"
+#include "net/netdev.h"
 #include "net/stack.h"
 #include "netsim.h"
 
@@ -45,8 +47,12 @@ struct fake_frame {
     uint8_t data[];
 };
 
+/* A device on net/netdev.h's boundary, as virtio-net is: transmitted frames
+ * arrive as slices with an offload request, received ones go up through
+ * netdev_rx. */
 struct fake_dev {
     struct net_iface ifc;
+    struct netdev nd;
     struct fake_plat *fp;
     struct fake_frame *tx_head, *tx_tail; /* transmitted frames, copied */
     unsigned tx_count;
@@ -87,13 +93,25 @@ void fake_plat_init(struct fake_plat *fp, uint64_t seed);
 void fake_dev_init(struct fake_dev *d, struct fake_plat *fp, const char *name, const uint8_t mac[6],
                    uint16_t mtu, uint32_t features);
 
-/* A device receive buffer holding a copy of frame (as DMA would leave it). */
+/* A device receive buffer holding a copy of frame (as DMA would leave it),
+ * described as netdev_rx would (NB_RING), not yet delivered. */
 struct netbuf *fake_dev_rxbuf(struct fake_dev *d, const void *frame, size_t len);
 
 /* fake_dev_rxbuf + net_input. Returns the netbuf handed up (already owned
  * by the stack: only compare the pointer). */
 struct netbuf *fake_dev_rx(struct fake_dev *d, struct net_stack *st, const void *frame, size_t len,
                            uint64_t now_ms);
+
+/* Offload requests a correct stack never makes: checksum offload where the
+ * device has none (netdev finished it in software), TSO where it has none
+ * or malformed, a TSO frame longer or in more pieces than the device takes. */
+uint64_t fake_dev_bad_offload(const struct fake_dev *d);
+
+/* One packet the device spread over n buffers of parts[i] bytes each (a
+ * large segment with mergeable buffers), delivered through netdev_rx.
+ * Returns the first buffer's netbuf (owned by the stack). */
+struct netbuf *fake_dev_rx_parts(struct fake_dev *d, const uint8_t *frame, const size_t *parts,
+                                 unsigned n, uint64_t now_ms);
 
 /* The oldest transmitted frame (free() it), or NULL. */
 struct fake_frame *fake_dev_pop(struct fake_dev *d);

@@ -181,7 +181,7 @@ static void transfer(const struct netsim_cfg *cfg, uint32_t features, uint64_t t
     /* What the handshake (or the cookie) left on: no API shows it, and the
      * SYN-ACK's options would not show a cookie decoded wrongly. */
     res->options = s[0].c->ws_ok && s[0].c->sack_ok && s[0].c->ts_ok;
-    CHECK_UINT_EQ(p.h[0].dev.bad_offload + p.h[1].dev.bad_offload, 0);
+    CHECK_UINT_EQ(fake_dev_bad_offload(&p.h[0].dev) + fake_dev_bad_offload(&p.h[1].dev), 0);
     if (getenv("NT_DEBUG")) {
         char buf[4000];
         for (int i = 0; i < 2; i++) {

@@ -232,7 +232,7 @@ TEST(net_tcp_tso_frames_are_zero_copy_and_cut_on_the_wire)
     CHECK(fs.max_payload >= 40 * SEGLEN); /* cwnd grew: near-64 KiB frames */
     CHECK(fs.max_payload <= 65535 - 20 - 32);
     CHECK(fs.max_segs <= NET_TSO_MAX_SEGS);
-    CHECK_UINT_EQ(t.p.h[0].dev.bad_offload, 0);
+    CHECK_UINT_EQ(fake_dev_bad_offload(&t.p.h[0].dev), 0);
     CHECK_UINT_EQ(t.p.h[0].dev.gso_frames, fs.gso);
     /* On the wire: DF on every segment cut from a frame, and IP IDs
      * consecutive across frames (each frame reserved one per segment). */
@@ -275,7 +275,7 @@ TEST(net_tcp_tso_frame_bounded_by_device_chain_length)
     CHECK(fs.gso > 0);
     CHECK(fs.max_segs <= 4);
     CHECK(fs.max_payload <= 3000);
-    CHECK_UINT_EQ(t.p.h[0].dev.bad_offload, 0);
+    CHECK_UINT_EQ(fake_dev_bad_offload(&t.p.h[0].dev), 0);
     tp_close(&t);
 }
 

@@ -71,6 +71,12 @@ static void selftest_ioapic(void)
 }
 
 static struct vnet vnet;
+static struct event vnet_irq;
+
+static void vnet_notify(void *ctx)
+{
+    event_signal(ctx);
+}
 
 /* An ARP request: who has `target`, tell `sender` (RFC 826). */
 static void build_arp_request(uint8_t *f, const uint8_t *mac, const uint8_t *sender,
@@ -96,18 +102,21 @@ static void selftest_vnet(void)
         pr_err("selftest", "vnet: no virtio-net device came up (%d)", err);
         return;
     }
+    event_init(&vnet_irq);
+    vnet.ctx = &vnet_irq;
+    vnet.notify = vnet_notify;
     static uint8_t frame[60];
     static const uint8_t me[4] = {10, 0, 2, 15}, gw[4] = {10, 0, 2, 2};
     build_arp_request(frame, vnet.mac, me, gw);
     /* The header slice and the payload slice are separate buffers: the
      * device gets them as one descriptor chain. */
-    struct vnet_slice slices[2] = {{frame, 14}, {frame + 14, sizeof(frame) - 14}};
+    struct netdev_slice slices[2] = {{frame, 14}, {frame + 14, sizeof(frame) - 14}};
     uint64_t t0 = time_ns();
     for (int attempt = 0; attempt < 3; attempt++) {
         vnet_transmit(&vnet, slices, 2, NULL, NULL);
         uint64_t deadline = time_ns() + 500ull * 1000 * 1000;
         while (time_ns() < deadline) {
-            struct vnet_rxbuf *b;
+            struct netdev_rxbuf *b;
             uint32_t len;
             while ((b = virtq_get_used(&vnet.rx, &len)) != NULL) {
                 const uint8_t *f = b->mem + vnet.hdr_len;
@@ -128,8 +137,8 @@ static void selftest_vnet(void)
                 vnet_rx_release(&vnet, b);
             }
             uint64_t now = time_ns();
-            if (now < deadline)
-                vnet_wait(&vnet, deadline - now);
+            if (now < deadline && !vnet_arm(&vnet))
+                event_wait_timeout(&vnet_irq, vnet.polling ? 1000000 : deadline - now);
         }
     }
     pr_err("selftest", "vnet: no ARP reply from 10.0.2.2");
