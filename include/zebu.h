@@ -6,8 +6,15 @@
  * An app is a folder under apps/ with one or more .c files, one of which
  * defines main(). `make APP=name run` links it with the kernel and boots it.
  *
- * Return values follow one rule: 0 is success, a negative errno value is a
- * failure, a positive value is a count. Pointer returns use NULL.
+ * Return values follow one convention:
+ *   - a status call returns int: 0 on success, a negative errno value
+ *     (-EINVAL, -ETIMEDOUT, ...) on failure;
+ *   - a call that moves bytes (zebu_tcp_send, zebu_tcp_recv,
+ *     zebu_udp_sendto, zebu_udp_recvfrom) returns long: the byte count,
+ *     or a negative errno value;
+ *   - a call that returns a pointer returns NULL on failure, and says
+ *     where the reason is (errno, or nothing when memory ran out).
+ * Formatting calls (zebu_ip4_format, snprintf) return int, as C's do.
  */
 #ifndef ZEBU_H
 #define ZEBU_H
@@ -296,10 +303,15 @@ const char *zebu_net_drop_reason(unsigned i, uint64_t *count);
  * ENOBUFS, ENOMEM, EINVAL when not called on core 0). */
 struct zebu_udp *zebu_udp_bind(uint16_t port);
 void zebu_udp_close(struct zebu_udp *u);
-/* Copies len bytes into a datagram to ip:port. 0 or a negative errno. */
-int zebu_udp_sendto(struct zebu_udp *u, uint32_t ip, uint16_t port, const void *data, size_t len);
-/* Blocks for a datagram; copies at most size bytes; returns the count. */
-int zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, uint16_t *port);
+/* Copies len bytes into a datagram to ip:port: len, or a negative errno. */
+long zebu_udp_sendto(struct zebu_udp *u, uint32_t ip, uint16_t port, const void *data, size_t len);
+/* Blocks for a datagram; copies at most size bytes of it (the rest of a
+ * longer one is lost); returns the count copied. */
+long zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, uint16_t *port);
+/* The port u is bound to (the one zebu_udp_bind(0) picked, say) in *port;
+ * *ip is 0: a socket takes datagrams to any local address (zebu_net_addr()
+ * is the interface's). Either pointer may be NULL. */
+void zebu_udp_local(struct zebu_udp *u, uint32_t *ip, uint16_t *port);
 /* Blocks for a datagram and hands over its buffer (zero-copy). */
 struct zebu_buf *zebu_udp_recv_buf(struct zebu_udp *u, uint32_t *ip, uint16_t *port);
 /* Sends b's bytes as a datagram; consumes b whatever the result. */
@@ -397,6 +409,11 @@ enum zebu_tcp_limit {
 int zebu_tcp_set_limit(struct zebu_tcp *c, int which, uint64_t ns);
 /* The peer's address and port. */
 void zebu_tcp_peer(struct zebu_tcp *c, uint32_t *ip, uint16_t *port);
+/* This end's address and port: on a connection the interface address it
+ * uses and its port (the ephemeral one zebu_tcp_connect picked, say); on a
+ * listener 0 (any local address) and the listening port. Either pointer
+ * may be NULL. */
+void zebu_tcp_local(struct zebu_tcp *c, uint32_t *ip, uint16_t *port);
 
 /* "A.B.C.D" <-> host-order address: 0 or -EINVAL; format returns a count. */
 int zebu_ip4_parse(const char *s, uint32_t *ip);
