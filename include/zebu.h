@@ -208,6 +208,43 @@ int zebu_event_wait_timeout(struct zebu_event *e, uint64_t ns);
 /* Frees e; no thread may be waiting on it. */
 void zebu_event_destroy(struct zebu_event *e);
 
+/* ---- Mutexes ------------------------------------------------------------
+ *
+ * A mutex guards data shared between threads, on one core or several. A
+ * thread that finds it held spins briefly when the holder runs on another
+ * core (it may let go within microseconds), then sleeps: its core runs its
+ * other threads meanwhile, and the unlock wakes it wherever it lives. No
+ * fairness is promised (a thread that arrives as the mutex is freed may
+ * take it before a sleeper), but a sleeper is never forgotten.
+ *
+ * A mutex needs no memory of its own and nothing to free: initialise it
+ * with ZEBU_MUTEX_INIT (static or on the stack) or zebu_mutex_init(), and
+ * just stop using it when done (none may hold or wait on it then).
+ *
+ *   static struct zebu_mutex lock = ZEBU_MUTEX_INIT;
+ *   zebu_mutex_lock(&lock);  ... shared data ...  zebu_mutex_unlock(&lock);
+ *
+ * Locking a mutex the calling thread already holds, or unlocking one it
+ * does not hold, is a bug: the VM stops with a report naming the thread.
+ * Holding a mutex across a sleep, a wait or a yield is allowed.
+ */
+struct zebu_mutex {
+    int state;          /* 0 free, 1 held, 2 held and maybe waited for */
+    int owner_core;     /* the holder's core + 1, 0 when free */
+    const void *owner;  /* the holding thread, NULL when free */
+    uint64_t waits;     /* lock calls that found it held and waited (read under m) */
+    uint64_t wait_q[4]; /* the kernel's queue of sleepers; all zero when none */
+};
+#define ZEBU_MUTEX_INIT {0, 0, NULL, 0, {0, 0, 0, 0}}
+void zebu_mutex_init(struct zebu_mutex *m);
+/* Blocks until the calling thread holds m. */
+void zebu_mutex_lock(struct zebu_mutex *m);
+/* Takes m if it is free: 0, or -EBUSY when another thread holds it (never
+ * blocks; the calling thread must not hold it already). */
+int zebu_mutex_trylock(struct zebu_mutex *m);
+/* Lets m go, waking one sleeper if there is one. */
+void zebu_mutex_unlock(struct zebu_mutex *m);
+
 /* ---- Mailboxes ----------------------------------------------------------
  *
  * A mailbox carries messages from any number of threads, on any cores, to

@@ -1,0 +1,163 @@
+/*
+ * tests/apps/apitest — the app calls of issue 14, each checked from inside
+ * the guest; tests/system/test_api.py boots it and reads what it prints.
+ *   mode=mutex     threads on every core add to one counter under a mutex
+ *   mode=random    zebu_random bytes and the source that gave them
+ *   mode=walltime  zebu_wall_time_ns against the monotonic clock
+ *   mode=printf    floating-point printf inside the unikernel
+ *   mode=net       zebu_tcp_local / zebu_udp_local on real sockets
+ */
+#include <zebu.h>
+
+static const char *mode = "none";
+ZEBU_OPTION_STRING("mode", mode, "mutex | random | walltime | printf | net | none");
+
+static long count = 20000;
+ZEBU_OPTION_INT("count", count, 1, 100000000, "increments per thread for mode=mutex");
+
+static long per_core = 3;
+ZEBU_OPTION_INT("threads", per_core, 1, 16, "threads per core for mode=mutex");
+
+/* ---- mutex ---- */
+
+static struct zebu_mutex counter_lock = ZEBU_MUTEX_INIT;
+static volatile uint64_t counter;
+
+struct adder {
+    long n;
+    int locked;
+};
+
+/* Adds 1 to counter n times as read, (sometimes) yield, write: without the
+ * mutex, another thread's additions between the read and the write are
+ * lost, on one core (the yield) as on several. */
+static void *add(void *arg)
+{
+    const struct adder *a = arg;
+    for (long i = 0; i < a->n; i++) {
+        if (a->locked)
+            zebu_mutex_lock(&counter_lock);
+        uint64_t v = counter;
+        if (i % 8 == 0)
+            zebu_thread_yield();
+        counter = v + 1;
+        if (a->locked)
+            zebu_mutex_unlock(&counter_lock);
+        if (i % 32 == 0)
+            zebu_thread_yield();
+    }
+    return NULL;
+}
+
+/* per_core threads on every core, each adding n; returns the total. */
+static uint64_t run_adders(long n, int locked)
+{
+    int cores = zebu_core_count();
+    struct zebu_thread *t[256];
+    struct adder a = {n, locked};
+    int made = 0;
+    counter = 0;
+    for (int c = 0; c < cores; c++)
+        for (long k = 0; k < per_core && made < 256; k++) {
+            t[made] = zebu_thread_create(add, &a, c, "adder", 0);
+            if (t[made] == NULL) {
+                printf("apitest: mutex: cannot create a thread on core %d\n", c);
+                exit(1);
+            }
+            made++;
+        }
+    for (int i = 0; i < made; i++)
+        zebu_thread_join(t[i]);
+    return counter;
+}
+
+static volatile int waiter_done;
+static volatile uint64_t neighbour_runs;
+
+/* Locks what main holds: it must sleep, not spin, so that its core's
+ * other thread (neighbour) keeps running until main lets go. */
+static void *waiter(void *arg)
+{
+    struct zebu_mutex *m = arg;
+    zebu_mutex_lock(m);
+    waiter_done = 1;
+    zebu_mutex_unlock(m);
+    return NULL;
+}
+
+static void *neighbour(void *arg)
+{
+    (void)arg;
+    while (!waiter_done) {
+        neighbour_runs++;
+        zebu_thread_yield();
+    }
+    return NULL;
+}
+
+/* trylock refuses a held mutex from another core, takes a free one. */
+static void *try_from_elsewhere(void *arg)
+{
+    struct zebu_mutex *m = arg;
+    int busy = zebu_mutex_trylock(m);
+    if (busy == 0)
+        zebu_mutex_unlock(m);
+    return (void *)(intptr_t)busy;
+}
+
+static void check_mutex(void)
+{
+    int cores = zebu_core_count(), far = cores - 1;
+    uint64_t threads = (uint64_t)cores * (uint64_t)per_core;
+    uint64_t expect = threads * (uint64_t)count;
+
+    uint64_t unlocked = run_adders(count, 0);
+    printf("apitest: mutex: without the mutex %lu of %lu increments\n", unlocked, expect);
+    uint64_t t0 = zebu_time_ns();
+    uint64_t total = run_adders(count, 1);
+    printf("apitest: mutex: %lu threads on %d cores, %ld increments each: total %lu of %lu, "
+           "%lu waits, %lu ms\n",
+           threads, cores, count, total, expect, counter_lock.waits,
+           (zebu_time_ns() - t0) / 1000000);
+
+    struct zebu_mutex m;
+    zebu_mutex_init(&m);
+    zebu_mutex_lock(&m);
+    intptr_t held = (intptr_t)zebu_thread_join(zebu_thread_create(try_from_elsewhere, &m, far,
+                                                                    "try", 0));
+    zebu_mutex_unlock(&m);
+    intptr_t freed = (intptr_t)zebu_thread_join(zebu_thread_create(try_from_elsewhere, &m, far,
+                                                                     "try", 0));
+    printf("apitest: mutex: trylock on core %d: held %ld, free %ld\n", far, (long)held,
+           (long)freed);
+
+    /* main (core 0) holds m for 100 ms while a waiter on the last core
+     * blocks on it next to a thread that counts its turns. */
+    zebu_mutex_lock(&m);
+    struct zebu_thread *w = zebu_thread_create(waiter, &m, far, "waiter", 0);
+    struct zebu_thread *n = zebu_thread_create(neighbour, NULL, far, "neighbour", 0);
+    zebu_sleep_ns(100 * 1000 * 1000);
+    uint64_t runs_while_held = neighbour_runs;
+    int done_while_held = waiter_done;
+    zebu_mutex_unlock(&m);
+    zebu_thread_join(w);
+    zebu_thread_join(n);
+    printf("apitest: mutex: waiter on core %d: done while held %d, its neighbour ran %lu times "
+           "meanwhile, waits %lu\n",
+           far, done_while_held, runs_while_held, m.waits);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("apitest: mode=%s\n", mode);
+    if (strcmp(mode, "mutex") == 0)
+        check_mutex();
+    else if (strcmp(mode, "none") != 0) {
+        printf("apitest: unknown mode %s\n", mode);
+        return 1;
+    }
+    printf("apitest: done\n");
+    return 0;
+}
