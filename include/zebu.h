@@ -138,6 +138,19 @@ uint64_t zebu_time_ns(void);
  * core runs other threads meanwhile. 0 yields. */
 void zebu_sleep_ns(uint64_t ns);
 
+/* ---- Wall clock and random numbers -------------------------------------*/
+
+/* Random bytes: len of them into buf. Never blocks, never fails. From the
+ * CPU's RDRAND where it has one, else from a ChaCha20 generator seeded from
+ * RDSEED (where present) and TSC timing jitter (zebu_random_source() says
+ * which; QEMU's default TCG CPU has neither instruction, -cpu max both).
+ * Any thread on any core may call it. */
+void zebu_random(void *buf, size_t len);
+/* Where zebu_random's bytes come from: "rdrand", "chacha20 seeded from
+ * rdseed and tsc jitter" or "chacha20 seeded from tsc jitter" (with
+ * " (rdrand failed)" when a broken RDRAND was given up). */
+const char *zebu_random_source(void);
+
 /* ---- Cores --------------------------------------------------------------
  *
  * Cores are numbered 0 .. zebu_core_count() - 1; core 0 boots the machine

@@ -72,6 +72,11 @@ HOST_TESTS += ksyms_test
 HOST_ksyms_test_SRCS := tests/host/runner.c tests/host/ksyms_test.c kernel/ksyms.c
 $(HOST_BUILD)/tests/host/ksyms_test.o $(HOST_BUILD)/kernel/ksyms.o: HOST_TEST_CFLAGS += -I.
 
+# kernel/chacha20.c is pure: zebu_random's generator against known answers.
+HOST_TESTS += random_test
+HOST_random_test_SRCS := tests/host/runner.c tests/host/random_test.c kernel/chacha20.c
+$(HOST_BUILD)/tests/host/random_test.o: HOST_TEST_CFLAGS += -I.
+
 # kernel/mpsc.h and kernel/kmalloc.c (threads as cores), each built twice:
 # under ASan+UBSan and, as *_tsan, under ThreadSanitizer. kmalloc.c finds the
 # host's kmalloc_env.h in tests/host/shim (searched before -I.), and its
@@ -125,6 +130,10 @@ $(HOST_BUILD)/tests/host/%.o: tests/host/%.c
 $(HOST_BUILD)/drivers/%.o: drivers/%.c
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_TEST_CFLAGS) -c $< -o $@
+
+$(HOST_BUILD)/kernel/chacha20.o: kernel/chacha20.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_TEST_CFLAGS) -I. -c $< -o $@
 
 $(HOST_BUILD)/kernel/ksyms.o: kernel/ksyms.c
 	@mkdir -p $(@D)

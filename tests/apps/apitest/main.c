@@ -147,6 +147,65 @@ static void check_mutex(void)
            far, done_while_held, runs_while_held, m.waits);
 }
 
+/* ---- random ---- */
+
+static void print_hex(const char *what, const uint8_t *b, size_t n)
+{
+    printf("apitest: random: %s ", what);
+    for (size_t i = 0; i < n; i++)
+        printf("%02x", b[i]);
+    printf("\n");
+}
+
+static void *random_on_core(void *arg)
+{
+    zebu_random(arg, 16);
+    return NULL;
+}
+
+static void check_random(void)
+{
+    uint8_t a[32], b[32];
+    zebu_random(a, sizeof(a));
+    zebu_random(b, sizeof(b));
+    printf("apitest: random: source %s\n", zebu_random_source());
+    print_hex("first", a, sizeof(a));
+    print_hex("second", b, sizeof(b));
+
+    /* 64 KiB in odd-sized pieces: each byte value's count, and runs. */
+    enum { BIG = 65536 };
+    uint8_t *big = malloc(BIG);
+    if (big == NULL)
+        exit(1);
+    memset(big, 0, BIG);
+    for (size_t off = 0, n = 1; off < BIG; off += n, n = n * 3 % 1021 + 1)
+        zebu_random(big + off, off + n <= BIG ? n : BIG - off);
+    unsigned counts[256] = {0};
+    for (size_t i = 0; i < BIG; i++)
+        counts[big[i]]++;
+    unsigned lo = BIG, hi = 0;
+    for (int v = 0; v < 256; v++) {
+        lo = counts[v] < lo ? counts[v] : lo;
+        hi = counts[v] > hi ? counts[v] : hi;
+    }
+    printf("apitest: random: %d bytes, each value seen %u to %u times\n", BIG, lo, hi);
+    free(big);
+
+    /* Every core draws at once. */
+    int cores = zebu_core_count();
+    static uint8_t drawn[256][16];
+    struct zebu_thread *t[256];
+    for (int c = 0; c < cores && c < 256; c++)
+        t[c] = zebu_thread_create(random_on_core, drawn[c], c, "random", 0);
+    int same = 0;
+    for (int c = 0; c < cores && c < 256; c++) {
+        zebu_thread_join(t[c]);
+        for (int d = 0; d < c; d++)
+            same += memcmp(drawn[c], drawn[d], 16) == 0;
+    }
+    printf("apitest: random: %d cores drew 16 bytes each, %d equal pairs\n", cores, same);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -154,6 +213,8 @@ int main(int argc, char **argv)
     printf("apitest: mode=%s\n", mode);
     if (strcmp(mode, "mutex") == 0)
         check_mutex();
+    else if (strcmp(mode, "random") == 0)
+        check_random();
     else if (strcmp(mode, "none") != 0) {
         printf("apitest: unknown mode %s\n", mode);
         return 1;
