@@ -134,6 +134,14 @@ const void *zebu_module(int i, size_t *len, const char **cmdline);
 /* Nanoseconds since the kernel's first instruction (monotonic, all cores). */
 uint64_t zebu_time_ns(void);
 
+/* Wall-clock time: nanoseconds since 1970-01-01 00:00:00 UTC (leap seconds
+ * not counted, as in Unix time). The CMOS RTC is read at the first call
+ * (it counts whole seconds, so the clock may be up to 1 s behind) and the
+ * TSC carries it forward from there, so it never steps back and runs at
+ * zebu_time_ns()'s rate. The RTC is taken to keep UTC (QEMU's default,
+ * -rtc base=utc). 0 when the machine has no readable RTC. */
+uint64_t zebu_wall_time_ns(void);
+
 /* Blocks the calling thread for at least ns nanoseconds (never less); the
  * core runs other threads meanwhile. 0 yields. */
 void zebu_sleep_ns(uint64_t ns);

@@ -72,6 +72,11 @@ HOST_TESTS += ksyms_test
 HOST_ksyms_test_SRCS := tests/host/runner.c tests/host/ksyms_test.c kernel/ksyms.c
 $(HOST_BUILD)/tests/host/ksyms_test.o $(HOST_BUILD)/kernel/ksyms.o: HOST_TEST_CFLAGS += -I.
 
+# drivers/rtc_time.c is pure too: the RTC's registers to dates and Unix time.
+HOST_TESTS += rtc_test
+HOST_rtc_test_SRCS := tests/host/runner.c tests/host/rtc_test.c drivers/rtc_time.c
+$(HOST_BUILD)/tests/host/rtc_test.o $(HOST_BUILD)/drivers/rtc_time.o: HOST_TEST_CFLAGS += -I.
+
 # kernel/chacha20.c is pure: zebu_random's generator against known answers.
 HOST_TESTS += random_test
 HOST_random_test_SRCS := tests/host/runner.c tests/host/random_test.c kernel/chacha20.c

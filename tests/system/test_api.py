@@ -73,3 +73,22 @@ def test_random_with_rdrand_uses_it():
     src2, bytes2 = random_boot("max")
     assert src1 == src2 == "rdrand"
     assert bytes1 != bytes2
+
+
+def test_wall_time_matches_the_host_clock():
+    """QEMU's RTC starts at the host's UTC time: the guest's wall clock,
+    read from it and carried by the TSC, must agree with time.time() to
+    within a few seconds (the RTC counts whole seconds), and run at the
+    monotonic clock's rate."""
+    import time
+    before = time.time()
+    b = apitest("walltime")
+    after = time.time()
+    m = re.search(r"apitest: walltime: (\d+)\.(\d{9})\n", b.output)
+    assert m, b.output
+    guest = int(m[1]) + int(m[2]) / 1e9
+    assert before - 3 <= guest <= after + 3, (before, guest, after)
+    r = re.search(r"over a 200 ms sleep wall (\d+) ns, monotonic (\d+) ns, skew (-?\d+) ns",
+                  b.output)
+    assert r, b.output
+    assert int(r[1]) >= 200_000_000 and abs(int(r[3])) < 1_000_000

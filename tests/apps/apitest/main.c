@@ -206,6 +206,22 @@ static void check_random(void)
     printf("apitest: random: %d cores drew 16 bytes each, %d equal pairs\n", cores, same);
 }
 
+/* ---- wall clock ---- */
+
+static void check_walltime(void)
+{
+    uint64_t first = zebu_wall_time_ns(); /* reads the RTC */
+    printf("apitest: walltime: first %lu.%09lu\n", first / 1000000000, first % 1000000000);
+    uint64_t m0 = zebu_time_ns(), w0 = zebu_wall_time_ns();
+    zebu_sleep_ns(200 * 1000 * 1000);
+    uint64_t m1 = zebu_time_ns(), w1 = zebu_wall_time_ns();
+    printf("apitest: walltime: %lu.%09lu\n", w1 / 1000000000, w1 % 1000000000);
+    /* Both clocks ran alike over the sleep (the TSC carries both). */
+    long skew = (long)((w1 - w0) - (m1 - m0));
+    printf("apitest: walltime: over a 200 ms sleep wall %lu ns, monotonic %lu ns, skew %ld ns\n",
+           w1 - w0, m1 - m0, skew);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -213,6 +229,8 @@ int main(int argc, char **argv)
     printf("apitest: mode=%s\n", mode);
     if (strcmp(mode, "mutex") == 0)
         check_mutex();
+    else if (strcmp(mode, "walltime") == 0)
+        check_walltime();
     else if (strcmp(mode, "random") == 0)
         check_random();
     else if (strcmp(mode, "none") != 0) {
