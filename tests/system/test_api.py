@@ -144,3 +144,70 @@ def test_kernel_objects_touch_no_vector_registers():
                                                      u)]
         offenders += [f"{os.path.relpath(obj, BUILD)}: {u.strip()}" for u in uses]
     assert offenders == []
+
+
+def test_local_addresses_of_tcp_and_udp_sockets():
+    """zebu_tcp_local / zebu_udp_local under QEMU user networking (guest
+    10.0.2.15, host 10.0.2.2): a connection the guest opens to a listener
+    here reports the guest's address and an ephemeral port (the guest also
+    sends that view over the connection), one the guest accepts reports the
+    listening port; a listener and UDP sockets report address 0 and their
+    port. zebu_tcp_send and zebu_udp_sendto return the byte count."""
+    import socket
+    import subprocess
+    import time
+    from conftest import LAUNCHER, image, kill_group
+    from test_deploy import free_port
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(120)
+    peer = srv.getsockname()[1]
+    fwd = free_port()
+    proc = subprocess.Popen([LAUNCHER, "--kernel", image("apitest"), "--net", "user",
+                             "--hostfwd", f"tcp:127.0.0.1:{fwd}-:7777", "--timeout", "150",
+                             "--append", f"mode=net peer={peer}"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        conn, _ = srv.accept()
+        conn.settimeout(60)
+        said = b""
+        while not said.endswith(b"\n"):
+            chunk = conn.recv(100)
+            if not chunk:
+                break
+            said += chunk
+        conn.close()
+        # The guest now waits in accept on 7777: connect through the forward.
+        deadline = time.time() + 60
+        while True:
+            try:
+                c = socket.create_connection(("127.0.0.1", fwd), timeout=10)
+                break
+            except OSError:
+                assert time.time() < deadline
+                time.sleep(0.2)
+        c.sendall(b"hello")
+        c.close()
+        out = proc.communicate(timeout=120)[0].decode("utf-8", "replace").replace("\r\n", "\n")
+    finally:
+        kill_group(proc)
+        srv.close()
+    assert proc.returncode == 0 and "apitest: done" in out, out
+    assert "apitest: net: address 10.0.2.15\n" in out, out
+    u = re.search(r"udp bind\(0\) local (\S+):(\d+)\n", out)
+    assert u and u[1] == "0.0.0.0" and int(u[2]) > 0, out
+    assert "apitest: net: udp bind(5353) local 0.0.0.0:5353\n" in out, out
+    assert "apitest: net: udp sendto returned 4\n" in out, out
+    assert "apitest: net: listener local 0.0.0.0:7777 peer 0.0.0.0:0\n" in out, out
+    m = re.search(r"apitest: net: connected local 10\.0\.2\.15:(\d+) peer 10\.0\.2\.2:(\d+)\n", out)
+    assert m and int(m[2]) == peer, out
+    # What the guest sent over the connection is what it printed: its end.
+    assert said == f"local 10.0.2.15:{m[1]}\n".encode(), (said, out)
+    assert int(m[1]) >= 1024
+    n = len(said)
+    assert f"apitest: net: tcp send of {n} bytes returned {n}\n" in out, out
+    a = re.search(r"apitest: net: accepted local 10\.0\.2\.15:7777 peer 10\.0\.2\.2:(\d+)\n", out)
+    assert a, out
+    assert "apitest: net: tcp recv returned 5\n" in out, out

@@ -15,6 +15,9 @@ ZEBU_OPTION_STRING("mode", mode, "mutex | random | walltime | printf | net | non
 static long count = 20000;
 ZEBU_OPTION_INT("count", count, 1, 100000000, "increments per thread for mode=mutex");
 
+static long peer_port = 0;
+ZEBU_OPTION_INT("peer", peer_port, 0, 65535, "mode=net: TCP port on the host (10.0.2.2) to connect to");
+
 static long per_core = 3;
 ZEBU_OPTION_INT("threads", per_core, 1, 16, "threads per core for mode=mutex");
 
@@ -260,6 +263,74 @@ static void check_printf(void)
         zebu_thread_join(zebu_thread_create(printf_on_core, NULL, c, "printf", 0));
 }
 
+/* ---- local addresses ---- */
+
+static const char *ip_str(uint32_t ip, char *buf)
+{
+    zebu_ip4_format(ip, buf, 16);
+    return buf;
+}
+
+static void print_ends(const char *what, struct zebu_tcp *c)
+{
+    uint32_t lip, rip;
+    uint16_t lport, rport;
+    char a[16], b[16];
+    zebu_tcp_local(c, &lip, &lport);
+    zebu_tcp_peer(c, &rip, &rport);
+    printf("apitest: net: %s local %s:%u peer %s:%u\n", what, ip_str(lip, a), lport,
+           ip_str(rip, b), rport);
+}
+
+/* Checks the local ends of sockets; with user networking the host is
+ * 10.0.2.2, and tests/system/test_api.py listens on `peer` there and
+ * connects to this guest's port 7777 once it has read our line. */
+static void check_net(void)
+{
+    char a[16];
+    if (zebu_net_wait_ready(30ull * 1000 * 1000 * 1000) != 0) {
+        printf("apitest: net: no address\n");
+        exit(1);
+    }
+    printf("apitest: net: address %s\n", ip_str(zebu_net_addr(), a));
+    struct zebu_udp *any = zebu_udp_bind(0), *fixed = zebu_udp_bind(5353);
+    uint32_t uip = 1, fip = 1;
+    uint16_t uport = 0, fport = 0;
+    zebu_udp_local(any, &uip, &uport);
+    zebu_udp_local(fixed, &fip, &fport);
+    printf("apitest: net: udp bind(0) local %s:%u\n", ip_str(uip, a), uport);
+    printf("apitest: net: udp bind(5353) local %s:%u\n", ip_str(fip, a), fport);
+    long sent = zebu_udp_sendto(any, 0x0A000202, (uint16_t)peer_port, "ping", 4);
+    printf("apitest: net: udp sendto returned %ld\n", sent);
+
+    struct zebu_tcp *l = zebu_tcp_listen(7777, 4);
+    print_ends("listener", l);
+    struct zebu_tcp *c = zebu_tcp_connect(0x0A000202, (uint16_t)peer_port, 10000000000ull);
+    if (c == NULL) {
+        printf("apitest: net: connect failed: errno %d\n", errno);
+        exit(1);
+    }
+    print_ends("connected", c);
+    uint32_t lip;
+    uint16_t lport;
+    zebu_tcp_local(c, &lip, &lport);
+    char line[64];
+    int n = snprintf(line, sizeof(line), "local %s:%u\n", ip_str(lip, a), lport);
+    long r = zebu_tcp_send(c, line, (size_t)n);
+    printf("apitest: net: tcp send of %d bytes returned %ld\n", n, r);
+    zebu_tcp_close(c);
+
+    struct zebu_tcp *in = zebu_tcp_accept(l);
+    print_ends("accepted", in);
+    char buf[16];
+    long got = zebu_tcp_recv(in, buf, sizeof(buf));
+    printf("apitest: net: tcp recv returned %ld\n", got);
+    zebu_tcp_close(in);
+    zebu_tcp_close(l);
+    zebu_udp_close(any);
+    zebu_udp_close(fixed);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -267,6 +338,8 @@ int main(int argc, char **argv)
     printf("apitest: mode=%s\n", mode);
     if (strcmp(mode, "mutex") == 0)
         check_mutex();
+    else if (strcmp(mode, "net") == 0)
+        check_net();
     else if (strcmp(mode, "printf") == 0)
         check_printf();
     else if (strcmp(mode, "walltime") == 0)
