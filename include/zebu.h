@@ -6,8 +6,15 @@
  * An app is a folder under apps/ with one or more .c files, one of which
  * defines main(). `make APP=name run` links it with the kernel and boots it.
  *
- * Return values follow one rule: 0 is success, a negative errno value is a
- * failure, a positive value is a count. Pointer returns use NULL.
+ * Return values follow one convention:
+ *   - a status call returns int: 0 on success, a negative errno value
+ *     (-EINVAL, -ETIMEDOUT, ...) on failure;
+ *   - a call that moves bytes (zebu_tcp_send, zebu_tcp_recv,
+ *     zebu_udp_sendto, zebu_udp_recvfrom) returns long: the byte count,
+ *     or a negative errno value;
+ *   - a call that returns a pointer returns NULL on failure, and says
+ *     where the reason is (errno, or nothing when memory ran out).
+ * Formatting calls (zebu_ip4_format, snprintf) return int, as C's do.
  */
 #ifndef ZEBU_H
 #define ZEBU_H
@@ -127,9 +134,30 @@ const void *zebu_module(int i, size_t *len, const char **cmdline);
 /* Nanoseconds since the kernel's first instruction (monotonic, all cores). */
 uint64_t zebu_time_ns(void);
 
+/* Wall-clock time: nanoseconds since 1970-01-01 00:00:00 UTC (leap seconds
+ * not counted, as in Unix time). The CMOS RTC is read at the first call
+ * (it counts whole seconds, so the clock may be up to 1 s behind) and the
+ * TSC carries it forward from there, so it never steps back and runs at
+ * zebu_time_ns()'s rate. The RTC is taken to keep UTC (QEMU's default,
+ * -rtc base=utc). 0 when the machine has no readable RTC. */
+uint64_t zebu_wall_time_ns(void);
+
 /* Blocks the calling thread for at least ns nanoseconds (never less); the
  * core runs other threads meanwhile. 0 yields. */
 void zebu_sleep_ns(uint64_t ns);
+
+/* ---- Wall clock and random numbers -------------------------------------*/
+
+/* Random bytes: len of them into buf. Never blocks, never fails. From the
+ * CPU's RDRAND where it has one, else from a ChaCha20 generator seeded from
+ * RDSEED (where present) and TSC timing jitter (zebu_random_source() says
+ * which; QEMU's default TCG CPU has neither instruction, -cpu max both).
+ * Any thread on any core may call it. */
+void zebu_random(void *buf, size_t len);
+/* Where zebu_random's bytes come from: "rdrand", "chacha20 seeded from
+ * rdseed and tsc jitter" or "chacha20 seeded from tsc jitter" (with
+ * " (rdrand failed)" when a broken RDRAND was given up). */
+const char *zebu_random_source(void);
 
 /* ---- Cores --------------------------------------------------------------
  *
@@ -200,6 +228,43 @@ void zebu_event_wait(struct zebu_event *e);
 int zebu_event_wait_timeout(struct zebu_event *e, uint64_t ns);
 /* Frees e; no thread may be waiting on it. */
 void zebu_event_destroy(struct zebu_event *e);
+
+/* ---- Mutexes ------------------------------------------------------------
+ *
+ * A mutex guards data shared between threads, on one core or several. A
+ * thread that finds it held spins briefly when the holder runs on another
+ * core (it may let go within microseconds), then sleeps: its core runs its
+ * other threads meanwhile, and the unlock wakes it wherever it lives. No
+ * fairness is promised (a thread that arrives as the mutex is freed may
+ * take it before a sleeper), but a sleeper is never forgotten.
+ *
+ * A mutex needs no memory of its own and nothing to free: initialise it
+ * with ZEBU_MUTEX_INIT (static or on the stack) or zebu_mutex_init(), and
+ * just stop using it when done (none may hold or wait on it then).
+ *
+ *   static struct zebu_mutex lock = ZEBU_MUTEX_INIT;
+ *   zebu_mutex_lock(&lock);  ... shared data ...  zebu_mutex_unlock(&lock);
+ *
+ * Locking a mutex the calling thread already holds, or unlocking one it
+ * does not hold, is a bug: the VM stops with a report naming the thread.
+ * Holding a mutex across a sleep, a wait or a yield is allowed.
+ */
+struct zebu_mutex {
+    int state;          /* 0 free, 1 held, 2 held and maybe waited for */
+    int owner_core;     /* the holder's core + 1, 0 when free */
+    const void *owner;  /* the holding thread, NULL when free */
+    uint64_t waits;     /* lock calls that found it held and waited (read under m) */
+    uint64_t wait_q[4]; /* the kernel's queue of sleepers; all zero when none */
+};
+#define ZEBU_MUTEX_INIT {0, 0, NULL, 0, {0, 0, 0, 0}}
+void zebu_mutex_init(struct zebu_mutex *m);
+/* Blocks until the calling thread holds m. */
+void zebu_mutex_lock(struct zebu_mutex *m);
+/* Takes m if it is free: 0, or -EBUSY when another thread holds it (never
+ * blocks; the calling thread must not hold it already). */
+int zebu_mutex_trylock(struct zebu_mutex *m);
+/* Lets m go, waking one sleeper if there is one. */
+void zebu_mutex_unlock(struct zebu_mutex *m);
 
 /* ---- Mailboxes ----------------------------------------------------------
  *
@@ -296,10 +361,15 @@ const char *zebu_net_drop_reason(unsigned i, uint64_t *count);
  * ENOBUFS, ENOMEM, EINVAL when not called on core 0). */
 struct zebu_udp *zebu_udp_bind(uint16_t port);
 void zebu_udp_close(struct zebu_udp *u);
-/* Copies len bytes into a datagram to ip:port. 0 or a negative errno. */
-int zebu_udp_sendto(struct zebu_udp *u, uint32_t ip, uint16_t port, const void *data, size_t len);
-/* Blocks for a datagram; copies at most size bytes; returns the count. */
-int zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, uint16_t *port);
+/* Copies len bytes into a datagram to ip:port: len, or a negative errno. */
+long zebu_udp_sendto(struct zebu_udp *u, uint32_t ip, uint16_t port, const void *data, size_t len);
+/* Blocks for a datagram; copies at most size bytes of it (the rest of a
+ * longer one is lost); returns the count copied. */
+long zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, uint16_t *port);
+/* The port u is bound to (the one zebu_udp_bind(0) picked, say) in *port;
+ * *ip is 0: a socket takes datagrams to any local address (zebu_net_addr()
+ * is the interface's). Either pointer may be NULL. */
+void zebu_udp_local(struct zebu_udp *u, uint32_t *ip, uint16_t *port);
 /* Blocks for a datagram and hands over its buffer (zero-copy). */
 struct zebu_buf *zebu_udp_recv_buf(struct zebu_udp *u, uint32_t *ip, uint16_t *port);
 /* Sends b's bytes as a datagram; consumes b whatever the result. */
@@ -397,6 +467,11 @@ enum zebu_tcp_limit {
 int zebu_tcp_set_limit(struct zebu_tcp *c, int which, uint64_t ns);
 /* The peer's address and port. */
 void zebu_tcp_peer(struct zebu_tcp *c, uint32_t *ip, uint16_t *port);
+/* This end's address and port: on a connection the interface address it
+ * uses and its port (the ephemeral one zebu_tcp_connect picked, say); on a
+ * listener 0 (any local address) and the listening port. Either pointer
+ * may be NULL. */
+void zebu_tcp_local(struct zebu_tcp *c, uint32_t *ip, uint16_t *port);
 
 /* "A.B.C.D" <-> host-order address: 0 or -EINVAL; format returns a count. */
 int zebu_ip4_parse(const char *s, uint32_t *ip);

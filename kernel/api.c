@@ -16,6 +16,11 @@
 _Static_assert(sizeof(struct zebu_msg) == sizeof(struct mpsc_node),
                "zebu_msg must be an mpsc_node");
 
+uint64_t zebu_wall_time_ns(void)
+{
+    return time_wall_ns();
+}
+
 void zebu_sleep_ns(uint64_t ns)
 {
     thread_sleep_ns(ns);

@@ -465,9 +465,18 @@ void zebu_udp_close(struct zebu_udp *u)
     free(u);
 }
 
-int zebu_udp_sendto(struct zebu_udp *u, uint32_t ip, uint16_t port, const void *data, size_t len)
+long zebu_udp_sendto(struct zebu_udp *u, uint32_t ip, uint16_t port, const void *data, size_t len)
 {
-    return udp_sendto_copy(u->sock, ip, port, data, len, knet_now_ms());
+    int err = udp_sendto_copy(u->sock, ip, port, data, len, knet_now_ms());
+    return err < 0 ? err : (long)len;
+}
+
+void zebu_udp_local(struct zebu_udp *u, uint32_t *ip, uint16_t *port)
+{
+    if (ip != NULL)
+        *ip = 0; /* sockets are not bound to an address */
+    if (port != NULL)
+        *port = u->sock->port;
 }
 
 struct zebu_buf *zebu_udp_recv_buf(struct zebu_udp *u, uint32_t *ip, uint16_t *port)
@@ -483,7 +492,7 @@ struct zebu_buf *zebu_udp_recv_buf(struct zebu_udp *u, uint32_t *ip, uint16_t *p
     return (struct zebu_buf *)nb;
 }
 
-int zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, uint16_t *port)
+long zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, uint16_t *port)
 {
     struct zebu_buf *b = zebu_udp_recv_buf(u, ip, port);
     size_t len;
@@ -491,7 +500,7 @@ int zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, 
     size_t n = len < size ? len : size;
     memcpy(buf, data, n); /* the slow, copying path */
     zebu_buf_free(b);
-    return (int)n;
+    return (long)n;
 }
 
 int zebu_udp_send_buf(struct zebu_udp *u, uint32_t ip, uint16_t port, struct zebu_buf *b)

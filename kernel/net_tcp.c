@@ -327,3 +327,8 @@ void zebu_tcp_peer(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)
     uint16_t lport;
     tcp_endpoints(z->conn, &lip, &lport, ip, port);
 }
+
+void zebu_tcp_local(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)
+{
+    tcp_endpoints(z->conn, ip, port, NULL, NULL);
+}

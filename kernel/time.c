@@ -16,8 +16,10 @@
  */
 #include "drivers/lapic.h"
 #include "drivers/pit.h"
+#include "drivers/rtc.h"
 #include "kernel/arch/cpu.h"
 #include "kernel/printk.h"
+#include "kernel/spinlock.h"
 #include "kernel/time.h"
 
 static uint64_t tsc_at_entry;
@@ -215,4 +217,38 @@ uint64_t time_tsc_khz(void)
 const char *time_source(void)
 {
     return tsc_source;
+}
+
+/* ---- the wall clock ---- */
+
+static struct spinlock wall_lock;
+static int wall_state;     /* 0 not read yet, 1 read, -1 no RTC (release/acquire) */
+static uint64_t wall_sec;  /* what the RTC said */
+static uint64_t wall_tsc;  /* the TSC when it said it */
+
+/*
+ * The RTC is read once, at the first call rather than at boot: its ~30
+ * port accesses (each an exit under a hypervisor) would otherwise cost
+ * every boot, apps that never ask for the time included. From then on the
+ * TSC carries it forward, as it carries time_ns().
+ */
+uint64_t time_wall_ns(void)
+{
+    int state = __atomic_load_n(&wall_state, __ATOMIC_ACQUIRE);
+    if (state == 0) {
+        uint64_t f = spin_lock_irqsave(&wall_lock);
+        if (wall_state == 0) {
+            int err = rtc_read(&wall_sec, &wall_tsc);
+            if (err == 0)
+                pr_info("time", "wall clock from the RTC: %lu s since the epoch", wall_sec);
+            else
+                pr_warn("time", "no readable RTC: the wall clock reads 0");
+            __atomic_store_n(&wall_state, err == 0 ? 1 : -1, __ATOMIC_RELEASE);
+        }
+        state = wall_state;
+        spin_unlock_irqrestore(&wall_lock, f);
+    }
+    if (state < 0)
+        return 0;
+    return wall_sec * 1000000000ull + time_tsc_to_ns(cpu_rdtsc() - wall_tsc);
 }

@@ -30,6 +30,10 @@ static inline uint64_t time_ns(void)
     return time_since_entry_ns();
 }
 
+/* Nanoseconds since 1970-01-01 00:00:00 UTC: the CMOS RTC, read at the
+ * first call, carried forward by the TSC. 0 when there is no readable RTC. */
+uint64_t time_wall_ns(void);
+
 /* TSC frequency in kHz, and where it came from ("cpuid-15h", "pit", ...). */
 uint64_t time_tsc_khz(void);
 const char *time_source(void);

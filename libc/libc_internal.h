@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define LIBC_INT_MAX    __INT_MAX__
 #define LIBC_LONG_MAX   __LONG_MAX__
@@ -46,5 +47,29 @@ int libc_digit_value(int c);
  */
 const char *libc_scan_digits(const char *s, unsigned base, unsigned long long limit,
                              unsigned long long *value, bool *overflow);
+
+/*
+ * The exact decimal value of a finite double's magnitude (printf_dec.c):
+ * 0.d[0]d[1]..d[n-1] x 10^point, n significant digits with no trailing
+ * zeros; n == 0 is zero. 767 digits is the most a double has (2^-1074's
+ * expansion less its leading zeros). About 1.2 KiB of stack in all.
+ */
+#define LIBC_DEC_DIGITS 770
+struct libc_dec {
+    int n, point;
+    char d[LIBC_DEC_DIGITS];
+};
+void libc_dec_from_double(uint64_t bits, struct libc_dec *x);
+/* Rounds to the first `keep` digits (any int: <= 0 rounds to zero or to a
+ * single 1 one place up), ties to even; strips trailing zeros after. */
+void libc_dec_round(struct libc_dec *x, int keep);
+
+/*
+ * The next variadic argument as a double, returned as its IEEE bits. It is
+ * the one place the printf engine touches an SSE register (printf_sse.c,
+ * built with SSE): only a %f %e %g conversion calls it, and kernel code,
+ * built with -mgeneral-regs-only, cannot pass a double at all.
+ */
+uint64_t libc_va_double_bits(va_list *ap);
 
 #endif /* ZEBU_LIBC_INTERNAL_H */

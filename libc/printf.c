@@ -10,6 +10,9 @@
  *
  * Output matches glibc byte for byte for every supported conversion, flag,
  * width, precision and length combination; the host tests check that.
+ * Doubles come in through libc_va_double_bits() (printf_sse.c, the one
+ * file built with SSE) as their bits; printf_dec.c turns them into exact
+ * decimal digits with integer arithmetic.
  * Processing order for one conversion:
  *   '%' flags width(.precision) length conversion
  * and anything that does not parse as a supported conversion is copied out
@@ -157,6 +160,181 @@ static void format_integer(struct out *o, const struct spec *sp, unsigned long l
     emit(o, p, ndigits);
     if (sp->flags & FLAG_LEFT)
         emit_repeat(o, spaces, pad);
+}
+
+/* ---- floating point: %f %F %e %E %g %G ---- */
+
+/* The sign character a number gets: '-', or '+' / ' ' by flag, or none. */
+static size_t sign_prefix(const struct spec *sp, bool negative, char *out)
+{
+    if (negative)
+        *out = '-';
+    else if (sp->flags & FLAG_PLUS)
+        *out = '+';
+    else if (sp->flags & FLAG_SPACE)
+        *out = ' ';
+    else
+        return 0;
+    return 1;
+}
+
+/* Starts a number of body_len bytes after its sign, padded to the width:
+ * spaces on the left, or zeros after the sign ('0', where zero_ok, and no
+ * '-'); emits those and the sign. Spaces due on the right ('-') are left in
+ * *right_pad for the caller to emit last. */
+static void float_lead(struct out *o, const struct spec *sp, const char *sign, size_t sign_len,
+                       size_t body_len, bool zero_ok, size_t *right_pad)
+{
+    size_t total = sign_len + body_len;
+    size_t pad = sp->width > total ? sp->width - total : 0;
+    size_t nzeros = 0;
+
+    *right_pad = 0;
+    if (sp->flags & FLAG_LEFT)
+        *right_pad = pad;
+    else if ((sp->flags & FLAG_ZERO) && zero_ok)
+        nzeros = pad;
+    else
+        emit_repeat(o, spaces, pad);
+    emit(o, sign, sign_len);
+    emit_repeat(o, zeros, nzeros);
+}
+
+/* inf and nan: never zero-padded (glibc pads them with spaces). */
+static void format_nonfinite(struct out *o, const struct spec *sp, bool negative, bool nan,
+                             bool upper)
+{
+    char sign = 0;
+    size_t sign_len = sign_prefix(sp, negative, &sign), right;
+    const char *text = nan ? (upper ? "NAN" : "nan") : (upper ? "INF" : "inf");
+
+    float_lead(o, sp, &sign, sign_len, 3, false, &right);
+    emit(o, text, 3);
+    emit_repeat(o, spaces, right);
+}
+
+/* x in the style of %f with prec digits after the point. */
+static void format_fixed(struct out *o, const struct spec *sp, char sign, size_t sign_len,
+                         const struct libc_dec *x, int prec)
+{
+    /* Digits before the point: x's first `point` digits, then zeros; a
+     * value below 1 has a single 0. */
+    size_t int_digits = x->n == 0 || x->point <= 0 ? 0 : (size_t)x->point;
+    size_t int_len = int_digits == 0 ? 1 : int_digits;
+    bool dot = prec > 0 || (sp->flags & FLAG_ALT);
+    size_t right;
+
+    float_lead(o, sp, &sign, sign_len, int_len + dot + (size_t)prec, true, &right);
+    if (int_digits == 0) {
+        emit(o, "0", 1);
+    } else {
+        size_t from_x = int_digits < (size_t)x->n ? int_digits : (size_t)x->n;
+        emit(o, x->d, from_x);
+        emit_repeat(o, zeros, int_digits - from_x);
+    }
+    if (dot)
+        emit(o, ".", 1);
+    /* After the point: zeros up to x's first digit, x's digits, zeros. */
+    size_t left = (size_t)prec;
+    size_t lead = x->n == 0 || x->point >= 0 ? 0 : (size_t)-x->point;
+    lead = lead < left ? lead : left;
+    emit_repeat(o, zeros, lead);
+    left -= lead;
+    if (x->n > 0 && x->n > x->point) {
+        size_t start = x->point > 0 ? (size_t)x->point : 0;
+        size_t avail = (size_t)x->n - start;
+        size_t n = avail < left ? avail : left;
+        emit(o, x->d + start, n);
+        left -= n;
+    }
+    emit_repeat(o, zeros, left);
+    emit_repeat(o, spaces, right);
+}
+
+/* x in the style of %e with prec digits after the point. */
+static void format_exponent(struct out *o, const struct spec *sp, char sign, size_t sign_len,
+                            const struct libc_dec *x, int prec, bool upper)
+{
+    int exp10 = x->n == 0 ? 0 : x->point - 1;
+    char tail[8]; /* e+308 at most */
+    size_t tail_len = 0;
+    unsigned mag = exp10 < 0 ? (unsigned)-exp10 : (unsigned)exp10;
+    char digits[4];
+    int nd = 0;
+
+    tail[tail_len++] = upper ? 'E' : 'e';
+    tail[tail_len++] = exp10 < 0 ? '-' : '+';
+    do { /* at least two exponent digits */
+        digits[nd++] = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag != 0 || nd < 2);
+    while (nd > 0)
+        tail[tail_len++] = digits[--nd];
+
+    bool dot = prec > 0 || (sp->flags & FLAG_ALT);
+    size_t right;
+    float_lead(o, sp, &sign, sign_len, 1 + dot + (size_t)prec + tail_len, true, &right);
+    emit(o, x->n == 0 ? "0" : x->d, 1);
+    if (dot)
+        emit(o, ".", 1);
+    size_t after = x->n > 1 ? (size_t)x->n - 1 : 0;
+    after = after < (size_t)prec ? after : (size_t)prec;
+    emit(o, x->d + 1, after);
+    emit_repeat(o, zeros, (size_t)prec - after);
+    emit(o, tail, tail_len);
+    emit_repeat(o, spaces, right);
+}
+
+/*
+ * One double, given as its IEEE bits. The digits are exact and correctly
+ * rounded (printf_dec.c); this lays them out as C says:
+ *   %f: [-]ddd.ddd, precision digits after the point (default 6);
+ *   %e: [-]d.ddde+dd, precision digits after the point;
+ *   %g: P significant digits (precision, 0 taken as 1); with X the
+ *       exponent %e would print, %f style if P > X >= -4, else %e style,
+ *       trailing zeros (and a bare point) removed unless '#'.
+ */
+static void format_double(struct out *o, const struct spec *sp, uint64_t bits)
+{
+    bool negative = bits >> 63;
+    bool upper = sp->conv == 'F' || sp->conv == 'E' || sp->conv == 'G';
+    char conv = (char)(sp->conv | 0x20); /* f e g */
+
+    if (((bits >> 52) & 0x7FF) == 0x7FF) {
+        format_nonfinite(o, sp, negative, (bits & ((1ull << 52) - 1)) != 0, upper);
+        return;
+    }
+    char sign = 0;
+    size_t sign_len = sign_prefix(sp, negative, &sign);
+    int prec = sp->precision < 0 ? 6 : sp->precision;
+    struct libc_dec x;
+    libc_dec_from_double(bits, &x);
+
+    if (conv == 'f') {
+        libc_dec_round(&x, x.point > LIBC_INT_MAX - prec ? LIBC_INT_MAX : x.point + prec);
+        format_fixed(o, sp, sign, sign_len, &x, prec);
+        return;
+    }
+    if (conv == 'e') {
+        libc_dec_round(&x, prec == LIBC_INT_MAX ? prec : prec + 1);
+        format_exponent(o, sp, sign, sign_len, &x, prec, upper);
+        return;
+    }
+    int p = prec == 0 ? 1 : prec;
+    libc_dec_round(&x, p);
+    int exp10 = x.n == 0 ? 0 : x.point - 1;
+    bool alt = sp->flags & FLAG_ALT;
+    if (p > exp10 && exp10 >= -4) {
+        int fprec = p - 1 - exp10;
+        if (!alt) /* the significant digits after the point, no more */
+            fprec = x.n > x.point ? x.n - x.point : 0;
+        format_fixed(o, sp, sign, sign_len, &x, fprec);
+    } else {
+        int eprec = p - 1;
+        if (!alt)
+            eprec = x.n > 1 ? x.n - 1 : 0;
+        format_exponent(o, sp, sign, sign_len, &x, eprec, upper);
+    }
 }
 
 static long long fetch_signed(va_list *ap, enum length len)
@@ -355,6 +533,18 @@ static bool format_one(struct out *o, struct spec *sp, va_list *ap)
     case 'p':
         format_pointer(o, sp, va_arg(*ap, const void *));
         return true;
+    case 'f':
+    case 'F':
+    case 'e':
+    case 'E':
+    case 'g':
+    case 'G':
+        /* double, or l (which C99 allows and ignores); L and ll would be
+         * long double, which is not supported. */
+        if (sp->length != LEN_NONE && sp->length != LEN_L)
+            return false;
+        format_double(o, sp, libc_va_double_bits(ap));
+        return true;
     case '%':
         emit(o, "%", 1); /* C: the whole spec must be "%%"; ignore the rest */
         return true;
@@ -426,12 +616,4 @@ int vsnprintf(char *restrict buf, size_t size, const char *restrict fmt, va_list
     return ret;
 }
 
-int snprintf(char *restrict buf, size_t size, const char *restrict fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    int ret = vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-    return ret;
-}
+/* snprintf is in printf_sse.c with printf (variadic entries built with SSE). */

@@ -55,15 +55,8 @@ int vprintf(const char *restrict fmt, va_list ap)
     return ret;
 }
 
-int printf(const char *restrict fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    int ret = vprintf(fmt, ap);
-    va_end(ap);
-    return ret;
-}
+/* printf itself is in printf_sse.c: a variadic entry that must save the
+ * SSE argument registers. */
 
 int puts(const char *s)
 {

@@ -181,10 +181,29 @@ static inline void *cpu_gs_self(void)
 #define MSR_TSC_DEADLINE   0x6E0
 #define MSR_X2APIC_BASE    0x800
 
+/* RDRAND / RDSEED: 1 with a random value in *v, 0 when the CPU had none
+ * ready (carry clear; the caller retries, see kernel/random.c). Only where
+ * CPUID says the instruction exists. */
+static inline int cpu_rdrand64(uint64_t *v)
+{
+    unsigned char ok;
+    __asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok) : : "cc");
+    return ok;
+}
+
+static inline int cpu_rdseed64(uint64_t *v)
+{
+    unsigned char ok;
+    __asm__ volatile("rdseed %0; setc %1" : "=r"(*v), "=qm"(ok) : : "cc");
+    return ok;
+}
+
 /* CPUID feature bits the kernel asks about. */
 #define CPUID_1_ECX_X2APIC      (1u << 21)
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID_1_ECX_RDRAND     (1u << 30)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_7_EBX_RDSEED     (1u << 18)
 #define CPUID_1_EDX_TSC        (1u << 4)
 #define CPUID_81_EDX_NX        (1u << 20)
 #define CPUID_81_EDX_PAGE1G    (1u << 26)

@@ -77,5 +77,8 @@
 #define libc_format      zt_libc_format
 #define libc_digit_value zt_libc_digit_value
 #define libc_scan_digits zt_libc_scan_digits
+#define libc_dec_from_double zt_libc_dec_from_double
+#define libc_dec_round       zt_libc_dec_round
+#define libc_va_double_bits  zt_libc_va_double_bits
 
 #endif /* ZEBU_TESTS_HOST_LIBC_RENAME_H */
