@@ -395,8 +395,9 @@ int zebu_tcp_send_buf(struct zebu_tcp *c, struct zebu_buf *b);
 /* Zero-copy send of app memory; done may be NULL. 0 or -errno (then done
  * has run, or will not be called when the call could not start: -ENOMEM).
  * It goes in pieces of 64 KiB, each bounded by the send timeout: after
- * -ETIMEDOUT the pieces before went out and the rest did not, so the
- * stream has a gap the peer cannot see: abort the connection. */
+ * -ETIMEDOUT the pieces queued before go out and the rest does not, and
+ * the call does not say how many there were: abort the connection unless
+ * the protocol can tell. */
 int zebu_tcp_send_ref(struct zebu_tcp *c, const void *data, size_t len,
                       void (*done)(void *cookie), void *cookie);
 /* Copying send of all len bytes: len, or -errno. Past the send timeout:

@@ -386,8 +386,9 @@ int zebu_tcp_set_limit(struct zebu_tcp *z, int which, uint64_t ns)
 int zebu_tcp_set_keepalive(struct zebu_tcp *z, uint64_t idle_ns, uint64_t interval_ns,
                            unsigned count)
 {
-    /* RFC 1122 4.2.3.6: the interval defaults to no less than two hours;
-     * Zebu takes Linux's 75 s between probes and 9 of them. */
+    /* RFC 1122 4.2.3.6 sets only the idle time's default (two hours at
+     * least, net/'s); for the probes' interval and count Zebu takes
+     * Linux's 75 s and 9. */
     uint32_t idle = ns_to_ms(idle_ns);
     uint32_t interval = interval_ns == 0 ? 75000 : ns_to_ms(interval_ns);
     tcp_set_keepalive(z->conn, idle_ns != 0, idle, interval, count == 0 ? 9 : count);
