@@ -133,8 +133,8 @@ static void recv_then_echo(struct zebu_tcp *c)
             fail("echo send");
         bytes += len;
     }
-    printf("timeouts: tcp echoed %lu bytes, %ld receive timeouts on the way, end errno %d\n",
-           bytes, idle, errno);
+    printf("timeouts: tcp echoed %lu bytes, %ld receive timeouts on the way, end errno %d\n", bytes,
+           idle, errno);
     zebu_tcp_close(c);
 }
 
@@ -203,8 +203,8 @@ int main(int argc, char **argv)
     if (zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ACCEPT_TIMEOUT, timeout_ns()) != 0 ||
         zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_RECV_TIMEOUT, timeout_ns()) != 0)
         fail("set_limit");
-    zebu_tcp_set_keepalive(l, (uint64_t)keep_idle_ms * 1000000,
-                           (uint64_t)keep_intvl_ms * 1000000, (unsigned)keep_count);
+    zebu_tcp_set_keepalive(l, (uint64_t)keep_idle_ms * 1000000, (uint64_t)keep_intvl_ms * 1000000,
+                           (unsigned)keep_count);
     uint64_t t0 = zebu_time_ns();
     errno = 0;
     struct zebu_tcp *c = zebu_tcp_accept(l);
