@@ -224,7 +224,8 @@ struct zebu_event *zebu_event_create(void);
 void zebu_event_signal(struct zebu_event *e);
 void zebu_event_wait(struct zebu_event *e);
 /* Waits at most ns nanoseconds: 0 when signalled, -ETIMEDOUT otherwise. A
- * signal is never lost to a timeout: it goes to another waiter or is kept. */
+ * signal is never lost to a timeout: it goes to another waiter or is kept.
+ * Waits longer than about 9 years (UINT64_MAX included) end after 9 years. */
 int zebu_event_wait_timeout(struct zebu_event *e, uint64_t ns);
 /* Frees e; no thread may be waiting on it. */
 void zebu_event_destroy(struct zebu_event *e);
@@ -284,6 +285,10 @@ struct zebu_mailbox *zebu_mailbox_create(void);
 void zebu_mailbox_send(struct zebu_mailbox *mb, struct zebu_msg *msg);
 /* Blocks until a message arrives. Only one thread may receive at a time. */
 struct zebu_msg *zebu_mailbox_recv(struct zebu_mailbox *mb);
+/* Waits at most ns nanoseconds for a message: NULL with errno ETIMEDOUT when
+ * none came (0: only what is there already). A message sent after the
+ * timeout is kept for the next receive. */
+struct zebu_msg *zebu_mailbox_recv_timeout(struct zebu_mailbox *mb, uint64_t ns);
 /* A message if one is waiting, else NULL; never blocks. */
 struct zebu_msg *zebu_mailbox_try_recv(struct zebu_mailbox *mb);
 /* Frees mb; it must be empty and nobody may be receiving. */
@@ -304,6 +309,28 @@ void zebu_mailbox_destroy(struct zebu_mailbox *mb);
  * it passes it to zebu_udp_send_buf(), which consumes it (so an echo sends
  * the received bytes back without copying them). zebu_udp_sendto() and
  * zebu_udp_recvfrom() copy: the simple, slower path.
+ *
+ * Timeouts. Every call that can block can be bounded, in one of two ways:
+ * - a call made once takes its timeout as an argument: zebu_net_wait_ready,
+ *   zebu_tcp_connect, zebu_event_wait_timeout, zebu_mailbox_recv_timeout;
+ * - a socket handle has timeouts of its own, like SO_RCVTIMEO/SO_SNDTIMEO,
+ *   for every call on it: zebu_udp_set_timeout(u, ns), and for TCP
+ *   zebu_tcp_set_limit(c, ZEBU_TCP_LIMIT_RECV_TIMEOUT, SEND_TIMEOUT or
+ *   ACCEPT_TIMEOUT, ns), which a listener passes to what it accepts.
+ *   0, the default, waits for ever.
+ * A handle's timeout bounds one wait without progress: a receive or an
+ * accept waits at most ns for something to arrive; a send waits at most ns
+ * while the send buffer takes none of its bytes. The time is the
+ * scheduler's timed wait, not polling: the call returns as soon as its
+ * thread runs after the deadline, never before it.
+ * A timed-out call fails with ETIMEDOUT the way the call reports errors
+ * (NULL with errno, or -ETIMEDOUT) and changes nothing else: the socket
+ * and the connection stay as they were, and what arrives later waits for
+ * the next call. The connection ends only by what ends connections: the
+ * peer, a stall limit (ZEBU_TCP_LIMIT_ZERO_WINDOW), keepalive, or
+ * retransmissions that go unanswered. Those make this call and every later
+ * one fail at once, often with ETIMEDOUT too; zebu_tcp_error() tells the
+ * two apart (0 while the connection is open).
  */
 struct zebu_udp;
 struct zebu_buf;
@@ -347,6 +374,9 @@ struct zebu_net_counters {
     uint64_t device_kicks, device_irqs;
     /* TCP connections aborted by a stall limit (zebu_tcp_set_limit). */
     uint64_t tcp_zero_window_aborts; /* ZEBU_TCP_LIMIT_ZERO_WINDOW */
+    /* TCP keepalive (zebu_tcp_set_keepalive): probes sent, and connections
+     * reset because count probes in a row went unanswered. */
+    uint64_t tcp_keepalive_probes, tcp_keepalive_timeouts;
     /* IPv4 reassembly: heap bytes it holds now for incomplete datagrams, the
      * most it ever held at once, and its limit. */
     uint64_t reasm_bytes, reasm_bytes_max, reasm_bytes_limit;
@@ -364,14 +394,19 @@ void zebu_udp_close(struct zebu_udp *u);
 /* Copies len bytes into a datagram to ip:port: len, or a negative errno. */
 long zebu_udp_sendto(struct zebu_udp *u, uint32_t ip, uint16_t port, const void *data, size_t len);
 /* Blocks for a datagram; copies at most size bytes of it (the rest of a
- * longer one is lost); returns the count copied. */
+ * longer one is lost); returns the count copied, or -ETIMEDOUT past the
+ * socket's timeout. */
 long zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, uint16_t *port);
 /* The port u is bound to (the one zebu_udp_bind(0) picked, say) in *port;
  * *ip is 0: a socket takes datagrams to any local address (zebu_net_addr()
  * is the interface's). Either pointer may be NULL. */
 void zebu_udp_local(struct zebu_udp *u, uint32_t *ip, uint16_t *port);
-/* Blocks for a datagram and hands over its buffer (zero-copy). */
+/* Blocks for a datagram and hands over its buffer (zero-copy); NULL with
+ * errno ETIMEDOUT past the socket's timeout. */
 struct zebu_buf *zebu_udp_recv_buf(struct zebu_udp *u, uint32_t *ip, uint16_t *port);
+/* How long each receive on u waits for a datagram (0: for ever, the
+ * default); from the next receive on. */
+void zebu_udp_set_timeout(struct zebu_udp *u, uint64_t ns);
 /* Sends b's bytes as a datagram; consumes b whatever the result. */
 int zebu_udp_send_buf(struct zebu_udp *u, uint32_t ip, uint16_t port, struct zebu_buf *b);
 /* The bytes of a buffer (valid until it is freed or sent). */
@@ -400,32 +435,44 @@ void zebu_buf_free(struct zebu_buf *b);
  * - zebu_tcp_send() / zebu_tcp_recv() copy: the simple, slower path. The
  *   stack counts every payload byte it copies (copied_bytes).
  * Sends block while the connection's send buffer is full; receives block
- * until data, the end of the stream or an error. A send on a connection
- * that has ended fails with the error that ended it (-ECONNRESET,
- * -ETIMEDOUT...), or -ENOTCONN after a shutdown or an orderly end.
+ * until data, the end of the stream or an error; each at most the
+ * handle's timeout, when it has one ("Timeouts" above). A send on a
+ * connection that has ended fails with the error that ended it
+ * (-ECONNRESET, -ETIMEDOUT...), or -ENOTCONN after a shutdown or an
+ * orderly end.
  */
 struct zebu_tcp;
 
 /* A listener on port with room for backlog connections waiting for
  * accept; NULL with errno (ENODEV, EADDRINUSE, ENOBUFS, ENOMEM, EINVAL). */
 struct zebu_tcp *zebu_tcp_listen(uint16_t port, unsigned backlog);
-/* Blocks for the next established connection (the caller closes it). */
+/* Blocks for the next established connection (the caller closes it); NULL
+ * with errno ETIMEDOUT past the listener's ZEBU_TCP_LIMIT_ACCEPT_TIMEOUT. */
 struct zebu_tcp *zebu_tcp_accept(struct zebu_tcp *listener);
 /* Connects to ip:port; NULL with errno (ECONNREFUSED, ETIMEDOUT,
  * ENETUNREACH, ...) when it fails or takes longer than timeout_ns. */
 struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_ns);
-/* Blocks for received bytes; NULL at the end of the stream (errno 0) or
- * on an error (errno ECONNRESET, ETIMEDOUT, ...). */
+/* Blocks for received bytes; NULL at the end of the stream (errno 0), on
+ * an error (errno ECONNRESET, ETIMEDOUT, ...), or past the receive timeout
+ * (errno ETIMEDOUT, zebu_tcp_error() 0: the connection goes on). */
 struct zebu_buf *zebu_tcp_recv_buf(struct zebu_tcp *c);
-/* Copying receive: bytes copied, 0 at the end of the stream, or -errno. */
+/* Copying receive: bytes copied, 0 at the end of the stream, or -errno
+ * (-ETIMEDOUT past the receive timeout). */
 long zebu_tcp_recv(struct zebu_tcp *c, void *buf, size_t size);
-/* Zero-copy send of b (consumed, whatever the result): 0 or -errno. */
+/* Zero-copy send of b (consumed, whatever the result): 0 or -errno.
+ * -ETIMEDOUT past the send timeout: none of b was queued. */
 int zebu_tcp_send_buf(struct zebu_tcp *c, struct zebu_buf *b);
 /* Zero-copy send of app memory; done may be NULL. 0 or -errno (then done
- * has run, or will not be called when the call could not start: -ENOMEM). */
+ * has run, or will not be called when the call could not start: -ENOMEM).
+ * It goes in pieces of 64 KiB, each bounded by the send timeout: after
+ * -ETIMEDOUT the pieces queued before go out and the rest does not, and
+ * the call does not say how many there were: abort the connection unless
+ * the protocol can tell. */
 int zebu_tcp_send_ref(struct zebu_tcp *c, const void *data, size_t len,
                       void (*done)(void *cookie), void *cookie);
-/* Copying send of all len bytes: len, or -errno. */
+/* Copying send of all len bytes: len, or -errno. Past the send timeout:
+ * the bytes queued until then (fewer than len; the rest was not sent), or
+ * -ETIMEDOUT when there were none. */
 long zebu_tcp_send(struct zebu_tcp *c, const void *data, size_t len);
 /* A transmit buffer of len bytes to fill (zebu_buf_data_mut) and send with
  * zebu_tcp_send_buf; NULL when out of memory. */
@@ -449,22 +496,54 @@ void zebu_tcp_close(struct zebu_tcp *c);
 void zebu_tcp_abort(struct zebu_tcp *c);
 /* Nagle's algorithm is on by default; on=1 sends small segments at once. */
 void zebu_tcp_set_nodelay(struct zebu_tcp *c, int on);
-/* Limits on how long a connection may stall, holding memory without
- * progress. Past one the stack aborts the connection: an RST to the peer,
- * its queued bytes freed, and the app's blocked or next call fails with
+/* Limits on how long something may take, in ns; 0 means none (the
+ * default, but for ZERO_WINDOW). Set on a listener, a limit applies to the
+ * connections it accepts afterwards. Returns 0, or -EINVAL for an unknown
+ * kind (or ACCEPT_TIMEOUT on a connection). Two sorts, which differ in
+ * what happens past the limit:
+ *
+ * Stall limits end the connection. A connection that holds memory without
+ * progress that long is aborted by the stack: an RST to the peer, its
+ * queued bytes freed, and the app's blocked or next call fails with
  * ETIMEDOUT (sends return -ETIMEDOUT, zebu_tcp_recv_buf NULL with errno
- * ETIMEDOUT). The abort is counted (zebu_net_counters). ns is rounded up
- * to whole milliseconds; 0 means no limit. Set on a listener, a limit
- * applies to the connections it accepts afterwards. Returns 0, or -EINVAL
- * for an unknown kind.
+ * ETIMEDOUT), as does every call after it. The abort is counted
+ * (zebu_net_counters). ns is rounded up to whole milliseconds.
  *   ZEBU_TCP_LIMIT_ZERO_WINDOW: the peer keeps its receive window at zero
  *   while data waits for it (queued or in flight), however well it answers
  *   the window probes: a reader that never reads, holding a response.
- *   Default: the tcp.zero_window_ms option (0: none). */
+ *   Default: the tcp.zero_window_ms option (0: none).
+ *
+ * Timeouts end only the call that waits ("Timeouts" above): it fails with
+ * ETIMEDOUT and the connection stays usable. They apply from the next call
+ * on, to the nanosecond.
+ *   ZEBU_TCP_LIMIT_RECV_TIMEOUT: zebu_tcp_recv_buf and zebu_tcp_recv wait
+ *   at most this long for data.
+ *   ZEBU_TCP_LIMIT_SEND_TIMEOUT: the sends wait at most this long while
+ *   the send buffer takes none of their bytes.
+ *   ZEBU_TCP_LIMIT_ACCEPT_TIMEOUT (a listener's own): zebu_tcp_accept waits
+ *   at most this long for a connection. */
 enum zebu_tcp_limit {
     ZEBU_TCP_LIMIT_ZERO_WINDOW = 0,
+    ZEBU_TCP_LIMIT_RECV_TIMEOUT = 1,
+    ZEBU_TCP_LIMIT_SEND_TIMEOUT = 2,
+    ZEBU_TCP_LIMIT_ACCEPT_TIMEOUT = 3,
 };
 int zebu_tcp_set_limit(struct zebu_tcp *c, int which, uint64_t ns);
+/* Keepalive (RFC 1122 4.2.3.6; off by default): once the peer has sent
+ * nothing for idle_ns, probe it every interval_ns (0: 75 s); when count
+ * probes in a row go unanswered (0: 9), the connection ends as a stall
+ * limit ends it (RST, ETIMEDOUT for the app's blocked and later calls),
+ * counted in tcp_keepalive_timeouts. A peer that vanished without a FIN
+ * or RST (powered off, unplugged, forgotten by a NAT) is so found after
+ * idle + interval * count; a peer that is there answers every probe,
+ * however idle the app. idle_ns 0 turns keepalive off. Rounded up to
+ * whole milliseconds. On a listener: for the connections it accepts
+ * afterwards. Returns 0. */
+int zebu_tcp_set_keepalive(struct zebu_tcp *c, uint64_t idle_ns, uint64_t interval_ns,
+                           unsigned count);
+/* 0 while the connection is open (or ended in order: FIN both ways), else
+ * why it ended: -ECONNRESET, -ETIMEDOUT, -ECONNREFUSED, -ENOMEM. */
+int zebu_tcp_error(struct zebu_tcp *c);
 /* The peer's address and port. */
 void zebu_tcp_peer(struct zebu_tcp *c, uint32_t *ip, uint16_t *port);
 /* This end's address and port: on a connection the interface address it

@@ -3,6 +3,7 @@
  * memory statistics: thin wrappers over kernel/sched.h, kernel/mpsc.h and
  * the allocators. (Starting and ending the app is kernel/app.c.)
  */
+#include <errno.h>
 #include <zebu.h>
 
 #include "kernel/arch/cpu.h"
@@ -149,16 +150,31 @@ struct zebu_msg *zebu_mailbox_try_recv(struct zebu_mailbox *mb)
     return (struct zebu_msg *)n;
 }
 
-struct zebu_msg *zebu_mailbox_recv(struct zebu_mailbox *mb)
+/* Each send signals once; a batch can hold several, so some waits return
+ * to an empty queue and loop. None is lost. The deadline bounds the whole
+ * call (kernel/sched.h): a message that comes after it waits for the next
+ * receive, whose wait its signal ends at once. */
+static struct zebu_msg *recv_until(struct zebu_mailbox *mb, uint64_t end)
 {
-    for (;;) {
+    for (int timed_out = 0;; timed_out = event_wait_until(&mb->arrived, end) != 0) {
         struct zebu_msg *m = zebu_mailbox_try_recv(mb);
         if (m != NULL)
             return m;
-        /* Each send signals once; a batch can hold several, so some waits
-         * return to an empty queue and loop. None is lost. */
-        event_wait(&mb->arrived);
+        if (timed_out) {
+            errno = ETIMEDOUT;
+            return NULL;
+        }
     }
+}
+
+struct zebu_msg *zebu_mailbox_recv(struct zebu_mailbox *mb)
+{
+    return recv_until(mb, EVENT_NO_DEADLINE);
+}
+
+struct zebu_msg *zebu_mailbox_recv_timeout(struct zebu_mailbox *mb, uint64_t ns)
+{
+    return recv_until(mb, event_deadline(ns));
 }
 
 void zebu_mailbox_destroy(struct zebu_mailbox *mb)

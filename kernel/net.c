@@ -399,6 +399,8 @@ int zebu_net_counters(struct zebu_net_counters *c)
         .device_kicks = vnet.stats.kicks,
         .device_irqs = vnet.stats.irqs,
         .tcp_zero_window_aborts = stack.tcp.limit_aborts[TCP_LIMIT_ZERO_WINDOW],
+        .tcp_keepalive_probes = stack.tcp.keepalive_probes,
+        .tcp_keepalive_timeouts = stack.tcp.keepalive_timeouts,
         .reasm_bytes = stack.reasm.mem,
         .reasm_bytes_max = stack.reasm.mem_max,
         .reasm_bytes_limit = stack.lim.reasm_mem,
@@ -427,6 +429,7 @@ const char *zebu_net_drop_reason(unsigned i, uint64_t *count)
 struct zebu_udp {
     struct udp_sock *sock;
     struct event readable;
+    uint64_t timeout_ns; /* zebu_udp_set_timeout (0: none) */
 };
 
 static void udp_readable(struct udp_sock *s, void *arg)
@@ -479,12 +482,26 @@ void zebu_udp_local(struct zebu_udp *u, uint32_t *ip, uint16_t *port)
         *port = u->sock->port;
 }
 
+void zebu_udp_set_timeout(struct zebu_udp *u, uint64_t ns)
+{
+    u->timeout_ns = ns;
+}
+
+/* Waits at most the socket's timeout (kernel/sched.h event_wait_until: one
+ * more try once it has passed); a datagram that comes later is queued for
+ * the next call, as any other. */
 struct zebu_buf *zebu_udp_recv_buf(struct zebu_udp *u, uint32_t *ip, uint16_t *port)
 {
     struct udp_endpoint from;
     struct netbuf *nb;
-    while ((nb = udp_recv(u->sock, &from)) == NULL)
-        event_wait(&u->readable);
+    uint64_t end = u->timeout_ns == 0 ? EVENT_NO_DEADLINE : event_deadline(u->timeout_ns);
+    for (int timed_out = 0; (nb = udp_recv(u->sock, &from)) == NULL;
+         timed_out = event_wait_until(&u->readable, end) != 0) {
+        if (timed_out) {
+            errno = ETIMEDOUT;
+            return NULL;
+        }
+    }
     if (ip != NULL)
         *ip = from.ip;
     if (port != NULL)
@@ -495,6 +512,8 @@ struct zebu_buf *zebu_udp_recv_buf(struct zebu_udp *u, uint32_t *ip, uint16_t *p
 long zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, uint16_t *port)
 {
     struct zebu_buf *b = zebu_udp_recv_buf(u, ip, port);
+    if (b == NULL)
+        return -errno;
     size_t len;
     const void *data = zebu_buf_data(b, &len);
     size_t n = len < size ? len : size;

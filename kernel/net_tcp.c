@@ -9,6 +9,12 @@
  * counted, so none is lost between the try and the wait; a spurious wake
  * only costs one more try. After a call that may have armed a timer the
  * network thread is kicked so it does not sleep past it.
+ *
+ * Timeouts (zebu_tcp_set_limit's RECV, SEND and ACCEPT kinds) belong to the
+ * handle, not to net/: a timed-out call leaves the connection as it was.
+ * Each bounds one stretch without progress with a deadline
+ * (kernel/sched.h event_wait_until), tried once more after it passes so
+ * that what arrived with the timeout is not refused.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,10 +27,20 @@
 #include "net/stack.h"
 #include "net/tcp.h"
 
+/* The handle's timeouts, by what waits (0: none). */
+enum { TMO_RECV, TMO_SEND, TMO_ACCEPT, TMO_KINDS };
+
 struct zebu_tcp {
     struct tcp_conn *conn;
     struct event ev;
+    uint64_t timeout_ns[TMO_KINDS];
 };
+
+/* The deadline of a wait of kind k on z's handle, from now. */
+static uint64_t deadline(const struct zebu_tcp *z, int k)
+{
+    return z->timeout_ns[k] == 0 ? EVENT_NO_DEADLINE : event_deadline(z->timeout_ns[k]);
+}
 
 static void tcp_notify(struct tcp_conn *c, unsigned events, void *arg)
 {
@@ -76,18 +92,26 @@ struct zebu_tcp *zebu_tcp_listen(uint16_t port, unsigned backlog)
 
 struct zebu_tcp *zebu_tcp_accept(struct zebu_tcp *listener)
 {
-    for (;;) {
-        struct tcp_conn *c = tcp_accept(listener->conn);
-        if (c != NULL) {
+    uint64_t end = deadline(listener, TMO_ACCEPT);
+    for (int timed_out = 0;; timed_out = event_wait_until(&listener->ev, end) != 0) {
+        struct tcp_conn *c;
+        while ((c = tcp_accept(listener->conn)) != NULL) {
             struct zebu_tcp *z = wrap_conn(c);
-            if (z != NULL)
+            if (z != NULL) {
+                /* Like the stall limits, the listener's receive and send
+                 * timeouts apply to the connections it accepts. */
+                z->timeout_ns[TMO_RECV] = listener->timeout_ns[TMO_RECV];
+                z->timeout_ns[TMO_SEND] = listener->timeout_ns[TMO_SEND];
                 return z;
+            }
             tcp_abort(c, knet_now_ms()); /* no memory for the handle: refuse it */
             knet_note_accept_nomem();
             knet_kick();
-            continue;
         }
-        event_wait(&listener->ev);
+        if (timed_out) {
+            errno = ETIMEDOUT;
+            return NULL;
+        }
     }
 }
 
@@ -129,7 +153,8 @@ struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_n
 
 struct zebu_buf *zebu_tcp_recv_buf(struct zebu_tcp *z)
 {
-    for (;;) {
+    uint64_t end = deadline(z, TMO_RECV);
+    for (int timed_out = 0;; timed_out = event_wait_until(&z->ev, end) != 0) {
         struct netbuf *nb = tcp_recv(z->conn, knet_now_ms());
         if (nb != NULL) {
             knet_kick();
@@ -140,19 +165,24 @@ struct zebu_buf *zebu_tcp_recv_buf(struct zebu_tcp *z)
             errno = -err;
             return NULL;
         }
-        event_wait(&z->ev);
+        if (timed_out) {
+            errno = ETIMEDOUT;
+            return NULL;
+        }
     }
 }
 
 long zebu_tcp_recv(struct zebu_tcp *z, void *buf, size_t size)
 {
-    for (;;) {
+    uint64_t end = deadline(z, TMO_RECV);
+    for (int timed_out = 0;; timed_out = event_wait_until(&z->ev, end) != 0) {
         long n = tcp_recv_copy(z->conn, buf, size, knet_now_ms());
         if (n != -EAGAIN) {
             knet_kick();
             return n;
         }
-        event_wait(&z->ev);
+        if (timed_out)
+            return -ETIMEDOUT;
     }
 }
 
@@ -163,11 +193,15 @@ static long send_error(struct zebu_tcp *z, long err)
     return err == -ENOTCONN && tcp_error(z->conn) != 0 ? tcp_error(z->conn) : err;
 }
 
-/* Queue nb (consumed), waiting for room while the send buffer is full. */
+/* Queue nb (consumed), waiting for room while the send buffer is full:
+ * at most the send timeout, after which none of nb was queued. */
 static int send_chain(struct zebu_tcp *z, struct netbuf *nb)
 {
-    for (;;) {
+    uint64_t end = deadline(z, TMO_SEND);
+    for (int timed_out = 0;; timed_out = event_wait_until(&z->ev, end) != 0) {
         int err = tcp_send(z->conn, nb, knet_now_ms());
+        if (err == -EAGAIN && timed_out)
+            err = -ETIMEDOUT;
         if (err != -EAGAIN) {
             if (err != 0)
                 nbuf_put(nb);
@@ -175,7 +209,6 @@ static int send_chain(struct zebu_tcp *z, struct netbuf *nb)
             knet_kick();
             return err;
         }
-        event_wait(&z->ev);
     }
 }
 
@@ -232,10 +265,15 @@ int zebu_tcp_send_ref(struct zebu_tcp *z, const void *data, size_t len,
     return err;
 }
 
+/* The send timeout counts from the last progress: a peer that takes the
+ * bytes slowly is not cut off, one that takes none for the timeout is.
+ * What was queued before then goes out; the count says how much. */
 long zebu_tcp_send(struct zebu_tcp *z, const void *data, size_t len)
 {
     const uint8_t *p = data;
     size_t left = len;
+    uint64_t end = deadline(z, TMO_SEND);
+    int timed_out = 0;
     while (left > 0) {
         long n = tcp_send_copy(z->conn, p, left, knet_now_ms());
         if (n < 0)
@@ -243,8 +281,14 @@ long zebu_tcp_send(struct zebu_tcp *z, const void *data, size_t len)
         knet_kick();
         p += n;
         left -= (size_t)n;
-        if (n == 0)
-            event_wait(&z->ev);
+        if (n > 0) {
+            end = deadline(z, TMO_SEND);
+            timed_out = 0;
+        } else if (timed_out) {
+            return left < len ? (long)(len - left) : -ETIMEDOUT;
+        } else {
+            timed_out = event_wait_until(&z->ev, end) != 0;
+        }
     }
     return (long)len;
 }
@@ -308,17 +352,53 @@ void zebu_tcp_set_nodelay(struct zebu_tcp *z, int on)
     tcp_set_nodelay(z->conn, on);
 }
 
-_Static_assert((int)ZEBU_TCP_LIMIT_ZERO_WINDOW == (int)TCP_LIMIT_ZERO_WINDOW,
-               "zebu.h and net/tcp.h number the limits alike");
+/* ns in whole milliseconds, rounded up, at most UINT32_MAX. */
+static uint32_t ns_to_ms(uint64_t ns)
+{
+    uint64_t ms = ns / 1000000 + (ns % 1000000 != 0);
+    return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
 
 int zebu_tcp_set_limit(struct zebu_tcp *z, int which, uint64_t ns)
 {
-    if (which < 0)
+    switch (which) {
+    case ZEBU_TCP_LIMIT_RECV_TIMEOUT:
+        z->timeout_ns[TMO_RECV] = ns;
+        return 0; /* from the next call on: a blocked one belongs to another thread */
+    case ZEBU_TCP_LIMIT_SEND_TIMEOUT:
+        z->timeout_ns[TMO_SEND] = ns;
+        return 0;
+    case ZEBU_TCP_LIMIT_ACCEPT_TIMEOUT:
+        if (tcp_get_state(z->conn) != TCP_LISTEN)
+            return -EINVAL;
+        z->timeout_ns[TMO_ACCEPT] = ns;
+        return 0;
+    case ZEBU_TCP_LIMIT_ZERO_WINDOW: {
+        int err = tcp_set_limit(z->conn, TCP_LIMIT_ZERO_WINDOW, ns_to_ms(ns));
+        knet_kick(); /* the limit may end a stall sooner than the thread's next wake */
+        return err;
+    }
+    default:
         return -EINVAL;
-    uint64_t ms = ns / 1000000 + (ns % 1000000 != 0);
-    int err = tcp_set_limit(z->conn, (unsigned)which, ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms);
-    knet_kick(); /* the limit may end a stall sooner than the thread's next wake */
-    return err;
+    }
+}
+
+int zebu_tcp_set_keepalive(struct zebu_tcp *z, uint64_t idle_ns, uint64_t interval_ns,
+                           unsigned count)
+{
+    /* RFC 1122 4.2.3.6 sets only the idle time's default (two hours at
+     * least, net/'s); for the probes' interval and count Zebu takes
+     * Linux's 75 s and 9. */
+    uint32_t idle = ns_to_ms(idle_ns);
+    uint32_t interval = interval_ns == 0 ? 75000 : ns_to_ms(interval_ns);
+    tcp_set_keepalive(z->conn, idle_ns != 0, idle, interval, count == 0 ? 9 : count);
+    knet_kick(); /* the first probe may be due before the network thread wakes */
+    return 0;
+}
+
+int zebu_tcp_error(struct zebu_tcp *z)
+{
+    return tcp_error(z->conn);
 }
 
 void zebu_tcp_peer(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)

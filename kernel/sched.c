@@ -250,9 +250,16 @@ static void timer_arm(struct cpu *c)
     }
 }
 
+/* The longest wait the timer list takes: about 9 years. Longer ones end
+ * then; converting more to TSC cycles could overflow and wrap around to a
+ * wake-up in the past (UINT64_MAX meant "for ever" would time out at once). */
+#define TIMER_MAX_NS (1ull << 58)
+
 /* Interrupts off: puts the current thread on this core's timer list. */
 static void timer_insert(struct cpu *c, struct thread *t, uint64_t ns)
 {
+    if (ns > TIMER_MAX_NS)
+        ns = TIMER_MAX_NS;
     t->wake_tsc = cpu_rdtsc() + time_ns_to_tsc(ns) + 1;
     struct thread **p = &c->timers;
     while (*p != NULL && (*p)->wake_tsc <= t->wake_tsc)
@@ -437,6 +444,22 @@ int event_wait_timeout(struct event *e, uint64_t ns)
     __atomic_store_n(&self->wait_token, 0, __ATOMIC_RELEASE);
     irq_restore(f);
     return timed_out ? -ETIMEDOUT : 0;
+}
+
+int event_wait_until(struct event *e, uint64_t deadline)
+{
+    if (deadline == EVENT_NO_DEADLINE) {
+        event_wait(e);
+        return 0;
+    }
+    uint64_t now = time_ns();
+    return now >= deadline ? -ETIMEDOUT : event_wait_timeout(e, deadline - now);
+}
+
+uint64_t event_deadline(uint64_t ns)
+{
+    uint64_t now = time_ns();
+    return ns >= EVENT_NO_DEADLINE - now ? EVENT_NO_DEADLINE - 1 : now + ns;
 }
 
 void event_wait(struct event *e)

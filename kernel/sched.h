@@ -89,6 +89,29 @@ void event_wait(struct event *e);
  * signalled, -ETIMEDOUT when the time ran out first. */
 int event_wait_timeout(struct event *e, uint64_t ns);
 
+/*
+ * A blocking call that loops (try, wait, try again) bounds the whole call
+ * with a deadline on the time_ns() clock rather than each wait, so that a
+ * wake that finds nothing (a stale signal) does not restart the clock:
+ *
+ *     uint64_t end = event_deadline(ns);
+ *     for (int timed_out = 0;; timed_out = event_wait_until(e, end) != 0) {
+ *         if (try())
+ *             return ok;
+ *         if (timed_out)
+ *             return -ETIMEDOUT;  // tried once more after the time ran out
+ *     }
+ *
+ * EVENT_NO_DEADLINE waits for ever. A timed-out wait leaves nothing behind
+ * (no waiter on e, no timer): a later signal is kept for the next wait.
+ */
+#define EVENT_NO_DEADLINE UINT64_MAX
+/* time_ns() + ns, short of EVENT_NO_DEADLINE however large ns is. */
+uint64_t event_deadline(uint64_t ns);
+/* event_wait_timeout until deadline: 0 when signalled, -ETIMEDOUT when the
+ * deadline passed first (at once when it already has). */
+int event_wait_until(struct event *e, uint64_t deadline);
+
 /* Makes t runnable on its own core (any core may call). */
 void sched_wake(struct thread *t);
 

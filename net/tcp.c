@@ -876,6 +876,13 @@ int tcp_format_counters(const struct net_stack *st, char *buf, size_t size)
         return m;
     n += m;
     m = snprintf((size_t)n < size ? buf + n : NULL, (size_t)n < size ? size - (size_t)n : 0,
+                 "tcp keepalive: probes %llu, timed out %llu\n",
+                 (unsigned long long)st->tcp.keepalive_probes,
+                 (unsigned long long)st->tcp.keepalive_timeouts);
+    if (m < 0)
+        return m;
+    n += m;
+    m = snprintf((size_t)n < size ? buf + n : NULL, (size_t)n < size ? size - (size_t)n : 0,
                  "tcp syn cookies: sent %llu, accepted %llu, rejected %llu\n",
                  (unsigned long long)st->tcp.syncookies_sent,
                  (unsigned long long)st->tcp.syncookies_accepted,

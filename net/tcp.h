@@ -183,8 +183,10 @@ void tcp_set_notify(struct tcp_conn *c, tcp_notify_fn fn, void *arg);
 /* Nagle is on by default; on != 0 turns it off (TCP_NODELAY). */
 void tcp_set_nodelay(struct tcp_conn *c, int on);
 /* Keepalive (off by default): after idle_ms without traffic, probe every
- * intvl_ms, reset with -ETIMEDOUT after count unanswered probes. 0 values
- * keep the defaults (2 h, 75 s, 9). */
+ * intvl_ms, reset with -ETIMEDOUT after count unanswered probes (counted in
+ * tcp_table keepalive_timeouts). 0 values keep the current ones (at first
+ * the defaults: 2 h, 75 s, 9). On a listener: inherited by the connections
+ * whose SYN comes afterwards. */
 void tcp_set_keepalive(struct tcp_conn *c, int on, uint32_t idle_ms, uint32_t intvl_ms,
                        unsigned count);
 
@@ -300,6 +302,9 @@ struct tcp_table {
      * the header, and options ignored for a length wrong for their kind. */
     uint64_t opt_len_cut, opt_len_bad;
     uint64_t limit_aborts[TCP_LIMITS]; /* connections aborted by a tcp_set_limit limit, by kind */
+    /* Keepalive (tcp_set_keepalive): probes sent, and connections reset
+     * after keep_count of them went unanswered (also in conns_timed_out). */
+    uint64_t keepalive_probes, keepalive_timeouts;
     /* Data segments by payload size (enum tcp_size_class): sent (a TSO
      * frame counts once, by its whole payload) and received. */
     uint64_t segs_out_by_size[TCP_SIZE_CLASSES], segs_in_by_size[TCP_SIZE_CLASSES];

@@ -196,11 +196,13 @@ static void keepalive_expired(struct tcp_conn *c, uint64_t now_ms)
     if (c->keep_probes >= c->keep_count) {
         tcp_send_rst_conn(c, now_ms);
         c->st->tcp.conns_timed_out++;
+        c->st->tcp.keepalive_timeouts++;
         tcp_terminate(c, -ETIMEDOUT);
         return;
     }
     c->keep_probes++;
     c->stats.keepalive_probes++;
+    c->st->tcp.keepalive_probes++;
     tcp_send_probe(c, now_ms);
     c->keep_at = now_ms + c->keep_intvl;
 }

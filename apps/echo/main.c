@@ -1,7 +1,9 @@
 /*
  * apps/echo — a TCP echo server (port 7 by default), zero-copy: every
  * received buffer is sent back as it is, the device's receive buffer
- * itself, and freed by the stack once the peer has acknowledged it.
+ * itself, and freed by the stack once the peer has acknowledged it. A
+ * client that sends nothing, or takes none of its echo, for idle_ms is
+ * closed, so that it does not keep a thread and its stack for good.
  *     make APP=echo run        (then: nc localhost 8007)
  */
 #include <zebu.h>
@@ -10,20 +12,31 @@ static long port = 7;
 ZEBU_OPTION_INT("port", port, 1, 65535, "TCP port to echo on");
 static long limit;
 ZEBU_OPTION_INT("limit", limit, 0, 100000000, "exit after this many connections (0: never)");
+static long idle_ms = 60000;
+ZEBU_OPTION_INT("idle_ms", idle_ms, 0, 86400000,
+                "close a client that sends nothing, or takes none of its echo, this long "
+                "(ms; 0: never)");
 
-static volatile long active, finished;
+static volatile long active, finished, idle_closed;
 static volatile uint64_t echoed_bytes;
 
 static void *serve(void *arg)
 {
     struct zebu_tcp *c = arg;
     struct zebu_buf *b;
+    int err = 0;
     while ((b = zebu_tcp_recv_buf(c)) != NULL) {
         size_t len;
         zebu_buf_data(b, &len);
-        if (zebu_tcp_send_buf(c, b) != 0)
+        if ((err = zebu_tcp_send_buf(c, b)) != 0)
             break;
         echoed_bytes += len;
+    }
+    if (b == NULL)
+        err = -errno;
+    if (err == -ETIMEDOUT && zebu_tcp_error(c) == 0) { /* our timeout, not a dead connection */
+        idle_closed++;
+        printf("echo: client idle for %ld ms: closed\n", idle_ms);
     }
     zebu_tcp_close(c);
     active--;
@@ -46,6 +59,10 @@ int main(int argc, char **argv)
     }
     char addr[16];
     zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
+    if (idle_ms > 0) { /* the listener passes both to every connection */
+        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_RECV_TIMEOUT, (uint64_t)idle_ms * 1000000);
+        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_SEND_TIMEOUT, (uint64_t)idle_ms * 1000000);
+    }
     printf("echo: listening on %s:%ld\n", addr, port);
     for (long n = 0; limit == 0 || n < limit; n++) {
         struct zebu_tcp *c = zebu_tcp_accept(l);
@@ -60,8 +77,8 @@ int main(int argc, char **argv)
     }
     while (active > 0)
         zebu_sleep_ns(10 * 1000 * 1000);
-    printf("echo: %ld connections, %llu bytes echoed\n", finished,
-           (unsigned long long)echoed_bytes);
+    printf("echo: %ld connections, %llu bytes echoed, %ld closed idle\n", finished,
+           (unsigned long long)echoed_bytes, idle_closed);
     zebu_net_print_counters();
     return 0;
 }

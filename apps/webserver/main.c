@@ -27,6 +27,10 @@ static long zero_window_ms = 60000;
 ZEBU_OPTION_INT("zero_window_ms", zero_window_ms, 0, 86400000,
                 "reset a connection whose client keeps its receive window shut this long while "
                 "a response waits (ms; 0: the kernel's tcp.zero_window_ms applies)");
+/* A client that sends no request keeps its thread and stack: close it. */
+static long idle_ms = 60000;
+ZEBU_OPTION_INT("idle_ms", idle_ms, 0, 86400000,
+                "close a connection that sends nothing this long (ms; 0: never)");
 
 /* A connection's whole state (struct conn, ~18 KiB with its request buffer)
  * lives on its thread's stack: with the guard page, one 32 KiB block per
@@ -258,6 +262,8 @@ int main(int argc, char **argv)
     }
     if (zero_window_ms > 0) /* inherited by every connection accepted */
         zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ZERO_WINDOW, (uint64_t)zero_window_ms * 1000000);
+    /* Every connection's zebu_tcp_recv_buf then ends, NULL, after idle_ms. */
+    zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_RECV_TIMEOUT, (uint64_t)idle_ms * 1000000);
     char addr[16];
     zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
     printf("webserver: serving %u files on http://%s:%ld/\n", (unsigned)site.count, addr, port);

@@ -199,6 +199,8 @@ uint32_t tc_ack_flights(struct tc *t, int rounds);
 /* SYN cookies: what "sent", "accepted" or "rejected". */
 #define TC_COOKIES(t, what) TC_COUNTER(t, "tcp syn cookies:", what)
 #define TC_ZW_ABORTS(t)     TC_COUNTER(t, "tcp stall limits:", "zero-window aborts")
+/* Keepalive: what "probes" or "timed out". */
+#define TC_KEEPALIVE(t, what) TC_COUNTER(t, "tcp keepalive:", what)
 /* Malformed options, the segment kept: lists cut short, options of a
  * wrong length. */
 #define TC_OPTS_CUT(t) TC_COUNTER(t, "tcp options, segment kept:", "lists cut short")

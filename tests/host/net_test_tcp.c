@@ -863,7 +863,60 @@ TEST(net_tcp_keepalive_probes_then_times_out)
     CHECK(tc_out(&t, &o) && (o.flags & F_RST));
     CHECK_INT_EQ(tcp_error(t.c), -ETIMEDOUT);
     CHECK_UINT_EQ(tcp_stats(t.c)->keepalive_probes, 4);
+    /* Stack-wide: every probe, and the one connection they ended. */
+    CHECK_UINT_EQ(TC_KEEPALIVE(&t, "probes"), 4);
+    CHECK_UINT_EQ(TC_KEEPALIVE(&t, "timed out"), 1);
+    CHECK_UINT_EQ(TC_COUNTER(&t, "tcp: ", "timed out"), 1);
     tc_done(&t);
+}
+
+/* Keepalive set on a listener (as zebu_tcp_set_keepalive does) reaches the
+ * connection it accepts: idle, then count probes interval apart, then the
+ * RST and -ETIMEDOUT, idle + interval * count after the peer went silent. A
+ * listener without keepalive leaves its connections silent however long
+ * they idle (RFC 1122 4.2.3.6: off by default). */
+TEST(net_tcp_keepalive_set_on_a_listener_is_inherited)
+{
+    for (int on = 0; on <= 1; on++) {
+        struct tc t;
+        struct so o;
+
+        tc_listen(&t);
+        if (on)
+            tcp_set_keepalive(t.l, 1, 2000, 300, 2);
+        tc_in(&t, (struct sg){.flags = F_SYN, .seq = 5000, .wnd = 65535, .mss = 1460});
+        CHECK(tc_out(&t, &o) && o.flags == (F_SYN | F_ACK));
+        t.iss = o.seq;
+        t.pseq = 5001;
+        tc_accept_handshake(&t);
+        if (!on) {
+            tc_adv(&t, 3 * 3600 * 1000);
+            CHECK_UINT_EQ(tc_count_out(&t.h), 0);
+            CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+            CHECK_UINT_EQ(TC_KEEPALIVE(&t, "probes"), 0);
+            tc_done(&t);
+            continue;
+        }
+        uint64_t silent = t.h.now; /* the handshake's ACK was the last word */
+        tc_adv(&t, 1999);
+        CHECK_UINT_EQ(tc_count_out(&t.h), 0);
+        tc_adv(&t, 1);
+        CHECK(tc_out(&t, &o) && o.seq == t.iss && o.len == 0 && !(o.flags & F_RST));
+        tc_adv(&t, 300);
+        CHECK(tc_out(&t, &o) && o.seq == t.iss && !(o.flags & F_RST));
+        CHECK_INT_EQ(tcp_get_state(t.c), TCP_ESTABLISHED);
+        tc_adv(&t, 299);
+        CHECK_UINT_EQ(tc_count_out(&t.h), 0);
+        tc_adv(&t, 1);
+        CHECK(tc_out(&t, &o) && (o.flags & F_RST));
+        CHECK_UINT_EQ(t.h.now - silent, 2000 + 300 * 2);
+        CHECK_INT_EQ(tcp_get_state(t.c), TCP_CLOSED);
+        CHECK_INT_EQ(tcp_error(t.c), -ETIMEDOUT);
+        CHECK(t.events & TCP_EV_CLOSED);
+        CHECK_UINT_EQ(TC_KEEPALIVE(&t, "probes"), 2);
+        CHECK_UINT_EQ(TC_KEEPALIVE(&t, "timed out"), 1);
+        tc_done(&t);
+    }
 }
 
 /* ---- zero-window stall limit --------------------------------------------------- */

@@ -1,4 +1,5 @@
 """Every core runs: -smp 1, 2, 4 and 8 under TCG."""
+import functools
 import re
 
 import pytest
@@ -120,9 +121,16 @@ def test_without_acpi_the_mp_tables_are_used():
     assert "ktest: core 0: APIC id 0, thread ran on core 0" in b.output
 
 
+@functools.lru_cache(maxsize=None)
+def events_run(smp):
+    """mode=events (timed event waits, then mailbox receives with timeouts),
+    booted once per core count for the tests that read it."""
+    return run(smp, "events", "count=3000")
+
+
 @pytest.mark.parametrize("smp", [1, 2])
 def test_timed_waits_time_out_and_never_lose_a_signal(smp):
-    b = run(smp, "events", "count=3000")
+    b = events_run(smp)
     assert b.status == 0, b.output
     m = re.search(r"unsignalled wait returned (-?\d+) after (\d+) us", b.output)
     assert m and int(m[1]) == -110 and int(m[2]) >= 20000  # -ETIMEDOUT, not early
@@ -131,3 +139,25 @@ def test_timed_waits_time_out_and_never_lose_a_signal(smp):
     assert m, b.output
     assert m[1] == m[2] == "3000" and m[4] == "none"
     assert int(m[3]) > 0  # the race with timeouts really happened
+    # Timeouts too large to convert (UINT64_MAX...) wait for ever rather
+    # than wrap around to a wake-up in the past: the signal 20 ms later ends
+    # each of them.
+    huge = re.findall(r"wait of (0x[0-9a-f]+) ns returned (-?\d+) after (\d+) us", b.output)
+    assert len(huge) == 3, b.output
+    for ns, r, us in huge:
+        assert int(r) == 0 and int(us) >= 20000, (ns, r, us)
+
+
+@pytest.mark.parametrize("smp", [1, 2])
+def test_mailbox_receive_times_out_and_never_loses_a_message(smp):
+    b = events_run(smp)
+    assert b.status == 0, b.output
+    m = re.search(r"mailbox: empty receive returned (\S+) errno (\d+) after (\d+) us", b.output)
+    assert m and m[1] == "NULL" and int(m[2]) == 110, b.output  # ETIMEDOUT
+    assert 20000 <= int(m[3]) < 20000 + 200000, m[0]  # not early, not much late
+    assert "mailbox: receive with no time returned NULL" in b.output
+    m = re.search(r"mailbox: (\d+) messages sent, (\d+) received, (\d+) out of order, "
+                  r"(\d+) timed out, left over (\S+)", b.output)
+    assert m, b.output
+    assert m[1] == m[2] == "3000" and m[3] == "0" and m[5] == "none", m[0]
+    assert int(m[4]) > 0  # the race with timeouts really happened

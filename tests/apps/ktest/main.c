@@ -287,6 +287,8 @@ static void *signal_loop(void *arg)
     return NULL;
 }
 
+static void *signal_late(void *arg);
+
 static void events(void)
 {
     struct zebu_event *ev = zebu_event_create();
@@ -310,7 +312,86 @@ static void events(void)
     r = zebu_event_wait_timeout(ev, 1000000); /* nothing left over */
     printf("ktest: events: %lu signals sent, %lu waits woken by them, %lu timed out, "
            "left over %s\n", s.sent, woken, timeouts, r == 0 ? "1+" : "none");
+    /* Timeouts too long to mean anything but "for ever" must not wrap
+     * around to a wake-up in the past: each wait here ends by the signal
+     * another core sends 20 ms later. */
+    static const uint64_t huge[] = {UINT64_MAX, 1ull << 63, (1ull << 62) + 12345};
+    for (unsigned i = 0; i < 3; i++) {
+        struct signaller late = {ev, 1, 0};
+        t = zebu_thread_create(signal_late, &late, zebu_core_count() - 1, "late", 0);
+        t0 = zebu_time_ns();
+        r = zebu_event_wait_timeout(ev, huge[i]);
+        printf("ktest: events: wait of %#lx ns returned %d after %lu us\n", huge[i], r,
+               (zebu_time_ns() - t0) / 1000);
+        zebu_thread_join(t);
+    }
     zebu_event_destroy(ev);
+}
+
+static void *signal_late(void *arg)
+{
+    struct signaller *s = arg;
+    zebu_sleep_ns(20 * 1000 * 1000);
+    zebu_event_signal(s->ev);
+    s->sent++;
+    return NULL;
+}
+
+/* Sends s->rounds numbered messages, 0-200 us apart. */
+struct mail_sender {
+    struct zebu_mailbox *mb;
+    struct ping *pool;
+    long rounds;
+};
+
+static void *mail_loop(void *arg)
+{
+    struct mail_sender *s = arg;
+    uint32_t rng = 4242;
+    for (long i = 0; i < s->rounds; i++) {
+        zebu_sleep_ns(xorshift(&rng) % 200000);
+        s->pool[i].seq = (uint64_t)i;
+        zebu_mailbox_send(s->mb, &s->pool[i].msg);
+    }
+    return NULL;
+}
+
+/* zebu_mailbox_recv_timeout: an empty mailbox times out after the time
+ * asked, not before; then messages from another core race against short
+ * timeouts, and each must arrive once, in order, none lost to a timeout. */
+static void mailbox_timeouts(void)
+{
+    struct zebu_mailbox *mb = zebu_mailbox_create();
+    uint64_t t0 = zebu_time_ns();
+    struct zebu_msg *m = zebu_mailbox_recv_timeout(mb, 20 * 1000 * 1000);
+    printf("ktest: mailbox: empty receive returned %s errno %d after %lu us\n",
+           m == NULL ? "NULL" : "a message", errno, (zebu_time_ns() - t0) / 1000);
+    t0 = zebu_time_ns();
+    m = zebu_mailbox_recv_timeout(mb, 0);
+    printf("ktest: mailbox: receive with no time returned %s after %lu us\n",
+           m == NULL ? "NULL" : "a message", (zebu_time_ns() - t0) / 1000);
+    struct mail_sender s = {mb, calloc((size_t)count, sizeof(struct ping)), count};
+    if (s.pool == NULL)
+        exit(1);
+    struct zebu_thread *t = zebu_thread_create(mail_loop, &s, zebu_core_count() - 1, "mailer", 0);
+    uint64_t got = 0, timeouts = 0, order = 0;
+    uint32_t rng = 99;
+    while (got < (uint64_t)count) {
+        m = zebu_mailbox_recv_timeout(mb, 1000 + xorshift(&rng) % 150000);
+        if (m == NULL) {
+            timeouts += errno == ETIMEDOUT;
+            continue;
+        }
+        if (ZEBU_MSG_CONTAINER(m, struct ping, msg)->seq != got)
+            order++;
+        got++;
+    }
+    zebu_thread_join(t);
+    m = zebu_mailbox_recv_timeout(mb, 1000000);
+    printf("ktest: mailbox: %ld messages sent, %lu received, %lu out of order, %lu timed out, "
+           "left over %s\n", count, got, order, timeouts, m != NULL ? "1+" : "none");
+    free(s.pool);
+    zebu_mailbox_destroy(mb);
 }
 
 static void sleeps(void)
@@ -410,8 +491,10 @@ __attribute__((noinline)) static void fault_dispatch(const char *m)
         heap();
     else if (strcmp(m, "bench") == 0)
         bench();
-    else if (strcmp(m, "events") == 0)
+    else if (strcmp(m, "events") == 0) {
         events();
+        mailbox_timeouts();
+    }
     else if (strcmp(m, "spin") == 0)
         for (;;)
             __asm__ volatile("" ::: "memory"); /* until the test ends the VM */
