@@ -109,7 +109,7 @@ KERNEL_OBJS := $(KERNEL_C:%.c=$(KOBJ)/%.o) $(KERNEL_ASM:%.asm=$(KOBJ)/%.o) \
 # refers to knet_start weakly. So an app that calls no network function
 # carries none of it (hello: ~35 KiB smaller), and an app that does gets
 # all it needs through its calls (kernel/net.h).
-NET_OBJS    := $(filter $(KOBJ)/net/%.o $(KOBJ)/kernel/net.o $(KOBJ)/kernel/net_tcp.o,$(KERNEL_OBJS))
+NET_OBJS    := $(filter $(KOBJ)/net/%.o $(KOBJ)/kernel/net.o $(KOBJ)/kernel/net_api.o,$(KERNEL_OBJS))
 CORE_OBJS   := $(filter-out $(NET_OBJS),$(KERNEL_OBJS))
 NET_LIB     := $(KOBJ)/libzebunet.a
 

@@ -302,7 +302,10 @@ void zebu_mailbox_destroy(struct zebu_mailbox *mb);
  * The first virtio-net device comes up at boot: with ip=A.B.C.D/N (and
  * gw=, dns=) on the command line it takes that address, else it asks DHCP.
  * Addresses are host byte order uint32_t (10.0.2.15 is 0x0A00020F).
- * The stack runs on core 0: call these functions from threads on core 0.
+ * The stack runs on core 0. A socket or buffer call made from a thread on
+ * another core works too: the thread moves to core 0 for the call and back
+ * (counted in api_forwarded), so it costs two switches; a thread on core 0
+ * calls directly.
  *
  * Zero-copy UDP: zebu_udp_recv_buf() hands over the device's own receive
  * buffer (data in place); the caller owns it until zebu_buf_free() or until
@@ -363,6 +366,7 @@ struct zebu_net_counters {
     /* Memory pressure (drops for want of memory are drop reasons too:
      * tcp_nomem, rx_nomem, tx_nobuf, tx_nomem): */
     uint64_t accept_nomem;        /* connections reset at accept: no memory for the handle */
+    uint64_t api_forwarded;       /* socket and buffer calls made on another core, run on core 0 */
     uint64_t send_retries_nomem;  /* TCP sends that found no memory, retried by a timer */
     uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early (table full, no memory) */
     /* TCP data segments by payload size: [0] up to the MSS, [1] up to
@@ -388,7 +392,7 @@ int zebu_net_counters(struct zebu_net_counters *c);
 const char *zebu_net_drop_reason(unsigned i, uint64_t *count);
 
 /* A socket on `port` (0: any free port); NULL with errno (ENODEV, EADDRINUSE,
- * ENOBUFS, ENOMEM, EINVAL when not called on core 0). */
+ * ENOBUFS, ENOMEM). */
 struct zebu_udp *zebu_udp_bind(uint16_t port);
 void zebu_udp_close(struct zebu_udp *u);
 /* Copies len bytes into a datagram to ip:port: len, or a negative errno. */
@@ -416,10 +420,9 @@ void zebu_buf_free(struct zebu_buf *b);
 /* ---- TCP ------------------------------------------------------------------
  *
  * Connections live on core 0 with the stack (one virtio-net queue pair, so
- * every segment arrives there): listen, accept and every call on a
- * connection come from threads on core 0. A worker thread on another core
- * can be handed a connection's bytes through a mailbox; the handle itself
- * stays on core 0.
+ * every segment arrives there). Any thread may call these functions, on
+ * any core: a call from another core runs on core 0 (see Network above),
+ * blocking there if it blocks. done callbacks run on core 0.
  *
  * Zero copy, and who owns what:
  * - zebu_tcp_recv_buf() hands over the device's receive buffer, data in

@@ -4,7 +4,7 @@
  * may read about how it was booted (command line, boot protocol, modules,
  * time since entry). The rest of include/zebu.h is implemented next to its
  * subsystem: kernel/api.c (threads, cores, events, mailboxes, memory) and
- * kernel/net.c, kernel/net_tcp.c (the network).
+ * kernel/net.c, kernel/net_api.c (the network).
  */
 #include <assert.h>
 #include <zebu.h>

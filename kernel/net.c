@@ -155,9 +155,21 @@ void knet_kick(void)
         event_signal(&net_work);
 }
 
-int knet_on_net_core(void)
+/* API calls made from another core, run on core 0 (knet_enter). */
+static uint64_t api_forwarded;
+
+int knet_enter(void)
 {
-    return this_cpu()->id == 0;
+    if (this_cpu()->id == 0)
+        return -1;
+    __atomic_add_fetch(&api_forwarded, 1, __ATOMIC_RELAXED);
+    return thread_move(0);
+}
+
+void knet_leave(int home)
+{
+    if (home >= 0)
+        thread_move(home);
 }
 
 static void *net_thread(void *arg)
@@ -305,13 +317,16 @@ void knet_print_counters(void)
                  "packets copied %llu, packets in several buffers %llu, malformed %llu\n"
                  "tx: frames that waited for ring room %llu, checksums finished in software "
                  "%llu, frames refused by the device %llu\n"
+                 "cores: socket calls made on another core and run on core 0 %llu\n"
                  "memory: accepted connections reset for no memory %llu, "
                  "allocation failures: heap %llu, pages %llu; connections at most %u\n",
                  nd.info.rx_ring, nd.rx_held_max, nd.rx_copy_line,
                  (unsigned long long)nd.cnt.rx_copied, (unsigned long long)vnet.stats.rx_merged,
                  (unsigned long long)vnet.stats.rx_bad_buffers,
                  (unsigned long long)nd.cnt.tx_backlogged, (unsigned long long)nd.cnt.tx_csum_software,
-                 (unsigned long long)nd.cnt.tx_refused, (unsigned long long)accept_nomem,
+                 (unsigned long long)nd.cnt.tx_refused,
+                 (unsigned long long)__atomic_load_n(&api_forwarded, __ATOMIC_RELAXED),
+                 (unsigned long long)accept_nomem,
                  (unsigned long long)ks.failures, (unsigned long long)ps.alloc_failures,
                  stack.lim.tcp_conns);
     console_write(buf, strlen(buf));
@@ -394,6 +409,7 @@ int zebu_net_counters(struct zebu_net_counters *c)
         .tcp_syncookies_accepted = stack.tcp.syncookies_accepted,
         .tcp_syncookies_rejected = stack.tcp.syncookies_rejected,
         .accept_nomem = accept_nomem,
+        .api_forwarded = __atomic_load_n(&api_forwarded, __ATOMIC_RELAXED),
         .send_retries_nomem = stack.tcp.nomem_retries,
         .time_wait_reclaimed = stack.tcp.time_wait_reclaimed,
         .device_kicks = vnet.stats.kicks,
@@ -424,119 +440,6 @@ const char *zebu_net_drop_reason(unsigned i, uint64_t *count)
     if (count != NULL)
         *count = vnet.rx_deliver == NULL ? 0 : iface.cnt.drops[i];
     return net_drop_name((int)i);
-}
-
-struct zebu_udp {
-    struct udp_sock *sock;
-    struct event readable;
-    uint64_t timeout_ns; /* zebu_udp_set_timeout (0: none) */
-};
-
-static void udp_readable(struct udp_sock *s, void *arg)
-{
-    (void)s;
-    event_signal(arg);
-}
-
-struct zebu_udp *zebu_udp_bind(uint16_t port)
-{
-    if (vnet.rx_deliver == NULL || !knet_on_net_core()) {
-        errno = vnet.rx_deliver == NULL ? ENODEV : EINVAL;
-        return NULL;
-    }
-    struct zebu_udp *u = calloc(1, sizeof(*u));
-    if (u == NULL) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    int err = udp_bind(&stack, port, &u->sock);
-    if (err != 0) {
-        free(u);
-        errno = -err;
-        return NULL;
-    }
-    event_init(&u->readable);
-    udp_set_notify(u->sock, udp_readable, &u->readable);
-    return u;
-}
-
-void zebu_udp_close(struct zebu_udp *u)
-{
-    if (u == NULL)
-        return;
-    udp_close(u->sock);
-    free(u);
-}
-
-long zebu_udp_sendto(struct zebu_udp *u, uint32_t ip, uint16_t port, const void *data, size_t len)
-{
-    int err = udp_sendto_copy(u->sock, ip, port, data, len, knet_now_ms());
-    return err < 0 ? err : (long)len;
-}
-
-void zebu_udp_local(struct zebu_udp *u, uint32_t *ip, uint16_t *port)
-{
-    if (ip != NULL)
-        *ip = 0; /* sockets are not bound to an address */
-    if (port != NULL)
-        *port = u->sock->port;
-}
-
-void zebu_udp_set_timeout(struct zebu_udp *u, uint64_t ns)
-{
-    u->timeout_ns = ns;
-}
-
-/* Waits at most the socket's timeout (kernel/sched.h event_wait_until: one
- * more try once it has passed); a datagram that comes later is queued for
- * the next call, as any other. */
-struct zebu_buf *zebu_udp_recv_buf(struct zebu_udp *u, uint32_t *ip, uint16_t *port)
-{
-    struct udp_endpoint from;
-    struct netbuf *nb;
-    uint64_t end = u->timeout_ns == 0 ? EVENT_NO_DEADLINE : event_deadline(u->timeout_ns);
-    for (int timed_out = 0; (nb = udp_recv(u->sock, &from)) == NULL;
-         timed_out = event_wait_until(&u->readable, end) != 0) {
-        if (timed_out) {
-            errno = ETIMEDOUT;
-            return NULL;
-        }
-    }
-    if (ip != NULL)
-        *ip = from.ip;
-    if (port != NULL)
-        *port = from.port;
-    return (struct zebu_buf *)nb;
-}
-
-long zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, uint16_t *port)
-{
-    struct zebu_buf *b = zebu_udp_recv_buf(u, ip, port);
-    if (b == NULL)
-        return -errno;
-    size_t len;
-    const void *data = zebu_buf_data(b, &len);
-    size_t n = len < size ? len : size;
-    memcpy(buf, data, n); /* the slow, copying path */
-    zebu_buf_free(b);
-    return (long)n;
-}
-
-int zebu_udp_send_buf(struct zebu_udp *u, uint32_t ip, uint16_t port, struct zebu_buf *b)
-{
-    return udp_sendto(u->sock, ip, port, (struct netbuf *)b, knet_now_ms());
-}
-
-const void *zebu_buf_data(struct zebu_buf *b, size_t *len)
-{
-    struct netbuf *nb = (struct netbuf *)b;
-    *len = nb->len;
-    return nb->data;
-}
-
-void zebu_buf_free(struct zebu_buf *b)
-{
-    nbuf_put((struct netbuf *)b);
 }
 
 int zebu_ip4_parse(const char *s, uint32_t *ip)

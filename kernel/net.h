@@ -3,8 +3,9 @@
  * a network thread on core 0, and the app's socket calls.
  *
  * One stack, owned by core 0: the network thread and every socket call run
- * there (apps call the socket API from threads on core 0). net/ is
- * single-core by design; a stack per core comes with multiqueue virtio-net.
+ * there. A call made on another core moves its thread to core 0 for the
+ * call (knet_enter/knet_leave, counted). net/ is single-core by design; a
+ * stack per core comes with multiqueue virtio-net.
  */
 #ifndef ZEBU_KERNEL_NET_H
 #define ZEBU_KERNEL_NET_H
@@ -21,7 +22,7 @@ void knet_start(void);
 
 struct net_stack;
 
-/* The stack, for the socket calls in kernel/net_tcp.c; NULL when there is
+/* The stack, for the socket calls in kernel/net_api.c; NULL when there is
  * no network device. Core 0 only. */
 struct net_stack *knet_stack(void);
 
@@ -32,8 +33,12 @@ uint64_t knet_now_ms(void);
  * delayed ACK): wake the network thread if it sleeps past it. */
 void knet_kick(void);
 
-/* Whether the caller runs where socket calls may be made (core 0). */
-int knet_on_net_core(void);
+/* Every socket call starts with knet_enter: on another core, the calling
+ * thread moves to core 0 (kernel/sched.h thread_move) and the call is
+ * counted; knet_leave(home) takes it back. Returns the core to go back to,
+ * or -1 when it was on core 0 already. */
+int knet_enter(void);
+void knet_leave(int home);
 
 /* Counts a connection accepted and then reset because there was no memory
  * for the app's handle (zebu_tcp_accept). */

@@ -25,6 +25,7 @@ struct cpu_stats {
     uint64_t irqs;          /* interrupts taken */
     uint64_t halts;         /* times the idle loop halted */
     uint64_t idle_cycles;   /* TSC cycles spent halted (interrupts taken there included) */
+    uint64_t moves_out;     /* threads that left this core to run on another (thread_move) */
 };
 
 struct cpu {
@@ -39,6 +40,7 @@ struct cpu {
     struct thread *timers;            /* sleeping threads, earliest first */
     uint64_t timer_deadline;          /* TSC the timer is armed for, 0 = none */
     struct thread *reap;              /* exited thread whose stack to free */
+    struct thread *moving;            /* switched out to run on another core */
     uint64_t stack_lo, stack_hi;      /* the idle (boot) stack */
     int online;
     struct cpu_stats stats;

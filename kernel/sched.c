@@ -97,9 +97,16 @@ static void free_stack(struct thread *t)
     t->stack = NULL;
 }
 
+static void wake_on(struct cpu *c, struct thread *t);
+
 /* Runs on the new side of every switch: finishes what the old side could not. */
 static void finish_switch(struct cpu *c)
 {
+    struct thread *moving = c->moving;
+    if (moving != NULL) { /* its registers are saved now: the other core may run it */
+        c->moving = NULL;
+        wake_on(c, moving);
+    }
     struct thread *dead = c->reap;
     if (dead != NULL) {
         c->reap = NULL;
@@ -329,22 +336,49 @@ void sched_wakeup_interrupt(void)
 
 /* ---- waking ---- */
 
+/* Interrupts off: makes t runnable on its core, from core c. */
+static void wake_on(struct cpu *c, struct thread *t)
+{
+    if (t->cpu == c) {
+        rq_push(c, t);
+        return;
+    }
+    struct cpu *target = t->cpu;
+    mpsc_push(&target->mailbox, &t->mbox);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&target->sleeping, __ATOMIC_RELAXED)) {
+        c->stats.ipis_sent++;
+        lapic_send_ipi(target->apic_id, VEC_WAKEUP);
+    }
+}
+
 void sched_wake(struct thread *t)
 {
     uint64_t f = irq_save();
-    struct cpu *c = this_cpu();
-    if (t->cpu == c) {
-        rq_push(c, t);
-    } else {
-        struct cpu *target = t->cpu;
-        mpsc_push(&target->mailbox, &t->mbox);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&target->sleeping, __ATOMIC_RELAXED)) {
-            c->stats.ipis_sent++;
-            lapic_send_ipi(target->apic_id, VEC_WAKEUP);
-        }
-    }
+    wake_on(this_cpu(), t);
     irq_restore(f);
+}
+
+int thread_move(int core)
+{
+    uint64_t f = irq_save();
+    struct cpu *c = this_cpu();
+    int from = (int)c->id;
+    if (core < 0 || core >= cpu_count || cpu_table[core] == NULL || core == from) {
+        irq_restore(f);
+        return from;
+    }
+    struct thread *self = c->current;
+    KASSERT(self != c->idle);
+    /* Handed to the other core only once switched out (finish_switch on
+     * this core's next thread): before that its stack is still in use. */
+    self->cpu = cpu_table[core];
+    self->state = THREAD_BLOCKED;
+    c->moving = self;
+    c->stats.moves_out++;
+    schedule();
+    irq_restore(f);
+    return from;
 }
 
 /* ---- events ---- */
@@ -484,6 +518,21 @@ void event_wait(struct event *e)
 
 /* ---- per core ---- */
 
+/* errno is per thread once the boot core has a scheduler: a thread that
+ * is switched out (or moves to another core) between a failing call and
+ * its look at errno still sees its own. Before that, one boot-time slot
+ * (libc/errno.c's weak definition is the same for host builds). */
+static int errno_per_thread;
+
+int *__errno_location(void)
+{
+    static int boot_errno;
+    if (!__atomic_load_n(&errno_per_thread, __ATOMIC_RELAXED))
+        return &boot_errno;
+    struct thread *t = this_cpu()->current;
+    return t != NULL ? &t->errno_value : &boot_errno;
+}
+
 void sched_init_cpu(struct cpu *c, uint64_t stack_lo, uint64_t stack_hi)
 {
     struct thread *idle = calloc(1, sizeof(*idle));
@@ -497,6 +546,7 @@ void sched_init_cpu(struct cpu *c, uint64_t stack_lo, uint64_t stack_hi)
     c->current = idle;
     c->stack_lo = stack_lo;
     c->stack_hi = stack_hi;
+    __atomic_store_n(&errno_per_thread, 1, __ATOMIC_RELAXED);
 }
 
 void sched_run_idle(void)

@@ -57,8 +57,15 @@ struct thread {
     unsigned stack_order;
     uint64_t id;
     struct event done;      /* signalled once at exit */
+    int errno_value;        /* errno, per thread (kernel/sched.c __errno_location) */
     char name[24];
 };
+
+/* Moves the calling thread to `core` (it goes on running there, with its
+ * stack, events and timers as they are) and returns the core it was on; a
+ * core that does not exist, or its own, leaves it where it is. For work
+ * that must run on one core (the network stack's calls). */
+int thread_move(int core);
 
 /* Stack and guard page come from one power-of-two block of pages: 60 KiB
  * of stack + the guard fill 64 KiB exactly (64 KiB would take 128). */

@@ -17,8 +17,18 @@ ZEBU_OPTION_INT("idle_ms", idle_ms, 0, 86400000,
                 "close a client that sends nothing, or takes none of its echo, this long "
                 "(ms; 0: never)");
 
-static volatile long active, finished, idle_closed;
-static volatile uint64_t echoed_bytes;
+static bool all_cores;
+ZEBU_OPTION_BOOL("all_cores", all_cores,
+                 "serve connections on every core in turn (their socket calls run on core 0)");
+
+/* Connection threads may run on every core: counted atomically. */
+static long active, finished, idle_closed;
+static uint64_t echoed_bytes;
+
+static void add(long *v, long d)
+{
+    __atomic_add_fetch(v, d, __ATOMIC_RELAXED);
+}
 
 static void *serve(void *arg)
 {
@@ -30,17 +40,17 @@ static void *serve(void *arg)
         zebu_buf_data(b, &len);
         if ((err = zebu_tcp_send_buf(c, b)) != 0)
             break;
-        echoed_bytes += len;
+        __atomic_add_fetch(&echoed_bytes, len, __ATOMIC_RELAXED);
     }
     if (b == NULL)
         err = -errno;
     if (err == -ETIMEDOUT && zebu_tcp_error(c) == 0) { /* our timeout, not a dead connection */
-        idle_closed++;
+        add(&idle_closed, 1);
         printf("echo: client idle for %ld ms: closed\n", idle_ms);
     }
     zebu_tcp_close(c);
-    active--;
-    finished++;
+    add(&finished, 1);
+    add(&active, -1);
     return NULL;
 }
 
@@ -66,16 +76,17 @@ int main(int argc, char **argv)
     printf("echo: listening on %s:%ld\n", addr, port);
     for (long n = 0; limit == 0 || n < limit; n++) {
         struct zebu_tcp *c = zebu_tcp_accept(l);
-        struct zebu_thread *t = zebu_thread_create(serve, c, 0, "echo-conn", 0);
+        int core = all_cores ? (int)(n % zebu_core_count()) : 0;
+        struct zebu_thread *t = zebu_thread_create(serve, c, core, "echo-conn", 0);
         if (t == NULL) {
             printf("echo: no thread for a connection: %s\n", strerror(errno));
             zebu_tcp_abort(c);
             continue;
         }
-        active++;
+        add(&active, 1);
         zebu_thread_detach(t);
     }
-    while (active > 0)
+    while (__atomic_load_n(&active, __ATOMIC_RELAXED) > 0)
         zebu_sleep_ns(10 * 1000 * 1000);
     printf("echo: %ld connections, %llu bytes echoed, %ld closed idle\n", finished,
            (unsigned long long)echoed_bytes, idle_closed);

@@ -171,6 +171,36 @@ def test_echo_64_mib_each_way_over_a_plain_tap(offload, append):
     check_large_received(offload, append, out)
 
 
+def test_echo_serves_from_every_core_with_one_stack():
+    """apps/echo at -smp 2 with all_cores=1: half the connection threads
+    live on core 1, and every socket call they make runs on core 0, where
+    the one network stack is (kernel/net_api.c knet_enter). Four clients at
+    once, each 4 MiB both ways, all echoed byte for byte; the kernel
+    counts the calls it moved."""
+    size, clients = 4 << 20, 4
+    with tap_ns(f"{HOST}/24") as (ns, tap):
+        proc = subprocess.Popen(["tools/zebu-run", "--smp", "2", *launcher_args(
+            "echo", ns, tap, "default",
+            f"ip={GUEST}/24 limit={clients} all_cores=1 net.stats=1")], cwd=ROOT,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            runs = [subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c",
+                                      ECHO_CLIENT, GUEST, "7", str(size), str(i)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                    for i in range(clients)]
+            for r in runs:
+                o, e = r.communicate(timeout=600)
+                assert r.returncode == 0, e[-2000:]
+                check_echo(o, size)
+        finally:
+            out = finish(proc)
+    assert proc.returncode == 0, out[-3000:]
+    assert f"echo: {clients} connections, {clients * size} bytes echoed" in out, out[-3000:]
+    m = re.search(r"socket calls made on another core and run on core 0 (\d+)", out)
+    assert m and int(m.group(1)) > 0, out[-3000:]
+    assert "panic" not in out.lower(), out[-3000:]
+
+
 # Sends N datagrams of mixed sizes to the guest's UDP echo one window at a
 # time, resending what goes unanswered, and prints "ok=<n> bad=<n>": echoes
 # matched byte for byte against what was sent, and echoes that differ.

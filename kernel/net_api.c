@@ -1,8 +1,14 @@
 /*
- * kernel/net_tcp.c — the app's TCP calls (include/zebu.h) over net/tcp.
+ * kernel/net_api.c — the app's socket and buffer calls (include/zebu.h):
+ * zebu_tcp_* over net/tcp, zebu_udp_* over net/udp, zebu_buf_*.
  *
- * Every call runs on core 0 with the stack and the network thread; the
- * scheduler is cooperative, so nothing here locks. A blocking call loops:
+ * Every call runs on core 0 with the stack and the network thread: each
+ * public function is a wrapper (at the end of the file) that moves a
+ * thread calling from another core to core 0 for the call and back
+ * (knet_enter, counted); the work is in the static *_here functions. The
+ * scheduler is cooperative, so nothing here locks. Buffer calls that touch
+ * only the caller's memory (zebu_buf_alloc, _ref, _append, _data,
+ * _data_mut) run where they are called. A blocking call loops:
  * try the non-blocking net/ call, and when it would block, wait on the
  * connection's event, which the stack's notify callback signals for every
  * change (readable, writable, accepted, connected, closed). Signals are
@@ -66,12 +72,10 @@ static struct net_stack *usable_stack(void)
     struct net_stack *st = knet_stack();
     if (st == NULL)
         errno = ENODEV;
-    else if (!knet_on_net_core())
-        st = NULL, errno = EINVAL;
     return st;
 }
 
-struct zebu_tcp *zebu_tcp_listen(uint16_t port, unsigned backlog)
+static struct zebu_tcp *tcp_listen_here(uint16_t port, unsigned backlog)
 {
     struct net_stack *st = usable_stack();
     if (st == NULL)
@@ -90,7 +94,7 @@ struct zebu_tcp *zebu_tcp_listen(uint16_t port, unsigned backlog)
     return z;
 }
 
-struct zebu_tcp *zebu_tcp_accept(struct zebu_tcp *listener)
+static struct zebu_tcp *tcp_accept_here(struct zebu_tcp *listener)
 {
     uint64_t end = deadline(listener, TMO_ACCEPT);
     for (int timed_out = 0;; timed_out = event_wait_until(&listener->ev, end) != 0) {
@@ -115,7 +119,7 @@ struct zebu_tcp *zebu_tcp_accept(struct zebu_tcp *listener)
     }
 }
 
-struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_ns)
+static struct zebu_tcp *tcp_connect_here(uint32_t ip, uint16_t port, uint64_t timeout_ns)
 {
     struct net_stack *st = usable_stack();
     if (st == NULL)
@@ -151,7 +155,7 @@ struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_n
     }
 }
 
-struct zebu_buf *zebu_tcp_recv_buf(struct zebu_tcp *z)
+static struct zebu_buf *tcp_recv_buf_here(struct zebu_tcp *z)
 {
     uint64_t end = deadline(z, TMO_RECV);
     for (int timed_out = 0;; timed_out = event_wait_until(&z->ev, end) != 0) {
@@ -172,7 +176,7 @@ struct zebu_buf *zebu_tcp_recv_buf(struct zebu_tcp *z)
     }
 }
 
-long zebu_tcp_recv(struct zebu_tcp *z, void *buf, size_t size)
+static long tcp_recv_here(struct zebu_tcp *z, void *buf, size_t size)
 {
     uint64_t end = deadline(z, TMO_RECV);
     for (int timed_out = 0;; timed_out = event_wait_until(&z->ev, end) != 0) {
@@ -212,7 +216,7 @@ static int send_chain(struct zebu_tcp *z, struct netbuf *nb)
     }
 }
 
-int zebu_tcp_send_buf(struct zebu_tcp *z, struct zebu_buf *b)
+static int tcp_send_buf_here(struct zebu_tcp *z, struct zebu_buf *b)
 {
     return send_chain(z, (struct netbuf *)b);
 }
@@ -268,7 +272,7 @@ int zebu_tcp_send_ref(struct zebu_tcp *z, const void *data, size_t len,
 /* The send timeout counts from the last progress: a peer that takes the
  * bytes slowly is not cut off, one that takes none for the timeout is.
  * What was queued before then goes out; the count says how much. */
-long zebu_tcp_send(struct zebu_tcp *z, const void *data, size_t len)
+static long tcp_send_here(struct zebu_tcp *z, const void *data, size_t len)
 {
     const uint8_t *p = data;
     size_t left = len;
@@ -320,14 +324,14 @@ void zebu_buf_append(struct zebu_buf *head, struct zebu_buf *b)
     nb->next = (struct netbuf *)b;
 }
 
-int zebu_tcp_shutdown(struct zebu_tcp *z)
+static int tcp_shutdown_here(struct zebu_tcp *z)
 {
     int err = tcp_shutdown(z->conn, knet_now_ms());
     knet_kick();
     return err;
 }
 
-void zebu_tcp_close(struct zebu_tcp *z)
+static void tcp_close_here(struct zebu_tcp *z)
 {
     if (z == NULL)
         return;
@@ -337,7 +341,7 @@ void zebu_tcp_close(struct zebu_tcp *z)
     free(z);
 }
 
-void zebu_tcp_abort(struct zebu_tcp *z)
+static void tcp_abort_here(struct zebu_tcp *z)
 {
     if (z == NULL)
         return;
@@ -347,7 +351,7 @@ void zebu_tcp_abort(struct zebu_tcp *z)
     free(z);
 }
 
-void zebu_tcp_set_nodelay(struct zebu_tcp *z, int on)
+static void tcp_set_nodelay_here(struct zebu_tcp *z, int on)
 {
     tcp_set_nodelay(z->conn, on);
 }
@@ -359,7 +363,7 @@ static uint32_t ns_to_ms(uint64_t ns)
     return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 }
 
-int zebu_tcp_set_limit(struct zebu_tcp *z, int which, uint64_t ns)
+static int tcp_set_limit_here(struct zebu_tcp *z, int which, uint64_t ns)
 {
     switch (which) {
     case ZEBU_TCP_LIMIT_RECV_TIMEOUT:
@@ -383,7 +387,7 @@ int zebu_tcp_set_limit(struct zebu_tcp *z, int which, uint64_t ns)
     }
 }
 
-int zebu_tcp_set_keepalive(struct zebu_tcp *z, uint64_t idle_ns, uint64_t interval_ns,
+static int tcp_set_keepalive_here(struct zebu_tcp *z, uint64_t idle_ns, uint64_t interval_ns,
                            unsigned count)
 {
     /* RFC 1122 4.2.3.6 sets only the idle time's default (two hours at
@@ -396,19 +400,329 @@ int zebu_tcp_set_keepalive(struct zebu_tcp *z, uint64_t idle_ns, uint64_t interv
     return 0;
 }
 
-int zebu_tcp_error(struct zebu_tcp *z)
+static int tcp_error_here(struct zebu_tcp *z)
 {
     return tcp_error(z->conn);
 }
 
-void zebu_tcp_peer(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)
+static void tcp_peer_here(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)
 {
     uint32_t lip;
     uint16_t lport;
     tcp_endpoints(z->conn, &lip, &lport, ip, port);
 }
 
-void zebu_tcp_local(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)
+static void tcp_local_here(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)
 {
     tcp_endpoints(z->conn, ip, port, NULL, NULL);
+}
+
+/* ---- UDP and buffers ---- */
+
+struct zebu_udp {
+    struct udp_sock *sock;
+    struct event readable;
+    uint64_t timeout_ns; /* zebu_udp_set_timeout (0: none) */
+};
+
+static void udp_readable(struct udp_sock *s, void *arg)
+{
+    (void)s;
+    event_signal(arg);
+}
+
+static struct zebu_udp *udp_bind_here(uint16_t port)
+{
+    struct net_stack *st = knet_stack();
+    if (st == NULL) {
+        errno = ENODEV;
+        return NULL;
+    }
+    struct zebu_udp *u = calloc(1, sizeof(*u));
+    if (u == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    int err = udp_bind(st, port, &u->sock);
+    if (err != 0) {
+        free(u);
+        errno = -err;
+        return NULL;
+    }
+    event_init(&u->readable);
+    udp_set_notify(u->sock, udp_readable, &u->readable);
+    return u;
+}
+
+static void udp_close_here(struct zebu_udp *u)
+{
+    if (u == NULL)
+        return;
+    udp_close(u->sock);
+    free(u);
+}
+
+static long udp_sendto_here(struct zebu_udp *u, uint32_t ip, uint16_t port, const void *data, size_t len)
+{
+    int err = udp_sendto_copy(u->sock, ip, port, data, len, knet_now_ms());
+    return err < 0 ? err : (long)len;
+}
+
+static void udp_local_here(struct zebu_udp *u, uint32_t *ip, uint16_t *port)
+{
+    if (ip != NULL)
+        *ip = 0; /* sockets are not bound to an address */
+    if (port != NULL)
+        *port = u->sock->port;
+}
+
+static void udp_set_timeout_here(struct zebu_udp *u, uint64_t ns)
+{
+    u->timeout_ns = ns;
+}
+
+/* Waits at most the socket's timeout (kernel/sched.h event_wait_until: one
+ * more try once it has passed); a datagram that comes later is queued for
+ * the next call, as any other. */
+static struct zebu_buf *udp_recv_buf_here(struct zebu_udp *u, uint32_t *ip, uint16_t *port)
+{
+    struct udp_endpoint from;
+    struct netbuf *nb;
+    uint64_t end = u->timeout_ns == 0 ? EVENT_NO_DEADLINE : event_deadline(u->timeout_ns);
+    for (int timed_out = 0; (nb = udp_recv(u->sock, &from)) == NULL;
+         timed_out = event_wait_until(&u->readable, end) != 0) {
+        if (timed_out) {
+            errno = ETIMEDOUT;
+            return NULL;
+        }
+    }
+    if (ip != NULL)
+        *ip = from.ip;
+    if (port != NULL)
+        *port = from.port;
+    return (struct zebu_buf *)nb;
+}
+
+static long udp_recvfrom_here(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, uint16_t *port)
+{
+    struct zebu_buf *b = zebu_udp_recv_buf(u, ip, port);
+    if (b == NULL)
+        return -errno;
+    size_t len;
+    const void *data = zebu_buf_data(b, &len);
+    size_t n = len < size ? len : size;
+    memcpy(buf, data, n); /* the slow, copying path */
+    zebu_buf_free(b);
+    return (long)n;
+}
+
+static int udp_send_buf_here(struct zebu_udp *u, uint32_t ip, uint16_t port, struct zebu_buf *b)
+{
+    return udp_sendto(u->sock, ip, port, (struct netbuf *)b, knet_now_ms());
+}
+
+const void *zebu_buf_data(struct zebu_buf *b, size_t *len)
+{
+    struct netbuf *nb = (struct netbuf *)b;
+    *len = nb->len;
+    return nb->data;
+}
+
+static void buf_free_here(struct zebu_buf *b)
+{
+    nbuf_put((struct netbuf *)b);
+}
+
+/* ---- the API: each call runs on the network core (knet_enter) ---- */
+
+struct zebu_tcp *zebu_tcp_listen(uint16_t port, unsigned backlog)
+{
+    int home = knet_enter();
+    struct zebu_tcp * r = tcp_listen_here(port, backlog);
+    knet_leave(home);
+    return r;
+}
+
+struct zebu_tcp *zebu_tcp_accept(struct zebu_tcp *listener)
+{
+    int home = knet_enter();
+    struct zebu_tcp * r = tcp_accept_here(listener);
+    knet_leave(home);
+    return r;
+}
+
+struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_ns)
+{
+    int home = knet_enter();
+    struct zebu_tcp * r = tcp_connect_here(ip, port, timeout_ns);
+    knet_leave(home);
+    return r;
+}
+
+struct zebu_buf *zebu_tcp_recv_buf(struct zebu_tcp *z)
+{
+    int home = knet_enter();
+    struct zebu_buf * r = tcp_recv_buf_here(z);
+    knet_leave(home);
+    return r;
+}
+
+long zebu_tcp_recv(struct zebu_tcp *z, void *buf, size_t size)
+{
+    int home = knet_enter();
+    long r = tcp_recv_here(z, buf, size);
+    knet_leave(home);
+    return r;
+}
+
+int zebu_tcp_send_buf(struct zebu_tcp *z, struct zebu_buf *b)
+{
+    int home = knet_enter();
+    int r = tcp_send_buf_here(z, b);
+    knet_leave(home);
+    return r;
+}
+
+long zebu_tcp_send(struct zebu_tcp *z, const void *data, size_t len)
+{
+    int home = knet_enter();
+    long r = tcp_send_here(z, data, len);
+    knet_leave(home);
+    return r;
+}
+
+int zebu_tcp_shutdown(struct zebu_tcp *z)
+{
+    int home = knet_enter();
+    int r = tcp_shutdown_here(z);
+    knet_leave(home);
+    return r;
+}
+
+void zebu_tcp_close(struct zebu_tcp *z)
+{
+    int home = knet_enter();
+    tcp_close_here(z);
+    knet_leave(home);
+}
+
+void zebu_tcp_abort(struct zebu_tcp *z)
+{
+    int home = knet_enter();
+    tcp_abort_here(z);
+    knet_leave(home);
+}
+
+void zebu_tcp_set_nodelay(struct zebu_tcp *z, int on)
+{
+    int home = knet_enter();
+    tcp_set_nodelay_here(z, on);
+    knet_leave(home);
+}
+
+int zebu_tcp_set_limit(struct zebu_tcp *z, int which, uint64_t ns)
+{
+    int home = knet_enter();
+    int r = tcp_set_limit_here(z, which, ns);
+    knet_leave(home);
+    return r;
+}
+
+int zebu_tcp_set_keepalive(struct zebu_tcp *z, uint64_t idle_ns, uint64_t interval_ns,
+                           unsigned count)
+{
+    int home = knet_enter();
+    int r = tcp_set_keepalive_here(z, idle_ns, interval_ns, count);
+    knet_leave(home);
+    return r;
+}
+
+int zebu_tcp_error(struct zebu_tcp *z)
+{
+    int home = knet_enter();
+    int r = tcp_error_here(z);
+    knet_leave(home);
+    return r;
+}
+
+void zebu_tcp_peer(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)
+{
+    int home = knet_enter();
+    tcp_peer_here(z, ip, port);
+    knet_leave(home);
+}
+
+void zebu_tcp_local(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)
+{
+    int home = knet_enter();
+    tcp_local_here(z, ip, port);
+    knet_leave(home);
+}
+
+struct zebu_udp *zebu_udp_bind(uint16_t port)
+{
+    int home = knet_enter();
+    struct zebu_udp * r = udp_bind_here(port);
+    knet_leave(home);
+    return r;
+}
+
+void zebu_udp_close(struct zebu_udp *u)
+{
+    int home = knet_enter();
+    udp_close_here(u);
+    knet_leave(home);
+}
+
+long zebu_udp_sendto(struct zebu_udp *u, uint32_t ip, uint16_t port, const void *data, size_t len)
+{
+    int home = knet_enter();
+    long r = udp_sendto_here(u, ip, port, data, len);
+    knet_leave(home);
+    return r;
+}
+
+void zebu_udp_local(struct zebu_udp *u, uint32_t *ip, uint16_t *port)
+{
+    int home = knet_enter();
+    udp_local_here(u, ip, port);
+    knet_leave(home);
+}
+
+void zebu_udp_set_timeout(struct zebu_udp *u, uint64_t ns)
+{
+    int home = knet_enter();
+    udp_set_timeout_here(u, ns);
+    knet_leave(home);
+}
+
+struct zebu_buf *zebu_udp_recv_buf(struct zebu_udp *u, uint32_t *ip, uint16_t *port)
+{
+    int home = knet_enter();
+    struct zebu_buf * r = udp_recv_buf_here(u, ip, port);
+    knet_leave(home);
+    return r;
+}
+
+long zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip, uint16_t *port)
+{
+    int home = knet_enter();
+    long r = udp_recvfrom_here(u, buf, size, ip, port);
+    knet_leave(home);
+    return r;
+}
+
+int zebu_udp_send_buf(struct zebu_udp *u, uint32_t ip, uint16_t port, struct zebu_buf *b)
+{
+    int home = knet_enter();
+    int r = udp_send_buf_here(u, ip, port, b);
+    knet_leave(home);
+    return r;
+}
+
+void zebu_buf_free(struct zebu_buf *b)
+{
+    int home = knet_enter();
+    buf_free_here(b);
+    knet_leave(home);
 }
