@@ -218,12 +218,14 @@ static void quoted(struct zebu_json_writer *w, const char *s, size_t n)
             run++;
             continue;
         }
-        raw(w, (const char *)u + i - run, run);
+        if (run > 0)
+            raw(w, (const char *)u + i - run, run);
         run = 0;
         raw(w, esc, elen);
         i++;
     }
-    raw(w, (const char *)u + n - run, run);
+    if (run > 0) /* s may be NULL when n is 0 */
+        raw(w, (const char *)u + n - run, run);
     raw(w, "\"", 1);
 }
 
