@@ -311,7 +311,7 @@ firecracker cloud-hypervisor: image
 		--mem $(MEM) --vcpus $(SMP) --tap $(TAP) $(MAC_ARG)
 
 # ---- tests ----
-TEST_APPS := hello ktest cores fpu udp-echo echo webserver
+TEST_APPS := hello ktest cores fpu udp-echo echo webserver httplib
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory host-test
