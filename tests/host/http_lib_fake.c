@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The output stays NUL-terminated, for the strto* of the parser below. */
 static void out_put(struct fake_io *f, const void *p, size_t n)
 {
-    if (f->out_len + n > f->out_cap) {
+    if (f->out_len + n + 1 > f->out_cap) {
         size_t cap = (f->out_len + n) * 2 + 256;
         char *o = realloc(f->out, cap);
         if (o == NULL)
@@ -22,6 +23,7 @@ static void out_put(struct fake_io *f, const void *p, size_t n)
     if (n > 0)
         memcpy(f->out + f->out_len, p, n);
     f->out_len += n;
+    f->out[f->out_len] = 0;
 }
 
 static int fake_send(void *ctx, const void *data, size_t len)

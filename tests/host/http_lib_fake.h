@@ -28,7 +28,7 @@ struct fake_io {
     /* clock and counts */
     uint64_t now;
     unsigned recvs, sends, refs;
-    /* output */
+    /* output (NUL-terminated when not NULL) */
     char *out;
     size_t out_len, out_cap;
 };

@@ -315,6 +315,8 @@ TEST(httplib_chunked_refusals)
         {"\r\n", 400},
         {"5\r\nhelloX\r\n", 400},    /* no CRLF after the data */
         {"5\r\nhello\rX", 400},
+        {"5\r\nhello\n0\r\n\r\n", 400}, /* a bare LF after the data */
+        {"5\r\nhelloX\n0\r\n\r\n", 400},
         {"5 x\r\n", 400},            /* BWS not before ';' */
         {"5;a\x01\r\n", 400},        /* control in an extension */
         {"5\n", 400},
@@ -867,6 +869,19 @@ TEST(httplib_conn_timeouts)
     CHECK_UINT_EQ(st.timeouts_header, 2);
     CHECK_UINT_EQ(st.timeouts_body, 1);
     fake_io_free(&f);
+    /* the rest of the block comes, but after the deadline: 408 all the same
+     * (no idle limit here, so the first piece may come late) */
+    lim.idle_ns = 0;
+    struct zebu_http_server *s2 = test_server(&lim);
+    fake_io_init(&f, slow, sizeof(slow) - 1);
+    f.cuts[0] = 10;
+    f.ncuts = 1;
+    f.step_ns = 6000;
+    CHECK_INT_EQ(serve(s2, &f, rs, 8, &rc), 1);
+    CHECK_INT_EQ(rs[0].status, 408);
+    CHECK_UINT_EQ(f.in_pos, sizeof(slow) - 1);
+    fake_io_free(&f);
+    zebu_http_server_destroy(s2);
     /* fast enough: served */
     fake_io_init(&f, slow, sizeof(slow) - 1);
     f.piece = 8;
