@@ -82,7 +82,8 @@ struct zebu_http_request {
     size_t header_len;             /* bytes of the header block, final CRLF included */
     struct zebu_http_slice method; /* a token, case-sensitive: "GET", "PROPFIND"... */
     struct zebu_http_slice target; /* as sent */
-    struct zebu_http_slice path;   /* the target's path ("/a/b"; "*" for OPTIONS *) */
+    struct zebu_http_slice path;   /* the target's path ("/a/b"; "*" for OPTIONS *), as
+                                    * sent: not percent-decoded, dot-segments kept */
     struct zebu_http_slice query;  /* after '?', without it; len 0 when none */
     unsigned version_minor;        /* HTTP/1.0: 0; 1.1 (and 1.x later): 1 */
     bool keep_alive;               /* the connection may carry another request */
