@@ -195,6 +195,10 @@ void zebu_http_server_name(struct zebu_http_server *srv, const char *name);
  * returns its length, or 0 for none. Without one no Date is sent, as RFC
  * 9110 6.6.1 asks of a server with no clock. */
 void zebu_http_server_date(struct zebu_http_server *srv, size_t (*date)(char *buf, size_t cap));
+/* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", RFC 9110 5.6.7) for
+ * seconds since 1970 UTC, NUL-terminated: 29, or 0 when cap < 30 or the
+ * year would pass 9999. For a date callback over a wall clock. */
+size_t zebu_http_format_date(uint64_t unix_seconds, char *buf, size_t cap);
 
 /* Counters, summed over the server's connections (read without locks). */
 struct zebu_http_stats {

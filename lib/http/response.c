@@ -68,6 +68,32 @@ void http_response_init(struct http_conn *c)
         zebu_http_header(r, "Server", c->srv->name);
 }
 
+/* RFC 9110 5.6.7: IMF-fixdate. The civil date from a day count by the
+ * 400-year cycle of the Gregorian calendar (146097 days), years counted
+ * from March so that the leap day ends the year. */
+size_t zebu_http_format_date(uint64_t t, char *buf, size_t cap)
+{
+    static const char wdays[] = "ThuFriSatSunMonTueWed"; /* 1970-01-01 was a Thursday */
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    uint64_t days = t / 86400, sec = t % 86400;
+
+    if (cap < 30 || t > 253402300799ull) /* 9999-12-31 23:59:59 */
+        return 0;
+    uint64_t z = days + 719468; /* days from 0000-03-01 */
+    uint64_t era = z / 146097, doe = z % 146097;
+    uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    uint64_t mp = (5 * doy + 2) / 153; /* 0: March */
+    unsigned day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    unsigned month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    unsigned year = (unsigned)(yoe + era * 400 + (month <= 2));
+    unsigned wd = (unsigned)(days % 7);
+    snprintf(buf, cap, "%.3s, %02u %.3s %04u %02u:%02u:%02u GMT", wdays + 3 * wd, day,
+             months + 3 * (month - 1), year, (unsigned)(sec / 3600), (unsigned)(sec / 60 % 60),
+             (unsigned)(sec % 60));
+    return 29;
+}
+
 int zebu_http_status(struct zebu_http_response *r, int status)
 {
     if (r->state != RESP_OPEN)

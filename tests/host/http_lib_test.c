@@ -915,7 +915,29 @@ static int h_fields(struct zebu_http_request *req, struct zebu_http_response *re
 
 static size_t fixed_date(char *buf, size_t cap)
 {
-    return (size_t)snprintf(buf, cap, "Sun, 06 Nov 1994 08:49:37 GMT");
+    return zebu_http_format_date(784111777, buf, cap);
+}
+
+TEST(httplib_format_date)
+{
+    static const struct {
+        uint64_t t;
+        const char *s;
+    } cases[] = {
+        {0, "Thu, 01 Jan 1970 00:00:00 GMT"},
+        {784111777, "Sun, 06 Nov 1994 08:49:37 GMT"}, /* RFC 9110 5.6.7's example */
+        {951782400, "Tue, 29 Feb 2000 00:00:00 GMT"},
+        {1709251199, "Thu, 29 Feb 2024 23:59:59 GMT"},
+        {4102444799, "Thu, 31 Dec 2099 23:59:59 GMT"},
+        {253402300799ull, "Fri, 31 Dec 9999 23:59:59 GMT"},
+    };
+    char b[40];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CHECK_UINT_EQ(zebu_http_format_date(cases[i].t, b, sizeof(b)), 29);
+        CHECK_STR_EQ(b, cases[i].s);
+    }
+    CHECK_UINT_EQ(zebu_http_format_date(0, b, 29), 0);
+    CHECK_UINT_EQ(zebu_http_format_date(253402300800ull, b, sizeof(b)), 0);
 }
 
 TEST(httplib_conn_fields_server_date)
