@@ -122,6 +122,13 @@ APPBUILD := $(BUILD)/app/$(APP)
 APP_OBJS := $(APP_C:$(APPDIR)/%.c=$(APPBUILD)/%.o) $(APP_KC:$(APPDIR)/%.c=$(APPBUILD)/%.o) \
             $(APPBUILD)/appinfo.o
 
+# lib/http (include/zebu_http.h): the HTTP/1.1 server library, built with
+# the app's flags into an archive linked after the app's objects, so only an
+# app that calls it carries it (and then only the members it reaches).
+HTTP_C    := $(sort $(wildcard lib/http/*.c))
+HTTP_OBJS := $(HTTP_C:lib/http/%.c=$(BUILD)/libhttp/%.o)
+HTTP_LIB  := $(BUILD)/libhttp/libzebuhttp.a
+
 ELF   := $(BUILD)/$(APP).elf
 ELF32 := $(BUILD)/$(APP).elf32
 PVH   := $(BUILD)/$(APP).pvh
@@ -189,6 +196,15 @@ $(APPBUILD)/%.o: $(APPDIR)/%.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(APP_CFLAGS) -c $< -o $@
 
+$(BUILD)/libhttp/%.o: lib/http/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(APP_CFLAGS) -c $< -o $@
+
+$(HTTP_LIB): $(HTTP_OBJS)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
 $(APPBUILD)/kernel/%.o: $(APPDIR)/kernel/%.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
@@ -215,8 +231,8 @@ $(NET_LIB): $(NET_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
 # ---- link: pass 1 without symbols, pass 2 with the table pass 1 yields ----
-$(APPBUILD)/pass1.elf: $(CORE_OBJS) $(APP_OBJS) $(KOBJ)/ksyms_empty.o $(NET_LIB) linker.ld
-	$(Q)$(LD) $(LDFLAGS) -o $@ $(CORE_OBJS) $(APP_OBJS) $(KOBJ)/ksyms_empty.o $(NET_LIB) $(LIBGCC)
+$(APPBUILD)/pass1.elf: $(CORE_OBJS) $(APP_OBJS) $(KOBJ)/ksyms_empty.o $(HTTP_LIB) $(NET_LIB) linker.ld
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(CORE_OBJS) $(APP_OBJS) $(KOBJ)/ksyms_empty.o $(HTTP_LIB) $(NET_LIB) $(LIBGCC)
 
 $(APPBUILD)/ksyms.c: $(APPBUILD)/pass1.elf tools/mksyms.py
 	$(Q)$(PYTHON) tools/mksyms.py $< $@
@@ -226,7 +242,7 @@ $(APPBUILD)/ksyms.o: $(APPBUILD)/ksyms.c
 
 $(ELF): $(APPBUILD)/pass1.elf $(APPBUILD)/ksyms.o
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(LD) $(LDFLAGS) -o $@ $(CORE_OBJS) $(APP_OBJS) $(APPBUILD)/ksyms.o $(NET_LIB) $(LIBGCC)
+	$(Q)$(LD) $(LDFLAGS) -o $@ $(CORE_OBJS) $(APP_OBJS) $(APPBUILD)/ksyms.o $(HTTP_LIB) $(NET_LIB) $(LIBGCC)
 	$(Q)$(PYTHON) tools/mksyms.py --verify $(APPBUILD)/pass1.elf $@
 
 $(ELF32): $(ELF)
@@ -305,7 +321,7 @@ firecracker cloud-hypervisor: image
 		--mem $(MEM) --vcpus $(SMP) --tap $(TAP) $(MAC_ARG)
 
 # ---- tests ----
-TEST_APPS := hello ktest cores fpu apitest udp-echo echo webserver timeouts
+TEST_APPS := hello ktest cores fpu apitest udp-echo echo webserver timeouts httplib
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory host-test

@@ -107,6 +107,8 @@ $(HOST_BUILD)/tsan/kernel/kmalloc.o: HOST_TSAN_DEFS := $(HOST_KM_RENAME)
 include tests/host/net.mk
 # apps/webserver's portable code: unit tests, kernel-flags and mksite checks, fuzz_http.
 include tests/host/http.mk
+# lib/http, the HTTP/1.1 server library: unit tests, app-flags check, fuzz_http_lib.
+include tests/host/http_lib.mk
 # host benchmarks of net/ (make bench-tcp-callgrind; part of make bench)
 include tests/host/bench.mk
 

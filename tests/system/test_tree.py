@@ -24,7 +24,7 @@ def sources(*dirs):
 
 def test_inline_asm_only_in_the_arch_header():
     offenders = []
-    for rel in sources("kernel", "drivers", "libc", "net", "include", "apps"):
+    for rel in sources("kernel", "drivers", "libc", "net", "include", "apps", "lib"):
         with open(os.path.join(ROOT, rel)) as f:
             if ASM_RE.search(f.read()) and rel not in ASM_ALLOWED:
                 offenders.append(rel)
@@ -33,7 +33,7 @@ def test_inline_asm_only_in_the_arch_header():
 
 def test_portable_code_includes_no_kernel_or_driver_headers():
     offenders = []
-    for rel in sources("net", "libc", "include"):
+    for rel in sources("net", "libc", "include", "lib"):
         with open(os.path.join(ROOT, rel)) as f:
             for inc in INCLUDE_RE.findall(f.read()):
                 if inc.startswith(("kernel/", "drivers/", "../")):
@@ -45,19 +45,40 @@ def test_portable_code_includes_no_kernel_or_driver_headers():
 FREESTANDING = {"stdint.h", "stddef.h", "stdbool.h", "stdarg.h", "limits.h"}
 
 
+# The public headers in include/: zebu.h and the libraries' (zebu_http.h).
+PUBLIC = {os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "include", "zebu*.h"))}
+
+
 def test_apps_include_only_the_public_header():
-    """An app sees zebu.h, the C library (libc/include, or the compiler's
-    freestanding headers: portable app code such as the web server's HTTP
-    parser also builds on the host) and its own headers; never a kernel,
-    driver or net/ header."""
+    """An app sees the public headers (zebu.h, zebu_http.h), the C library
+    (libc/include, or the compiler's freestanding headers: portable app
+    code such as the web server's HTTP parser also builds on the host) and
+    its own headers; never a kernel, driver or net/ header."""
     offenders = []
     for rel in sources("apps"):
         with open(os.path.join(ROOT, rel)) as f:
             for inc in INCLUDE_RE.findall(f.read()):
                 local = os.path.exists(os.path.join(ROOT, os.path.dirname(rel), inc))
                 libc = os.path.exists(os.path.join(ROOT, "libc", "include", inc))
-                if inc != "zebu.h" and not local and not libc and inc not in FREESTANDING:
+                if inc not in PUBLIC and not local and not libc and inc not in FREESTANDING:
                     offenders.append(f"{rel}: {inc}")
+    assert offenders == []
+
+
+def test_libraries_include_only_libc_and_the_public_headers():
+    """lib/ (apps' libraries, linked into apps) is app code: the C library,
+    the public headers and its own headers; and only a library's Zebu
+    binding (lib/http/serve.c) includes zebu.h, the rest builds on the host."""
+    offenders = []
+    for rel in sources("lib"):
+        with open(os.path.join(ROOT, rel)) as f:
+            for inc in INCLUDE_RE.findall(f.read()):
+                local = os.path.exists(os.path.join(ROOT, os.path.dirname(rel), inc))
+                libc = os.path.exists(os.path.join(ROOT, "libc", "include", inc))
+                if inc not in PUBLIC and not local and not libc and inc not in FREESTANDING:
+                    offenders.append(f"{rel}: {inc}")
+                if inc == "zebu.h" and rel != "lib/http/serve.c":
+                    offenders.append(f"{rel}: {inc} (only the binding may)")
     assert offenders == []
 
 
