@@ -452,6 +452,9 @@ struct zebu_tcp *zebu_tcp_listen(uint16_t port, unsigned backlog);
 /* Blocks for the next established connection (the caller closes it); NULL
  * with errno ETIMEDOUT past the listener's ZEBU_TCP_LIMIT_ACCEPT_TIMEOUT. */
 struct zebu_tcp *zebu_tcp_accept(struct zebu_tcp *listener);
+/* Without waiting: the next established connection, or NULL with errno
+ * EAGAIN when none waits (for a poller's loop). */
+struct zebu_tcp *zebu_tcp_try_accept(struct zebu_tcp *listener);
 /* Connects to ip:port; NULL with errno (ECONNREFUSED, ETIMEDOUT,
  * ENETUNREACH, ...) when it fails or takes longer than timeout_ns. */
 struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_ns);
@@ -459,6 +462,9 @@ struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_n
  * an error (errno ECONNRESET, ETIMEDOUT, ...), or past the receive timeout
  * (errno ETIMEDOUT, zebu_tcp_error() 0: the connection goes on). */
 struct zebu_buf *zebu_tcp_recv_buf(struct zebu_tcp *c);
+/* Without waiting: received bytes, or NULL with errno EAGAIN (nothing
+ * yet), 0 (the end of the stream) or the error that ended the connection. */
+struct zebu_buf *zebu_tcp_try_recv_buf(struct zebu_tcp *c);
 /* Copying receive: bytes copied, 0 at the end of the stream, or -errno
  * (-ETIMEDOUT past the receive timeout). */
 long zebu_tcp_recv(struct zebu_tcp *c, void *buf, size_t size);
@@ -556,6 +562,38 @@ void zebu_tcp_peer(struct zebu_tcp *c, uint32_t *ip, uint16_t *port);
 void zebu_tcp_local(struct zebu_tcp *c, uint32_t *ip, uint16_t *port);
 
 /* "A.B.C.D" <-> host-order address: 0 or -EINVAL; format returns a count. */
+/* ---- Pollers: many connections, few threads ------------------------------
+ *
+ * A thread per connection costs its stack (60 KiB); an idle keep-alive
+ * connection watched by a poller costs its TCP state (about 1 KiB) and a
+ * handle. A poller queues a watched connection or listener whenever
+ * something happens on it (bytes or a FIN arrived, room to send, a
+ * connection to accept, an error), once until zebu_poll_wait hands it out;
+ * the thread then makes non-blocking calls (zebu_tcp_try_recv_buf,
+ * zebu_tcp_try_accept) until EAGAIN. Adding a handle queues it once, for
+ * what happened before. A closed or aborted handle leaves its poller by
+ * itself. Pollers work from any core (the calls run on core 0, as the
+ * socket calls do).
+ */
+struct zebu_poll;
+struct zebu_poll_event {
+    struct zebu_tcp *tcp;
+    void *user; /* as given to zebu_poll_add */
+};
+/* NULL with errno ENOMEM. */
+struct zebu_poll *zebu_poll_create(void);
+/* 0, or -EBUSY while handles are still watched. */
+int zebu_poll_destroy(struct zebu_poll *p);
+/* Watch c (a connection or a listener): 0, or -EBUSY when a poller
+ * watches it already. */
+int zebu_poll_add(struct zebu_poll *p, struct zebu_tcp *c, void *user);
+/* Stop watching c: 0, or -ENOENT when p does not watch it. */
+int zebu_poll_del(struct zebu_poll *p, struct zebu_tcp *c);
+/* Waits until a watched handle has news, or timeout_ns (UINT64_MAX: for
+ * ever; 0: only look); fills at most max entries, oldest news first, and
+ * returns how many (0: the timeout passed). */
+int zebu_poll_wait(struct zebu_poll *p, struct zebu_poll_event *ev, int max, uint64_t timeout_ns);
+
 int zebu_ip4_parse(const char *s, uint32_t *ip);
 int zebu_ip4_format(uint32_t ip, char *buf, size_t size);
 

@@ -230,11 +230,24 @@ struct zebu_http_io {
      * another -errno. */
     long (*recv)(void *ctx, void *buf, size_t cap, uint64_t deadline);
     uint64_t (*now)(void *ctx);
+    /* May be NULL. Between two requests, with nothing buffered: return 1
+     * when no byte is there to read now, and zebu_http_serve_io returns
+     * ZEBU_HTTP_PARKED at once, holding nothing (the caller serves the
+     * connection again, with a fresh call, when bytes arrive); 0 to wait
+     * here, under the idle timeout. */
+    int (*park)(void *ctx);
+    unsigned flags; /* ZEBU_HTTP_IO_* */
 };
+/* The connection was served before and parked: not counted again. */
+#define ZEBU_HTTP_IO_RESUMED 1u
+/* zebu_http_serve_io: the connection went idle and io->park said so. */
+#define ZEBU_HTTP_PARKED 1
 
 /* Serve one connection until it ends: 0 (orderly end or close) or a
  * negative errno from the transport; -ENOMEM when its buffers could not be
- * had. The caller closes the transport afterwards. */
+ * had; ZEBU_HTTP_PARKED when io->park ended it between requests (the
+ * connection goes on). Otherwise the caller closes the transport
+ * afterwards. */
 int zebu_http_serve_io(struct zebu_http_server *srv, const struct zebu_http_io *io);
 
 /* Zebu's binding (lib/http/serve.c): listen on port, a thread per
@@ -244,6 +257,14 @@ struct zebu_tcp;
 int zebu_http_serve(struct zebu_http_server *srv, uint16_t port);
 /* Serve one accepted connection on the calling thread, then close it. */
 int zebu_http_serve_tcp(struct zebu_http_server *srv, struct zebu_tcp *c);
+/* Many connections, few threads (lib/http/serve.c): listen on port; idle
+ * connections wait in a poller (zebu_poll_*) holding no thread and no
+ * buffer, and `workers` threads on core 0 (0: 4) serve the ones with bytes
+ * to read, each until it is idle again. An idle connection costs its TCP
+ * state and about 200 bytes; a parked one is closed after the idle timeout
+ * (limits idle_ns). At most `workers` requests are in progress at once.
+ * Returns only on failure: -errno. */
+int zebu_http_serve_many(struct zebu_http_server *srv, uint16_t port, unsigned workers);
 
 /* ---- Low level: the parsers the server uses ---------------------------------*/
 

@@ -23,6 +23,7 @@
  * that what arrived with the timeout is not refused.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <zebu.h>
 
@@ -40,7 +41,54 @@ struct zebu_tcp {
     struct tcp_conn *conn;
     struct event ev;
     uint64_t timeout_ns[TMO_KINDS];
+    /* Watched by a poller (zebu_poll_add): queued on its ready list at
+     * every change, once until zebu_poll_wait hands it out. */
+    struct zebu_poll *poll;
+    void *user;
+    struct zebu_tcp *ready_next;
+    bool queued;
 };
+
+/* A poller: handles with news, in the order they had it. Core 0 only
+ * (every call runs there), so no lock. */
+struct zebu_poll {
+    struct event ev;
+    struct zebu_tcp *head, *tail;
+    unsigned watched;
+};
+
+static void ready_push(struct zebu_poll *p, struct zebu_tcp *z)
+{
+    if (z->queued)
+        return;
+    z->queued = true;
+    z->ready_next = NULL;
+    if (p->tail != NULL)
+        p->tail->ready_next = z;
+    else
+        p->head = z;
+    p->tail = z;
+    event_signal(&p->ev);
+}
+
+static void ready_remove(struct zebu_poll *p, struct zebu_tcp *z)
+{
+    if (!z->queued)
+        return;
+    struct zebu_tcp *prev = NULL;
+    for (struct zebu_tcp *q = p->head; q != NULL; prev = q, q = q->ready_next) {
+        if (q != z)
+            continue;
+        if (prev != NULL)
+            prev->ready_next = q->ready_next;
+        else
+            p->head = q->ready_next;
+        if (p->tail == q)
+            p->tail = prev;
+        break;
+    }
+    z->queued = false;
+}
 
 /* The deadline of a wait of kind k on z's handle, from now. */
 static uint64_t deadline(const struct zebu_tcp *z, int k)
@@ -50,9 +98,22 @@ static uint64_t deadline(const struct zebu_tcp *z, int k)
 
 static void tcp_notify(struct tcp_conn *c, unsigned events, void *arg)
 {
+    struct zebu_tcp *z = arg;
     (void)c;
     (void)events;
-    event_signal(arg);
+    event_signal(&z->ev);
+    if (z->poll != NULL)
+        ready_push(z->poll, z);
+}
+
+/* Before z goes: off its poller. */
+static void unwatch(struct zebu_tcp *z)
+{
+    if (z->poll == NULL)
+        return;
+    ready_remove(z->poll, z);
+    z->poll->watched--;
+    z->poll = NULL;
 }
 
 static struct zebu_tcp *wrap_conn(struct tcp_conn *conn)
@@ -62,7 +123,7 @@ static struct zebu_tcp *wrap_conn(struct tcp_conn *conn)
         return NULL;
     z->conn = conn;
     event_init(&z->ev);
-    tcp_set_notify(conn, tcp_notify, &z->ev);
+    tcp_set_notify(conn, tcp_notify, z);
     return z;
 }
 
@@ -94,29 +155,46 @@ static struct zebu_tcp *tcp_listen_here(uint16_t port, unsigned backlog)
     return z;
 }
 
+/* The next established connection, wrapped, or NULL when none waits. */
+static struct zebu_tcp *accept_one(struct zebu_tcp *listener)
+{
+    struct tcp_conn *c;
+    while ((c = tcp_accept(listener->conn)) != NULL) {
+        struct zebu_tcp *z = wrap_conn(c);
+        if (z != NULL) {
+            /* Like the stall limits, the listener's receive and send
+             * timeouts apply to the connections it accepts. */
+            z->timeout_ns[TMO_RECV] = listener->timeout_ns[TMO_RECV];
+            z->timeout_ns[TMO_SEND] = listener->timeout_ns[TMO_SEND];
+            return z;
+        }
+        tcp_abort(c, knet_now_ms()); /* no memory for the handle: refuse it */
+        knet_note_accept_nomem();
+        knet_kick();
+    }
+    return NULL;
+}
+
 static struct zebu_tcp *tcp_accept_here(struct zebu_tcp *listener)
 {
     uint64_t end = deadline(listener, TMO_ACCEPT);
     for (int timed_out = 0;; timed_out = event_wait_until(&listener->ev, end) != 0) {
-        struct tcp_conn *c;
-        while ((c = tcp_accept(listener->conn)) != NULL) {
-            struct zebu_tcp *z = wrap_conn(c);
-            if (z != NULL) {
-                /* Like the stall limits, the listener's receive and send
-                 * timeouts apply to the connections it accepts. */
-                z->timeout_ns[TMO_RECV] = listener->timeout_ns[TMO_RECV];
-                z->timeout_ns[TMO_SEND] = listener->timeout_ns[TMO_SEND];
-                return z;
-            }
-            tcp_abort(c, knet_now_ms()); /* no memory for the handle: refuse it */
-            knet_note_accept_nomem();
-            knet_kick();
-        }
+        struct zebu_tcp *z = accept_one(listener);
+        if (z != NULL)
+            return z;
         if (timed_out) {
             errno = ETIMEDOUT;
             return NULL;
         }
     }
+}
+
+static struct zebu_tcp *tcp_try_accept_here(struct zebu_tcp *listener)
+{
+    struct zebu_tcp *z = accept_one(listener);
+    if (z == NULL)
+        errno = EAGAIN;
+    return z;
 }
 
 static struct zebu_tcp *tcp_connect_here(uint32_t ip, uint16_t port, uint64_t timeout_ns)
@@ -155,25 +233,37 @@ static struct zebu_tcp *tcp_connect_here(uint32_t ip, uint16_t port, uint64_t ti
     }
 }
 
+/* One look: received bytes, or NULL with errno 0 (the end of the stream),
+ * the error that ended the connection, or EAGAIN (nothing yet). */
+static struct zebu_buf *recv_one(struct zebu_tcp *z)
+{
+    struct netbuf *nb = tcp_recv(z->conn, knet_now_ms());
+    if (nb != NULL) {
+        knet_kick();
+        return (struct zebu_buf *)nb;
+    }
+    int err = tcp_error(z->conn);
+    errno = err != 0 ? -err : tcp_eof(z->conn) ? 0 : EAGAIN;
+    return NULL;
+}
+
 static struct zebu_buf *tcp_recv_buf_here(struct zebu_tcp *z)
 {
     uint64_t end = deadline(z, TMO_RECV);
     for (int timed_out = 0;; timed_out = event_wait_until(&z->ev, end) != 0) {
-        struct netbuf *nb = tcp_recv(z->conn, knet_now_ms());
-        if (nb != NULL) {
-            knet_kick();
-            return (struct zebu_buf *)nb;
-        }
-        int err = tcp_error(z->conn);
-        if (err != 0 || tcp_eof(z->conn)) {
-            errno = -err;
-            return NULL;
-        }
+        struct zebu_buf *b = recv_one(z);
+        if (b != NULL || errno != EAGAIN)
+            return b;
         if (timed_out) {
             errno = ETIMEDOUT;
             return NULL;
         }
     }
+}
+
+static struct zebu_buf *tcp_try_recv_buf_here(struct zebu_tcp *z)
+{
+    return recv_one(z);
 }
 
 static long tcp_recv_here(struct zebu_tcp *z, void *buf, size_t size)
@@ -335,6 +425,7 @@ static void tcp_close_here(struct zebu_tcp *z)
 {
     if (z == NULL)
         return;
+    unwatch(z);
     tcp_set_notify(z->conn, NULL, NULL); /* the event goes with z */
     tcp_close(z->conn, knet_now_ms());
     knet_kick();
@@ -345,6 +436,7 @@ static void tcp_abort_here(struct zebu_tcp *z)
 {
     if (z == NULL)
         return;
+    unwatch(z);
     tcp_set_notify(z->conn, NULL, NULL);
     tcp_abort(z->conn, knet_now_ms());
     knet_kick();
@@ -415,6 +507,67 @@ static void tcp_peer_here(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)
 static void tcp_local_here(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)
 {
     tcp_endpoints(z->conn, ip, port, NULL, NULL);
+}
+
+/* ---- pollers: many connections without a thread each ---- */
+
+static struct zebu_poll *poll_create_here(void)
+{
+    struct zebu_poll *p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    event_init(&p->ev);
+    return p;
+}
+
+static int poll_destroy_here(struct zebu_poll *p)
+{
+    if (p == NULL)
+        return 0;
+    if (p->watched > 0)
+        return -EBUSY;
+    free(p);
+    return 0;
+}
+
+static int poll_add_here(struct zebu_poll *p, struct zebu_tcp *z, void *user)
+{
+    if (z->poll != NULL)
+        return -EBUSY;
+    z->poll = p;
+    z->user = user;
+    p->watched++;
+    ready_push(p, z); /* what happened before it was watched: look once */
+    return 0;
+}
+
+static int poll_del_here(struct zebu_poll *p, struct zebu_tcp *z)
+{
+    if (z->poll != p)
+        return -ENOENT;
+    unwatch(z);
+    return 0;
+}
+
+static int poll_wait_here(struct zebu_poll *p, struct zebu_poll_event *ev, int max,
+                          uint64_t timeout_ns)
+{
+    uint64_t end = timeout_ns == UINT64_MAX ? EVENT_NO_DEADLINE : event_deadline(timeout_ns);
+    for (int timed_out = 0; p->head == NULL; timed_out = event_wait_until(&p->ev, end) != 0)
+        if (timed_out || timeout_ns == 0)
+            return 0;
+    int n = 0;
+    while (n < max && p->head != NULL) {
+        struct zebu_tcp *z = p->head;
+        p->head = z->ready_next;
+        if (p->head == NULL)
+            p->tail = NULL;
+        z->queued = false;
+        ev[n++] = (struct zebu_poll_event){.tcp = z, .user = z->user};
+    }
+    return n;
 }
 
 /* ---- UDP and buffers ---- */
@@ -534,6 +687,62 @@ static void buf_free_here(struct zebu_buf *b)
 }
 
 /* ---- the API: each call runs on the network core (knet_enter) ---- */
+
+struct zebu_tcp *zebu_tcp_try_accept(struct zebu_tcp *listener)
+{
+    int home = knet_enter();
+    struct zebu_tcp *r = tcp_try_accept_here(listener);
+    knet_leave(home);
+    return r;
+}
+
+struct zebu_buf *zebu_tcp_try_recv_buf(struct zebu_tcp *c)
+{
+    int home = knet_enter();
+    struct zebu_buf *r = tcp_try_recv_buf_here(c);
+    knet_leave(home);
+    return r;
+}
+
+struct zebu_poll *zebu_poll_create(void)
+{
+    int home = knet_enter();
+    struct zebu_poll *r = poll_create_here();
+    knet_leave(home);
+    return r;
+}
+
+int zebu_poll_destroy(struct zebu_poll *p)
+{
+    int home = knet_enter();
+    int r = poll_destroy_here(p);
+    knet_leave(home);
+    return r;
+}
+
+int zebu_poll_add(struct zebu_poll *p, struct zebu_tcp *c, void *user)
+{
+    int home = knet_enter();
+    int r = poll_add_here(p, c, user);
+    knet_leave(home);
+    return r;
+}
+
+int zebu_poll_del(struct zebu_poll *p, struct zebu_tcp *c)
+{
+    int home = knet_enter();
+    int r = poll_del_here(p, c);
+    knet_leave(home);
+    return r;
+}
+
+int zebu_poll_wait(struct zebu_poll *p, struct zebu_poll_event *ev, int max, uint64_t timeout_ns)
+{
+    int home = knet_enter();
+    int r = poll_wait_here(p, ev, max, timeout_ns);
+    knet_leave(home);
+    return r;
+}
 
 struct zebu_tcp *zebu_tcp_listen(uint16_t port, unsigned backlog)
 {

@@ -214,12 +214,13 @@ void tcp_free(struct tcp_conn *c)
         for (struct tcp_conn *k = st->tcp.conns; k != NULL; k = k->next)
             if (k->parent == c) {
                 aq_unlink(k);
-                k->app_closed = 1; /* nobody will accept it */
+                tcp_mark_app_closed(k); /* nobody will accept it */
                 tcp_send_rst_conn(k, 0);
                 tcp_terminate(k, -ECONNABORTED);
             }
     }
     tcp_release_queues(c);
+    tcp_tq_remove(c);
     tcp_table_unlink(c);
     st->tcp.count--;
     free(c);
@@ -631,12 +632,12 @@ void tcp_close(struct tcp_conn *c, uint64_t now_ms)
     if (c == NULL)
         return;
     if (c->state == TCP_LISTEN || c->state == TCP_CLOSED) {
-        c->app_closed = 1;
+        tcp_mark_app_closed(c);
         tcp_free(c);
         return;
     }
     if (c->state == TCP_SYN_SENT && c->sndq_len == 0) { /* nothing to deliver */
-        c->app_closed = 1;
+        tcp_mark_app_closed(c);
         tcp_free(c);
         return;
     }
@@ -645,7 +646,7 @@ void tcp_close(struct tcp_conn *c, uint64_t now_ms)
         return;
     }
     tcp_shutdown(c, now_ms);
-    c->app_closed = 1;
+    tcp_mark_app_closed(c);
     c->notify = NULL;
     if (c->state == TCP_CLOSED)
         tcp_free(c);
@@ -662,7 +663,7 @@ void tcp_abort(struct tcp_conn *c, uint64_t now_ms)
     if (c->state != TCP_LISTEN && c->state != TCP_CLOSED && c->state != TCP_SYN_SENT &&
         c->state != TCP_TIME_WAIT)
         tcp_send_rst_conn(c, now_ms);
-    c->app_closed = 1;
+    tcp_mark_app_closed(c);
     c->notify = NULL;
     tcp_free(c);
 }
@@ -690,6 +691,7 @@ void tcp_set_keepalive(struct tcp_conn *c, int on, uint32_t idle_ms, uint32_t in
         c->keep_count = count;
     c->keep_probes = 0;
     c->keep_at = c->keepalive ? c->last_rx + c->keep_idle : TCP_NO_TIMER;
+    tcp_tq_note(c);
 }
 
 int tcp_set_cc(struct tcp_conn *c, unsigned cc)
@@ -758,11 +760,10 @@ void tcp_tick(struct net_stack *st, uint64_t now_ms)
     struct tcp_conn *c, *next;
 
     tcp_time_wait_expire(st, now_ms);
-    for (c = st->tcp.conns; c != NULL; c = next) {
-        next = c->next;
-        if (c->state != TCP_CLOSED && c->state != TCP_LISTEN)
-            tcp_conn_tick(c, now_ms);
-    }
+    tcp_tq_run(st, now_ms);
+    if (!st->tcp.reap)
+        return;
+    st->tcp.reap = 0;
     /* Free what is over and no longer referenced: closed connections the
      * app released or never got (half-open ones, orphans of a listener). */
     for (c = st->tcp.conns; c != NULL; c = next) {
@@ -774,27 +775,20 @@ void tcp_tick(struct net_stack *st, uint64_t now_ms)
 
 uint64_t tcp_next_deadline(const struct net_stack *st)
 {
-    uint64_t t = tcp_time_wait_deadline(st);
-
-    for (const struct tcp_conn *c = st->tcp.conns; c != NULL; c = c->next) {
-        if (c->state == TCP_CLOSED && c->app_closed)
-            return 0; /* to be freed */
-        uint64_t d = tcp_conn_deadline(c);
-        if (d < t)
-            t = d;
-    }
-    return t;
+    if (st->tcp.reap)
+        return 0; /* a closed connection may be waiting to be freed */
+    return net_min_u64(tcp_time_wait_deadline(st), tcp_tq_next(st));
 }
 
 void tcp_destroy_all(struct net_stack *st)
 {
     while (st->tcp.tw_head != NULL) {
-        st->tcp.tw_head->app_closed = 1;
+        tcp_mark_app_closed(st->tcp.tw_head);
         tcp_free(st->tcp.tw_head);
     }
     while (st->tcp.conns != NULL) {
         struct tcp_conn *c = st->tcp.conns;
-        c->app_closed = 1;
+        tcp_mark_app_closed(c);
         if (c->state == TCP_LISTEN) {
             c->state = TCP_CLOSED;
             for (struct tcp_conn *k = st->tcp.conns; k != NULL; k = k->next)
@@ -876,9 +870,11 @@ int tcp_format_counters(const struct net_stack *st, char *buf, size_t size)
         return m;
     n += m;
     m = snprintf((size_t)n < size ? buf + n : NULL, (size_t)n < size ? size - (size_t)n : 0,
-                 "tcp keepalive: probes %llu, timed out %llu\n",
+                 "tcp keepalive: probes %llu, timed out %llu\n"
+                 "tcp timers: found late by the audit %llu\n",
                  (unsigned long long)st->tcp.keepalive_probes,
-                 (unsigned long long)st->tcp.keepalive_timeouts);
+                 (unsigned long long)st->tcp.keepalive_timeouts,
+                 (unsigned long long)st->tcp.tq_missed);
     if (m < 0)
         return m;
     n += m;

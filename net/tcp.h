@@ -265,9 +265,10 @@ int tcp_format_counters(const struct net_stack *st, char *buf, size_t size);
 enum tcp_size_class { TCP_SIZE_MSS, TCP_SIZE_16K, TCP_SIZE_64K, TCP_SIZE_CLASSES };
 
 /* Buckets of the connection hash (net/tcp_table.c, allocated at the first
- * listen or connect):
- * a power of two. At the default 1,024 connections, two to a bucket. */
-#define TCP_HASH_BUCKETS 512
+ * listen or connect): a power of two, at least this many and at least half
+ * of tcp_conns (two connections to a bucket), at most TCP_HASH_BUCKETS_MAX. */
+#define TCP_HASH_BUCKETS     512
+#define TCP_HASH_BUCKETS_MAX 65536
 
 struct tcp_table {
     struct tcp_conn *conns;   /* live connections and listeners (not TIME-WAIT) */
@@ -275,6 +276,13 @@ struct tcp_table {
     struct tcp_conn *tw_tail;
     struct tcp_conn *listeners; /* linked by hnext */
     struct tcp_conn **hash;     /* by 4-tuple, linked by hnext; NULL until first needed */
+    struct tcp_conn **tq;       /* timer queue: a min-heap by deadline (net/tcp_tq.c) */
+    unsigned tq_len, tq_cap;
+    uint64_t tq_audit_at;       /* the next walk over every connection */
+    uint64_t tq_missed;         /* connections the walk found queued late (a bug: 0) */
+    int tq_nomem;               /* the queue could not grow: the walk takes over */
+    int reap;                   /* a closed connection may wait to be freed */
+    unsigned hash_mask;         /* buckets - 1 */
     uint64_t hash_seed;
     unsigned count;         /* connections (listeners and TIME-WAIT included) */
     unsigned time_wait;     /* of those, in TIME-WAIT */

@@ -483,8 +483,10 @@ static void established(struct tcp_conn *c, uint64_t now_ms)
     c->rto_at = TCP_NO_TIMER;
     c->backoff = 0;
     c->syn_tries = 0;
-    if (c->keepalive)
+    if (c->keepalive) {
         c->keep_at = now_ms + c->keep_idle;
+        tcp_tq_note(c);
+    }
 }
 
 /* RFC 9293 3.10.7.3 fourth: the peer's SYN in SYN-SENT (the ACK, if any,
@@ -1106,8 +1108,10 @@ static void ack_policy(struct tcp_conn *c, int filled_hole, uint64_t now_ms)
         c->ack_now = 1;
     else if (++c->unacked_segs >= 2)
         c->ack_now = 1;
-    else if (c->delack_at == TCP_NO_TIMER)
+    else if (c->delack_at == TCP_NO_TIMER) {
         c->delack_at = now_ms + TCP_DELACK_MS;
+        tcp_tq_note(c);
+    }
 }
 
 /* In-order data (nb, not empty) at rcv_nxt: to the receive queue, with
@@ -1358,7 +1362,7 @@ static void rst_input(struct tcp_conn *c, struct net_iface *ifc, struct netbuf *
      * the listener never saw it, nobody holds it); an active one (a
      * simultaneous open) was refused. */
     if (c->state == TCP_SYN_RECEIVED && c->passive)
-        c->app_closed = 1;
+        tcp_mark_app_closed(c);
     tcp_terminate(c, c->state == TCP_SYN_RECEIVED && !c->passive ? -ECONNREFUSED : -ECONNRESET);
 }
 
@@ -1482,6 +1486,7 @@ static void seg_arrived(struct tcp_conn *c, const struct tcp_seg *seg, uint64_t 
     if (c->keepalive && c->state >= TCP_ESTABLISHED) {
         c->keep_probes = 0;
         c->keep_at = now_ms + c->keep_idle;
+        tcp_tq_note(c);
     }
 }
 

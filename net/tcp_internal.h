@@ -217,8 +217,11 @@ struct tcp_conn {
     uint32_t rtt_seq;
     uint64_t rtt_start;
 
-    /* Timers: absolute ms, TCP_NO_TIMER when off. */
+    /* Timers: absolute ms, TCP_NO_TIMER when off. Whoever arms one calls
+     * tcp_tq_note (net/tcp_tq.c). */
     uint64_t rto_at, delack_at, persist_at, keep_at, tw_at;
+    uint64_t tq_key; /* its key in the timer queue: never after its deadline */
+    unsigned tq_pos; /* 1 + its index in the timer queue; 0: not queued */
     unsigned persist_backoff, keep_probes;
     uint32_t keep_idle, keep_intvl;
     unsigned keep_count;
@@ -387,6 +390,15 @@ int tcp_cookie_check(const struct net_stack *st, uint32_t lip, uint16_t lport, u
 /* tcp_timer.c */
 void tcp_conn_tick(struct tcp_conn *c, uint64_t now_ms);
 uint64_t tcp_conn_deadline(const struct tcp_conn *c);
+/* The timer queue (net/tcp_tq.c): note c after arming one of its timers;
+ * remove it before it is freed; the next key; run what is due. */
+#define TCP_TQ_AUDIT_MS 1000
+void tcp_tq_note(struct tcp_conn *c);
+/* The app let c go (or nobody ever will take it): freed once closed. */
+void tcp_mark_app_closed(struct tcp_conn *c);
+void tcp_tq_remove(struct tcp_conn *c);
+uint64_t tcp_tq_next(const struct net_stack *st);
+void tcp_tq_run(struct net_stack *st, uint64_t now_ms);
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_ms);
 /* Whether the connection is stalled in the way of limit `which` now:
  * starts the stall's clock, or stops it, and rearms stall_at. */

@@ -220,6 +220,7 @@ static int xmit(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len, u
 void tcp_rto_arm(struct tcp_conn *c, uint64_t now_ms)
 {
     c->rto_at = now_ms + tcp_backoff_ms(c->rto, c->backoff);
+    tcp_tq_note(c);
 }
 
 void tcp_retransmit_first(struct tcp_conn *c, uint64_t now_ms)
@@ -432,6 +433,7 @@ static void output_timers(struct tcp_conn *c, int starved, uint64_t now_ms)
          * per unanswered probe. */
         c->persist_at =
             now_ms + tcp_backoff_ms(net_max_u32(c->rto, TCP_PERSIST_MIN), c->persist_backoff);
+        tcp_tq_note(c);
     } else if (starved && c->rto_at == TCP_NO_TIMER) {
         c->st->tcp.nomem_retries++;
         tcp_rto_arm(c, now_ms);

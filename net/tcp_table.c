@@ -30,13 +30,21 @@
  * them (4 KiB would otherwise sit in every image's bss, networked or not). */
 int tcp_table_reserve(struct net_stack *st)
 {
-    if (st->tcp.hash == NULL)
-        st->tcp.hash = calloc(TCP_HASH_BUCKETS, sizeof(*st->tcp.hash));
+    if (st->tcp.hash == NULL) {
+        unsigned n = TCP_HASH_BUCKETS;
+        while (n < st->lim.tcp_conns / 2 && n < TCP_HASH_BUCKETS_MAX)
+            n <<= 1;
+        st->tcp.hash = calloc(n, sizeof(*st->tcp.hash));
+        st->tcp.hash_mask = n - 1;
+    }
     return st->tcp.hash != NULL ? 0 : -ENOMEM;
 }
 
 void tcp_table_destroy(struct net_stack *st)
 {
+    free(st->tcp.tq);
+    st->tcp.tq = NULL;
+    st->tcp.tq_len = st->tcp.tq_cap = 0;
     free(st->tcp.hash);
     st->tcp.hash = NULL;
 }
@@ -55,7 +63,7 @@ static unsigned bucket(const struct net_stack *st, uint32_t lip, uint16_t lport,
     x ^= x >> 31;
     x *= 0xbf58476d1ce4e5b9ull;
     x ^= x >> 29;
-    return (unsigned)(x >> 32) & (TCP_HASH_BUCKETS - 1);
+    return (unsigned)(x >> 32) & st->tcp.hash_mask;
 }
 
 void tcp_table_hash(struct tcp_conn *c)
@@ -181,6 +189,12 @@ void tcp_table_unlink(struct tcp_conn *c)
     list_remove(c);
 }
 
+void tcp_mark_app_closed(struct tcp_conn *c)
+{
+    c->app_closed = 1;
+    c->st->tcp.reap = 1;
+}
+
 void tcp_set_state(struct tcp_conn *c, enum tcp_state s)
 {
     if (c->in_syn_cache && s != TCP_SYN_RECEIVED) {
@@ -192,6 +206,8 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state s)
         tcp_table_link(c);
     }
     c->state = s;
+    if (s == TCP_CLOSED)
+        c->st->tcp.reap = 1; /* tcp_tick frees it once the app let it go */
 }
 
 /*

@@ -59,7 +59,7 @@ static void syn_timeout(struct tcp_conn *c, uint64_t now_ms)
 
     if (++c->syn_tries > st->lim.tcp_syn_retries) {
         if (c->passive)
-            c->app_closed = 1; /* never accepted: nobody holds it */
+            tcp_mark_app_closed(c); /* never accepted: nobody holds it */
         st->tcp.conns_timed_out++;
         tcp_terminate(c, -ETIMEDOUT);
         return;
@@ -90,6 +90,7 @@ static void data_timeout(struct tcp_conn *c, uint64_t now_ms)
         c->snd_nxt = c->snd_una;
         persist_probe(c, now_ms);
         c->rto_at = now_ms + tcp_backoff_ms(c->rto, c->persist_backoff);
+        tcp_tq_note(c);
         return;
     }
     /* R2 (RFC 9293 3.8.3): past tcp_max_retries the connection is given
@@ -139,6 +140,7 @@ static void stall_rearm(struct tcp_conn *c)
         if (t < c->stall_at)
             c->stall_at = t;
     }
+    tcp_tq_note(c);
 }
 
 void tcp_stall_update(struct tcp_conn *c, unsigned which, int stalled, uint64_t now_ms)
@@ -205,6 +207,7 @@ static void keepalive_expired(struct tcp_conn *c, uint64_t now_ms)
     c->st->tcp.keepalive_probes++;
     tcp_send_probe(c, now_ms);
     c->keep_at = now_ms + c->keep_intvl;
+    tcp_tq_note(c);
 }
 
 void tcp_conn_tick(struct tcp_conn *c, uint64_t now_ms)

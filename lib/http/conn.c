@@ -199,6 +199,10 @@ long zebu_http_read_all(struct zebu_http_request *req, void *buf, size_t cap)
 
 /* --- request after request ---------------------------------------------- */
 
+/* read_request: io->park said the idle connection has nothing to read
+ * (not an errno: no transport error can be confused with it). */
+#define READ_PARKED (-0x7fffffffL)
+
 /* Read until the parser decides on one request: its header length (req
  * filled, maybe with an error status), 0 when the connection should end
  * quietly (end of stream, idle timeout), or a negative errno. */
@@ -210,6 +214,8 @@ static long read_request(struct http_conn *c)
     uint64_t header = c->used > 0 ? deadline_after(c, lim->header_ns) : 0;
 
     zebu_http_parser_init(&p);
+    if (c->used == 0 && c->io->park != NULL && c->io->park(c->io->ctx))
+        return READ_PARKED; /* idle, nothing to read: the caller parks it */
     for (;;) {
         if (c->used > 0) {
             int n = zebu_http_parse(&p, lim, c->buf, c->used, &c->req, c->headers);
@@ -309,11 +315,14 @@ int zebu_http_serve_io(struct zebu_http_server *srv, const struct zebu_http_io *
         conn_free(c);
         return -ENOMEM;
     }
-    srv->stats.connections++;
+    if (!(io->flags & ZEBU_HTTP_IO_RESUMED))
+        srv->stats.connections++;
     long n;
     while ((n = read_request(c)) > 0 && serve_one(c, (size_t)n))
         ;
     int err = n < 0 ? (int)n : c->io_err;
     conn_free(c);
+    if (n == READ_PARKED)
+        return ZEBU_HTTP_PARKED;
     return err == -ECONNRESET ? 0 : err;
 }

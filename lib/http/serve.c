@@ -13,6 +13,8 @@
 #include <zebu.h>
 #include <zebu_http.h>
 
+#include "http_internal.h"
+
 /* A connection thread's stack: the engine's buffers are on the heap, so
  * this is the handler's (2^n KiB less the guard page, see zebu.h). */
 #define CONN_STACK (60 * 1024)
@@ -136,6 +138,24 @@ static long tcp_recv(void *ctx, void *buf, size_t cap, uint64_t deadline)
     return (long)n;
 }
 
+/* io->park: with nothing left of what was received, one look at the
+ * connection without waiting. Bytes: kept for tcp_recv, not parked. The
+ * end of the stream or an error: not parked either, so that tcp_recv
+ * reports it. */
+static int tcp_park(void *ctx)
+{
+    struct tcp_io *t = ctx;
+
+    if (t->pending != NULL)
+        return 0;
+    t->pending = zebu_tcp_try_recv_buf(t->c);
+    if (t->pending == NULL)
+        return errno == EAGAIN;
+    t->data = zebu_buf_data(t->pending, &t->len);
+    t->off = 0;
+    return 0;
+}
+
 static uint64_t tcp_now(void *ctx)
 {
     (void)ctx;
@@ -195,5 +215,174 @@ int zebu_http_serve(struct zebu_http_server *srv, uint16_t port)
             continue;
         }
         zebu_thread_detach(th);
+    }
+}
+
+/* ---- many connections, few threads ---------------------------------------
+ *
+ * One poller thread and `workers` worker threads, all on core 0 (where the
+ * stack is: the scheduler is cooperative there, so nothing below locks).
+ * Every connection is watched by the poller from accept to close. A parked
+ * one sits in the idle list, oldest first, holding its TCP state and a
+ * struct many_conn; when it has news the poller moves it to the work list
+ * and wakes a worker, which serves it (zebu_http_serve_io with park) until
+ * it is idle again and parks it, or until it ends. News about a connection
+ * a worker is serving is ignored: the worker's own look before it parks
+ * (tcp_park) sees those bytes. */
+
+struct many_conn {
+    struct zebu_tcp *c;
+    uint64_t since;                /* parked at (ns) */
+    struct many_conn *prev, *next; /* the idle list, or the work list (next) */
+    bool busy;                     /* a worker has it */
+};
+
+struct many {
+    struct zebu_http_server *srv;
+    struct zebu_tcp *listener;
+    struct zebu_poll *poll;
+    struct many_conn *idle_head, *idle_tail;
+    struct many_conn *work_head, *work_tail;
+    struct zebu_event *work;
+};
+
+static void idle_push(struct many *m, struct many_conn *mc)
+{
+    mc->since = zebu_time_ns();
+    mc->next = NULL;
+    mc->prev = m->idle_tail;
+    if (m->idle_tail != NULL)
+        m->idle_tail->next = mc;
+    else
+        m->idle_head = mc;
+    m->idle_tail = mc;
+}
+
+static void idle_remove(struct many *m, struct many_conn *mc)
+{
+    if (mc->prev != NULL)
+        mc->prev->next = mc->next;
+    else
+        m->idle_head = mc->next;
+    if (mc->next != NULL)
+        mc->next->prev = mc->prev;
+    else
+        m->idle_tail = mc->prev;
+    mc->prev = mc->next = NULL;
+}
+
+static void work_push(struct many *m, struct many_conn *mc)
+{
+    mc->busy = true;
+    mc->next = NULL;
+    if (m->work_tail != NULL)
+        m->work_tail->next = mc;
+    else
+        m->work_head = mc;
+    m->work_tail = mc;
+    zebu_event_signal(m->work);
+}
+
+static void *worker(void *arg)
+{
+    struct many *m = arg;
+
+    for (;;) {
+        while (m->work_head == NULL)
+            zebu_event_wait(m->work);
+        struct many_conn *mc = m->work_head;
+        m->work_head = mc->next;
+        if (m->work_head == NULL)
+            m->work_tail = NULL;
+        struct tcp_io t = {.c = mc->c};
+        const struct zebu_http_io io = {
+            .ctx = &t, .send = tcp_send, .send_ref = tcp_send_ref, .recv = tcp_recv,
+            .now = tcp_now, .park = tcp_park, .flags = ZEBU_HTTP_IO_RESUMED,
+        };
+        int r = zebu_http_serve_io(m->srv, &io);
+        if (r == ZEBU_HTTP_PARKED) { /* tcp_park took nothing: t.pending is NULL */
+            mc->busy = false;
+            idle_push(m, mc);
+            continue;
+        }
+        if (t.pending != NULL)
+            zebu_buf_free(t.pending);
+        if (r == -ENOMEM)
+            zebu_tcp_abort(mc->c); /* leaves the poller too */
+        else
+            zebu_tcp_close(mc->c);
+        free(mc);
+    }
+    return NULL;
+}
+
+/* Every connection waiting on the listener: watched, parked. */
+static void accept_all(struct many *m)
+{
+    struct zebu_tcp *c;
+
+    while ((c = zebu_tcp_try_accept(m->listener)) != NULL) {
+        struct many_conn *mc = calloc(1, sizeof(*mc));
+        if (mc == NULL || zebu_poll_add(m->poll, c, mc) != 0) {
+            free(mc);
+            zebu_tcp_abort(c); /* out of memory: refuse this one, keep serving */
+            continue;
+        }
+        mc->c = c;
+        zebu_tcp_set_nodelay(c, 1);
+        m->srv->stats.connections++;
+        idle_push(m, mc); /* zebu_poll_add queued it: served at once if it has bytes */
+    }
+}
+
+/* Parked connections idle past the limit are closed; returns how long the
+ * poller may wait for the next one to expire (UINT64_MAX: none). */
+static uint64_t expire_idle(struct many *m)
+{
+    uint64_t idle = m->srv->lim.idle_ns, now = zebu_time_ns();
+
+    if (idle == 0)
+        return UINT64_MAX;
+    while (m->idle_head != NULL && now - m->idle_head->since >= idle) {
+        struct many_conn *mc = m->idle_head;
+        idle_remove(m, mc);
+        m->srv->stats.timeouts_idle++;
+        zebu_tcp_close(mc->c); /* RFC 9112 9.5: an idle connection may just close */
+        free(mc);
+    }
+    return m->idle_head == NULL ? UINT64_MAX : m->idle_head->since + idle - now;
+}
+
+int zebu_http_serve_many(struct zebu_http_server *srv, uint16_t port, unsigned workers)
+{
+    struct many m = {.srv = srv};
+    enum { BATCH = 64 };
+    struct zebu_poll_event ev[BATCH];
+
+    m.listener = zebu_tcp_listen(port, 128);
+    if (m.listener == NULL)
+        return -errno;
+    zebu_tcp_set_limit(m.listener, ZEBU_TCP_LIMIT_ZERO_WINDOW, ZERO_WINDOW_NS); /* inherited */
+    m.poll = zebu_poll_create();
+    m.work = zebu_event_create();
+    if (m.poll == NULL || m.work == NULL || zebu_poll_add(m.poll, m.listener, NULL) != 0)
+        return -ENOMEM;
+    for (unsigned i = 0; i < (workers == 0 ? 4 : workers); i++) {
+        struct zebu_thread *th = zebu_thread_create(worker, &m, 0, "http-worker", CONN_STACK);
+        if (th == NULL)
+            return -ENOMEM;
+        zebu_thread_detach(th);
+    }
+    for (;;) {
+        int n = zebu_poll_wait(m.poll, ev, BATCH, expire_idle(&m));
+        for (int i = 0; i < n; i++) {
+            struct many_conn *mc = ev[i].user;
+            if (ev[i].tcp == m.listener) {
+                accept_all(&m);
+            } else if (!mc->busy) {
+                idle_remove(&m, mc);
+                work_push(&m, mc);
+            }
+        }
     }
 }

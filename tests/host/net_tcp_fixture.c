@@ -91,6 +91,7 @@ static void fx_syn_out(struct tcp_conn *c, int synack, uint64_t now)
         c->last_ack_sent = c->rcv_nxt;
     }
     c->rto_at = now + c->rto;
+    tcp_tq_note(c); /* armed as the stack arms it */
 }
 
 /* A segment carrying an ACK went out: what it advertised (xmit). */
@@ -117,6 +118,7 @@ static void fx_established(struct tcp_conn *c, const struct tcp_fixture *fx, uin
     c->rto_at = TCP_NO_TIMER;
     if (c->keepalive)
         c->keep_at = now + c->keep_idle;
+    tcp_tq_note(c);
 }
 
 /* Our FIN went out after everything (tcp_shutdown, tcp_output). */
@@ -127,6 +129,7 @@ static void fx_fin_out(struct tcp_conn *c, uint64_t now)
     c->snd_nxt = c->snd_max = c->iss + 2;
     fx_ack_out(c);
     c->rto_at = now + c->rto;
+    tcp_tq_note(c); /* armed as the stack arms it */
 }
 
 /* The peer acknowledged our FIN (ack_input). */

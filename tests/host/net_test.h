@@ -31,6 +31,7 @@ void nt_learn_peer(struct fake_host *h);
  * buffers, net/ heap allocations. */
 #define NT_DESTROY(h)                                                                              \
     do {                                                                                           \
+        CHECK_UINT_EQ((h)->st.tcp.tq_missed, 0); /* every armed timer was queued */              \
         fake_host_destroy(h);                                                                      \
         CHECK_INT_EQ((h)->fp.tx_live, 0);                                                          \
         CHECK_INT_EQ((h)->dev.rx_live, 0);                                                         \

@@ -208,6 +208,7 @@ static void transfer(const struct netsim_cfg *cfg, uint32_t features, uint64_t t
 out:
     CHECK_UINT_EQ(oversize, 0); /* no segment over the MTU: nothing fragmented */
     tcp_close(l, p.now);
+    CHECK_UINT_EQ(p.h[0].st.tcp.tq_missed + p.h[1].st.tcp.tq_missed, 0);
     sim_pair_destroy(&p);
     for (int i = 0; i < 2; i++) {
         CHECK_INT_EQ(p.h[i].fp.tx_live, 0);
@@ -362,4 +363,49 @@ TEST(net_tcp_sim_syncookie_4mib_each_way_1pct_loss)
     sim_cookie_a = 1;
     check_transfer("cookie 1%", &cfg, NET_IF_TX_CSUM, 4 * MIB, 3600000);
     sim_cookie_a = 0;
+}
+
+/* Many connections, one timer queue (net/tcp_tq.c): 3,000 connections
+ * opened in bursts, each arming and stopping its timers through the
+ * handshake; none is queued late, the queue never holds more than one
+ * entry per connection, and it is empty once they are gone. */
+TEST(net_tcp_timer_queue_keeps_thousands_of_deadlines_in_order)
+{
+    struct netsim_cfg cfg = {.seed = 5, .delay_ms = 1};
+    struct sim_pair p;
+    enum { N = 3000 };
+    static struct tcp_conn *cl[N];
+    struct tcp_conn *l;
+
+    sim_pair_init(&p, &cfg, 0);
+    CHECK_INT_EQ(tcp_listen(&p.h[1].st, 80, 128, &l), 0);
+    p.h[0].st.lim.tcp_conns = p.h[1].st.lim.tcp_conns = N + 16;
+    for (int i = 0; i < N; i++) {
+        CHECK_INT_EQ(tcp_connect(&p.h[0].st, NF_IP(10, 0, 0, 2), 80, p.now, &cl[i]), 0);
+        if (i % 64 == 63) {
+            sim_pair_run(&p, p.now + 5);
+            struct tcp_conn *a;
+            while ((a = tcp_accept(l)) != NULL)
+                tcp_close(a, p.now); /* the server side goes; ours stay open */
+        }
+    }
+    for (int k = 0; k < 100; k++) { /* SYNs dropped on a full queue come again after 1 s */
+        sim_pair_run(&p, p.now + 50);
+        struct tcp_conn *a;
+        while ((a = tcp_accept(l)) != NULL)
+            tcp_close(a, p.now);
+    }
+    unsigned established = 0;
+    for (int i = 0; i < N; i++)
+        established +=
+            tcp_get_state(cl[i]) == TCP_ESTABLISHED || tcp_get_state(cl[i]) == TCP_CLOSE_WAIT;
+    CHECK_UINT_EQ(established, N);
+    CHECK(p.h[0].st.tcp.tq_len <= N);
+    CHECK_UINT_EQ(p.h[0].st.tcp.tq_missed + p.h[1].st.tcp.tq_missed, 0);
+    for (int i = 0; i < N; i++)
+        tcp_abort(cl[i], p.now);
+    tcp_close(l, p.now);
+    sim_pair_run(&p, p.now + 10);
+    CHECK_UINT_EQ(p.h[0].st.tcp.tq_len, 0);
+    sim_pair_destroy(&p);
 }

@@ -16,6 +16,11 @@ static long body_max = 1 << 20;
 static long idle_ms = 60000;
 ZEBU_OPTION_INT("idle_ms", idle_ms, 1, 3600000,
                 "close a keep-alive connection with no request this long (ms)");
+static bool many;
+ZEBU_OPTION_BOOL("many", many,
+                 "serve with zebu_http_serve_many: idle connections in a poller, no thread each");
+static long workers = 4;
+ZEBU_OPTION_INT("workers", workers, 1, 64, "with many=1: worker threads");
 ZEBU_OPTION_INT("body_max", body_max, 1, 1 << 30, "largest request body (bytes; more: 413)");
 
 #define BIG_SIZE (256 * 1024)
@@ -120,6 +125,7 @@ static int stats(struct zebu_http_request *req, struct zebu_http_response *resp,
     static char out[1024];
     struct zebu_http_stats st;
     struct zebu_net_counters nc;
+    struct zebu_mem_stats ms;
     struct zebu_json_writer w;
     (void)req;
     (void)ctx;
@@ -127,6 +133,7 @@ static int stats(struct zebu_http_request *req, struct zebu_http_response *resp,
     zebu_http_server_stats(srv, &st);
     if (zebu_net_counters(&nc) != 0)
         memset(&nc, 0, sizeof(nc));
+    zebu_mem_stats(&ms);
     zebu_json_writer_init(&w, out, sizeof(out));
     zebu_json_object_begin(&w);
     const struct {
@@ -140,6 +147,8 @@ static int stats(struct zebu_http_request *req, struct zebu_http_response *resp,
         {"parse_errors", st.parse_errors}, {"continues_sent", st.continues_sent},
         {"bytes_in", st.bytes_in}, {"bytes_out", st.bytes_out},
         {"stack_copied_bytes", nc.copied_bytes}, {"big_in_flight", (uint64_t)big_in_flight},
+        {"heap_in_use", ms.heap_in_use}, {"free_bytes", ms.free_bytes},
+        {"total_bytes", ms.total_bytes},
     };
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
         zebu_json_key(&w, f[i].k);
@@ -185,7 +194,8 @@ int main(int argc, char **argv)
     char addr[16];
     zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
     printf("httplib: serving on http://%s:%ld/\n", addr, port);
-    int err = zebu_http_serve(srv, (uint16_t)port);
+    int err = many ? zebu_http_serve_many(srv, (uint16_t)port, (unsigned)workers)
+                   : zebu_http_serve(srv, (uint16_t)port);
     printf("httplib: cannot serve on port %ld: %s\n", port, strerror(-err));
     return 1;
 }
