@@ -51,7 +51,9 @@ struct ref_done {
 static void piece_done(void *arg)
 {
     struct ref_done *r = arg;
-    if (--r->pieces == 0) {
+    /* The stack's completions run on core 0, the call's own release on
+     * the caller's core: the count is shared. */
+    if (__atomic_sub_fetch(&r->pieces, 1, __ATOMIC_ACQ_REL) == 0) {
         if (r->done != NULL)
             r->done(r->cookie);
         free(r);
