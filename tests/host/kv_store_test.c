@@ -338,3 +338,74 @@ TEST(kv_threads_overlapping_keys)
     CHECK_UINT_EQ(c.puts + c.gets + c.deletes, (uint64_t)T_THREADS * T_OPS);
     kv_store_destroy(&s);
 }
+
+/* ---- apps/kv/key.c: percent-decoding, key rule, query parameters ---- */
+#include "../../apps/kv/key.h"
+
+static const char *dec(const char *s, bool plus, long *rc)
+{
+    static char buf[64];
+    *rc = kv_pct_decode(s, strlen(s), buf, 8, plus);
+    buf[*rc >= 0 ? *rc : 0] = '\0';
+    return buf;
+}
+
+TEST(kv_key_percent_decoding)
+{
+    long rc;
+    CHECK_STR_EQ(dec("a%2Fb%2fc", false, &rc), "a/b/c");
+    CHECK_INT_EQ(rc, 5);
+    CHECK_STR_EQ(dec("caf%C3%A9", false, &rc), "caf\xc3\xa9");
+    CHECK_STR_EQ(dec("a+b", false, &rc), "a+b");
+    CHECK_STR_EQ(dec("a+b%2B", true, &rc), "a b+");
+    dec("%", false, &rc);
+    CHECK_INT_EQ(rc, -EINVAL);
+    dec("ab%4", false, &rc);
+    CHECK_INT_EQ(rc, -EINVAL);
+    dec("%g0", false, &rc);
+    CHECK_INT_EQ(rc, -EINVAL);
+    dec("12345678", false, &rc);
+    CHECK_INT_EQ(rc, 8);
+    dec("123456789", false, &rc);
+    CHECK_INT_EQ(rc, -ENAMETOOLONG);
+    dec("1234567%41", false, &rc);
+    CHECK_INT_EQ(rc, 8);
+}
+
+TEST(kv_key_rule)
+{
+#define V(s) kv_key_valid(s, sizeof(s) - 1)
+    CHECK(V("users/42"));
+    CHECK(V("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    CHECK(V("\xf4\x8f\xbf\xbf"));            /* U+10FFFF */
+    CHECK(!V("a\x01"));
+    CHECK(!V("a\x7f"));
+    CHECK(!V("a\0b"));
+    CHECK(!V("\xc2\x85"));                   /* NEL, a C1 control */
+    CHECK(!V("\xc0\xaf"));                   /* overlong '/' */
+    CHECK(!V("\xe0\x80\xaf"));               /* overlong, 3 bytes */
+    CHECK(!V("\xed\xa0\x80"));               /* a surrogate */
+    CHECK(!V("\xf4\x90\x80\x80"));           /* past U+10FFFF */
+    CHECK(!V("\xc3"));                       /* cut short */
+    CHECK(!V("\x80"));
+#undef V
+}
+
+TEST(kv_query_parameters)
+{
+    char b[32];
+    const char *q = "prefix=us%65r%2F&limit=5&flag&x=a+b&prefix=second";
+    size_t ql = strlen(q);
+    long n = kv_query_get(q, ql, "prefix", b, sizeof(b));
+    CHECK_INT_EQ(n, 5);
+    CHECK(n == 5 && memcmp(b, "user/", 5) == 0);
+    n = kv_query_get(q, ql, "limit", b, sizeof(b));
+    CHECK(n == 1 && b[0] == '5');
+    CHECK_INT_EQ(kv_query_get(q, ql, "flag", b, sizeof(b)), 0);
+    n = kv_query_get(q, ql, "x", b, sizeof(b));
+    CHECK(n == 3 && memcmp(b, "a b", 3) == 0);
+    CHECK_INT_EQ(kv_query_get(q, ql, "pre", b, sizeof(b)), -ENOENT);
+    CHECK_INT_EQ(kv_query_get("", 0, "prefix", b, sizeof(b)), -ENOENT);
+    CHECK_INT_EQ(kv_query_get("a=%zz", 5, "a", b, sizeof(b)), -EINVAL);
+    CHECK_INT_EQ(kv_query_get("a=123", 5, "a", b, 2), -ENAMETOOLONG);
+}
