@@ -33,7 +33,7 @@ long kv_pct_decode(const char *src, size_t len, char *dst, size_t cap, bool plus
             c = ' ';
         }
         if (n == cap)
-            return -ENAMETOOLONG;
+            return -E2BIG;
         dst[n++] = c;
     }
     return (long)n;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 /* src percent-decoded into dst: the length, -EINVAL (a '%' not followed by
- * two hex digits), -ENAMETOOLONG (more than cap bytes). plus_space: '+'
+ * two hex digits), -E2BIG (more than cap bytes). plus_space: '+'
  * stands for a space, as in a form-encoded query string (what curl -G
  * --data-urlencode and Python's urlencode send); in a path '+' is itself. */
 long kv_pct_decode(const char *src, size_t len, char *dst, size_t cap, bool plus_space);

@@ -157,7 +157,7 @@ int kv_put(struct kv_store *s, const char *key, size_t klen, const void *value, 
     if (klen == 0)
         err = -EINVAL;
     else if (klen > s->lim.key_max)
-        err = -ENAMETOOLONG;
+        err = -E2BIG;
     else if (vlen > s->lim.value_max)
         err = -EMSGSIZE;
     if (err != 0) {

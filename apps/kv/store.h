@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 struct kv_limits {
-    size_t key_max;     /* bytes of a key (1..): longer: -ENAMETOOLONG */
+    size_t key_max;     /* bytes of a key (1..): longer: -E2BIG */
     size_t value_max;   /* bytes of a value: longer: -EMSGSIZE */
     size_t max_keys;    /* keys stored at once: past it a new key is -ENOSPC */
     uint64_t max_bytes; /* key and value bytes stored at once: past it -ENOSPC */
@@ -79,7 +79,7 @@ void kv_store_destroy(struct kv_store *s);
 
 /* Store value under key (replacing any): 0, with *version the new entry's
  * and *created whether the key is new; -EINVAL (empty key),
- * -ENAMETOOLONG, -EMSGSIZE (over the limits), -ENOSPC (full), -ENOMEM. */
+ * -E2BIG, -EMSGSIZE (over the limits), -ENOSPC (full), -ENOMEM. */
 int kv_put(struct kv_store *s, const char *key, size_t klen, const void *value, size_t vlen,
            uint64_t *version, bool *created);
 /* The entry for key with a reference the caller must release, or NULL. */
