@@ -356,6 +356,8 @@ bench: deps-bench
 	$(Q)$(PYTHON) tools/bench-http.py
 	$(Q)$(PYTHON) tools/bench-synflood.py
 	$(Q)$(PYTHON) tools/bench-peer.py
+	$(Q)$(MAKE) --no-print-directory APP=kv image
+	$(Q)$(PYTHON) tools/bench-kv.py
 	$(Q)$(MAKE) --no-print-directory bench-tcp-callgrind
 	$(Q)$(MAKE) --no-print-directory bench-tcp-lwip
 
