@@ -128,8 +128,8 @@ static void entry_done(void *cookie)
     kv_entry_release(cookie);
 }
 
-static int get_key(struct zebu_http_request *req, struct zebu_http_response *resp,
-                   const char *key, size_t klen)
+static int get_key(struct zebu_http_request *req, struct zebu_http_response *resp, const char *key,
+                   size_t klen)
 {
     char etag[48];
     struct kv_entry *e = kv_get(&store, key, klen);
@@ -151,15 +151,15 @@ static int get_key(struct zebu_http_request *req, struct zebu_http_response *res
     return 200;
 }
 
-static int put_key(struct zebu_http_request *req, struct zebu_http_response *resp,
-                   const char *key, size_t klen)
+static int put_key(struct zebu_http_request *req, struct zebu_http_response *resp, const char *key,
+                   size_t klen)
 {
     if (req->body_kind == ZEBU_HTTP_BODY_LENGTH && req->content_length > (uint64_t)value_max) {
         zebu_http_close_after(resp); /* refused before it is read (or invited) */
         return error(resp, 413, "value too large (value_max)");
     }
-    size_t cap = req->body_kind == ZEBU_HTTP_BODY_LENGTH ? (size_t)req->content_length
-                                                          : (size_t)value_max;
+    size_t cap =
+        req->body_kind == ZEBU_HTTP_BODY_LENGTH ? (size_t)req->content_length : (size_t)value_max;
     char *body = malloc(cap + 1);
     if (body == NULL)
         return error(resp, 503, "out of memory");
@@ -227,8 +227,8 @@ static int keys_route(struct zebu_http_request *req, struct zebu_http_response *
 {
     char key[4096];
     size_t plen = sizeof(KEYS_PREFIX) - 1;
-    long klen = kv_pct_decode(req->path.p + plen, req->path.len - plen, key,
-                              (size_t)key_max, false);
+    long klen =
+        kv_pct_decode(req->path.p + plen, req->path.len - plen, key, (size_t)key_max, false);
     if (klen == -E2BIG)
         return error(resp, 400, "key too long (key_max)");
     if (klen < 0)

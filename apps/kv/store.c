@@ -278,8 +278,8 @@ static void heap_up(struct kv_entry **h, size_t i)
     }
 }
 
-size_t kv_list(struct kv_store *s, const char *prefix, size_t plen, const char *after,
-               size_t alen, struct kv_entry **out, size_t max, bool *more)
+size_t kv_list(struct kv_store *s, const char *prefix, size_t plen, const char *after, size_t alen,
+               struct kv_entry **out, size_t max, bool *more)
 {
     size_t n = 0;
     bool extra = false;

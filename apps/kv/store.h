@@ -49,12 +49,12 @@ static inline const char *kv_entry_value(const struct kv_entry *e)
 }
 
 struct kv_counters {
-    uint64_t keys;          /* stored now */
-    uint64_t bytes;         /* key + value bytes stored now */
+    uint64_t keys;  /* stored now */
+    uint64_t bytes; /* key + value bytes stored now */
     uint64_t puts, put_creates, gets, get_misses, deletes, delete_misses, lists;
-    uint64_t refused_full;  /* PUTs refused: max_keys or max_bytes */
-    uint64_t refused_size;  /* PUTs refused: key or value too long, or empty key */
-    uint64_t grows;         /* times the table doubled */
+    uint64_t refused_full; /* PUTs refused: max_keys or max_bytes */
+    uint64_t refused_size; /* PUTs refused: key or value too long, or empty key */
+    uint64_t grows;        /* times the table doubled */
     uint64_t buckets;
 };
 
@@ -92,8 +92,8 @@ int kv_delete(struct kv_store *s, const char *key, size_t klen);
  * sort after `after` (NULL: from the start), into out[] with a reference
  * each (release them): their count; *more tells whether further keys
  * match. */
-size_t kv_list(struct kv_store *s, const char *prefix, size_t plen, const char *after,
-               size_t alen, struct kv_entry **out, size_t max, bool *more);
+size_t kv_list(struct kv_store *s, const char *prefix, size_t plen, const char *after, size_t alen,
+               struct kv_entry **out, size_t max, bool *more);
 /* A copy of the counters. */
 void kv_store_counters(struct kv_store *s, struct kv_counters *c);
 /* Bytewise order of two keys (memcmp, then the shorter first). */

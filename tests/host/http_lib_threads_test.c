@@ -14,8 +14,8 @@
 #include "runner.h"
 
 #define THREADS 4
-#define CONNS 50   /* per thread */
-#define REQS 3     /* per connection: GET, GET, a 404 */
+#define CONNS   50 /* per thread */
+#define REQS    3  /* per connection: GET, GET, a 404 */
 
 static const char input[] = "GET /hi HTTP/1.1\r\nHost: h\r\n\r\n"
                             "GET /hi HTTP/1.1\r\nHost: h\r\n\r\n"

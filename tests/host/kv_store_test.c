@@ -120,15 +120,15 @@ TEST(kv_limits_at_the_edge)
     store_new(&s, 8, 16, 3, 40);
     CHECK_INT_EQ(kv_put(&s, "", 0, "1", 1, NULL, NULL), -EINVAL);
     CHECK_INT_EQ(kv_put(&s, big, 9, "1", 1, NULL, NULL), -E2BIG);
-    CHECK_INT_EQ(kv_put(&s, big, 8, "1", 1, NULL, NULL), 0);          /* 9 bytes */
+    CHECK_INT_EQ(kv_put(&s, big, 8, "1", 1, NULL, NULL), 0); /* 9 bytes */
     CHECK_INT_EQ(kv_put(&s, "v", 1, big, 17, NULL, NULL), -EMSGSIZE);
-    CHECK_INT_EQ(kv_put(&s, "v", 1, big, 16, NULL, NULL), 0);         /* 17: 26 */
-    CHECK_INT_EQ(kv_put(&s, "w", 1, big, 14, NULL, NULL), -ENOSPC);   /* 41 > 40 */
-    CHECK_INT_EQ(kv_put(&s, "w", 1, big, 13, NULL, NULL), 0);         /* 40 */
-    CHECK_INT_EQ(kv_put(&s, "x", 1, "", 0, NULL, NULL), -ENOSPC);     /* a 4th key */
-    CHECK_INT_EQ(kv_put(&s, "w", 1, big, 14, NULL, NULL), -ENOSPC);   /* growing w: 41 */
-    CHECK_INT_EQ(kv_put(&s, "w", 1, big, 2, NULL, NULL), 0);          /* shrinking: 29 */
-    CHECK_INT_EQ(kv_put(&s, "v", 1, big, 16, NULL, NULL), 0);         /* replaced, same size */
+    CHECK_INT_EQ(kv_put(&s, "v", 1, big, 16, NULL, NULL), 0);       /* 17: 26 */
+    CHECK_INT_EQ(kv_put(&s, "w", 1, big, 14, NULL, NULL), -ENOSPC); /* 41 > 40 */
+    CHECK_INT_EQ(kv_put(&s, "w", 1, big, 13, NULL, NULL), 0);       /* 40 */
+    CHECK_INT_EQ(kv_put(&s, "x", 1, "", 0, NULL, NULL), -ENOSPC);   /* a 4th key */
+    CHECK_INT_EQ(kv_put(&s, "w", 1, big, 14, NULL, NULL), -ENOSPC); /* growing w: 41 */
+    CHECK_INT_EQ(kv_put(&s, "w", 1, big, 2, NULL, NULL), 0);        /* shrinking: 29 */
+    CHECK_INT_EQ(kv_put(&s, "v", 1, big, 16, NULL, NULL), 0);       /* replaced, same size */
     CHECK_STR_EQ(get_s(&s, "w"), "kk");
     struct kv_counters c;
     kv_store_counters(&s, &c);
@@ -184,8 +184,8 @@ TEST(kv_list_prefix_sorted_bounded)
     char j[4096];
     bool more;
     store_new(&s, 64, 1024, 100, 1 << 20);
-    const char *keys[] = {"user/10", "user/2", "user/1", "users", "use", "group/1", "user/\xc3\xa9",
-                          "user/"};
+    const char *keys[] = {"user/10", "user/2",  "user/1",        "users",
+                          "use",     "group/1", "user/\xc3\xa9", "user/"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         CHECK_INT_EQ(put_s(&s, keys[i], "1"), 0);
     CHECK_UINT_EQ(list_s(&s, "user/", NULL, 10, &more, j), 5);
@@ -261,8 +261,8 @@ TEST(kv_many_keys_and_paging)
 /* Threads on overlapping keys: each value names its key, so a reader
  * sees whole values of the right key; the counters match the table. */
 #define T_THREADS 4
-#define T_KEYS 64
-#define T_OPS 20000
+#define T_KEYS    64
+#define T_OPS     20000
 
 struct hammer {
     struct kv_store *s;
@@ -377,16 +377,16 @@ TEST(kv_key_rule)
 #define V(s) kv_key_valid(s, sizeof(s) - 1)
     CHECK(V("users/42"));
     CHECK(V("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
-    CHECK(V("\xf4\x8f\xbf\xbf"));            /* U+10FFFF */
+    CHECK(V("\xf4\x8f\xbf\xbf")); /* U+10FFFF */
     CHECK(!V("a\x01"));
     CHECK(!V("a\x7f"));
     CHECK(!V("a\0b"));
-    CHECK(!V("\xc2\x85"));                   /* NEL, a C1 control */
-    CHECK(!V("\xc0\xaf"));                   /* overlong '/' */
-    CHECK(!V("\xe0\x80\xaf"));               /* overlong, 3 bytes */
-    CHECK(!V("\xed\xa0\x80"));               /* a surrogate */
-    CHECK(!V("\xf4\x90\x80\x80"));           /* past U+10FFFF */
-    CHECK(!V("\xc3"));                       /* cut short */
+    CHECK(!V("\xc2\x85"));         /* NEL, a C1 control */
+    CHECK(!V("\xc0\xaf"));         /* overlong '/' */
+    CHECK(!V("\xe0\x80\xaf"));     /* overlong, 3 bytes */
+    CHECK(!V("\xed\xa0\x80"));     /* a surrogate */
+    CHECK(!V("\xf4\x90\x80\x80")); /* past U+10FFFF */
+    CHECK(!V("\xc3"));             /* cut short */
     CHECK(!V("\x80"));
 #undef V
 }
