@@ -10,7 +10,7 @@ ARGS     ?=
 MEM      ?= 128M
 SMP      ?= 1
 # make run: the network apps get QEMU user networking and a forwarded port
-ifneq ($(filter webserver echo,$(APP)),)
+ifneq ($(filter webserver echo kv jsonsvc,$(APP)),)
 NET      ?= user
 else
 NET      ?= none
@@ -276,9 +276,13 @@ MODULE_ARG := $(if $(MODULE),--module $(MODULE))
 # Host ports forwarded by make run with NET=user.
 HOSTFWD_webserver := tcp:127.0.0.1:8080-:80
 HOSTFWD_echo      := tcp:127.0.0.1:8007-:7
+HOSTFWD_kv        := tcp:127.0.0.1:8080-:80
+HOSTFWD_jsonsvc   := tcp:127.0.0.1:8080-:80
 HOSTFWD_ARG := $(if $(and $(filter user,$(NET)),$(HOSTFWD_$(APP))),--hostfwd $(HOSTFWD_$(APP)))
 URL_webserver := open http://localhost:8080
 URL_echo      := try: nc localhost 8007
+URL_kv        := try: curl -X PUT -d '{"a":1}' localhost:8080/v1/keys/k
+URL_jsonsvc   := try: curl -d '{"choice":"tabs"}' localhost:8080/votes
 
 # ---- run ----
 run: deps-run image
@@ -321,7 +325,7 @@ firecracker cloud-hypervisor: image
 		--mem $(MEM) --vcpus $(SMP) --tap $(TAP) $(MAC_ARG)
 
 # ---- tests ----
-TEST_APPS := hello ktest cores fpu apitest udp-echo echo webserver timeouts httplib
+TEST_APPS := hello ktest cores fpu apitest udp-echo echo webserver timeouts httplib kv jsonsvc
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory host-test
@@ -352,6 +356,8 @@ bench: deps-bench
 	$(Q)$(PYTHON) tools/bench-http.py
 	$(Q)$(PYTHON) tools/bench-synflood.py
 	$(Q)$(PYTHON) tools/bench-peer.py
+	$(Q)$(MAKE) --no-print-directory APP=kv image
+	$(Q)$(PYTHON) tools/bench-kv.py
 	$(Q)$(MAKE) --no-print-directory bench-tcp-callgrind
 	$(Q)$(MAKE) --no-print-directory bench-tcp-lwip
 

@@ -200,7 +200,8 @@ void zebu_http_server_date(struct zebu_http_server *srv, size_t (*date)(char *bu
  * year would pass 9999. For a date callback over a wall clock. */
 size_t zebu_http_format_date(uint64_t unix_seconds, char *buf, size_t cap);
 
-/* Counters, summed over the server's connections (read without locks). */
+/* Counters, summed over the server's connections; added atomically, so
+ * connections may be served on several cores at once. */
 struct zebu_http_stats {
     uint64_t connections, requests;
     uint64_t responses_by_class[6]; /* [1]..[5]: 1xx..5xx; [0] unused */

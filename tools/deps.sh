@@ -26,6 +26,7 @@ table=(
   "mformat                        mtools               iso"
   "py:pytest                      python3-pytest       test"
   "py:scapy                       python3-scapy        test"
+  "py:requests                    python3-requests     test"
   "wrk                            wrk                  test"
   "ping                           iputils-ping         test"
   "ip                             iproute2             test"
@@ -37,6 +38,7 @@ table=(
   "/bin/busybox                   busybox-static       bench"
   "cpio                           cpio                 bench"
   "/usr/include/lwip/lwipopts.h   liblwip-dev          bench"
+  "etcd                           etcd-server          bench"
   "virsh                          libvirt-clients      deploy"
   "/usr/sbin/libvirtd             libvirt-daemon-system deploy"
   "skopeo                         skopeo               deploy"
@@ -45,6 +47,9 @@ table=(
 # tests/system/test_deploy.py uses it: that test installs it itself when it
 # can (root or sudo, Debian's archive reachable) and skips saying why when it
 # cannot, so 'make test' does not install it up front.
+# etcd-server (tools/bench-kv.py's peer) installs a systemd unit that is
+# enabled but not started where services cannot start (containers, CI);
+# the bench starts its own etcd with a temporary data dir and stops it.
 # The peer bench (tools/bench-peer.py) also needs Debian's Linux kernel and
 # nginx, but not installed on this host: tools/peer/build-nginx-guest.py
 # fetches them with 'apt-get download' into build/peer/cache and unpacks them

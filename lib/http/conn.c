@@ -35,7 +35,7 @@ int http_conn_send(struct http_conn *c, const void *data, size_t len)
     if (err != 0)
         c->io_err = err;
     else
-        c->srv->stats.bytes_out += len;
+        HTTP_STAT_ADD(c->srv->stats.bytes_out, len);
     return err;
 }
 
@@ -51,7 +51,7 @@ int http_conn_send_ref(struct http_conn *c, const void *head, size_t head_len, c
     if (err != 0)
         c->io_err = err;
     else
-        c->srv->stats.bytes_out += head_len + body_len;
+        HTTP_STAT_ADD(c->srv->stats.bytes_out, head_len + body_len);
     return err;
 }
 
@@ -73,7 +73,7 @@ static long http_conn_recv(struct http_conn *c, uint64_t deadline)
         return -ETIMEDOUT; /* a trickle that beat no deadline still loses */
     if (n > 0) {
         c->used += (size_t)n;
-        c->srv->stats.bytes_in += (uint64_t)n;
+        HTTP_STAT_ADD(c->srv->stats.bytes_in, (uint64_t)n);
     }
     return n;
 }
@@ -95,8 +95,8 @@ static void send_continue(struct http_conn *c)
     if (!c->req.expect_continue || c->continue_sent || c->resp.state != RESP_OPEN)
         return;
     c->continue_sent = true;
-    c->srv->stats.continues_sent++;
-    c->srv->stats.responses_by_class[1]++;
+    HTTP_STAT_ADD(c->srv->stats.continues_sent, 1);
+    HTTP_STAT_ADD(c->srv->stats.responses_by_class[1], 1);
     http_conn_send(c, cont, sizeof(cont) - 1);
 }
 
@@ -142,7 +142,7 @@ static long read_span(struct zebu_http_request *req, const void **data, size_t m
         compact(c);
         long r = http_conn_recv(c, c->body_deadline);
         if (r == -ETIMEDOUT) {
-            c->srv->stats.timeouts_body++;
+            HTTP_STAT_ADD(c->srv->stats.timeouts_body, 1);
             body_error(c, -ETIMEDOUT, 408);
         } else if (r <= 0) {
             body_error(c, r == 0 ? -ECONNRESET : (int)r, 0); /* nobody to answer */
@@ -226,10 +226,10 @@ static long read_request(struct http_conn *c)
         long r = http_conn_recv(c, first ? idle : header);
         if (r == -ETIMEDOUT) {
             if (first) {
-                c->srv->stats.timeouts_idle++;
+                HTTP_STAT_ADD(c->srv->stats.timeouts_idle, 1);
                 return 0; /* RFC 9112 9.5: an idle connection may just close */
             }
-            c->srv->stats.timeouts_header++;
+            HTTP_STAT_ADD(c->srv->stats.timeouts_header, 1);
             memset(&c->req, 0, sizeof(c->req));
             c->req.status = 408; /* RFC 9110 15.5.9 */
             return 1;
@@ -261,7 +261,7 @@ static bool serve_one(struct http_conn *c, size_t header_len)
     struct zebu_http_server *srv = c->srv;
     struct zebu_http_request *req = &c->req;
 
-    srv->stats.requests++;
+    HTTP_STAT_ADD(srv->stats.requests, 1);
     req->header_len = header_len;
     req->headers = c->headers;
     req->conn = c;
@@ -275,7 +275,7 @@ static bool serve_one(struct http_conn *c, size_t header_len)
         req->status = 413; /* refused before 100 Continue could invite it */
     if (req->status != 0) {
         if (req->status != 408)
-            srv->stats.parse_errors++;
+            HTTP_STAT_ADD(srv->stats.parse_errors, 1);
         http_response_error(&c->resp, req->status, NULL, true);
         return false;
     }
@@ -316,7 +316,7 @@ int zebu_http_serve_io(struct zebu_http_server *srv, const struct zebu_http_io *
         return -ENOMEM;
     }
     if (!(io->flags & ZEBU_HTTP_IO_RESUMED))
-        srv->stats.connections++;
+        HTTP_STAT_ADD(srv->stats.connections, 1);
     long n;
     while ((n = read_request(c)) > 0 && serve_one(c, (size_t)n))
         ;

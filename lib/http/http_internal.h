@@ -29,6 +29,10 @@ struct http_route {
     void *ctx;
 };
 
+/* Counters are added atomically: an app may serve connections on several
+ * cores at once (zebu_http_serve_tcp from threads on any core). */
+#define HTTP_STAT_ADD(field, n) __atomic_fetch_add(&(field), (uint64_t)(n), __ATOMIC_RELAXED)
+
 struct zebu_http_server {
     struct zebu_http_limits lim;
     struct http_route routes[ZEBU_HTTP_ROUTES_MAX];

@@ -198,7 +198,7 @@ static size_t write_head(struct zebu_http_response *r, long long length)
     size_t start = HTTP_STATUS_ROOM - (size_t)n;
     memcpy(r->out + start, tmp, (size_t)n);
     r->out_len = at;
-    c->srv->stats.responses_by_class[r->status / 100]++;
+    HTTP_STAT_ADD(c->srv->stats.responses_by_class[r->status / 100], 1);
     return start;
 }
 

@@ -68,7 +68,11 @@ void zebu_http_server_date(struct zebu_http_server *srv, size_t (*date)(char *bu
 
 void zebu_http_server_stats(const struct zebu_http_server *srv, struct zebu_http_stats *st)
 {
-    *st = srv->stats;
+    const uint64_t *from = (const uint64_t *)&srv->stats;
+    uint64_t *to = (uint64_t *)st;
+    /* Field by field, atomically: connections on other cores may be adding. */
+    for (size_t i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
+        to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
 }
 
 int zebu_http_route(struct zebu_http_server *srv, const char *method, const char *prefix,

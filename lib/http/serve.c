@@ -53,7 +53,9 @@ struct ref_done {
 static void piece_done(void *arg)
 {
     struct ref_done *r = arg;
-    if (--r->pieces == 0) {
+    /* The stack's completions run on core 0, the call's own release on
+     * the caller's core: the count is shared. */
+    if (__atomic_sub_fetch(&r->pieces, 1, __ATOMIC_ACQ_REL) == 0) {
         if (r->done != NULL)
             r->done(r->cookie);
         free(r);
@@ -330,7 +332,7 @@ static void accept_all(struct many *m)
         }
         mc->c = c;
         zebu_tcp_set_nodelay(c, 1);
-        m->srv->stats.connections++;
+        HTTP_STAT_ADD(m->srv->stats.connections, 1);
         idle_push(m, mc); /* zebu_poll_add queued it: served at once if it has bytes */
     }
 }
@@ -346,7 +348,7 @@ static uint64_t expire_idle(struct many *m)
     while (m->idle_head != NULL && now - m->idle_head->since >= idle) {
         struct many_conn *mc = m->idle_head;
         idle_remove(m, mc);
-        m->srv->stats.timeouts_idle++;
+        HTTP_STAT_ADD(m->srv->stats.timeouts_idle, 1);
         zebu_tcp_close(mc->c); /* RFC 9112 9.5: an idle connection may just close */
         free(mc);
     }

@@ -109,6 +109,8 @@ include tests/host/net.mk
 include tests/host/http.mk
 # lib/http, the HTTP/1.1 server library: unit tests, app-flags check, fuzz_http_lib.
 include tests/host/http_lib.mk
+# apps/kv's store: unit tests, also under ThreadSanitizer.
+include tests/host/kv.mk
 # host benchmarks of net/ (make bench-tcp-callgrind; part of make bench)
 include tests/host/bench.mk
 

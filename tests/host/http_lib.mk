@@ -23,6 +23,18 @@ HOST_http_lib_test_SRCS := tests/host/runner.c tests/host/http_lib_test.c \
 	tests/host/http_lib_fake.c $(HOST_HTTPLIB_SRCS)
 $(addprefix $(HOST_BUILD)/tests/host/,http_lib_test.o http_lib_fake.o): HOST_TEST_CFLAGS += -Iinclude
 
+# One server, connections served from several threads at once (an app
+# serving on every core): counters exact, and under ThreadSanitizer no race.
+HOST_TESTS += http_lib_threads_test http_lib_threads_test_tsan
+HOST_http_lib_threads_test_SRCS := tests/host/runner.c tests/host/http_lib_threads_test.c \
+	tests/host/http_lib_fake.c $(HOST_HTTPLIB_SRCS)
+HOST_http_lib_threads_test_tsan_OBJS := \
+	$(patsubst %.c,$(HOST_BUILD)/tsan/%.o,$(HOST_http_lib_threads_test_SRCS))
+$(addprefix $(HOST_BUILD)/tests/host/,http_lib_threads_test.o): HOST_TEST_CFLAGS += -Iinclude
+$(HOST_http_lib_threads_test_tsan_OBJS): HOST_TSAN_DEFS := -Iinclude
+$(HOST_BUILD)/http_lib_threads_test: HOST_LDFLAGS += -pthread
+$(HOST_BUILD)/http_lib_threads_test_tsan: HOST_LDFLAGS := -fsanitize=thread -pthread
+
 $(HOST_BUILD)/lib/http/%.o: lib/http/%.c
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_TEST_CFLAGS) -Iinclude -c $< -o $@
