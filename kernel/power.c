@@ -3,10 +3,9 @@
  * acknowledges the event and wakes the "power" thread: stopping the app
  * sleeps (the network's exit drain), which an interrupt handler must not.
  */
-#include <zebu.h>
-
 #include "drivers/acpi_pm.h"
 #include "drivers/ioapic.h"
+#include "kernel/app.h"
 #include "kernel/arch/trap.h"
 #include "kernel/percpu.h"
 #include "kernel/power.h"
@@ -15,7 +14,7 @@
 #include "kernel/smp.h"
 
 #define VEC_SCI 0x50
-/* zebu_exit's path (drain, counters, console) with room to spare; with its
+/* app_exit's path (drain, counters, console) with room to spare; with its
  * guard page, a 16 KiB block. */
 #define POWER_STACK (12 * 1024)
 
@@ -32,7 +31,7 @@ static void *power_thread(void *arg)
     (void)arg;
     event_wait(&pressed);
     pr_warn("power", "power button: stopping the app, then powering off");
-    zebu_exit(0);
+    app_exit(0);
     return NULL;
 }
 

@@ -10,14 +10,16 @@
  * An AP that shows up after being left out finds itself abandoned (a CAS on
  * `online`) and halts.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
-#include <zebu.h>
 
 #include "drivers/ioapic.h"
 #include "drivers/lapic.h"
 #include "drivers/platform.h"
 #include "kernel/arch/cpu.h"
 #include "kernel/arch/trap.h"
+#include "kernel/option.h"
 #include "kernel/panic.h"
 #include "kernel/paging.h"
 #include "kernel/percpu.h"

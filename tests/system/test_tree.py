@@ -82,6 +82,31 @@ def test_libraries_include_only_libc_and_the_public_headers():
     assert offenders == []
 
 
+# The kernel files that implement include/zebu.h's calls (the app API).
+# The rest of the kernel declares its options through kernel/option.h and
+# never sees the app API.
+ZEBU_H_IMPLEMENTERS = {
+    "kernel/api.c",      # threads, cores, events, mailboxes, memory
+    "kernel/app.c",      # exit, console, command line, boot information
+    "kernel/mutex.c",    # zebu_mutex_*
+    "kernel/net.c",      # zebu_net_* (addresses, counters, readiness)
+    "kernel/net_api.c",  # sockets and buffers
+    "kernel/random.c",   # zebu_random
+}
+
+
+def test_only_the_api_files_of_the_kernel_include_zebu_h():
+    offenders = []
+    for rel in sources("kernel"):
+        with open(os.path.join(ROOT, rel)) as f:
+            for inc in INCLUDE_RE.findall(f.read()):
+                if inc == "zebu.h" and rel not in ZEBU_H_IMPLEMENTERS:
+                    offenders.append(rel)
+    assert offenders == []
+    for rel in ZEBU_H_IMPLEMENTERS:  # the list names files that exist
+        assert os.path.exists(os.path.join(ROOT, rel)), rel
+
+
 MD_RE = re.compile(r"[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.md\b")
 # Notes kept outside the repository; nothing in it may point there.
 OUTSIDE_RE = re.compile(r"\b(STYLE|DESIGN|FIELD-NOTES)(\.md)?\b|\.\./shared/")
