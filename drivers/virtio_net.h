@@ -62,6 +62,7 @@ struct vnet {
     int link_up;
     int polling;       /* no interrupt could be set up: vnet_wait polls */
     uint32_t irq_apic; /* core that takes the interrupts */
+    int vector;        /* the interrupt's vector (env_irq_alloc), 0 before */
     uint8_t *tx_headers; /* one virtio-net header per tx descriptor head */
     struct netdev_rxbuf *rxbufs;
     struct vnet_stats stats;
@@ -76,14 +77,16 @@ struct vnet {
     void *ctx;
 };
 
-/* Finds the first virtio-net PCI function and brings it up with interrupts
- * on the core with APIC id irq_apic. Logs the features offered and taken.
+/* Brings up the first virtio-net device the machine has: a PCI function
+ * (pci_find), else one of the platform's virtio-mmio devices (pi's list,
+ * drivers/platform.h; pi may be NULL), with interrupts on the core with
+ * APIC id irq_apic. Logs the features offered and taken.
  * HOST_TSO4 is taken where the device offers it with CSUM (5.1.3.1) unless
  * the option virtio_net.tso=off says not to; GUEST_TSO4 (large received
  * segments) where it offers it with GUEST_CSUM and MRG_RXBUF, unless
  * virtio_net.rx_tso=off. Returns 0, -ENODEV (none),
  * or another negative errno. */
-int vnet_probe(struct vnet *n, uint32_t irq_apic);
+int vnet_probe(struct vnet *n, uint32_t irq_apic, const struct platform_info *pi);
 
 /* Sends one frame made of at most VNET_MAX_SLICES slices; cookie comes
  * back through tx_done. off (NULL: nothing) asks the device to finish the
