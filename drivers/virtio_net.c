@@ -118,13 +118,10 @@ static int setup_rx(struct vnet *n)
 static int setup_interrupts(struct vnet *n)
 {
     struct pci_device *p = n->dev.pci;
-    if (n->vector == 0) {
-        int v = env_irq_alloc(vnet_interrupt, n);
-        if (v < 0)
-            return v;
-        n->vector = v;
-    }
-    uint8_t vec = (uint8_t)n->vector;
+    int v = env_irq_alloc(vnet_interrupt, n);
+    if (v < 0)
+        return v;
+    uint8_t vec = (uint8_t)v;
     if (p == NULL) /* virtio-mmio: a plain line to the I/O APIC */
         return ioapic_route_gsi(n->dev.mmio_irq, vec, n->irq_apic, 0, 0);
     if (pci_msix_count(p) >= 2 && pci_msix_set(p, 0, vec, n->irq_apic) == 0 &&

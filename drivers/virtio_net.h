@@ -62,7 +62,6 @@ struct vnet {
     int link_up;
     int polling;       /* no interrupt could be set up: vnet_wait polls */
     uint32_t irq_apic; /* core that takes the interrupts */
-    int vector;        /* the interrupt's vector (env_irq_alloc), 0 before */
     uint8_t *tx_headers; /* one virtio-net header per tx descriptor head */
     struct netdev_rxbuf *rxbufs;
     struct vnet_stats stats;
