@@ -178,12 +178,12 @@ static int bar_assign(struct pci_device *d, int i, struct pci_bar *b)
     }
     pci_write32(d, off, (uint32_t)b->addr | type);
     env_info("pci", "%02x:%02x.%x BAR%d: %s at %#llx (%llu bytes), left unassigned by the "
-            "firmware", d->bus, d->dev, d->fn, i, b->is_io ? "I/O" : "memory",
-            (unsigned long long)b->addr, (unsigned long long)b->size);
+             "firmware", d->bus, d->dev, d->fn, i, b->is_io ? "I/O" : "memory",
+             (unsigned long long)b->addr, (unsigned long long)b->size);
     return 0;
 full:
     env_warn("pci", "%02x:%02x.%x BAR%d: unassigned by the firmware and no room left for its "
-            "%llu bytes; not used", d->bus, d->dev, d->fn, i, (unsigned long long)b->size);
+             "%llu bytes; not used", d->bus, d->dev, d->fn, i, (unsigned long long)b->size);
     b->size = 0;
     return -ENOSPC;
 }

@@ -166,7 +166,7 @@ int vnet_probe(struct vnet *n, uint32_t irq_apic, const struct platform_info *pi
     n->polling = err != 0;
     if (n->polling)
         env_warn("virtio-net", "no interrupt (MSI-X, MSI, INTx or I/O APIC line: %d): polling "
-                "every millisecond", err);
+                 "every millisecond", err);
     uint64_t wanted = (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
                       (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
                       (1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_F_RING_EVENT_IDX) |
@@ -209,9 +209,9 @@ int vnet_probe(struct vnet *n, uint32_t irq_apic, const struct platform_info *pi
     virtq_disable_interrupts(&n->tx); /* completions are reaped on the way */
     virtio_driver_ok(&n->dev);
     env_info("virtio-net", "%02x:%02x:%02x:%02x:%02x:%02x via %s, link %s, %u+%u descriptors, "
-            "%s interrupts", n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
-            n->dev.transport, n->link_up ? "up" : "down", n->rx.size, n->tx.size,
-            n->polling ? "no" : n->dev.msix ? "MSI-X" : "line");
+             "%s interrupts", n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
+             n->dev.transport, n->link_up ? "up" : "down", n->rx.size, n->tx.size,
+             n->polling ? "no" : n->dev.msix ? "MSI-X" : "line");
     return 0;
 }
 
