@@ -96,6 +96,27 @@ struct acpi_pm {
     uint8_t s5_typa, s5_typb;
 };
 
+/* A virtio-mmio transport the DSDT (or the command line) describes. */
+struct acpi_virtio_mmio {
+    uint64_t base;
+    uint32_t size;
+    uint32_t gsi;
+};
+
+#define PLATFORM_MAX_VIRTIO_MMIO 8
+
+/* The virtio-mmio devices of a machine without a PCI bus for them (QEMU
+ * microvm, Firecracker): drivers/platform.h's platform_find_virtio_mmio
+ * fills it from the command line or the DSDT. */
+struct virtio_mmio_list {
+    int n;
+    struct acpi_virtio_mmio dev[PLATFORM_MAX_VIRTIO_MMIO];
+    const char *source;          /* "cmdline", "acpi", or "none" */
+    int malformed;               /* command-line entries that did not parse */
+    const char *first_malformed; /* the first of them: its word in the line */
+    int dropped;                 /* listed past PLATFORM_MAX_VIRTIO_MMIO */
+};
+
 struct platform_info {
     const char *source;    /* "acpi" or "mptable" (a string literal) */
     uint64_t rsdp;         /* 0 if none */
@@ -119,6 +140,7 @@ struct platform_info {
     uint64_t mcfg_base; /* PCIe ECAM base of segment mcfg_segment; 0 if no MCFG */
     uint16_t mcfg_segment;
     uint8_t mcfg_bus_start, mcfg_bus_end;
+    struct virtio_mmio_list virtio_mmio; /* platform_find_virtio_mmio, not acpi_parse */
     int bad_checksums; /* tables skipped for a bad checksum */
     int truncated;     /* entries dropped because an array was full or a record was cut short,
                         * and listed tables that could not be read whole */
@@ -164,12 +186,6 @@ int mptable_parse(const struct acpi_mem *m, struct platform_info *out);
  */
 int platform_discover(const struct acpi_mem *m, uint64_t rsdp_hint, struct platform_info *out);
 
-/* A virtio-mmio transport the DSDT describes. */
-struct acpi_virtio_mmio {
-    uint64_t base;
-    uint32_t size;
-    uint32_t gsi;
-};
 
 /*
  * The sleep types of soft-off (S5): the DSDT's Name(\_S5, Package(){a, b,

@@ -7,7 +7,7 @@
 #include <errno.h>
 
 #include "drivers/acpi_pm.h"
-#include "kernel/arch/cpu.h"
+#include "drivers/env.h"
 
 /* PM1 status and enable registers (4.8.3.1, Tables 4.13 and 4.14), 16 bits
  * each: status at the block's start, enable half way through it. */

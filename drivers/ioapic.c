@@ -10,8 +10,8 @@
  */
 #include <errno.h>
 
+#include "drivers/env.h"
 #include "drivers/ioapic.h"
-#include "kernel/paging.h"
 
 #define IOREGSEL 0x00
 #define IOWIN    0x10
@@ -66,7 +66,7 @@ int ioapic_init(const struct platform_info *pi)
     /* Firmware that lists none (QEMU microvm without ACPI): the one every PC
      * has, at its standard address, if it answers. */
     if (nioapics == 0) {
-        paging_map_mmio(IOAPIC_DEFAULT_BASE, 4096);
+        env_mmio_map(IOAPIC_DEFAULT_BASE, 4096);
         add_ioapic(IOAPIC_DEFAULT_BASE, 0);
     }
     /* Every redirection entry comes out of reset masked (82093AA datasheet,

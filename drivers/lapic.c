@@ -10,8 +10,8 @@
  */
 #include <errno.h>
 
+#include "drivers/env.h"
 #include "drivers/lapic.h"
-#include "kernel/arch/cpu.h"
 
 #define REG_ID       0x020
 #define REG_TPR      0x080

@@ -15,11 +15,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "drivers/env.h"
 #include "drivers/ioapic.h"
 #include "drivers/pci.h"
-#include "kernel/arch/cpu.h"
-#include "kernel/paging.h"
-#include "kernel/printk.h"
 
 #define CFG_ADDR 0xCF8
 #define CFG_DATA 0xCFC
@@ -179,13 +177,13 @@ static int bar_assign(struct pci_device *d, int i, struct pci_bar *b)
             pci_write32(d, (uint16_t)(off + 4), (uint32_t)(b->addr >> 32));
     }
     pci_write32(d, off, (uint32_t)b->addr | type);
-    pr_info("pci", "%02x:%02x.%x BAR%d: %s at %#llx (%llu bytes), left unassigned by the "
-            "firmware", d->bus, d->dev, d->fn, i, b->is_io ? "I/O" : "memory",
-            (unsigned long long)b->addr, (unsigned long long)b->size);
+    env_info("pci", "%02x:%02x.%x BAR%d: %s at %#llx (%llu bytes), left unassigned by the "
+             "firmware", d->bus, d->dev, d->fn, i, b->is_io ? "I/O" : "memory",
+             (unsigned long long)b->addr, (unsigned long long)b->size);
     return 0;
 full:
-    pr_warn("pci", "%02x:%02x.%x BAR%d: unassigned by the firmware and no room left for its "
-            "%llu bytes; not used", d->bus, d->dev, d->fn, i, (unsigned long long)b->size);
+    env_warn("pci", "%02x:%02x.%x BAR%d: unassigned by the firmware and no room left for its "
+             "%llu bytes; not used", d->bus, d->dev, d->fn, i, (unsigned long long)b->size);
     b->size = 0;
     return -ENOSPC;
 }
@@ -313,7 +311,7 @@ static int config_access_find(const struct platform_info *pi)
 {
     if (pi != NULL && pi->mcfg_base != 0 && pi->mcfg_segment == 0) {
         uint64_t len = ((uint64_t)(pi->mcfg_bus_end - pi->mcfg_bus_start) + 1) << 20;
-        if (paging_map_mmio(pi->mcfg_base, len) == 0) {
+        if (env_mmio_map(pi->mcfg_base, len) == 0) {
             ecam = (volatile uint8_t *)(uintptr_t)pi->mcfg_base;
             ecam_bus_start = pi->mcfg_bus_start;
             ecam_bus_end = pi->mcfg_bus_end;
@@ -339,6 +337,26 @@ struct pci_device *pci_device_at(int i)
     return i >= 0 && i < ndevices ? &devices[i] : NULL;
 }
 
+static int id_listed(const struct pci_id *ids, const struct pci_device *d)
+{
+    for (; ids->vendor != 0; ids++)
+        if (ids->vendor == d->vendor && ids->device == d->device)
+            return 1;
+    return 0;
+}
+
+struct pci_device *pci_find(const struct pci_id *ids, int *start)
+{
+    for (int i = start != NULL ? *start : 0; i < ndevices; i++) {
+        if (id_listed(ids, &devices[i])) {
+            if (start != NULL)
+                *start = i + 1;
+            return &devices[i];
+        }
+    }
+    return NULL;
+}
+
 const char *pci_access_method(void)
 {
     return ecam != NULL ? "ecam" : have_config ? "ports" : "none";
@@ -354,7 +372,7 @@ void pci_enable(struct pci_device *d)
     pci_write16(d, PCI_COMMAND, cmd | CMD_IO | CMD_MEM | CMD_MASTER);
     for (int i = 0; i < 6; i++)
         if (d->bars[i].size != 0 && !d->bars[i].is_io)
-            paging_map_mmio(d->bars[i].addr, d->bars[i].size);
+            env_mmio_map(d->bars[i].addr, d->bars[i].size);
 }
 
 int pci_msix_count(const struct pci_device *d)

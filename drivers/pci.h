@@ -41,6 +41,16 @@ struct pci_device {
 int pci_init(const struct platform_info *pi);
 
 struct pci_device *pci_device_at(int i);
+
+/* A vendor and device id pair; a table of them ends with vendor 0. */
+struct pci_id {
+    uint16_t vendor, device;
+};
+
+/* The first function at index *start or later (from 0 when start is NULL)
+ * whose ids are in `ids`, in bus order; *start moves past it, so a driver
+ * can walk every match. NULL when none is left. */
+struct pci_device *pci_find(const struct pci_id *ids, int *start);
 /* "ecam", "ports" or "none". */
 const char *pci_access_method(void);
 

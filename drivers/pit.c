@@ -12,7 +12,7 @@
  */
 #include <errno.h>
 
-#include "kernel/arch/cpu.h"
+#include "drivers/env.h"
 #include "drivers/pit.h"
 
 #define PIT_CH2     0x42

@@ -8,8 +8,8 @@
  * failing that, the CPU halts.
  */
 #include "drivers/acpi_pm.h"
+#include "drivers/env.h"
 #include "drivers/platform.h"
-#include "kernel/arch/cpu.h"
 
 #define DEBUG_EXIT_PORT 0xF4
 

@@ -10,8 +10,8 @@
  */
 #include <errno.h>
 
+#include "drivers/env.h"
 #include "drivers/rtc.h"
-#include "kernel/arch/cpu.h"
 
 #define CMOS_INDEX 0x70
 #define CMOS_DATA  0x71

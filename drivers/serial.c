@@ -15,7 +15,7 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "kernel/arch/cpu.h"
+#include "drivers/env.h"
 #include "drivers/serial.h"
 
 #define COM1        0x3F8

@@ -15,7 +15,7 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "kernel/arch/cpu.h"
+#include "drivers/env.h"
 #include "drivers/vga.h"
 
 #define VGA_COLS  80

@@ -15,10 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/env.h"
 #include "drivers/virtio.h"
-#include "kernel/arch/cpu.h"
-#include "kernel/paging.h"
-#include "kernel/pmem.h"
+
+/* The legacy interfaces' page: queue PFNs count it, the used ring is aligned
+ * to it (4.1.5.1.2, 4.2.4: GuestPageSize and QueueAlign are what we say,
+ * and we say this). Also the size of a virtio-mmio register window. */
+#define VIRTIO_PAGE 4096u
 
 /* ---- modern PCI transport (4.1.4) ---- */
 
@@ -102,9 +105,9 @@ static int modern_queue_enable(struct virtio_device *d, struct virtq *q, uint16_
 {
     R16(d->common, COMMON_Q_SELECT) = q->index;
     R16(d->common, COMMON_Q_SIZE) = q->size;
-    write64(d->common, COMMON_Q_DESC, (uint64_t)(uintptr_t)q->desc);
-    write64(d->common, COMMON_Q_DRIVER, (uint64_t)(uintptr_t)q->avail);
-    write64(d->common, COMMON_Q_DEVICE, (uint64_t)(uintptr_t)q->used);
+    write64(d->common, COMMON_Q_DESC, env_dma_addr(q->desc));
+    write64(d->common, COMMON_Q_DRIVER, env_dma_addr(q->avail));
+    write64(d->common, COMMON_Q_DEVICE, env_dma_addr(q->used));
     if (d->msix) {
         R16(d->common, COMMON_Q_MSIX) = msix_entry;
         if (R16(d->common, COMMON_Q_MSIX) != msix_entry)
@@ -192,7 +195,7 @@ static int legacy_queue_enable(struct virtio_device *d, struct virtq *q, uint16_
         if (cpu_inw(d->io + LEG_QUEUE_VECTOR) != msix_entry)
             return -EIO;
     }
-    cpu_outl(d->io + LEG_QUEUE_PFN, (uint32_t)((uintptr_t)q->desc >> 12));
+    cpu_outl(d->io + LEG_QUEUE_PFN, (uint32_t)(env_dma_addr(q->desc) >> 12));
     return 0;
 }
 
@@ -282,13 +285,13 @@ static int mmio_queue_enable(struct virtio_device *d, struct virtq *q, uint16_t 
     R32(d->mmio, MMIO_QUEUE_SEL) = q->index;
     R32(d->mmio, MMIO_QUEUE_NUM) = q->size;
     if (d->mmio_version == 1) {
-        R32(d->mmio, MMIO_QUEUE_ALIGN) = PAGE_SIZE;
-        R32(d->mmio, MMIO_QUEUE_PFN) = (uint32_t)((uintptr_t)q->desc >> 12);
+        R32(d->mmio, MMIO_QUEUE_ALIGN) = VIRTIO_PAGE;
+        R32(d->mmio, MMIO_QUEUE_PFN) = (uint32_t)(env_dma_addr(q->desc) >> 12);
         return 0;
     }
-    write64(d->mmio, MMIO_QUEUE_DESC, (uint64_t)(uintptr_t)q->desc);
-    write64(d->mmio, MMIO_QUEUE_DRIVER, (uint64_t)(uintptr_t)q->avail);
-    write64(d->mmio, MMIO_QUEUE_DEVICE, (uint64_t)(uintptr_t)q->used);
+    write64(d->mmio, MMIO_QUEUE_DESC, env_dma_addr(q->desc));
+    write64(d->mmio, MMIO_QUEUE_DRIVER, env_dma_addr(q->avail));
+    write64(d->mmio, MMIO_QUEUE_DEVICE, env_dma_addr(q->used));
     R32(d->mmio, MMIO_QUEUE_READY) = 1;
     return 0;
 }
@@ -326,7 +329,7 @@ static const struct virtio_ops mmio_ops = {
 
 int virtio_mmio_attach(struct virtio_device *d, uint64_t base, uint32_t irq, uint32_t device_id)
 {
-    if (paging_map_mmio(base, PAGE_SIZE) != 0)
+    if (env_mmio_map(base, VIRTIO_PAGE) != 0)
         return -ENOMEM;
     return virtio_mmio_attach_mapped(d, base, irq, device_id);
 }
@@ -344,33 +347,10 @@ int virtio_mmio_attach_mapped(struct virtio_device *d, uint64_t base, uint32_t i
     if (R32(d->mmio, MMIO_DEVICE_ID) != device_id)
         return -ENODEV;
     if (d->mmio_version == 1)
-        R32(d->mmio, MMIO_GUEST_PAGE) = PAGE_SIZE;
+        R32(d->mmio, MMIO_GUEST_PAGE) = VIRTIO_PAGE;
     d->mmio_irq = irq;
     d->ops = &mmio_ops;
     d->transport = d->mmio_version == 2 ? "mmio" : "mmio-legacy";
-    return 0;
-}
-
-int virtio_mmio_parse(const char *s, uint64_t *base, uint32_t *irq)
-{
-    char *end;
-    unsigned long size = strtoul(s, &end, 0);
-    if (end == s)
-        return -EINVAL;
-    if (*end == 'K' || *end == 'k' || *end == 'M' || *end == 'm')
-        end++;
-    if (*end != '@' || size == 0)
-        return -EINVAL;
-    const char *b = end + 1;
-    unsigned long long addr = strtoull(b, &end, 0);
-    if (end == b || *end != ':')
-        return -EINVAL;
-    const char *q = end + 1;
-    unsigned long line = strtoul(q, &end, 0);
-    if (end == q || line > 255)
-        return -EINVAL;
-    *base = addr;
-    *irq = (uint32_t)line;
     return 0;
 }
 
@@ -473,12 +453,12 @@ void virtio_driver_ok(struct virtio_device *d)
 
 static size_t used_offset(uint16_t size)
 {
-    return (16u * size + 6 + 2u * size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    return (16u * size + 6 + 2u * size + VIRTIO_PAGE - 1) & ~(VIRTIO_PAGE - 1);
 }
 
 size_t virtq_ring_bytes(uint16_t size)
 {
-    return used_offset(size) + ((6 + 8u * size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
+    return used_offset(size) + ((6 + 8u * size + VIRTIO_PAGE - 1) & ~(VIRTIO_PAGE - 1));
 }
 
 /* The size queue `index` gets: the device's maximum, or less where the
@@ -520,10 +500,13 @@ int virtq_init(struct virtq *q, struct virtio_device *d, uint16_t index, uint16_
     if (size == 0)
         return -ENODEV;
     size_t total = virtq_ring_bytes(size);
-    uint8_t *mem = pmem_alloc(pmem_order_for(total));
-    void **cookies = pmem_alloc(pmem_order_for(sizeof(void *) * size));
-    if (mem == NULL || cookies == NULL)
+    uint8_t *mem = env_dma_alloc(total);
+    void **cookies = calloc(size, sizeof(void *));
+    if (mem == NULL || cookies == NULL) {
+        env_dma_free(mem, total);
+        free(cookies);
         return -ENOMEM;
+    }
     memset(mem, 0, total);
     return virtq_setup(q, d, index, size, mem, cookies, msix_entry);
 }

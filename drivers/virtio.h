@@ -96,13 +96,6 @@ int virtio_pci_attach(struct virtio_device *d, struct pci_device *p);
  * -ENODEV. */
 int virtio_mmio_attach(struct virtio_device *d, uint64_t base, uint32_t irq, uint32_t device_id);
 
-/*
- * Parses one virtio-mmio entry as VMMs put it on the kernel command line
- * (QEMU microvm without ACPI, Firecracker): "<size>[K|M]@<base>:<irq>", as
- * in virtio_mmio.device=512@0xfeb00e00:12. Returns 0 or -EINVAL.
- */
-int virtio_mmio_parse(const char *s, uint64_t *base, uint32_t *irq);
-
 /* Like virtio_mmio_attach, without mapping the registers: for a caller that
  * runs before the page-table allocator exists, on a base the boot stub's
  * identity map of the first 4 GiB already covers. */

@@ -18,10 +18,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "drivers/env.h"
 #include "drivers/virtio.h"
 #include "drivers/virtio_console.h"
-#include "kernel/arch/cpu.h"
-#include "kernel/paging.h"
 
 #define VCON_PAGE        4096
 #define VCON_QUEUE_SIZE  16
@@ -122,7 +121,7 @@ int vcon_attach_pci(struct pci_device *p)
 void vcon_map_registers(void)
 {
     if (vcon.attached && vcon.mmio_base != 0)
-        paging_map_mmio(vcon.mmio_base, VCON_PAGE);
+        env_mmio_map(vcon.mmio_base, VCON_PAGE);
 }
 
 /* Copies from buf into the slots of the next `slots` free descriptors,
@@ -145,7 +144,7 @@ static int fill_chain(const char *buf, size_t len, int slots, uint64_t *addr, ui
                 slot[n++] = '\r';
             slot[n++] = buf[in++];
         }
-        addr[k] = (uint64_t)(uintptr_t)slot;
+        addr[k] = env_dma_addr(slot);
         lens[k] = n;
         d = vcon.tx.desc[d].next;
     }

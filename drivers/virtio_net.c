@@ -20,15 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/env.h"
 #include "drivers/ioapic.h"
-#include "drivers/lapic.h"
 #include "drivers/virtio_net.h"
-#include "kernel/arch/trap.h"
-#include "kernel/cmdline.h"
-#include "kernel/pmem.h"
-#include "kernel/printk.h"
 
-#define VEC_VNET   0x40
 #define HDR_MAX    12
 #define HDR_F_NEEDS_CSUM 1
 #define HDR_F_DATA_VALID 2
@@ -42,8 +37,6 @@ static bool rx_tso_wanted = true;
 ZEBU_OPTION_BOOL("virtio_net.rx_tso", rx_tso_wanted,
                  "take large TCP segments from the device (GUEST_TSO4) when it offers it with "
                  "GUEST_CSUM and MRG_RXBUF");
-
-static struct vnet *irq_owner; /* one device for now */
 
 static const char *const feature_names[64] = {
     [0] = "CSUM", [1] = "GUEST_CSUM", [2] = "CTRL_GUEST_OFFLOADS", [3] = "MTU", [5] = "MAC",
@@ -69,7 +62,7 @@ static void log_features(const char *what, uint64_t f)
         else
             n += (size_t)snprintf(line + n, sizeof(line) - n, " bit%u", b);
     }
-    pr_info("virtio-net", "%s:%s", what, line);
+    env_info("virtio-net", "%s:%s", what, line);
 }
 
 int vnet_has_feature(const struct vnet *n, unsigned bit)
@@ -77,11 +70,9 @@ int vnet_has_feature(const struct vnet *n, unsigned bit)
     return (n->dev.features >> bit) & 1;
 }
 
-static void vnet_interrupt(void)
+static void vnet_interrupt(void *ctx)
 {
-    struct vnet *n = irq_owner;
-    if (n == NULL)
-        return;
+    struct vnet *n = ctx;
     if (!n->dev.msix)
         n->dev.ops->read_isr(&n->dev); /* reading acknowledges the line */
     n->stats.irqs++;
@@ -91,7 +82,7 @@ static void vnet_interrupt(void)
 
 static int post_rx(struct vnet *n, struct netdev_rxbuf *b)
 {
-    uint64_t addr = (uint64_t)(uintptr_t)b->mem;
+    uint64_t addr = env_dma_addr(b->mem);
     uint32_t len = VNET_RX_BUF_SIZE;
     return virtq_add(&n->rx, &addr, &len, 1, 0, b) < 0 ? -ENOSPC : 0;
 }
@@ -105,12 +96,12 @@ static int post_rx(struct vnet *n, struct netdev_rxbuf *b)
 static int setup_rx(struct vnet *n)
 {
     uint16_t count = n->rx.size;
-    n->rxbufs = pmem_alloc(pmem_order_for(sizeof(struct netdev_rxbuf) * count));
+    n->rxbufs = calloc(count, sizeof(struct netdev_rxbuf));
     if (n->rxbufs == NULL)
         return -ENOMEM;
     uint8_t *mem = NULL;
     for (uint16_t i = 0; i < count; i++) {
-        if (i % RX_BLOCK_BUFS == 0 && (mem = pmem_alloc(pmem_order_for(RX_BLOCK))) == NULL)
+        if (i % RX_BLOCK_BUFS == 0 && (mem = env_dma_alloc(RX_BLOCK)) == NULL)
             return -ENOMEM;
         n->rxbufs[i] = (struct netdev_rxbuf){
             .mem = mem + (size_t)(i % RX_BLOCK_BUFS) * VNET_RX_BUF_SIZE,
@@ -123,65 +114,59 @@ static int setup_rx(struct vnet *n)
     return 0;
 }
 
+/* One vector for both queues: its handler gets this device. */
 static int setup_interrupts(struct vnet *n)
 {
     struct pci_device *p = n->dev.pci;
-    if (p == NULL) { /* virtio-mmio: a plain line to the I/O APIC */
-        irq_set_handler(VEC_VNET, vnet_interrupt);
-        return ioapic_route_gsi(n->dev.mmio_irq, VEC_VNET, n->irq_apic, 0, 0);
-    }
-    irq_set_handler(VEC_VNET, vnet_interrupt);
-    if (pci_msix_count(p) >= 2 && pci_msix_set(p, 0, VEC_VNET, n->irq_apic) == 0 &&
-        pci_msix_set(p, 1, VEC_VNET, n->irq_apic) == 0) {
+    int v = env_irq_alloc(vnet_interrupt, n);
+    if (v < 0)
+        return v;
+    uint8_t vec = (uint8_t)v;
+    if (p == NULL) /* virtio-mmio: a plain line to the I/O APIC */
+        return ioapic_route_gsi(n->dev.mmio_irq, vec, n->irq_apic, 0, 0);
+    if (pci_msix_count(p) >= 2 && pci_msix_set(p, 0, vec, n->irq_apic) == 0 &&
+        pci_msix_set(p, 1, vec, n->irq_apic) == 0) {
         n->dev.msix = 1;
         return 0;
     }
-    if (pci_msi_set(p, VEC_VNET, n->irq_apic) == 0)
+    if (pci_msi_set(p, vec, n->irq_apic) == 0)
         return 0;
-    return pci_intx_route(p, VEC_VNET, n->irq_apic);
+    return pci_intx_route(p, vec, n->irq_apic);
 }
 
-/* The VMM lists virtio-mmio devices on the command line (QEMU microvm
- * without ACPI, Firecracker): virtio_mmio.device=<size>@<base>:<irq>, size
- * with an optional K/M suffix. Declared so it is not "unknown". */
-static const char *mmio_device_opt = "";
-ZEBU_OPTION_STRING("virtio_mmio.device", mmio_device_opt,
-                   "a virtio-mmio device, size@base:irq (set by the VMM; may repeat)");
+/* virtio-net on PCI: the transitional (0x1000) and the modern (0x1041) id
+ * (VIRTIO 1.1, 4.1.2.1). */
+static const struct pci_id vnet_pci_ids[] = {
+    {0x1af4, 0x1000},
+    {0x1af4, 0x1041},
+    {0, 0},
+};
 
-/* Finds a network device among the command line's virtio-mmio entries. */
-static int attach_mmio(struct vnet *n)
+/* The first network device among the platform's virtio-mmio devices. */
+static int attach_mmio(struct vnet *n, const struct platform_info *pi)
 {
-    static const char key[] = "virtio_mmio.device=";
-    for (const char *p = cmdline_raw(); (p = strstr(p, key)) != NULL; p += sizeof(key) - 1) {
-        uint64_t base;
-        uint32_t irq;
-        if (virtio_mmio_parse(p + sizeof(key) - 1, &base, &irq) != 0) {
-            pr_warn("virtio-net", "malformed %.40s ignored", p);
-            continue;
-        }
-        if (virtio_mmio_attach(&n->dev, base, irq, 1) == 0)
+    for (int i = 0; pi != NULL && i < pi->virtio_mmio.n; i++) {
+        const struct acpi_virtio_mmio *m = &pi->virtio_mmio.dev[i];
+        if (virtio_mmio_attach(&n->dev, m->base, m->gsi, 1) == 0)
             return 0;
     }
     return -ENODEV;
 }
 
-int vnet_probe(struct vnet *n, uint32_t irq_apic)
+int vnet_probe(struct vnet *n, uint32_t irq_apic, const struct platform_info *pi)
 {
     memset(n, 0, sizeof(*n));
     n->irq_apic = irq_apic;
-    struct pci_device *p = NULL;
-    for (int i = 0; (p = pci_device_at(i)) != NULL; i++)
-        if (p->vendor == 0x1af4 && (p->device == 0x1000 || p->device == 0x1041))
-            break;
-    int err = p != NULL ? virtio_pci_attach(&n->dev, p) : attach_mmio(n);
+    struct pci_device *p = pci_find(vnet_pci_ids, NULL);
+    int err = p != NULL ? virtio_pci_attach(&n->dev, p) : attach_mmio(n, pi);
     if (err != 0)
         return err;
     /* MSI-X first: it moves the legacy device-config window. */
     err = setup_interrupts(n);
     n->polling = err != 0;
     if (n->polling)
-        pr_warn("virtio-net", "no interrupt (MSI-X, MSI, INTx or I/O APIC line: %d): polling "
-                "every millisecond", err);
+        env_warn("virtio-net", "no interrupt (MSI-X, MSI, INTx or I/O APIC line: %d): polling "
+                 "every millisecond", err);
     uint64_t wanted = (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
                       (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
                       (1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_F_RING_EVENT_IDX) |
@@ -208,7 +193,7 @@ int vnet_probe(struct vnet *n, uint32_t irq_apic)
     if ((err = virtq_init(&n->rx, &n->dev, 0, VNET_QUEUE_SIZE, 0)) != 0 ||
         (err = virtq_init(&n->tx, &n->dev, 1, VNET_QUEUE_SIZE, 1)) != 0)
         return err;
-    n->tx_headers = pmem_alloc(pmem_order_for((size_t)HDR_MAX * n->tx.size));
+    n->tx_headers = env_dma_alloc((size_t)HDR_MAX * n->tx.size);
     if (n->tx_headers == NULL)
         return -ENOMEM;
     if (vnet_has_feature(n, VIRTIO_NET_F_MAC))
@@ -219,15 +204,14 @@ int vnet_probe(struct vnet *n, uint32_t irq_apic)
         n->dev.ops->read_config(&n->dev, 6, &status, 2);
         n->link_up = status & 1;
     }
-    irq_owner = n;
     if ((err = setup_rx(n)) != 0)
         return err;
     virtq_disable_interrupts(&n->tx); /* completions are reaped on the way */
     virtio_driver_ok(&n->dev);
-    pr_info("virtio-net", "%02x:%02x:%02x:%02x:%02x:%02x via %s, link %s, %u+%u descriptors, "
-            "%s interrupts", n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
-            n->dev.transport, n->link_up ? "up" : "down", n->rx.size, n->tx.size,
-            n->polling ? "no" : n->dev.msix ? "MSI-X" : "line");
+    env_info("virtio-net", "%02x:%02x:%02x:%02x:%02x:%02x via %s, link %s, %u+%u descriptors, "
+             "%s interrupts", n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
+             n->dev.transport, n->link_up ? "up" : "down", n->rx.size, n->tx.size,
+             n->polling ? "no" : n->dev.msix ? "MSI-X" : "line");
     return 0;
 }
 
@@ -277,11 +261,11 @@ int vnet_transmit(struct vnet *n, const struct netdev_slice *s, int nslices, voi
     uint8_t *hdr = n->tx_headers + (size_t)HDR_MAX * n->tx.free_head;
     if (fill_tx_header(n, hdr, off) != 0)
         return -EINVAL;
-    addr[0] = (uint64_t)(uintptr_t)hdr;
+    addr[0] = env_dma_addr(hdr);
     len[0] = n->hdr_len;
     uint32_t bytes = 0;
     for (int i = 0; i < nslices; i++) {
-        addr[i + 1] = (uint64_t)(uintptr_t)s[i].data;
+        addr[i + 1] = env_dma_addr(s[i].data);
         len[i + 1] = s[i].len;
         bytes += s[i].len;
     }

@@ -76,14 +76,16 @@ struct vnet {
     void *ctx;
 };
 
-/* Finds the first virtio-net PCI function and brings it up with interrupts
- * on the core with APIC id irq_apic. Logs the features offered and taken.
+/* Brings up the first virtio-net device the machine has: a PCI function
+ * (pci_find), else one of the platform's virtio-mmio devices (pi's list,
+ * drivers/platform.h; pi may be NULL), with interrupts on the core with
+ * APIC id irq_apic. Logs the features offered and taken.
  * HOST_TSO4 is taken where the device offers it with CSUM (5.1.3.1) unless
  * the option virtio_net.tso=off says not to; GUEST_TSO4 (large received
  * segments) where it offers it with GUEST_CSUM and MRG_RXBUF, unless
  * virtio_net.rx_tso=off. Returns 0, -ENODEV (none),
  * or another negative errno. */
-int vnet_probe(struct vnet *n, uint32_t irq_apic);
+int vnet_probe(struct vnet *n, uint32_t irq_apic, const struct platform_info *pi);
 
 /* Sends one frame made of at most VNET_MAX_SLICES slices; cookie comes
  * back through tx_done. off (NULL: nothing) asks the device to finish the

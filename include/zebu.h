@@ -82,39 +82,10 @@ void zebu_exit(int status) __attribute__((noreturn));
  *
  * Integers accept decimal or 0x-prefixed hexadecimal; booleans accept
  * 1/0, true/false, yes/no, on/off. Strings point into kernel memory that
- * lives as long as the VM.
+ * lives as long as the VM. The macros and the option record are in
+ * <zebu_option.h>, which this header includes.
  */
-enum zebu_option_type {
-    ZEBU_OPT_BOOL = 1,
-    ZEBU_OPT_INT = 2,
-    ZEBU_OPT_STRING = 3,
-};
-
-struct zebu_option {
-    const char *name;
-    const char *help;
-    void *var;
-    long min, max;
-    int type; /* enum zebu_option_type */
-};
-
-#define ZEBU_OPT_CAT2(a, b) a##b
-#define ZEBU_OPT_CAT(a, b)  ZEBU_OPT_CAT2(a, b)
-#define ZEBU_OPTION_DECLARE(nm, ptr, lo, hi, ty, hlp)                                              \
-    static const struct zebu_option ZEBU_OPT_CAT(zebu_option_, __LINE__)                           \
-        __attribute__((used, section("zebu_options"), aligned(8))) = {                              \
-            .name = (nm), .help = (hlp), .var = (ptr), .min = (lo), .max = (hi), .type = (ty)}
-
-/* var must be a `long`. */
-#define ZEBU_OPTION_INT(name, var, min, max, help)                                                 \
-    ZEBU_OPTION_DECLARE(name, _Generic(&(var), long *: &(var)), min, max, ZEBU_OPT_INT, help)
-/* var must be a `bool`. */
-#define ZEBU_OPTION_BOOL(name, var, help)                                                          \
-    ZEBU_OPTION_DECLARE(name, _Generic(&(var), bool *: &(var)), 0, 1, ZEBU_OPT_BOOL, help)
-/* var must be a `const char *`. */
-#define ZEBU_OPTION_STRING(name, var, help)                                                        \
-    ZEBU_OPTION_DECLARE(name, _Generic(&(var), const char **: &(var)), 0, 0, ZEBU_OPT_STRING,     \
-                        help)
+#include <zebu_option.h>
 
 /* The whole option part of the boot command line, as the loader gave it. */
 const char *zebu_cmdline(void);

@@ -42,7 +42,7 @@ void zebu_console_write(const char *buf, size_t len)
     console_write(buf, len);
 }
 
-void zebu_exit(int status)
+void app_exit(int status)
 {
     if (status < 0 || status > 125)
         status = 125;
@@ -55,9 +55,14 @@ void zebu_exit(int status)
     platform_exit(status);
 }
 
+void zebu_exit(int status)
+{
+    app_exit(status);
+}
+
 void exit(int status)
 {
-    zebu_exit(status);
+    app_exit(status);
 }
 
 void abort(void)

@@ -11,4 +11,9 @@ extern const char zebu_app_name[];
  * VM ends with its status. */
 void app_start(const struct boot_info *bi);
 
+/* Ends the app as zebu_exit(status) does (status 0..125, else 125): the
+ * exit reports, the network's drain, the console flushed, then the VM
+ * ends. For kernel code that stops the app (the power button). */
+void app_exit(int status) __attribute__((noreturn));
+
 #endif

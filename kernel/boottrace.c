@@ -1,8 +1,7 @@
 /* kernel/boottrace.c — the boot.trace marks (see boottrace.h). */
-#include <zebu.h>
-
 #include "kernel/arch/cpu.h"
 #include "kernel/boottrace.h"
+#include "kernel/option.h"
 #include "kernel/printk.h"
 #include "kernel/time.h"
 

@@ -5,7 +5,7 @@
 #ifndef ZEBU_KERNEL_CMDLINE_H
 #define ZEBU_KERNEL_CMDLINE_H
 
-#include <zebu.h>
+#include "kernel/option.h"
 
 #define CMDLINE_MAX_ARGS 32
 

@@ -5,8 +5,6 @@
  * RAM identity-mapped and .bss zeroed. Boot time, as the Toro work defines
  * it, ends here. Each step below is one call; the order matters where noted.
  */
-#include <zebu.h>
-
 #include "drivers/pci.h"
 #include "drivers/pit.h"
 #include "drivers/platform.h"
@@ -17,6 +15,7 @@
 #include "kernel/boottrace.h"
 #include "kernel/cmdline.h"
 #include "kernel/net.h"
+#include "kernel/option.h"
 #include "kernel/paging.h"
 #include "kernel/percpu.h"
 #include "kernel/panic.h"

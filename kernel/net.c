@@ -25,6 +25,7 @@
 #include "kernel/pmem.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
+#include "kernel/smp.h"
 #include "kernel/time.h"
 #include "net/config.h"
 #include "net/dhcp.h"
@@ -262,7 +263,7 @@ static void limit_connections(void)
 
 void knet_start(void)
 {
-    int err = vnet_probe(&vnet, this_cpu()->apic_id);
+    int err = vnet_probe(&vnet, this_cpu()->apic_id, smp_platform());
     if (err == -ENODEV) {
         if (opt_ip[0] != '\0')
             pr_warn("net", "ip= given but there is no network device");

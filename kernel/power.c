@@ -3,10 +3,9 @@
  * acknowledges the event and wakes the "power" thread: stopping the app
  * sleeps (the network's exit drain), which an interrupt handler must not.
  */
-#include <zebu.h>
-
 #include "drivers/acpi_pm.h"
 #include "drivers/ioapic.h"
+#include "kernel/app.h"
 #include "kernel/arch/trap.h"
 #include "kernel/percpu.h"
 #include "kernel/power.h"
@@ -14,15 +13,15 @@
 #include "kernel/sched.h"
 #include "kernel/smp.h"
 
-#define VEC_SCI 0x50
-/* zebu_exit's path (drain, counters, console) with room to spare; with its
+/* app_exit's path (drain, counters, console) with room to spare; with its
  * guard page, a 16 KiB block. */
 #define POWER_STACK (12 * 1024)
 
 static struct event pressed;
 
-static void sci_interrupt(void)
+static void sci_interrupt(void *ctx)
 {
+    (void)ctx;
     if (acpi_pm_sci())
         event_signal(&pressed);
 }
@@ -32,18 +31,18 @@ static void *power_thread(void *arg)
     (void)arg;
     event_wait(&pressed);
     pr_warn("power", "power button: stopping the app, then powering off");
-    zebu_exit(0);
+    app_exit(0);
     return NULL;
 }
 
 /* The SCI is level-triggered and active low unless the MADT overrides its
  * ISA IRQ (ACPI 6.5, 5.2.9: SCI_INT; 5.2.12.5). */
-static int route_sci(const struct platform_info *pi, uint32_t apic)
+static int route_sci(const struct platform_info *pi, uint8_t vector, uint32_t apic)
 {
     for (int i = 0; i < pi->noverrides; i++)
         if (pi->overrides[i].source_irq == pi->pm.sci_irq)
-            return ioapic_route_isa((uint8_t)pi->pm.sci_irq, VEC_SCI, apic);
-    return ioapic_route_gsi(pi->pm.sci_irq, VEC_SCI, apic, 1, 1);
+            return ioapic_route_isa((uint8_t)pi->pm.sci_irq, vector, apic);
+    return ioapic_route_gsi(pi->pm.sci_irq, vector, apic, 1, 1);
 }
 
 int power_init(void)
@@ -58,8 +57,8 @@ int power_init(void)
         return 0;
     }
     thread_detach(t);
-    irq_set_handler(VEC_SCI, sci_interrupt);
-    if (route_sci(pi, this_cpu()->apic_id) != 0) {
+    int vector = irq_alloc(sci_interrupt, NULL);
+    if (vector < 0 || route_sci(pi, (uint8_t)vector, this_cpu()->apic_id) != 0) {
         pr_warn("power", "no I/O APIC pin for the SCI (IRQ %u): the button is ignored",
                 pi->pm.sci_irq);
         return 0;

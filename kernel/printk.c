@@ -17,9 +17,9 @@
 #include <string.h>
 
 #include "drivers/acpi.h"
+#include "drivers/platform.h"
 #include "drivers/serial.h"
 #include "drivers/vga.h"
-#include "drivers/virtio.h"
 #include "drivers/virtio_console.h"
 #include "kernel/printk.h"
 #include "kernel/spinlock.h"
@@ -106,36 +106,18 @@ static const void *early_map(void *ctx, uint64_t phys, size_t len)
     return (const void *)(uintptr_t)phys;
 }
 
-/* A virtio console among the command line's virtio_mmio.device= entries
- * (QEMU microvm with ACPI off, Firecracker). 0 when one was taken. */
-static int attach_from_cmdline(const char *cmdline)
-{
-    static const char key[] = "virtio_mmio.device=";
-    int listed = 0;
-    for (const char *p = cmdline; (p = strstr(p, key)) != NULL; p += sizeof(key) - 1) {
-        uint64_t base;
-        uint32_t irq;
-        if (virtio_mmio_parse(p + sizeof(key) - 1, &base, &irq) != 0 || base == 0 ||
-            base + 4096 > (4ull << 30))
-            continue;
-        listed = 1;
-        if (vcon_attach_mmio(base, irq) == 0)
-            return 0;
-    }
-    return listed ? -ENODEV : -ENOENT;
-}
-
+/* A virtio console among the devices the VMM lists (virtio_mmio.device= on
+ * the command line: QEMU microvm with ACPI off, Firecracker; else the
+ * DSDT's), below 4 GiB where the boot stub's map already covers them. */
 int console_attach(const char *cmdline, uint64_t rsdp)
 {
-    struct acpi_virtio_mmio devs[8];
+    static struct virtio_mmio_list devs;
     struct acpi_mem mem = {early_map, NULL};
-    int err = attach_from_cmdline(cmdline);
-    if (err == -ENOENT) { /* none listed there: ACPI's DSDT may list them */
-        int n = acpi_find_virtio_mmio(&mem, rsdp, devs, 8);
-        for (int i = 0; i < n && err != 0; i++)
-            if (devs[i].base + 4096 <= (4ull << 30))
-                err = vcon_attach_mmio(devs[i].base, devs[i].gsi);
-    }
+    int err = -ENOENT;
+    platform_find_virtio_mmio(cmdline, &mem, rsdp, &devs);
+    for (int i = 0; i < devs.n && err != 0; i++)
+        if (devs.dev[i].base + 4096 <= (4ull << 30))
+            err = vcon_attach_mmio(devs.dev[i].base, devs.dev[i].gsi);
     if (err == 0) {
         uint64_t flags = spin_lock_irqsave(&console_lock);
         console_virtio = 1;

@@ -305,8 +305,9 @@ void thread_sleep_ns(uint64_t ns)
     irq_restore(f);
 }
 
-void sched_timer_interrupt(void)
+void sched_timer_interrupt(void *ctx)
 {
+    (void)ctx;
     struct cpu *c = this_cpu();
     uint64_t now = cpu_rdtsc();
     while (c->timers != NULL && c->timers->wake_tsc <= now) {
@@ -329,8 +330,9 @@ void sched_timer_interrupt(void)
     timer_arm(c);
 }
 
-void sched_wakeup_interrupt(void)
+void sched_wakeup_interrupt(void *ctx)
 {
+    (void)ctx;
     /* Nothing to do here: the idle loop drains the mailbox after HLT. */
 }
 

@@ -132,8 +132,8 @@ void sched_run_idle(void) __attribute__((noreturn));
 void sched_init_cpu(struct cpu *c, uint64_t stack_lo, uint64_t stack_hi);
 
 /* Timer and wake-up interrupt handlers (kernel/smp.c installs them). */
-void sched_timer_interrupt(void);
-void sched_wakeup_interrupt(void);
+void sched_timer_interrupt(void *ctx);
+void sched_wakeup_interrupt(void *ctx);
 
 /* If addr is in a guard page of the current thread, that thread. */
 struct thread *sched_guard_owner(uint64_t addr);

@@ -10,14 +10,16 @@
  * An AP that shows up after being left out finds itself abandoned (a CAS on
  * `online`) and halts.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
-#include <zebu.h>
 
 #include "drivers/ioapic.h"
 #include "drivers/lapic.h"
 #include "drivers/platform.h"
 #include "kernel/arch/cpu.h"
 #include "kernel/arch/trap.h"
+#include "kernel/option.h"
 #include "kernel/panic.h"
 #include "kernel/paging.h"
 #include "kernel/percpu.h"
@@ -217,12 +219,36 @@ static void bring_up_aps(uint32_t self, int want)
 static int discover_err = -ENOENT;
 static const struct boot_info *smp_boot_info;
 
+/* The VMM lists virtio-mmio devices on the command line (QEMU microvm
+ * without ACPI, Firecracker): virtio_mmio.device=<size>@<base>:<irq>, read
+ * below with the rest of the machine's description. Declared so that it is
+ * not "unknown". */
+static const char *mmio_device_opt = "";
+ZEBU_OPTION_STRING("virtio_mmio.device", mmio_device_opt,
+                   "a virtio-mmio device, size@base:irq (set by the VMM; may repeat)");
+
+/* The devices outside any bus, for their drivers (platform.virtio_mmio). */
+static void find_mmio_devices(const struct boot_info *bi, const struct acpi_mem *mem)
+{
+    struct virtio_mmio_list *l = &platform.virtio_mmio;
+    platform_find_virtio_mmio(bi->cmdline, mem, platform.rsdp ? platform.rsdp : bi->rsdp, l);
+    if (l->malformed > 0) {
+        int len = (int)strcspn(l->first_malformed, " \t");
+        pr_warn("platform", "malformed %.*s ignored%s", len < 60 ? len : 60, l->first_malformed,
+                l->malformed > 1 ? " (and more)" : "");
+    }
+    if (l->dropped > 0)
+        pr_warn("platform", "%d virtio-mmio devices past the first %d ignored", l->dropped,
+                PLATFORM_MAX_VIRTIO_MMIO);
+}
+
 int smp_discover(const struct boot_info *bi)
 {
     smp_boot_info = bi;
     struct acpi_mem mem = {identity_map, NULL};
     int err = platform_discover(&mem, bi->rsdp, &platform);
     discover_err = err;
+    find_mmio_devices(bi, &mem);
     if (platform.fadt)
         (void)acpi_find_s5(&mem, platform.rsdp, &platform.pm); /* soft-off, if it has \_S5 */
     if (lapic_init_bsp(err == 0 ? platform.lapic_addr : 0) != 0)
@@ -231,8 +257,8 @@ int smp_discover(const struct boot_info *bi)
     bsp_cpu.apic_id = lapic_id();
     bsp_cpu.online = 1;
     lapic_timer_calibrate(time_tsc_khz() * 1000);
-    irq_set_handler(VEC_TIMER, sched_timer_interrupt);
-    irq_set_handler(VEC_WAKEUP, sched_wakeup_interrupt);
+    irq_set_handler(VEC_TIMER, sched_timer_interrupt, NULL);
+    irq_set_handler(VEC_WAKEUP, sched_wakeup_interrupt, NULL);
     pr_info("smp", "local APIC: %s, timer %s", lapic_is_x2apic() ? "x2APIC" : "xAPIC",
             lapic_timer_mode());
     if (err == 0 && platform.ncpus == 0)

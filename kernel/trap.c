@@ -8,6 +8,7 @@
  * every stop looks the same. A fault while reporting prints one line and
  * halts instead of recursing.
  */
+#include <errno.h>
 #include <stdio.h>
 
 #include "drivers/lapic.h"
@@ -57,13 +58,31 @@ static const char *const exception_names[32] = {
 
 static int reporting;
 static int stopping; /* set by the first core to report: the others halt */
-static void (*irq_handlers[256])(void);
+struct irq_handler {
+    irq_handler_fn fn;
+    void *ctx;
+};
+static struct irq_handler irq_handlers[256];
 static uint64_t unexpected_irqs;
 
-void irq_set_handler(unsigned vector, void (*handler)(void))
+void irq_set_handler(unsigned vector, irq_handler_fn handler, void *ctx)
 {
-    if (vector >= 32 && vector < 256)
-        irq_handlers[vector] = handler;
+    if (vector < 32 || vector >= 256)
+        return;
+    /* ctx before fn: an interrupt that sees the handler sees its context. */
+    __atomic_store_n(&irq_handlers[vector].ctx, ctx, __ATOMIC_RELAXED);
+    __atomic_store_n(&irq_handlers[vector].fn, handler, __ATOMIC_RELEASE);
+}
+
+int irq_alloc(irq_handler_fn handler, void *ctx)
+{
+    for (unsigned v = IRQ_DYNAMIC_FIRST; v <= IRQ_DYNAMIC_LAST; v++) {
+        if (irq_handlers[v].fn == NULL) {
+            irq_set_handler(v, handler, ctx);
+            return (int)v;
+        }
+    }
+    return -ENOSPC;
 }
 
 /* Other cores stop when told by NMI, so the report is the last output. */
@@ -166,9 +185,9 @@ void trap_dispatch(struct trap_frame *f)
         return; /* no EOI for the spurious vector (SDM 11.9) */
     struct cpu *c = this_cpu();
     c->stats.irqs++;
-    void (*h)(void) = irq_handlers[f->vector];
+    irq_handler_fn h = __atomic_load_n(&irq_handlers[f->vector].fn, __ATOMIC_ACQUIRE);
     if (h != NULL)
-        h();
+        h(irq_handlers[f->vector].ctx);
     else
         unexpected_irqs++;
     lapic_eoi();

@@ -51,9 +51,22 @@ void idt_init(void);
 /* Loads the IDT, and this core's GDT and TSS with its IST stacks. */
 void cpu_tables_load(struct cpu_tables *t);
 
-/* Installs the handler for a device or IPI vector (32..254). Handlers run
- * with interrupts off; the local APIC gets its EOI after the handler. */
-void irq_set_handler(unsigned vector, void (*handler)(void));
+/* An interrupt handler, and what it is called with (a device's driver
+ * gets its device: a handler need not find it in a global). */
+typedef void (*irq_handler_fn)(void *ctx);
+
+/* Installs the handler for a fixed vector (32..254: the timer, IPIs).
+ * Handlers run with interrupts off; the local APIC gets its EOI after the
+ * handler. */
+void irq_set_handler(unsigned vector, irq_handler_fn handler, void *ctx);
+
+/* Vectors handed out to devices by irq_alloc (the fixed ones sit outside). */
+#define IRQ_DYNAMIC_FIRST 0x40
+#define IRQ_DYNAMIC_LAST  0xEF
+
+/* Takes the lowest free vector in the dynamic range for handler(ctx).
+ * Returns it, or -ENOSPC. Boot-time, core 0. */
+int irq_alloc(irq_handler_fn handler, void *ctx);
 
 /* Called by isr_common for every vector. */
 void trap_dispatch(struct trap_frame *f);

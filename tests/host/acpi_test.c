@@ -14,10 +14,12 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "drivers/acpi.h"
+#include "drivers/platform.h"
 #include "runner.h"
 
 #define LOW_SIZE    0x100000u
@@ -1063,6 +1065,91 @@ TEST(acpi_virtio_mmio_in_dsdt)
     uint64_t tables[1] = {make_fadt(f, 276, 0)};
     acpi_world_v1(f, tables, 1);
     CHECK_INT_EQ(do_find_virtio(f, v, 4), -ENOENT);
+    fw_free(f);
+}
+
+/* ---- virtio-mmio devices from the command line (drivers/platform_devices.c) ---- */
+
+TEST(platform_virtio_mmio_entry_syntax)
+{
+    struct acpi_virtio_mmio d;
+
+    CHECK_INT_EQ(platform_parse_virtio_mmio("512@0xfeb00e00:12", &d), 0);
+    CHECK_UINT_EQ(d.base, 0xFEB00E00u);
+    CHECK_UINT_EQ(d.size, 512);
+    CHECK_UINT_EQ(d.gsi, 12);
+    /* Size suffixes, Linux's optional device id, the end of the word. */
+    CHECK_INT_EQ(platform_parse_virtio_mmio("4K@0xd0000000:5:3 rest", &d), 0);
+    CHECK_UINT_EQ(d.size, 4096);
+    CHECK_UINT_EQ(d.gsi, 5);
+    CHECK_INT_EQ(platform_parse_virtio_mmio("1m@4096:7", &d), 0);
+    CHECK_UINT_EQ(d.size, 1u << 20);
+    CHECK_UINT_EQ(d.base, 4096);
+    /* Refused: a missing part, a zero size or base, an IRQ past 255, a sign,
+     * anything after the last number. */
+    static const char *const bad[] = {
+        "", "garbage", "512", "512@", "512@0x1000", "512@0x1000:", "0@0x1000:5",
+        "512@0:5", "512@0x1000:256", "-1@0x1000:5", "512@-4096:5", "512@0x1000:5x",
+        "512G@0x1000:5", "512@0x1000:5:", "99999999999@0x1000:5",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK_INT_EQ(platform_parse_virtio_mmio(bad[i], &d), -EINVAL);
+}
+
+TEST(platform_virtio_mmio_from_the_command_line)
+{
+    struct virtio_mmio_list l;
+    const char *line = "ip=10.0.0.2/24 virtio_mmio.device=512@0xfeb00e00:12 "
+                       "xvirtio_mmio.device=512@0x1000:1 virtio_mmio.device=garbage "
+                       "virtio_mmio.device=4K@0xfeb01000:13\tverbose";
+
+    /* m NULL: no ACPI to fall back on. Words that merely contain the key
+     * are not entries; a malformed one is counted and pointed at. */
+    CHECK_INT_EQ(platform_find_virtio_mmio(line, NULL, 0, &l), 2);
+    CHECK_STR_EQ(l.source, "cmdline");
+    CHECK_UINT_EQ(l.dev[0].base, 0xFEB00E00u);
+    CHECK_UINT_EQ(l.dev[1].base, 0xFEB01000u);
+    CHECK_UINT_EQ(l.dev[1].gsi, 13);
+    CHECK_INT_EQ(l.malformed, 1);
+    CHECK(strncmp(l.first_malformed, "virtio_mmio.device=garbage ", 27) == 0);
+    CHECK_INT_EQ(l.dropped, 0);
+
+    /* More than the list holds: the rest are counted, not written. */
+    char many[1024] = "";
+    for (int i = 0; i < PLATFORM_MAX_VIRTIO_MMIO + 3; i++) {
+        char w[64];
+        snprintf(w, sizeof(w), " virtio_mmio.device=512@0x%x:%d", 0x10000 + 0x200 * i, 5 + i);
+        strcat(many, w);
+    }
+    CHECK_INT_EQ(platform_find_virtio_mmio(many, NULL, 0, &l), PLATFORM_MAX_VIRTIO_MMIO);
+    CHECK_INT_EQ(l.dropped, 3);
+
+    CHECK_INT_EQ(platform_find_virtio_mmio("quiet", NULL, 0, &l), 0);
+    CHECK_STR_EQ(l.source, "none");
+}
+
+TEST(platform_virtio_mmio_from_the_dsdt_when_the_line_lists_none)
+{
+    struct virtio_mmio_list l;
+    struct fw *f = fw_new();
+    struct acpi_mem m;
+
+    virtio_world(f, 3, -1, 0, 0);
+    m = fw_mem(f);
+    /* Only a malformed entry on the line: the DSDT's devices. */
+    CHECK_INT_EQ(platform_find_virtio_mmio("virtio_mmio.device=bad", &m, RSDP_AT, &l), 3);
+    fw_unmap_all(f);
+    CHECK_STR_EQ(l.source, "acpi");
+    CHECK_INT_EQ(l.malformed, 1);
+    CHECK_UINT_EQ(l.dev[2].base, 0xFEB00400u);
+    CHECK_UINT_EQ(l.dev[2].gsi, 18);
+    /* A line that lists one wins over the DSDT. */
+    m = fw_mem(f);
+    CHECK_INT_EQ(platform_find_virtio_mmio("virtio_mmio.device=512@0xd0000000:9", &m, RSDP_AT,
+                                           &l), 1);
+    fw_unmap_all(f);
+    CHECK_STR_EQ(l.source, "cmdline");
+    CHECK_UINT_EQ(l.dev[0].base, 0xD0000000u);
     fw_free(f);
 }
 

@@ -63,10 +63,13 @@ HOST_libc_test_SRCS := tests/host/runner.c $(sort $(wildcard tests/host/libc_tes
 HOST_libc_test_FS_SRCS := tests/host/libc_probe_headers.c
 HOST_libc_test_OBJS := $(HOST_LIBC_OBJS)
 
-# drivers/acpi.c is pure (no kernel headers), so it builds as ordinary host C.
+# drivers/acpi.c and drivers/platform_devices.c are pure (no kernel
+# headers), so they build as ordinary host C.
 HOST_TESTS += acpi_test
-HOST_acpi_test_SRCS := tests/host/runner.c tests/host/acpi_test.c drivers/acpi.c
-$(HOST_BUILD)/tests/host/acpi_test.o $(HOST_BUILD)/drivers/acpi.o: HOST_TEST_CFLAGS += -I.
+HOST_acpi_test_SRCS := tests/host/runner.c tests/host/acpi_test.c drivers/acpi.c \
+	drivers/platform_devices.c
+$(HOST_BUILD)/tests/host/acpi_test.o $(HOST_BUILD)/drivers/acpi.o \
+	$(HOST_BUILD)/drivers/platform_devices.o: HOST_TEST_CFLAGS += -I.
 
 # kernel/ksyms.c is pure too: the test supplies a table in mksyms.py's format.
 HOST_TESTS += ksyms_test

@@ -82,6 +82,73 @@ def test_libraries_include_only_libc_and_the_public_headers():
     assert offenders == []
 
 
+# What drivers/ may include beyond drivers/ itself and the C library: the
+# one header that hands them the kernel's services (and includes the CPU's
+# instructions, kernel/arch/cpu.h), and, for a network driver, the boundary
+# it implements.
+DRIVER_ENV = "drivers/env.h"
+DRIVER_ALLOWED = {
+    "drivers/env.h": {"kernel/arch/cpu.h"},
+    "drivers/virtio_net.h": {"net/netdev.h"},
+}
+
+
+def test_drivers_depend_downward_only():
+    """drivers/ sees the kernel only through drivers/env.h (DMA memory,
+    register mappings, interrupt vectors, logging, options), never its
+    internals (scheduler, page allocator, page tables, trap table, command
+    line), nor the network stack beyond net/netdev.h, nor the app API."""
+    offenders = []
+    for rel in sources("drivers"):
+        with open(os.path.join(ROOT, rel)) as f:
+            for inc in INCLUDE_RE.findall(f.read()):
+                libc = os.path.exists(os.path.join(ROOT, "libc", "include", inc))
+                if inc.startswith("drivers/") and os.path.exists(os.path.join(ROOT, inc)):
+                    continue
+                if libc or inc in FREESTANDING or inc == "zebu_option.h" and rel == DRIVER_ENV:
+                    continue
+                if inc in DRIVER_ALLOWED.get(rel, set()):
+                    continue
+                offenders.append(f"{rel}: {inc}")
+    assert offenders == []
+
+
+def test_the_driver_environment_is_implemented_in_one_kernel_file():
+    """drivers/env.h is the drivers' side; kernel/driver_env.c, over the
+    kernel's internals, is the only kernel file that includes it."""
+    users = []
+    for rel in sources("kernel"):
+        with open(os.path.join(ROOT, rel)) as f:
+            if DRIVER_ENV in INCLUDE_RE.findall(f.read()):
+                users.append(rel)
+    assert users == ["kernel/driver_env.c"]
+
+
+# The kernel files that implement include/zebu.h's calls (the app API).
+# The rest of the kernel declares its options through kernel/option.h and
+# never sees the app API.
+ZEBU_H_IMPLEMENTERS = {
+    "kernel/api.c",      # threads, cores, events, mailboxes, memory
+    "kernel/app.c",      # exit, console, command line, boot information
+    "kernel/mutex.c",    # zebu_mutex_*
+    "kernel/net.c",      # zebu_net_* (addresses, counters, readiness)
+    "kernel/net_api.c",  # sockets and buffers
+    "kernel/random.c",   # zebu_random
+}
+
+
+def test_only_the_api_files_of_the_kernel_include_zebu_h():
+    offenders = []
+    for rel in sources("kernel"):
+        with open(os.path.join(ROOT, rel)) as f:
+            for inc in INCLUDE_RE.findall(f.read()):
+                if inc == "zebu.h" and rel not in ZEBU_H_IMPLEMENTERS:
+                    offenders.append(rel)
+    assert offenders == []
+    for rel in ZEBU_H_IMPLEMENTERS:  # the list names files that exist
+        assert os.path.exists(os.path.join(ROOT, rel)), rel
+
+
 MD_RE = re.compile(r"[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.md\b")
 # Notes kept outside the repository; nothing in it may point there.
 OUTSIDE_RE = re.compile(r"\b(STYLE|DESIGN|FIELD-NOTES)(\.md)?\b|\.\./shared/")

@@ -31,6 +31,7 @@
 #include "kernel/pmem.h"
 #include "kernel/printk.h"
 #include "kernel/sched.h"
+#include "kernel/smp.h"
 #include "kernel/time.h"
 
 #define VEC_SELFTEST 0x30
@@ -43,8 +44,9 @@ ZEBU_OPTION_STRING("selftest", selftest,
 static struct event tick_event;
 static uint64_t ticks_on_core[MAX_CPUS];
 
-static void pit_tick(void)
+static void pit_tick(void *ctx)
 {
+    (void)ctx;
     ticks_on_core[this_cpu()->id]++;
     event_signal(&tick_event);
 }
@@ -53,7 +55,7 @@ static void selftest_ioapic(void)
 {
     int last = cpu_count - 1;
     event_init(&tick_event);
-    irq_set_handler(VEC_SELFTEST, pit_tick);
+    irq_set_handler(VEC_SELFTEST, pit_tick, NULL);
     if (ioapic_route_isa(0, VEC_SELFTEST, cpu_table[last]->apic_id) != 0) {
         pr_err("selftest", "ioapic: no I/O APIC pin for ISA IRQ 0");
         return;
@@ -97,7 +99,7 @@ static void build_arp_request(uint8_t *f, const uint8_t *mac, const uint8_t *sen
 
 static void selftest_vnet(void)
 {
-    int err = vnet_probe(&vnet, this_cpu()->apic_id);
+    int err = vnet_probe(&vnet, this_cpu()->apic_id, smp_platform());
     if (err != 0) {
         pr_err("selftest", "vnet: no virtio-net device came up (%d)", err);
         return;
