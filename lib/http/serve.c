@@ -142,7 +142,7 @@ static uint64_t tcp_now(void *ctx)
     return zebu_time_ns();
 }
 
-int zebu_http_serve_tcp(struct zebu_http_server *srv, struct zebu_tcp *c)
+static int serve_tcp(struct zebu_http_server *srv, struct zebu_tcp *c, void *mem, size_t len)
 {
     struct tcp_io t = {.c = c};
     const struct zebu_http_io io = {
@@ -150,7 +150,8 @@ int zebu_http_serve_tcp(struct zebu_http_server *srv, struct zebu_tcp *c)
     };
 
     zebu_tcp_set_nodelay(c, 1); /* responses go out whole, in as few sends as can be */
-    int err = zebu_http_serve_io(srv, &io);
+    int err = mem != NULL ? zebu_http_serve_io_mem(srv, &io, mem, len)
+                          : zebu_http_serve_io(srv, &io);
     if (t.pending != NULL)
         zebu_buf_free(t.pending);
     if (err == -ENOMEM)
@@ -158,6 +159,19 @@ int zebu_http_serve_tcp(struct zebu_http_server *srv, struct zebu_tcp *c)
     else
         zebu_tcp_close(c);
     return err;
+}
+
+int zebu_http_serve_tcp(struct zebu_http_server *srv, struct zebu_tcp *c)
+{
+    return serve_tcp(srv, c, NULL, 0);
+}
+
+int zebu_http_serve_tcp_mem(struct zebu_http_server *srv, struct zebu_tcp *c, void *mem,
+                            size_t len)
+{
+    if (mem == NULL)
+        return -EINVAL;
+    return serve_tcp(srv, c, mem, len);
 }
 
 struct conn_arg {
