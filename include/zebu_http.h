@@ -275,8 +275,10 @@ int zebu_http_serve_tcp_mem(struct zebu_http_server *srv, struct zebu_tcp *c, vo
 /* ---- Low level: the parsers the server uses ---------------------------------*/
 
 /* Incremental request parser: call with the bytes received so far (always
- * from the start of the request; the buffer may grow between calls, and
- * the parser only looks at bytes it has not seen). Returns 0 when it needs
+ * from the start of the request; the buffer may grow or move between
+ * calls, and the parser only looks at bytes it has not seen: each line is
+ * parsed once, into req and headers, as its CRLF arrives). Pass the same
+ * req and headers on every call for one request. Returns 0 when it needs
  * more, or the header block's length with req filled; req->status != 0
  * means the request is refused with that status (then the count is how far
  * it looked). Bytes after the block (body, pipelined requests) are not
@@ -284,6 +286,9 @@ int zebu_http_serve_tcp_mem(struct zebu_http_server *srv, struct zebu_tcp *c, vo
 struct zebu_http_parser {
     size_t pos, line_start, skip; /* skip: empty lines before the request line */
     unsigned lines;
+    const char *base;             /* the buffer the slices point into */
+    unsigned hosts, lengths;      /* fields seen so far (the parser's own) */
+    unsigned flags;
 };
 void zebu_http_parser_init(struct zebu_http_parser *p);
 int zebu_http_parse(struct zebu_http_parser *p, const struct zebu_http_limits *lim, const char *buf,

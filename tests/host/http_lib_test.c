@@ -224,9 +224,13 @@ TEST(httplib_parse_any_split)
         "GET / HTTP/1.1\r\nHost: h\r\nA : b\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: h\r\nHost: i\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: h\n\r\n",
+        /* past the request line's limit before its bare LF: 414 however split */
+        "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\nHost: h\r\n\r\n",
     };
     struct zebu_http_limits lim;
     zebu_http_limits_default(&lim);
+    lim.request_line = 64;
 
     for (size_t k = 0; k < sizeof(reqs) / sizeof(reqs[0]); k++) {
         const char *s = reqs[k];
@@ -249,6 +253,36 @@ TEST(httplib_parse_any_split)
             n = zebu_http_parse(&p, &lim, s, i, &part, hdrs);
         CHECK_AT(__FILE__, __LINE__, n == nw && part.status == whole.status,
                  "req %zu byte by byte", k);
+        CHECK(k != 5 || whole.status == 414);
+    }
+}
+
+TEST(httplib_parse_buffer_moves_between_calls)
+{
+    static const char s[] = "GET /a?q HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nX-B: 2\r\n\r\n";
+    size_t len = sizeof(s) - 1;
+    struct zebu_http_limits lim;
+    zebu_http_limits_default(&lim);
+
+    for (size_t cut = 1; cut < len; cut++) {
+        static char a[128], b[128];
+        struct zebu_http_request r;
+        struct zebu_http_parser p;
+        zebu_http_parser_init(&p);
+        memcpy(a, s, cut);
+        CHECK_INT_EQ(zebu_http_parse(&p, &lim, a, cut, &r, hdrs), 0);
+        memset(b, 0, sizeof(b));
+        memcpy(b, s, len); /* the caller moved and grew its buffer */
+        memset(a, '#', sizeof(a));
+        CHECK_INT_EQ(zebu_http_parse(&p, &lim, b, len, &r, hdrs), (int)len);
+        CHECK_INT_EQ(r.status, 0);
+        CHECK(r.method.p == b && zebu_http_slice_eq(r.method, "GET"));
+        CHECK(zebu_http_slice_eq(r.path, "/a") && zebu_http_slice_eq(r.query, "q"));
+        CHECK(zebu_http_slice_eq(r.host, "h") && r.host.p > b && r.host.p < b + len);
+        CHECK_INT_EQ(r.header_count, 3);
+        const struct zebu_http_slice *v = zebu_http_header_get(&r, "x-b");
+        CHECK(v != NULL && zebu_http_slice_eq(*v, "2"));
+        CHECK(r.header_count == 3 && zebu_http_slice_eq(r.headers[1].name, "X-A"));
     }
 }
 
