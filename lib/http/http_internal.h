@@ -84,24 +84,19 @@ struct http_conn {
  * fields must still fit the least output buffer (256 bytes). */
 #define HTTP_SERVER_NAME_MAX 64
 
-/* RFC 9110 5.6.2: tchar. */
+/* Character classes, one table lookup a byte (parser.c). */
+#define HTTP_C_TCHAR 1 /* RFC 9110 5.6.2: tchar */
+#define HTTP_C_FIELD 2 /* RFC 9110 5.5: field-vchar / SP / HTAB (obs-text allowed) */
+extern const uint8_t http_cclass[256];
+
 static inline bool http_is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return true;
-    default:
-        return false;
-    }
+    return http_cclass[c] & HTTP_C_TCHAR;
 }
 
-/* RFC 9110 5.5: field-vchar / SP / HTAB (obs-text allowed). */
 static inline bool http_is_field_char(unsigned char c)
 {
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
+    return http_cclass[c] & HTTP_C_FIELD;
 }
 
 static inline char http_lower(char c)

@@ -23,6 +23,19 @@
 
 #include "http_internal.h"
 
+#define F HTTP_C_FIELD
+#define FT (HTTP_C_FIELD | HTTP_C_TCHAR)
+const uint8_t http_cclass[256] = {
+    ['\t'] = F,          [' '] = F,           ['!'] = FT,          ['"'] = F,
+    ['#' ... '\''] = FT, ['(' ... ')'] = F,   ['*' ... '+'] = FT,  [','] = F,
+    ['-' ... '.'] = FT,  ['/'] = F,           ['0' ... '9'] = FT,  [':' ... '@'] = F,
+    ['A' ... 'Z'] = FT,  ['[' ... ']'] = F,   ['^' ... '`'] = FT,  ['a' ... 'z'] = FT,
+    ['{'] = F,           ['|'] = FT,          ['}'] = F,           ['~'] = FT,
+    [0x80 ... 0xff] = F,
+};
+#undef F
+#undef FT
+
 void zebu_http_limits_default(struct zebu_http_limits *l)
 {
     *l = (struct zebu_http_limits){
