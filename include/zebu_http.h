@@ -149,6 +149,9 @@ struct zebu_http_response;
 int zebu_http_status(struct zebu_http_response *resp, int status);
 /* One field line: 0, -EINVAL, -ENOSPC (the output buffer is full), -EALREADY. */
 int zebu_http_header(struct zebu_http_response *resp, const char *name, const char *value);
+/* The same with a value of len bytes (not NUL-terminated). */
+int zebu_http_header_n(struct zebu_http_response *resp, const char *name, const char *value,
+                       size_t len);
 int zebu_http_body(struct zebu_http_response *resp, const void *data, size_t len);
 int zebu_http_body_ref(struct zebu_http_response *resp, const void *data, size_t len,
                        void (*done)(void *cookie), void *cookie);
@@ -189,7 +192,9 @@ void zebu_http_server_destroy(struct zebu_http_server *srv);
  * (ZEBU_HTTP_ROUTES_MAX routes already), -EEXIST (same method and prefix). */
 int zebu_http_route(struct zebu_http_server *srv, const char *method, const char *prefix,
                     zebu_http_handler handler, void *ctx);
-/* A Server field on every response (NULL, the default: none). Copied pointer. */
+/* A Server field on every response (NULL, the default: none). Copied
+ * pointer; a value over 64 bytes, or one a field value cannot carry,
+ * sends none. */
 void zebu_http_server_name(struct zebu_http_server *srv, const char *name);
 /* A Date field: date(buf, cap) writes an IMF-fixdate (RFC 9110 5.6.7) and
  * returns its length, or 0 for none. Without one no Date is sent, as RFC
@@ -199,6 +204,15 @@ void zebu_http_server_date(struct zebu_http_server *srv, size_t (*date)(char *bu
  * seconds since 1970 UTC, NUL-terminated: 29, or 0 when cap < 30 or the
  * year would pass 9999. For a date callback over a wall clock. */
 size_t zebu_http_format_date(uint64_t unix_seconds, char *buf, size_t cap);
+
+/* A callback after each final response the transport took (the
+ * library's refusals too: then req->status is set and the request's
+ * slices may be empty): its status, the bytes of its head and of its body
+ * (0 for HEAD, 204, 304; a stream's decoded bytes). For access logs and
+ * counters; it runs on the connection's thread. NULL: none. */
+typedef void (*zebu_http_log_fn)(void *ctx, const struct zebu_http_request *req, int status,
+                                 size_t head_bytes, uint64_t body_bytes);
+void zebu_http_server_log(struct zebu_http_server *srv, zebu_http_log_fn log, void *ctx);
 
 /* Counters, summed over the server's connections; added atomically, so
  * connections may be served on several cores at once. */
@@ -250,14 +264,27 @@ struct zebu_http_io {
  * connection goes on). Otherwise the caller closes the transport
  * afterwards. */
 int zebu_http_serve_io(struct zebu_http_server *srv, const struct zebu_http_io *io);
+/* The same in the caller's memory (a connection thread's stack, say), no
+ * allocation: mem holds the connection's state, header slots, output
+ * buffer and receive buffer. len must be at least zebu_http_conn_bytes(srv)
+ * (else -EINVAL); more goes to the receive buffer, as room for body bytes
+ * behind the header block. zebu_http_serve_io allocates that least size
+ * plus 1792 bytes. Keep mem until the call returns. */
+size_t zebu_http_conn_bytes(const struct zebu_http_server *srv);
+int zebu_http_serve_io_mem(struct zebu_http_server *srv, const struct zebu_http_io *io, void *mem,
+                           size_t len);
 
 /* Zebu's binding (lib/http/serve.c): listen on port, a thread per
  * connection on core 0 with a 60 KiB stack. Returns only on failure:
  * -errno (listening failed). Call from core 0. */
 struct zebu_tcp;
 int zebu_http_serve(struct zebu_http_server *srv, uint16_t port);
-/* Serve one accepted connection on the calling thread, then close it. */
+/* Serve one accepted connection on the calling thread, then close it (a
+ * reset instead when a response found no memory: the value is then
+ * -ENOMEM). _mem: in the caller's memory, as zebu_http_serve_io_mem. */
 int zebu_http_serve_tcp(struct zebu_http_server *srv, struct zebu_tcp *c);
+int zebu_http_serve_tcp_mem(struct zebu_http_server *srv, struct zebu_tcp *c, void *mem,
+                            size_t len);
 /* Many connections, few threads (lib/http/serve.c): listen on port; idle
  * connections wait in a poller (zebu_poll_*) holding no thread and no
  * buffer, and `workers` threads on core 0 (0: 4) serve the ones with bytes
@@ -270,8 +297,10 @@ int zebu_http_serve_many(struct zebu_http_server *srv, uint16_t port, unsigned w
 /* ---- Low level: the parsers the server uses ---------------------------------*/
 
 /* Incremental request parser: call with the bytes received so far (always
- * from the start of the request; the buffer may grow between calls, and
- * the parser only looks at bytes it has not seen). Returns 0 when it needs
+ * from the start of the request; the buffer may grow or move between
+ * calls, and the parser only looks at bytes it has not seen: each line is
+ * parsed once, into req and headers, as its CRLF arrives). Pass the same
+ * req and headers on every call for one request. Returns 0 when it needs
  * more, or the header block's length with req filled; req->status != 0
  * means the request is refused with that status (then the count is how far
  * it looked). Bytes after the block (body, pipelined requests) are not
@@ -279,6 +308,9 @@ int zebu_http_serve_many(struct zebu_http_server *srv, uint16_t port, unsigned w
 struct zebu_http_parser {
     size_t pos, line_start, skip; /* skip: empty lines before the request line */
     unsigned lines;
+    const char *base;             /* the buffer the slices point into */
+    unsigned hosts, lengths;      /* fields seen so far (the parser's own) */
+    unsigned flags;
 };
 void zebu_http_parser_init(struct zebu_http_parser *p);
 int zebu_http_parse(struct zebu_http_parser *p, const struct zebu_http_limits *lim, const char *buf,

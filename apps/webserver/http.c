@@ -1,20 +1,20 @@
 /*
- * http.c - answering parsed requests from the site archive: status choice
- * (RFC 9110: 304 from If-None-Match before Range, If-Range, single byte
- * ranges), the response-header builder, canned error bodies, and the
- * access counters page.
- *
- * Bodies are never copied: a file body is a slice of the archive, an error
- * body a static string; only the stats page is rendered (into the
- * response's scratch buffer).
+ * http.c - the web server's answers over lib/http: the file a request
+ * names in the site archive, by reference (zero copy), with its ETag and
+ * MIME type; If-None-Match (304) before Range and If-Range (206, 416,
+ * RFC 9110 13.2.2); the stats page; and the counters, kept by lib/http's
+ * log callback for every response, the library's refusals included.
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
+
+#define TEXT_PLAIN "text/plain; charset=utf-8"
 
 /* A bounded writer: appends until full, then only remembers it overflowed. */
 struct writer {
@@ -53,158 +53,22 @@ static int finish_writer(const struct writer *w)
     return w->full ? -ENOSPC : (int)w->len;
 }
 
-static const struct {
-    int status;
-    const char *reason;
-    const char *body; /* canned error body, text/plain */
-} statuses[] = {
-    {200, "OK", NULL},
-    {206, "Partial Content", NULL},
-    {304, "Not Modified", NULL},
-    {400, "Bad Request", "400 Bad Request\n"},
-    {404, "Not Found", "404 Not Found\n"},
-    {405, "Method Not Allowed", "405 Method Not Allowed: this server serves GET and HEAD\n"},
-    {413, "Content Too Large", "413 Content Too Large: requests may not carry a body\n"},
-    {414, "URI Too Long", "414 URI Too Long\n"},
-    {416, "Range Not Satisfiable", "416 Range Not Satisfiable\n"},
-    {431, "Request Header Fields Too Large", "431 Request Header Fields Too Large\n"},
-    {500, "Internal Server Error", "500 Internal Server Error\n"},
-    {505, "HTTP Version Not Supported", "505 HTTP Version Not Supported\n"},
-};
-
-#define N_STATUSES (sizeof(statuses) / sizeof(statuses[0]))
-
-const char *http_reason(int status)
+static char lower(char c)
 {
-    for (size_t i = 0; i < N_STATUSES; i++)
-        if (statuses[i].status == status)
-            return statuses[i].reason;
-    return "Unknown";
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-static const char *error_body(int status)
+/* s equals the lowercase z, ignoring ASCII case (lengths already equal). */
+static bool slice_eq_ci(struct zebu_http_slice s, const char *z)
 {
-    for (size_t i = 0; i < N_STATUSES; i++)
-        if (statuses[i].status == status && statuses[i].body != NULL)
-            return statuses[i].body;
-    return "error\n";
-}
-
-int http_format_head(char *buf, size_t cap, const struct http_head *h)
-{
-    struct writer w = {buf, cap, 0, false};
-
-    put(&w, "HTTP/1.1 ");
-    put_u64(&w, (uint64_t)h->status);
-    put(&w, " ");
-    put(&w, http_reason(h->status));
-    put(&w, "\r\nServer: " HTTP_SERVER_NAME "\r\n");
-    if (h->content_type != NULL) {
-        put(&w, "Content-Type: ");
-        put(&w, h->content_type);
-        put(&w, "\r\n");
-    }
-    if (h->has_length) {
-        put(&w, "Content-Length: ");
-        put_u64(&w, h->content_length);
-        put(&w, "\r\n");
-    }
-    if (h->etag != NULL) {
-        char tag[SITE_ETAG_HEX + 1];
-        memcpy(tag, h->etag, SITE_ETAG_HEX);
-        tag[SITE_ETAG_HEX] = 0;
-        put(&w, "ETag: \"");
-        put(&w, tag);
-        put(&w, "\"\r\n");
-    }
-    if (h->accept_ranges)
-        put(&w, "Accept-Ranges: bytes\r\n");
-    if (h->range != HTTP_RANGE_NONE) {
-        put(&w, "Content-Range: bytes ");
-        if (h->range == HTTP_RANGE_BYTES) {
-            put_u64(&w, h->range_first);
-            put(&w, "-");
-            put_u64(&w, h->range_last);
-        } else {
-            put(&w, "*");
-        }
-        put(&w, "/");
-        put_u64(&w, h->range_total);
-        put(&w, "\r\n");
-    }
-    if (h->allow)
-        put(&w, "Allow: GET, HEAD\r\n");
-    if (h->no_store)
-        put(&w, "Cache-Control: no-store\r\n");
-    if (h->close)
-        put(&w, "Connection: close\r\n");
-    else if (h->keep_alive_1_0)
-        put(&w, "Connection: keep-alive\r\n");
-    put(&w, "\r\n");
-    return finish_writer(&w);
-}
-
-/* Fill out->head from h (connection fields from out and req) and set the
- * body; HEAD keeps the headers and drops the body. */
-static void emit(const struct http_request *req, struct http_response *out, struct http_head *h,
-                 const void *body, size_t body_len)
-{
-    h->close = out->close;
-    h->keep_alive_1_0 = !out->close && req->version_minor == 0;
-    out->status = h->status;
-    int n = http_format_head(out->head, sizeof(out->head), h);
-    if (n < 0) { /* cannot happen: a MIME type is at most SITE_MIME_MAX bytes */
-        struct http_head fallback = {.status = 500, .has_length = true, .close = true};
-        out->close = true;
-        out->status = 500;
-        n = http_format_head(out->head, sizeof(out->head), &fallback);
-        body = NULL;
-        body_len = 0;
-    }
-    out->head_len = (size_t)n;
-    bool no_body = req->status == 0 && req->method == HTTP_METHOD_HEAD;
-    out->body = no_body ? NULL : body;
-    out->body_len = no_body ? 0 : body_len;
-}
-
-static void respond_error(const struct http_request *req, int status, uint64_t range_total,
-                          struct http_response *out)
-{
-    const char *body = error_body(status);
-    struct http_head h = {
-        .status = status,
-        .content_type = "text/plain; charset=utf-8",
-        .has_length = true,
-        .content_length = strlen(body),
-        .allow = status == 405,
-        .range = status == 416 ? HTTP_RANGE_UNSATISFIED : HTTP_RANGE_NONE,
-        .range_total = range_total,
-    };
-    emit(req, out, &h, body, strlen(body));
-}
-
-static void respond_stats(const struct http_request *req, const struct http_stats *stats,
-                          struct http_response *out)
-{
-    static const struct http_stats zero;
-    int n = http_stats_format(stats != NULL ? stats : &zero, out->scratch, sizeof(out->scratch));
-    if (n < 0) {
-        out->close = true;
-        respond_error(req, 500, 0, out);
-        return;
-    }
-    struct http_head h = {
-        .status = 200,
-        .content_type = "text/plain; charset=utf-8",
-        .has_length = true,
-        .content_length = (uint64_t)n,
-        .no_store = true,
-    };
-    emit(req, out, &h, out->scratch, (size_t)n);
+    for (size_t i = 0; i < s.len; i++)
+        if (lower(s.p[i]) != z[i])
+            return false;
+    return true;
 }
 
 /* One entity-tag list (If-None-Match): does it match etag, weakly? */
-static bool etag_list_matches(struct http_slice v, const char *etag)
+static bool etag_list_matches(struct zebu_http_slice v, const char *etag)
 {
     size_t i = 0;
 
@@ -231,29 +95,56 @@ static bool etag_list_matches(struct http_slice v, const char *etag)
     return false;
 }
 
-static bool if_none_match(const struct http_request *req, const char *etag)
+/* If-None-Match, on every field line of that name (up to HTTP_INM_MAX). */
+static bool if_none_match(const struct zebu_http_request *req, const char *etag)
 {
-    for (unsigned i = 0; i < req->inm_count; i++)
-        if (etag_list_matches(req->if_none_match[i], etag))
+    unsigned seen = 0;
+
+    for (unsigned i = 0; i < req->header_count && seen < HTTP_INM_MAX; i++) {
+        const struct zebu_http_header *h = &req->headers[i];
+        if (h->name.len != 13 || (h->name.p[0] | 0x20) != 'i' ||
+            !slice_eq_ci(h->name, "if-none-match"))
+            continue;
+        seen++;
+        if (etag_list_matches(h->value, etag))
             return true;
+    }
     return false;
 }
 
-/* If-Range with our strong ETag, exactly; a date or another tag: no. */
-static bool if_range_holds(const struct http_request *req, const char *etag)
+/* The value of the one field called name (lowercase), or NULL when there
+ * is none or more than one (two Range fields: ignored, as before). */
+static const struct zebu_http_slice *single_field(const struct zebu_http_request *req,
+                                                  const char *name, size_t len)
 {
-    struct http_slice v = req->if_range;
+    const struct zebu_http_slice *v = NULL;
 
-    if (!req->has_if_range)
+    for (unsigned i = 0; i < req->header_count; i++) {
+        const struct zebu_http_header *h = &req->headers[i];
+        if (h->name.len != len || (h->name.p[0] | 0x20) != name[0] || !slice_eq_ci(h->name, name))
+            continue;
+        if (v != NULL)
+            return NULL;
+        v = &h->value;
+    }
+    return v;
+}
+
+/* If-Range with our strong ETag, exactly; a date or another tag: no. */
+static bool if_range_holds(const struct zebu_http_request *req, const char *etag)
+{
+    const struct zebu_http_slice *v = zebu_http_header_get(req, "If-Range");
+
+    if (v == NULL)
         return true;
-    return v.len == SITE_ETAG_HEX + 2 && v.p[0] == '"' && v.p[SITE_ETAG_HEX + 1] == '"' &&
-           memcmp(v.p + 1, etag, SITE_ETAG_HEX) == 0;
+    return v->len == SITE_ETAG_HEX + 2 && v->p[0] == '"' && v->p[SITE_ETAG_HEX + 1] == '"' &&
+           memcmp(v->p + 1, etag, SITE_ETAG_HEX) == 0;
 }
 
 enum range_result { RANGE_IGNORE, RANGE_PARTIAL, RANGE_UNSATISFIABLE };
 
 /* Decimal digits at v[*i...], saturating; false if there are none. */
-static bool range_number(struct http_slice v, size_t *i, uint64_t *out)
+static bool range_number(struct zebu_http_slice v, size_t *i, uint64_t *out)
 {
     uint64_t x = 0;
     size_t start = *i;
@@ -268,7 +159,7 @@ static bool range_number(struct http_slice v, size_t *i, uint64_t *out)
 }
 
 /* Range: bytes=a-b | a- | -n, one range; anything else is ignored (200). */
-static enum range_result parse_range(struct http_slice v, uint64_t size, uint64_t *first,
+static enum range_result parse_range(struct zebu_http_slice v, uint64_t size, uint64_t *first,
                                      uint64_t *last)
 {
     size_t i = 6;
@@ -304,82 +195,133 @@ static enum range_result parse_range(struct http_slice v, uint64_t size, uint64_
     return RANGE_PARTIAL;
 }
 
-static void respond_file(const struct http_request *req, const struct site_file *f,
-                         struct http_response *out)
+/* Error bodies: short text/plain. */
+static int reply_error(struct zebu_http_response *resp, int status, const char *body)
 {
-    struct http_head h = {
-        .status = 200,
-        .content_type = f->mime,
-        .has_length = true,
-        .content_length = f->len,
-        .etag = f->etag,
-        .accept_ranges = true,
-    };
+    return zebu_http_reply(resp, status, TEXT_PLAIN, body);
+}
+
+static int respond_stats(struct web *w, struct zebu_http_response *resp)
+{
+    if (w->refresh != NULL)
+        w->refresh(w->stats); /* the kernel's figures, as of now */
+    char *page = malloc(HTTP_SCRATCH_MAX); /* rare: off the connection's small stack */
+    if (page == NULL)
+        return -ENOMEM;
+    int n = http_stats_format(w->stats, page, HTTP_SCRATCH_MAX);
+    int err;
+    if (n < 0) {
+        err = reply_error(resp, 500, "500 Internal Server Error\n");
+    } else {
+        zebu_http_header(resp, "Content-Type", TEXT_PLAIN);
+        zebu_http_header(resp, "Cache-Control", "no-store");
+        err = zebu_http_body(resp, page, (size_t)n); /* copied before it returns */
+    }
+    free(page);
+    return err;
+}
+
+/* Content-Range: bytes first-last/total, or * /total (first > last). */
+static int content_range(struct zebu_http_response *resp, uint64_t first, uint64_t last,
+                         uint64_t total)
+{
+    char buf[80];
+    struct writer w = {buf, sizeof(buf), 0, false};
+
+    put(&w, "bytes ");
+    if (first <= last) {
+        put_u64(&w, first);
+        put(&w, "-");
+        put_u64(&w, last);
+    } else {
+        put(&w, "*");
+    }
+    put(&w, "/");
+    put_u64(&w, total);
+    return zebu_http_header_n(resp, "Content-Range", buf, w.len);
+}
+
+static int respond_file(const struct zebu_http_request *req, struct zebu_http_response *resp,
+                        const struct site_file *f)
+{
+    char tag[SITE_ETAG_HEX + 2];
     uint64_t first = 0, last = 0;
 
+    tag[0] = '"';
+    memcpy(tag + 1, f->etag, SITE_ETAG_HEX);
+    tag[SITE_ETAG_HEX + 1] = '"';
+    /* RFC 9110 13.2.2: If-None-Match before Range */
     if (if_none_match(req, f->etag)) {
-        struct http_head nm = {.status = 304, .etag = f->etag};
-        emit(req, out, &nm, NULL, 0);
-        return;
+        zebu_http_status(resp, 304);
+        zebu_http_header_n(resp, "ETag", tag, sizeof(tag));
+        return zebu_http_body(resp, NULL, 0);
     }
     enum range_result r = RANGE_IGNORE;
-    if (req->has_range && if_range_holds(req, f->etag))
-        r = parse_range(req->range, f->len, &first, &last);
+    const struct zebu_http_slice *range = single_field(req, "range", 5);
+    if (range != NULL && if_range_holds(req, f->etag))
+        r = parse_range(*range, f->len, &first, &last);
     if (r == RANGE_UNSATISFIABLE) {
-        respond_error(req, 416, f->len, out);
-        return;
+        content_range(resp, 1, 0, f->len);
+        return reply_error(resp, 416, "416 Range Not Satisfiable\n");
     }
-    if (r == RANGE_IGNORE) {
-        emit(req, out, &h, f->data, f->len);
-        return;
-    }
-    h.status = 206;
-    h.content_length = last - first + 1;
-    h.range = HTTP_RANGE_BYTES;
-    h.range_first = first;
-    h.range_last = last;
-    h.range_total = f->len;
-    emit(req, out, &h, f->data + first, (size_t)(last - first + 1));
+    zebu_http_header(resp, "Content-Type", f->mime);
+    zebu_http_header_n(resp, "ETag", tag, sizeof(tag));
+    zebu_http_header_n(resp, "Accept-Ranges", "bytes", 5);
+    if (r == RANGE_IGNORE)
+        return zebu_http_body_ref(resp, f->data, f->len, NULL, NULL); /* the archive: no copy */
+    zebu_http_status(resp, 206);
+    content_range(resp, first, last, f->len);
+    return zebu_http_body_ref(resp, f->data + first, (size_t)(last - first + 1), NULL, NULL);
 }
 
-static bool is_stats_path(struct http_slice t)
+int web_handler(struct zebu_http_request *req, struct zebu_http_response *resp, void *ctx)
 {
-    size_t n = strlen(HTTP_STATS_PATH);
-    return t.len >= n && memcmp(t.p, HTTP_STATS_PATH, n) == 0 && (t.len == n || t.p[n] == '?');
-}
-
-void http_respond(const struct site *site, const struct http_request *req,
-                  const struct http_stats *stats, struct http_response *out)
-{
+    struct web *w = ctx;
     struct site_file f;
 
-    out->close = req->status != 0 || !req->keep_alive;
-    if (req->status != 0) {
-        respond_error(req, req->status, 0, out);
-        return;
+    if (!req->is_head && !zebu_http_slice_eq(req->method, "GET")) {
+        /* RFC 9110 15.5.6; closed, as a body may follow that we would not read */
+        zebu_http_close_after(resp);
+        zebu_http_header(resp, "Allow", "GET, HEAD");
+        return reply_error(resp, 405, "405 Method Not Allowed: this server serves GET and HEAD\n");
     }
-    if (is_stats_path(req->target)) {
-        respond_stats(req, stats, out);
-        return;
+    if (req->body_kind != ZEBU_HTTP_BODY_NONE) {
+        /* we never read request bodies: the connection cannot stay in step */
+        zebu_http_close_after(resp);
+        return reply_error(resp, 413, "413 Content Too Large: requests may not carry a body\n");
     }
-    int err = site_lookup(site, req->target.p, req->target.len, &f);
+    if (zebu_http_slice_eq(req->path, HTTP_STATS_PATH))
+        return respond_stats(w, resp);
+    int err = site_lookup(w->site, req->path.p, req->path.len, &f);
     if (err == -EINVAL)
-        respond_error(req, 400, 0, out);
-    else if (err != 0)
-        respond_error(req, 404, 0, out);
-    else
-        respond_file(req, &f, out);
+        return reply_error(resp, 400, "400 Bad Request\n");
+    if (err != 0)
+        return reply_error(resp, 404, "404 Not Found\n");
+    return respond_file(req, resp, &f);
 }
 
-int http_handle(const struct site *site, const struct http_stats *stats, struct http_parser *p,
-                const char *buf, size_t len, struct http_response *out)
+static void web_log(void *ctx, const struct zebu_http_request *req, int status, size_t head_bytes,
+                    uint64_t body_bytes)
 {
-    struct http_request req;
+    (void)req;
+    http_stats_account(ctx, status, head_bytes, body_bytes);
+}
 
-    int n = http_parse(p, buf, len, &req);
-    if (n > 0)
-        http_respond(site, &req, stats, out);
-    return n;
+void web_limits(struct zebu_http_limits *lim, uint64_t idle_ns)
+{
+    zebu_http_limits_default(lim);
+    lim->request_line = HTTP_REQUEST_LINE_MAX;
+    lim->header_bytes = HTTP_HEADER_MAX;
+    lim->header_count = HTTP_FIELDS_MAX;
+    lim->output_bytes = HTTP_OUTPUT_MAX;
+    lim->idle_ns = idle_ns;
+}
+
+int web_setup(struct zebu_http_server *srv, struct web *w)
+{
+    zebu_http_server_name(srv, HTTP_SERVER_NAME);
+    zebu_http_server_log(srv, web_log, w->stats);
+    return zebu_http_route(srv, NULL, "/", web_handler, w);
 }
 
 static enum http_status_slot status_slot(int status)
@@ -392,12 +334,12 @@ static enum http_status_slot status_slot(int status)
     return HTTP_SLOT_OTHER;
 }
 
-void http_stats_account(struct http_stats *st, const struct http_response *r)
+void http_stats_account(struct http_stats *st, int status, size_t head_bytes, uint64_t body_bytes)
 {
     st->requests++;
-    st->head_bytes += r->head_len;
-    st->body_bytes += r->body_len;
-    st->status[status_slot(r->status)]++;
+    st->head_bytes += head_bytes;
+    st->body_bytes += body_bytes;
+    st->status[status_slot(status)]++;
 }
 
 int http_stats_format(const struct http_stats *st, char *buf, size_t cap)

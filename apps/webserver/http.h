@@ -1,27 +1,18 @@
 /*
- * http.h - HTTP/1.1 for the static web server: an incremental request
- * parser, a responder that answers from a site archive, the response-header
- * builder, and the access counters. Portable: no kernel headers, no I/O, no
- * mutable state outside the structs passed in.
+ * http.h - the static web server's HTTP side, over lib/http (zebu_http.h):
+ * the handler that answers from a site archive (status choice, ETag and
+ * If-None-Match, Range and If-Range, MIME types from the archive), the
+ * access counters and their page. HTTP mechanics (parsing, limits,
+ * keep-alive, pipelining, timeouts, response heads) are lib/http's.
+ * Portable: zebu_http.h and the C library, no I/O, no mutable state
+ * outside the structs passed in.
  *
- * Call order, per connection (the app's main.c only moves bytes):
- *
- *   http_parser_init(&p);
- *   on bytes received: append them to the connection's buffer buf (at most
- *   HTTP_HEADER_MAX bytes of one request are ever needed), then
- *     while ((n = http_handle(site, &stats, &p, buf, used, &resp)) > 0) {
- *         send resp.head (head_len bytes), then resp.body (body_len bytes,
- *         by reference: archive memory, a static string or resp.scratch);
- *         http_stats_account(&stats, &resp);
- *         if (resp.close) { close after the sends; stop }
- *         drop the first n bytes of buf (the next pipelined request, if
- *         any, moves to the front); http_parser_init(&p);
- *     }
- *   n == 0: wait for more bytes (buf keeps what it has; p remembers how far
- *   it looked, so the work is linear however the bytes are split).
- *
- * Requests carry no body: GET and HEAD only; a declared body is refused
- * (413) and the connection closed, as after every error the parser finds.
+ *   struct web w = {&site, &stats, refresh};
+ *   web_limits(&lim, idle_ns);
+ *   srv = zebu_http_server_create(&lim);
+ *   web_setup(srv, &w);
+ *   then per connection zebu_http_serve_tcp_mem (main.c) or
+ *   zebu_http_serve_io (the host tests).
  */
 #ifndef ZEBU_APPS_WEBSERVER_HTTP_H
 #define ZEBU_APPS_WEBSERVER_HTTP_H
@@ -30,57 +21,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <zebu_http.h>
+
 #include "site.h"
 
-#define HTTP_REQUEST_LINE_MAX  8192  /* bytes before CRLF; longer: 414 */
-#define HTTP_HEADER_MAX        16384 /* whole block, final CRLF included; more: 431 */
-#define HTTP_FIELDS_MAX        100   /* header fields; more: 431 */
-#define HTTP_INM_MAX           8     /* If-None-Match lines looked at; more are ignored */
-#define HTTP_RESPONSE_HEAD_MAX 512
-#define HTTP_SCRATCH_MAX       2048 /* generated bodies: the stats page, every counter at 20 digits */
-#define HTTP_STATS_PATH        "/_stats"
-#define HTTP_SERVER_NAME       "Zebu"
-
-enum http_method {
-    HTTP_METHOD_OTHER = 0, /* a valid token we do not implement: 405 */
-    HTTP_METHOD_GET,
-    HTTP_METHOD_HEAD,
-};
-
-/* Bytes inside the caller's request buffer. */
-struct http_slice {
-    const char *p;
-    size_t len;
-};
-
-/* How far http_parse has looked; reset with http_parser_init per request. */
-struct http_parser {
-    size_t pos;        /* bytes examined */
-    size_t line_start; /* offset of the line being scanned */
-    unsigned lines;    /* complete lines: the request line and fields */
-};
-
-/* A parsed request. Slices point into the buffer given to http_parse and
- * are valid while it is. */
-struct http_request {
-    int status; /* 0: serve it; else the error status to answer, then close */
-    size_t header_len;
-    enum http_method method;
-    struct http_slice method_name;
-    struct http_slice target;
-    unsigned version_minor; /* HTTP/1.0: 0; HTTP/1.1 and later 1.x: 1 */
-    bool keep_alive;        /* after Connection and the version's default */
-    bool has_host;
-    unsigned inm_count; /* If-None-Match field lines kept (HTTP_INM_MAX at most) */
-    struct http_slice if_none_match[HTTP_INM_MAX];
-    bool has_range; /* exactly one Range field */
-    struct http_slice range;
-    bool has_if_range;
-    struct http_slice if_range;
-    bool has_content_length;
-    uint64_t content_length;
-    bool has_transfer_encoding;
-};
+#define HTTP_HEADER_MAX    16384 /* whole block, request line and final CRLF included; more: 431 */
+#define HTTP_REQUEST_LINE_MAX 8192 /* bytes before CRLF; longer: 414 */
+#define HTTP_FIELDS_MAX    64    /* header fields; more: 431 */
+#define HTTP_OUTPUT_MAX    512   /* lib/http's output buffer: the head (fields up to 352 bytes) */
+#define HTTP_INM_MAX       8     /* If-None-Match lines looked at; more are ignored */
+#define HTTP_SCRATCH_MAX   2048  /* the stats page, every counter at 20 digits */
+#define HTTP_STATS_PATH    "/_stats"
+#define HTTP_SERVER_NAME   "Zebu"
 
 /* Counters shown by the stats page; the app owns them (one per server, or
  * one per core summed before formatting). */
@@ -140,72 +92,30 @@ struct http_stats {
     } nomem;
 };
 
-/* What to send. body points into the site archive, at a static string, or
- * at scratch (the stats page): keep the struct in place until it is sent. */
-struct http_response {
-    int status;
-    bool close; /* close the connection once this is sent */
-    size_t head_len;
-    const void *body;
-    size_t body_len; /* 0 for HEAD and 304, whatever Content-Length says */
-    char head[HTTP_RESPONSE_HEAD_MAX];
-    char scratch[HTTP_SCRATCH_MAX];
+/* What the handler answers from: the archive, the counters, and the
+ * app's hook to bring the kernel's figures into them before the stats page
+ * is rendered (NULL: none). */
+struct web {
+    const struct site *site;
+    struct http_stats *stats;
+    void (*refresh)(struct http_stats *stats);
 };
 
-/* Input to http_format_head. Fields left 0/NULL are not sent. */
-enum http_range_kind { HTTP_RANGE_NONE, HTTP_RANGE_BYTES, HTTP_RANGE_UNSATISFIED };
+/* lib/http's limits for the web server (its own from zebu_http_limits_default
+ * otherwise): idle_ns is the app's option. */
+void web_limits(struct zebu_http_limits *lim, uint64_t idle_ns);
 
-struct http_head {
-    int status;
-    const char *content_type;
-    bool has_length;
-    uint64_t content_length;
-    const char *etag; /* SITE_ETAG_HEX digits, sent quoted */
-    bool accept_ranges;
-    enum http_range_kind range; /* Content-Range: bytes first-last/total or * /total */
-    uint64_t range_first, range_last, range_total;
-    bool allow;          /* Allow: GET, HEAD */
-    bool no_store;       /* Cache-Control: no-store */
-    bool close;          /* Connection: close */
-    bool keep_alive_1_0; /* Connection: keep-alive (an HTTP/1.0 client asked) */
-};
+/* Set srv up to serve w: one route for every method and path, the Server
+ * field, the counters (a log callback). 0 or a negative errno. */
+int web_setup(struct zebu_http_server *srv, struct web *w);
 
-void http_parser_init(struct http_parser *p);
+/* The route's handler (ctx: struct web). Answers every request: a file,
+ * 206/304/416, the stats page, 400/404, 405 (not GET or HEAD: closes) or
+ * 413 (a request body: closes). */
+int web_handler(struct zebu_http_request *req, struct zebu_http_response *resp, void *ctx);
 
-/*
- * Look at buf[0, len): the start of one request, as received so far.
- * Returns 0 when more bytes are needed (*req untouched); or, once it can
- * decide, a count > 0 and fills *req: the header block's length with
- * req->status 0 (valid) or 405/413/400/505 (well-formed but refused); or
- * when the bytes are already bad (400, 414, 431, 505 before the block
- * ends), the bytes examined, with req->status set. Any status != 0 means:
- * answer it and close. Bytes after the header block are not examined.
- */
-int http_parse(struct http_parser *p, const char *buf, size_t len, struct http_request *req);
-
-/*
- * Answer req (from http_parse, status 0 or not) from site: fills *out.
- * stats (may be NULL: the stats page then shows zeros) is read for
- * HTTP_STATS_PATH. Never fails: every outcome is some status.
- */
-void http_respond(const struct site *site, const struct http_request *req,
-                  const struct http_stats *stats, struct http_response *out);
-
-/* http_parse, then http_respond when it decided. Returns http_parse's
- * value: 0 (need more, *out untouched) or the bytes that request used. */
-int http_handle(const struct site *site, const struct http_stats *stats, struct http_parser *p,
-                const char *buf, size_t len, struct http_response *out);
-
-/* Write the status line and header fields of h, and the blank line, into
- * buf. Returns the length (no NUL is counted), or -ENOSPC if it does not
- * fit in cap bytes. */
-int http_format_head(char *buf, size_t cap, const struct http_head *h);
-
-/* The reason phrase of a status ("Not Found"), "Unknown" for others. */
-const char *http_reason(int status);
-
-/* Count one sent response: request, status slot, bytes. */
-void http_stats_account(struct http_stats *st, const struct http_response *r);
+/* Count one response sent (the log callback's work): request, status slot, bytes. */
+void http_stats_account(struct http_stats *st, int status, size_t head_bytes, uint64_t body_bytes);
 
 /* Render the stats page (text/plain, "name value" lines) into buf.
  * Returns the length, or -ENOSPC if it does not fit in cap bytes. */

@@ -1,16 +1,18 @@
 /*
  * apps/webserver — a static HTTP/1.1 server (port 80) for the site archive
  * the build packs (tools/mksite.py, SITE=dir) and the loader passes as a
- * module. This file only moves bytes: http.c parses and decides, site.c
- * finds files in the archive.
+ * module. lib/http does the HTTP (parsing, limits, keep-alive, pipelining,
+ * timeouts, response heads); http.c answers from the archive; site.c finds
+ * files in it; this file accepts connections and keeps the counters.
  *
- * Zero copy: file bytes go out by reference to the archive's memory
- * (zebu_buf_ref), chained behind a small header buffer. Requests are parsed
- * in place in the receive buffer; only a request split across segments is
- * gathered into the connection's buffer (request bytes, never file bytes).
+ * Zero copy: file bytes go out by reference to the archive's memory,
+ * chained behind the response head (zebu_http_body_ref). Requests are
+ * parsed in place in the connection's receive buffer, which lives, with
+ * the rest of the connection's state, on its thread's stack.
  *     make run          (open http://localhost:8080)
  */
 #include <zebu.h>
+#include <zebu_http.h>
 
 #include "http.h"
 #include "site.h"
@@ -32,59 +34,17 @@ static long idle_ms = 60000;
 ZEBU_OPTION_INT("idle_ms", idle_ms, 0, 86400000,
                 "close a connection that sends nothing this long (ms; 0: never)");
 
-/* A connection's whole state (struct conn, ~18 KiB with its request buffer)
- * lives on its thread's stack: with the guard page, one 32 KiB block per
- * connection (see zebu_thread_create), about 10 KiB left for calls. */
+/* A connection's whole state (lib/http's, CONN_MEM bytes: the 16 KiB
+ * header block and the rest, see zebu_http_conn_bytes) lives on its
+ * thread's stack: with the guard page, one 32 KiB block per connection
+ * (see zebu_thread_create), about 8 KiB left for calls. */
 #define CONN_STACK (28 * 1024)
-/* Bodies up to this size go out chained to their header in one send. */
-#define CHAIN_MAX (64 * 1024)
+#define CONN_MEM   (20 * 1024)
 
 static struct site site;
 static struct http_stats stats;
+static struct zebu_http_server *server;
 static volatile long active;
-
-struct conn {
-    struct zebu_tcp *tcp;
-    struct http_parser parser;
-    size_t used;                /* bytes of an unfinished request in buf */
-    char buf[HTTP_HEADER_MAX];
-    struct http_response resp;
-};
-
-/* Send one response: header (copied into a transmit buffer: it was just
- * generated) and body (by reference, or copied when it lives in resp). */
-static int send_response(struct conn *c)
-{
-    struct http_response *r = &c->resp;
-    struct zebu_buf *head = zebu_buf_alloc(r->head_len);
-    if (head == NULL)
-        return -ENOMEM;
-    size_t room;
-    memcpy(zebu_buf_data_mut(head, &room), r->head, r->head_len);
-    if (r->body_len == 0)
-        return zebu_tcp_send_buf(c->tcp, head);
-    if (r->body == r->scratch) { /* generated (the stats page): copy it too */
-        struct zebu_buf *b = zebu_buf_alloc(r->body_len);
-        if (b == NULL) {
-            zebu_buf_free(head);
-            return -ENOMEM;
-        }
-        memcpy(zebu_buf_data_mut(b, &room), r->body, r->body_len);
-        zebu_buf_append(head, b);
-        return zebu_tcp_send_buf(c->tcp, head);
-    }
-    if (r->body_len <= CHAIN_MAX) {
-        struct zebu_buf *b = zebu_buf_ref(r->body, r->body_len, NULL, NULL);
-        if (b == NULL) {
-            zebu_buf_free(head);
-            return -ENOMEM;
-        }
-        zebu_buf_append(head, b);
-        return zebu_tcp_send_buf(c->tcp, head);
-    }
-    int err = zebu_tcp_send_buf(c->tcp, head);
-    return err != 0 ? err : zebu_tcp_send_ref(c->tcp, r->body, r->body_len, NULL, NULL);
-}
 
 /* The kernel's count of one drop reason, by name (0 when it has none). */
 static uint64_t drops(const char *name)
@@ -97,8 +57,9 @@ static uint64_t drops(const char *name)
     return 0;
 }
 
-static void refresh_stats(void)
+static void refresh_stats(struct http_stats *st)
 {
+    (void)st; /* the one struct: stats */
     struct zebu_mem_stats ms;
     zebu_mem_stats(&ms);
     stats.heap_in_use = ms.heap_in_use;
@@ -137,91 +98,12 @@ static void refresh_stats(void)
     stats.nomem.tx_dropped = drops("tx_nobuf") + drops("tx_nomem");
 }
 
-/* serve_bytes: the connection ends with a FIN, or (a response found no
- * memory) with a RST, so the client knows at once it was not answered. */
-#define SERVE_CLOSE (-1)
-#define SERVE_RESET (-2)
-
-/*
- * Answer every complete request at the start of [p, p + len). Returns the
- * bytes consumed, SERVE_CLOSE when the connection must close (after an
- * error response, Connection: close, or a failed send), or SERVE_RESET
- * when a response found no memory (counted).
- */
-static long serve_bytes(struct conn *c, const char *p, size_t len)
-{
-    size_t done = 0;
-    for (;;) {
-        if (len - done >= 6 && memcmp(p + done, "GET /_", 6) == 0)
-            refresh_stats(); /* maybe the stats page: bring its figures up to date */
-        int n = http_handle(&site, &stats, &c->parser, p + done, len - done, &c->resp);
-        if (n == 0)
-            return (long)done;
-        int err = send_response(c);
-        if (err == -ENOMEM) {
-            stats.connections_reset_nomem++;
-            return SERVE_RESET;
-        }
-        if (err == 0)
-            http_stats_account(&stats, &c->resp);
-        done += (size_t)n;
-        http_parser_init(&c->parser);
-        if (err != 0 || c->resp.close)
-            return SERVE_CLOSE;
-    }
-}
-
-static void serve(struct conn *c)
-{
-    struct zebu_buf *b;
-    http_parser_init(&c->parser);
-    while ((b = zebu_tcp_recv_buf(c->tcp)) != NULL) {
-        size_t len;
-        const char *p = zebu_buf_data(b, &len);
-        long used;
-        if (c->used == 0) {
-            /* The usual case: whole requests in this segment, parsed in
-             * place. A partial one at the end is kept for the next. */
-            used = serve_bytes(c, p, len);
-            if (used >= 0 && (size_t)used < len) {
-                size_t rest = len - (size_t)used;
-                if (rest > sizeof(c->buf))
-                    rest = sizeof(c->buf); /* over every limit: the parser answers 431 */
-                memcpy(c->buf, p + used, rest);
-                c->used = rest;
-                http_parser_init(&c->parser);
-            }
-        } else {
-            /* A request split across segments: gather it. Bytes past the
-             * buffer can only belong to a header block over the limit,
-             * which the parser refuses before it needs them. */
-            size_t take = len < sizeof(c->buf) - c->used ? len : sizeof(c->buf) - c->used;
-            memcpy(c->buf + c->used, p, take);
-            c->used += take;
-            used = serve_bytes(c, c->buf, c->used);
-            if (used > 0) {
-                memmove(c->buf, c->buf + used, c->used - (size_t)used);
-                c->used -= (size_t)used;
-            }
-        }
-        zebu_buf_free(b);
-        if (used < 0) {
-            if (used == SERVE_RESET) {
-                zebu_tcp_abort(c->tcp);
-                return;
-            }
-            break;
-        }
-    }
-    zebu_tcp_close(c->tcp);
-}
-
 static void *conn_thread(void *arg)
 {
-    struct conn c;
-    c.tcp = arg;
-    c.used = 0;
-    serve(&c);
+    char mem[CONN_MEM] __attribute__((aligned(16)));
+    /* -ENOMEM: a response found no memory; lib/http reset the connection */
+    if (zebu_http_serve_tcp_mem(server, arg, mem, sizeof(mem)) == -ENOMEM)
+        stats.connections_reset_nomem++;
     stats.connections_open--;
     active--;
     return NULL;
@@ -251,6 +133,15 @@ int main(int argc, char **argv)
     (void)argv;
     if (open_site() != 0)
         return 1;
+    static struct web web = {&site, &stats, refresh_stats};
+    struct zebu_http_limits lim;
+    web_limits(&lim, (uint64_t)idle_ms * 1000000);
+    server = zebu_http_server_create(&lim);
+    if (server == NULL || web_setup(server, &web) != 0 ||
+        zebu_http_conn_bytes(server) > CONN_MEM) {
+        printf("webserver: cannot set up the HTTP server\n");
+        return 1;
+    }
     if (zebu_net_wait_ready(30ull * 1000 * 1000 * 1000) != 0) {
         printf("webserver: no network address\n");
         return 1;
@@ -262,14 +153,11 @@ int main(int argc, char **argv)
     }
     if (zero_window_ms > 0) /* inherited by every connection accepted */
         zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ZERO_WINDOW, (uint64_t)zero_window_ms * 1000000);
-    /* Every connection's zebu_tcp_recv_buf then ends, NULL, after idle_ms. */
-    zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_RECV_TIMEOUT, (uint64_t)idle_ms * 1000000);
     char addr[16];
     zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
     printf("webserver: serving %u files on http://%s:%ld/\n", (unsigned)site.count, addr, port);
     for (long n = 0; limit == 0 || n < limit; n++) {
         struct zebu_tcp *t = zebu_tcp_accept(l);
-        zebu_tcp_set_nodelay(t, 1); /* each response goes out in one send */
         struct zebu_thread *th = zebu_thread_create(conn_thread, t, 0, "http", CONN_STACK);
         if (th == NULL) { /* out of memory: refuse this one, keep serving */
             stats.connections_refused++;

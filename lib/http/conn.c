@@ -291,38 +291,68 @@ static bool serve_one(struct http_conn *c, size_t header_len)
     return true;
 }
 
-static void conn_free(struct http_conn *c)
+/* A connection's memory: its state, the header slots, the output buffer
+ * and the receive buffer, in that order, each 16-byte aligned. */
+#define CONN_ALIGN 16
+
+static size_t align_up(size_t n)
 {
-    free(c->buf);
-    free(c->headers);
-    free(c->resp.out);
-    free(c);
+    return (n + CONN_ALIGN - 1) & ~(size_t)(CONN_ALIGN - 1);
 }
 
-int zebu_http_serve_io(struct zebu_http_server *srv, const struct zebu_http_io *io)
+static size_t conn_fixed(const struct zebu_http_server *srv)
 {
-    struct http_conn *c = calloc(1, sizeof(*c));
-    if (c == NULL)
-        return -ENOMEM;
+    return align_up(sizeof(struct http_conn)) +
+           align_up(srv->lim.header_count * sizeof(struct zebu_http_header)) +
+           align_up(HTTP_STATUS_ROOM + srv->lim.output_bytes);
+}
+
+size_t zebu_http_conn_bytes(const struct zebu_http_server *srv)
+{
+    /* CONN_ALIGN - 1 more: the caller's memory may start anywhere */
+    return conn_fixed(srv) + srv->lim.header_bytes + HTTP_BODY_WINDOW_MIN + CONN_ALIGN - 1;
+}
+
+int zebu_http_serve_io_mem(struct zebu_http_server *srv, const struct zebu_http_io *io, void *mem,
+                           size_t len)
+{
+    if (mem == NULL || len < zebu_http_conn_bytes(srv))
+        return -EINVAL;
+    char *p = mem;
+    size_t skew = (size_t)(-(uintptr_t)p & (CONN_ALIGN - 1));
+    p += skew;
+    len -= skew;
+    struct http_conn *c = (struct http_conn *)(void *)p;
+    memset(c, 0, sizeof(*c));
+    p += align_up(sizeof(*c));
+    c->headers = (struct zebu_http_header *)(void *)p;
+    p += align_up(srv->lim.header_count * sizeof(*c->headers));
+    c->resp.out_cap = HTTP_STATUS_ROOM + srv->lim.output_bytes;
+    c->resp.out = p;
+    p += align_up(c->resp.out_cap);
+    c->buf = p;
+    c->cap = len - conn_fixed(srv); /* the rest: the header block and room for body bytes */
     c->srv = srv;
     c->io = io;
-    c->cap = srv->lim.header_bytes + HTTP_BODY_WINDOW;
-    c->buf = malloc(c->cap);
-    c->headers = malloc(srv->lim.header_count * sizeof(*c->headers));
-    c->resp.out_cap = HTTP_STATUS_ROOM + srv->lim.output_bytes;
-    c->resp.out = malloc(c->resp.out_cap);
-    if (c->buf == NULL || c->headers == NULL || c->resp.out == NULL) {
-        conn_free(c);
-        return -ENOMEM;
-    }
     if (!(io->flags & ZEBU_HTTP_IO_RESUMED))
         HTTP_STAT_ADD(srv->stats.connections, 1);
     long n;
     while ((n = read_request(c)) > 0 && serve_one(c, (size_t)n))
         ;
     int err = n < 0 ? (int)n : c->io_err;
-    conn_free(c);
     if (n == READ_PARKED)
         return ZEBU_HTTP_PARKED;
     return err == -ECONNRESET ? 0 : err;
+}
+
+int zebu_http_serve_io(struct zebu_http_server *srv, const struct zebu_http_io *io)
+{
+    /* One allocation; a body window of HTTP_BODY_WINDOW behind the header block. */
+    size_t len = zebu_http_conn_bytes(srv) + HTTP_BODY_WINDOW - HTTP_BODY_WINDOW_MIN;
+    void *mem = malloc(len);
+    if (mem == NULL)
+        return -ENOMEM;
+    int err = zebu_http_serve_io_mem(srv, io, mem, len);
+    free(mem);
+    return err;
 }

@@ -15,6 +15,10 @@
 /* Room in the receive buffer past the header block limit, so a body can be
  * read whatever the header block took. */
 #define HTTP_BODY_WINDOW 2048
+/* The least room behind the header block a connection may be given
+ * (zebu_http_serve_io_mem): bodies are decoded in place, a byte at a time
+ * where need be, so any room will do; this much keeps reads useful. */
+#define HTTP_BODY_WINDOW_MIN 256
 /* Bytes kept in front of the output buffer for the status line, written
  * last (the handler may set the status after its fields): "HTTP/1.1 " +
  * 3 digits + SP + the longest reason phrase + CRLF fits. */
@@ -37,8 +41,11 @@ struct zebu_http_server {
     struct zebu_http_limits lim;
     struct http_route routes[ZEBU_HTTP_ROUTES_MAX];
     unsigned nroutes;
-    const char *name;
+    const char *name; /* the Server field's value (checked), or NULL */
+    size_t name_len;
     size_t (*date)(char *buf, size_t cap);
+    zebu_http_log_fn log;
+    void *log_ctx;
     struct zebu_http_stats stats;
 };
 
@@ -56,6 +63,8 @@ struct zebu_http_response {
     size_t fields_end;
     size_t flush_from; /* streaming: first byte not yet sent */
     size_t out_len;
+    size_t head_bytes;   /* of the head sent (for the log) */
+    uint64_t body_bytes; /* of the body sent (for the log) */
 };
 
 struct http_conn {
@@ -75,24 +84,23 @@ struct http_conn {
     struct zebu_http_response resp;
 };
 
-/* RFC 9110 5.6.2: tchar. */
+/* The longest Server value zebu_http_server_name takes: the head's fixed
+ * fields must still fit the least output buffer (256 bytes). */
+#define HTTP_SERVER_NAME_MAX 64
+
+/* Character classes, one table lookup a byte (parser.c). */
+#define HTTP_C_TCHAR 1 /* RFC 9110 5.6.2: tchar */
+#define HTTP_C_FIELD 2 /* RFC 9110 5.5: field-vchar / SP / HTAB (obs-text allowed) */
+extern const uint8_t http_cclass[256];
+
 static inline bool http_is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return true;
-    default:
-        return false;
-    }
+    return http_cclass[c] & HTTP_C_TCHAR;
 }
 
-/* RFC 9110 5.5: field-vchar / SP / HTAB (obs-text allowed). */
 static inline bool http_is_field_char(unsigned char c)
 {
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
+    return http_cclass[c] & HTTP_C_FIELD;
 }
 
 static inline char http_lower(char c)
@@ -115,6 +123,8 @@ int http_conn_send_ref(struct http_conn *c, const void *head, size_t head_len, c
                        size_t body_len, void (*done)(void *), void *cookie);
 
 /* response.c */
+/* Every byte of v[0, n) may stand in a field value (RFC 9110 5.5): 1 or 0. */
+int http_field_value_ok(const char *v, size_t n);
 void http_response_init(struct http_conn *c);
 /* End whatever the handler left open: a 500 if nothing went out, the
  * stream's last chunk if it was streaming. */

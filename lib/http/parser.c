@@ -3,11 +3,12 @@
  * request accessors.
  *
  * Bytes arrive in any pieces; the caller calls zebu_http_parse() again
- * with the request's bytes so far. The parser scans only bytes it has not
- * seen, checks each line as its CRLF arrives (garbage is refused early),
- * and enforces the limits while the block is incomplete. When the empty
- * line arrives it walks the block once more to fill the request: no
- * pointer is kept between calls, so the buffer may move while it waits.
+ * with the request's bytes so far. The parser finds line ends with memchr
+ * over bytes it has not seen, and parses each line once, as its CRLF
+ * arrives, straight into the request and its header slots (garbage is
+ * refused early), enforcing the limits while the block is incomplete.
+ * The slices point into the caller's buffer; if it moved between calls
+ * they are moved with it.
  *
  * Strict where leniency lets two parsers disagree (request smuggling):
  * bare CR or LF, obs-fold, white space before a colon, duplicate Host or
@@ -21,6 +22,19 @@
 #include <string.h>
 
 #include "http_internal.h"
+
+#define F HTTP_C_FIELD
+#define FT (HTTP_C_FIELD | HTTP_C_TCHAR)
+const uint8_t http_cclass[256] = {
+    ['\t'] = F,          [' '] = F,           ['!'] = FT,          ['"'] = F,
+    ['#' ... '\''] = FT, ['(' ... ')'] = F,   ['*' ... '+'] = FT,  [','] = F,
+    ['-' ... '.'] = FT,  ['/'] = F,           ['0' ... '9'] = FT,  [':' ... '@'] = F,
+    ['A' ... 'Z'] = FT,  ['[' ... ']'] = F,   ['^' ... '`'] = FT,  ['a' ... 'z'] = FT,
+    ['{'] = F,           ['|'] = FT,          ['}'] = F,           ['~'] = FT,
+    [0x80 ... 0xff] = F,
+};
+#undef F
+#undef FT
 
 void zebu_http_limits_default(struct zebu_http_limits *l)
 {
@@ -181,10 +195,35 @@ static int each_list_item(struct zebu_http_slice v, int (*fn)(const char *, size
     return 0;
 }
 
+/* What the fields said, kept in the parser between calls. */
 struct field_state {
     unsigned hosts, lengths;
     bool te, te_chunked, te_other, close, keep_alive, expect_other;
 };
+
+enum {
+    FS_TE = 1, FS_TE_CHUNKED = 2, FS_TE_OTHER = 4, FS_CLOSE = 8, FS_KEEP_ALIVE = 16,
+    FS_EXPECT_OTHER = 32,
+};
+
+static void fs_load(const struct zebu_http_parser *p, struct field_state *fs)
+{
+    *fs = (struct field_state){
+        .hosts = p->hosts, .lengths = p->lengths, .te = p->flags & FS_TE,
+        .te_chunked = p->flags & FS_TE_CHUNKED, .te_other = p->flags & FS_TE_OTHER,
+        .close = p->flags & FS_CLOSE, .keep_alive = p->flags & FS_KEEP_ALIVE,
+        .expect_other = p->flags & FS_EXPECT_OTHER,
+    };
+}
+
+static void fs_store(struct zebu_http_parser *p, const struct field_state *fs)
+{
+    p->hosts = fs->hosts;
+    p->lengths = fs->lengths;
+    p->flags = (fs->te ? FS_TE : 0) | (fs->te_chunked ? FS_TE_CHUNKED : 0) |
+               (fs->te_other ? FS_TE_OTHER : 0) | (fs->close ? FS_CLOSE : 0) |
+               (fs->keep_alive ? FS_KEEP_ALIVE : 0) | (fs->expect_other ? FS_EXPECT_OTHER : 0);
+}
 
 static int connection_item(const char *s, size_t n, void *arg)
 {
@@ -231,6 +270,10 @@ static int apply_field(struct zebu_http_request *req, struct field_state *fs,
 {
     struct zebu_http_slice n = h->name;
 
+    /* the names that matter are 4, 6, 10, 14 and 17 bytes long: most
+     * fields are passed over on their length alone */
+    if (n.len != 4 && n.len != 6 && n.len != 10 && n.len != 14 && n.len != 17)
+        return 0;
     if (http_eq_ci(n.p, n.len, "host")) {
         if (++fs->hosts > 1)
             return 400; /* RFC 9112 3.2 */
@@ -286,35 +329,12 @@ static int fail(struct zebu_http_request *req, int status, size_t used)
     return (int)used;
 }
 
-/* The complete block buf[skip, len): fill req and headers. */
-static int finish(const struct zebu_http_parser *p, const char *buf, size_t len,
-                  struct zebu_http_request *req, struct zebu_http_header *headers)
+/* The blank line ended the block at buf[len]: decide. */
+static int finish(const struct zebu_http_parser *p, size_t len, struct zebu_http_request *req)
 {
-    struct field_state fs = {0};
-    size_t s = p->skip;
-    bool first = true;
+    struct field_state fs;
 
-    memset(req, 0, sizeof(*req));
-    req->headers = headers;
-    while (s + 2 < len) {
-        const char *eol = memchr(buf + s, '\n', len - s);
-        if (eol == NULL || eol == buf + s || eol[-1] != '\r')
-            return fail(req, 400, len); /* the buffer changed under the parser */
-        size_t n = (size_t)(eol - buf) - 1 - s;
-        int st;
-        if (first) {
-            st = parse_request_line(buf + s, n, req);
-            first = false;
-        } else {
-            struct zebu_http_header *h = &headers[req->header_count++];
-            st = parse_field_line(buf + s, n, h);
-            if (st == 0)
-                st = apply_field(req, &fs, h);
-        }
-        if (st != 0)
-            return fail(req, st, len);
-        s += n + 2;
-    }
+    fs_load(p, &fs);
     int st = parse_target(req);
     if (st == 0)
         st = check_request(req, &fs);
@@ -327,27 +347,54 @@ static int finish(const struct zebu_http_parser *p, const char *buf, size_t len,
     return (int)len;
 }
 
-/* A line just ended at buf[end] (its CR at end - 1): check it now. */
-static int check_line(struct zebu_http_parser *p, const struct zebu_http_limits *lim,
-                      const char *buf, size_t end, struct zebu_http_request *req,
-                      struct zebu_http_header *headers)
+/* A line just ended at buf[end] (its CR at end - 1): parse it, once,
+ * into req and headers. 0, or the value to return. */
+static int take_line(struct zebu_http_parser *p, const struct zebu_http_limits *lim,
+                     const char *buf, size_t end, struct zebu_http_request *req,
+                     struct zebu_http_header *headers)
 {
     size_t n = end - 1 - p->line_start;
     const char *l = buf + p->line_start;
 
     if (p->lines == 0) {
-        struct zebu_http_request tmp = {0};
         if (n > lim->request_line)
             return fail(req, 414, end + 1);
-        int st = parse_request_line(l, n, &tmp);
+        memset(req, 0, sizeof(*req));
+        req->headers = headers;
+        int st = parse_request_line(l, n, req);
         return st == 0 ? 0 : fail(req, st, end + 1);
     }
     if (n == 0)
-        return finish(p, buf, end + 1, req, headers);
+        return finish(p, end + 1, req);
     if (p->lines > lim->header_count)
         return fail(req, 431, end + 1); /* RFC 6585 5 */
-    struct zebu_http_header h;
-    return parse_field_line(l, n, &h) == 0 ? 0 : fail(req, 400, end + 1);
+    struct zebu_http_header *h = &headers[req->header_count];
+    if (parse_field_line(l, n, h) != 0)
+        return fail(req, 400, end + 1);
+    req->header_count++;
+    struct field_state fs;
+    fs_load(p, &fs);
+    int st = apply_field(req, &fs, h);
+    fs_store(p, &fs);
+    return st == 0 ? 0 : fail(req, st, end + 1);
+}
+
+/* The buffer moved since the last call: move the slices with it. */
+static void rebase(struct zebu_http_parser *p, const char *buf, struct zebu_http_request *req)
+{
+    const char *old = p->base;
+    struct zebu_http_slice *s[] = {&req->method, &req->target, &req->host};
+
+    p->base = buf;
+    if (old == NULL || p->lines == 0)
+        return;
+    for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+        if (s[i]->p != NULL)
+            s[i]->p = buf + (s[i]->p - old);
+    for (unsigned i = 0; i < req->header_count; i++) {
+        req->headers[i].name.p = buf + (req->headers[i].name.p - old);
+        req->headers[i].value.p = buf + (req->headers[i].value.p - old);
+    }
 }
 
 int zebu_http_parse(struct zebu_http_parser *p, const struct zebu_http_limits *lim, const char *buf,
@@ -355,28 +402,36 @@ int zebu_http_parse(struct zebu_http_parser *p, const struct zebu_http_limits *l
 {
     size_t end = len < lim->header_bytes ? len : lim->header_bytes;
 
-    for (size_t i = p->pos; i < end; i++) {
-        bool after_cr = i > p->line_start && buf[i - 1] == '\r';
-        if (buf[i] != '\n') {
-            if (after_cr)
-                return fail(req, 400, i + 1); /* bare CR (RFC 9112 2.2) */
-            if (p->lines == 0 && i - p->line_start > lim->request_line)
-                return fail(req, 414, i + 1); /* RFC 9112 3: 414 for a long target */
-            continue;
+    if (buf != p->base)
+        rebase(p, buf, req);
+    while (p->pos < end) {
+        const char *lf = memchr(buf + p->pos, '\n', end - p->pos);
+        if (lf == NULL) {
+            p->pos = end;
+            break;
         }
-        if (!after_cr)
-            return fail(req, 400, i + 1); /* bare LF: refused, not guessed at */
+        size_t i = (size_t)(lf - buf);
+        if (p->lines == 0 && i - p->line_start > (size_t)lim->request_line + 1)
+            break; /* the line passed the limit before it ended: 414 below */
+        /* RFC 9112 2.2: a bare LF is refused, not guessed at; a bare CR
+         * inside a line fails the line's own checks */
+        if (i == p->line_start || buf[i - 1] != '\r')
+            return fail(req, 400, i + 1);
+        p->pos = i + 1;
         if (p->lines == 0 && i == p->line_start + 1) {
             p->line_start = p->skip = i + 1; /* RFC 9112 2.2: an empty line before the request */
             continue;
         }
-        int r = check_line(p, lim, buf, i, req, headers);
+        int r = take_line(p, lim, buf, i, req, headers);
         if (r != 0)
             return r;
         p->lines++;
         p->line_start = i + 1;
     }
-    p->pos = end;
+    /* RFC 9112 3: 414 for a long target, as soon as the line passes the
+     * limit (counted where it did, however the bytes were split) */
+    if (p->lines == 0 && end - p->line_start > (size_t)lim->request_line + 1)
+        return fail(req, 414, p->line_start + lim->request_line + 2);
     if (end == lim->header_bytes)
         return fail(req, p->lines == 0 ? 414 : 431, end);
     return 0;

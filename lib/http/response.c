@@ -50,6 +50,20 @@ const char *zebu_http_reason(int status)
     return "";
 }
 
+/* The Server field, checked once by zebu_http_server_name. */
+static void put_server(struct zebu_http_response *r)
+{
+    const struct zebu_http_server *srv = r->c->srv;
+    char *p = r->out + r->fields_end;
+
+    if (srv->name == NULL)
+        return;
+    memcpy(p, "Server: ", 8);
+    memcpy(p + 8, srv->name, srv->name_len);
+    memcpy(p + 8 + srv->name_len, "\r\n", 2);
+    r->fields_end += 8 + srv->name_len + 2;
+}
+
 void http_response_init(struct http_conn *c)
 {
     struct zebu_http_response *r = &c->resp;
@@ -64,8 +78,7 @@ void http_response_init(struct http_conn *c)
     r->close = !c->req.keep_alive;
     r->no_body = c->req.is_head;
     r->fields_end = HTTP_STATUS_ROOM;
-    if (c->srv->name != NULL)
-        zebu_http_header(r, "Server", c->srv->name);
+    put_server(r);
 }
 
 /* RFC 9110 5.6.7: IMF-fixdate. The civil date from a day count by the
@@ -109,37 +122,63 @@ void zebu_http_close_after(struct zebu_http_response *r)
     r->close = true;
 }
 
-static bool owned_by_library(const char *name)
+static bool owned_by_library(const char *name, size_t n)
 {
-    size_t n = strlen(name);
-    return http_eq_ci(name, n, "content-length") || http_eq_ci(name, n, "transfer-encoding") ||
-           http_eq_ci(name, n, "connection");
+    /* the three names differ in length: one comparison each at most */
+    return (n == 14 && http_eq_ci(name, n, "content-length")) ||
+           (n == 17 && http_eq_ci(name, n, "transfer-encoding")) ||
+           (n == 10 && http_eq_ci(name, n, "connection"));
+}
+
+int http_field_value_ok(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!http_is_field_char((unsigned char)v[i]))
+            return 0; /* CR or LF would split the response (RFC 9110 5.5) */
+    return 1;
+}
+
+/* Copy n bytes of class cls from s to d: false if one is not of it (one
+ * pass for both: on the guest, copying is a byte loop too). */
+static bool copy_class(char *d, const char *s, size_t n, uint8_t cls)
+{
+    uint8_t all = cls;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        all &= http_cclass[c];
+        d[i] = (char)c;
+    }
+    return all == cls;
+}
+
+int zebu_http_header_n(struct zebu_http_response *r, const char *name, const char *value,
+                       size_t vl)
+{
+    size_t nl = strlen(name);
+
+    if (r->state != RESP_OPEN)
+        return -EALREADY;
+    if (nl == 0 || owned_by_library(name, nl))
+        return -EINVAL;
+    size_t need = nl + 2 + vl + 2;
+    if (r->fields_end + need + HEAD_TAIL_ROOM > r->out_cap)
+        return -ENOSPC;
+    /* written past fields_end, kept only if every byte passes: a name of
+     * tchars, a value with no CR, LF or NUL (RFC 9110 5.5) */
+    char *p = r->out + r->fields_end;
+    if (!copy_class(p, name, nl, HTTP_C_TCHAR) ||
+        !copy_class(p + nl + 2, value, vl, HTTP_C_FIELD))
+        return -EINVAL;
+    memcpy(p + nl, ": ", 2);
+    memcpy(p + nl + 2 + vl, "\r\n", 2);
+    r->fields_end += need;
+    return 0;
 }
 
 int zebu_http_header(struct zebu_http_response *r, const char *name, const char *value)
 {
-    size_t nl = strlen(name), vl = strlen(value);
-
-    if (r->state != RESP_OPEN)
-        return -EALREADY;
-    if (nl == 0 || owned_by_library(name))
-        return -EINVAL;
-    for (size_t i = 0; i < nl; i++)
-        if (!http_is_tchar((unsigned char)name[i]))
-            return -EINVAL;
-    for (size_t i = 0; i < vl; i++)
-        if (!http_is_field_char((unsigned char)value[i]))
-            return -EINVAL; /* CR or LF would split the response (RFC 9110 5.5) */
-    size_t need = nl + 2 + vl + 2;
-    if (r->fields_end + need + HEAD_TAIL_ROOM > r->out_cap)
-        return -ENOSPC;
-    char *p = r->out + r->fields_end;
-    memcpy(p, name, nl);
-    memcpy(p + nl, ": ", 2);
-    memcpy(p + nl + 2, value, vl);
-    memcpy(p + nl + 2 + vl, "\r\n", 2);
-    r->fields_end += need;
-    return 0;
+    return zebu_http_header_n(r, name, value, strlen(value));
 }
 
 /* RFC 9110 6.4.1: 204 and 304 never carry content; HEAD's response neither. */
@@ -164,6 +203,21 @@ static void put(struct zebu_http_response *r, size_t *at, const char *s, size_t 
     *at += n;
 }
 
+/* Decimal digits of v at p (at most 20): their count. */
+static size_t put_dec(char *p, uint64_t v)
+{
+    char d[20];
+    size_t n = 0;
+
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        p[i] = d[n - 1 - i];
+    return n;
+}
+
 /* Write the head, the status line last: returns where it starts. length
  * < 0: no Content-Length (streaming). */
 static size_t write_head(struct zebu_http_response *r, long long length)
@@ -184,8 +238,9 @@ static size_t write_head(struct zebu_http_response *r, long long length)
         if (r->chunked) {
             put(r, &at, "Transfer-Encoding: chunked\r\n", 28);
         } else if (length >= 0) {
-            int n = snprintf(tmp, sizeof(tmp), "Content-Length: %llu\r\n", (unsigned long long)length);
-            put(r, &at, tmp, (size_t)n);
+            put(r, &at, "Content-Length: ", 16);
+            at += put_dec(r->out + at, (uint64_t)length);
+            put(r, &at, "\r\n", 2);
         }
     }
     r->close = r->close || must_close(c);
@@ -194,12 +249,32 @@ static size_t write_head(struct zebu_http_response *r, long long length)
     else if (c->req.version_minor == 0)
         put(r, &at, "Connection: keep-alive\r\n", 24); /* RFC 9112 9.3 for 1.0 */
     put(r, &at, "\r\n", 2);
-    int n = snprintf(tmp, sizeof(tmp), "HTTP/1.1 %d %s\r\n", r->status, zebu_http_reason(r->status));
-    size_t start = HTTP_STATUS_ROOM - (size_t)n;
-    memcpy(r->out + start, tmp, (size_t)n);
+    /* "HTTP/1.1 200 OK\r\n", right-aligned against the fields */
+    const char *reason = zebu_http_reason(r->status);
+    size_t rl = strlen(reason);
+    size_t start = HTTP_STATUS_ROOM - (13 + rl + 2);
+    char *p = r->out + start;
+    memcpy(p, "HTTP/1.1 ", 9);
+    p[9] = (char)('0' + r->status / 100);
+    p[10] = (char)('0' + r->status / 10 % 10);
+    p[11] = (char)('0' + r->status % 10);
+    p[12] = ' ';
+    memcpy(p + 13, reason, rl);
+    memcpy(p + 13 + rl, "\r\n", 2);
     r->out_len = at;
+    r->head_bytes = at - start;
     HTTP_STAT_ADD(c->srv->stats.responses_by_class[r->status / 100], 1);
     return start;
+}
+
+/* The response is out (err 0): tell the app's log. */
+static int logged(struct zebu_http_response *r, int err)
+{
+    const struct zebu_http_server *srv = r->c->srv;
+
+    if (err == 0 && srv->log != NULL)
+        srv->log(srv->log_ctx, &r->c->req, r->status, r->head_bytes, r->body_bytes);
+    return err;
 }
 
 int zebu_http_body(struct zebu_http_response *r, const void *data, size_t len)
@@ -210,13 +285,14 @@ int zebu_http_body(struct zebu_http_response *r, const void *data, size_t len)
     size_t start = write_head(r, (long long)len);
     size_t head = r->out_len - start;
     if (sends_no_body(r) || len == 0)
-        return http_conn_send(r->c, r->out + start, head);
+        return logged(r, http_conn_send(r->c, r->out + start, head));
+    r->body_bytes = len;
     if (len <= r->out_cap - r->out_len) { /* one send: head and body */
         memcpy(r->out + r->out_len, data, len);
-        return http_conn_send(r->c, r->out + start, head + len);
+        return logged(r, http_conn_send(r->c, r->out + start, head + len));
     }
     int err = http_conn_send(r->c, r->out + start, head);
-    return err != 0 ? err : http_conn_send(r->c, data, len);
+    return logged(r, err != 0 ? err : http_conn_send(r->c, data, len));
 }
 
 int zebu_http_body_ref(struct zebu_http_response *r, const void *data, size_t len,
@@ -234,9 +310,10 @@ int zebu_http_body_ref(struct zebu_http_response *r, const void *data, size_t le
         int err = http_conn_send(r->c, r->out + start, head);
         if (done != NULL)
             done(cookie);
-        return err;
+        return logged(r, err);
     }
-    return http_conn_send_ref(r->c, r->out + start, head, data, len, done, cookie);
+    r->body_bytes = len;
+    return logged(r, http_conn_send_ref(r->c, r->out + start, head, data, len, done, cookie));
 }
 
 /* Send what the output buffer gathered; it is empty afterwards. */
@@ -285,6 +362,7 @@ int zebu_http_write(struct zebu_http_response *r, const void *data, size_t len)
         start_stream(r);
     if (len == 0 || sends_no_body(r))
         return r->c->io_err; /* a zero-size chunk would end the body */
+    r->body_bytes += len;
     int err = 0;
     if (r->chunked) {
         char line[20];
@@ -309,7 +387,7 @@ int zebu_http_end(struct zebu_http_response *r)
     if (r->chunked && !sends_no_body(r))
         err = buffer_put(r, "0\r\n\r\n", 5); /* last-chunk, no trailer (RFC 9112 7.1) */
     int ferr = flush(r);
-    return err != 0 ? err : ferr;
+    return logged(r, err != 0 ? err : ferr);
 }
 
 int zebu_http_reply(struct zebu_http_response *r, int status, const char *content_type,
@@ -330,8 +408,7 @@ void http_response_error(struct zebu_http_response *r, int status, const char *a
     if (r->state != RESP_OPEN)
         return;
     r->fields_end = HTTP_STATUS_ROOM; /* drop what a handler may have added */
-    if (r->c->srv->name != NULL)
-        zebu_http_header(r, "Server", r->c->srv->name);
+    put_server(r);
     r->status = status;
     r->close = r->close || close;
     zebu_http_header(r, "Content-Type", "text/plain; charset=utf-8");

@@ -58,12 +58,25 @@ void zebu_http_server_destroy(struct zebu_http_server *srv)
 
 void zebu_http_server_name(struct zebu_http_server *srv, const char *name)
 {
+    size_t n = name != NULL ? strlen(name) : 0;
+
+    /* checked once here, copied into every head as it is */
+    if (n == 0 || n > HTTP_SERVER_NAME_MAX || !http_field_value_ok(name, n) || name[0] == ' ' ||
+        name[n - 1] == ' ' || name[0] == '\t' || name[n - 1] == '\t')
+        name = NULL, n = 0;
     srv->name = name;
+    srv->name_len = n;
 }
 
 void zebu_http_server_date(struct zebu_http_server *srv, size_t (*date)(char *buf, size_t cap))
 {
     srv->date = date;
+}
+
+void zebu_http_server_log(struct zebu_http_server *srv, zebu_http_log_fn log, void *ctx)
+{
+    srv->log = log;
+    srv->log_ctx = ctx;
 }
 
 void zebu_http_server_stats(const struct zebu_http_server *srv, struct zebu_http_stats *st)

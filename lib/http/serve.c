@@ -66,11 +66,13 @@ static int tcp_send_ref(void *ctx, const void *head, size_t head_len, const void
                         size_t body_len, void (*done)(void *), void *cookie)
 {
     struct tcp_io *t = ctx;
-    struct ref_done *r = malloc(sizeof(*r));
+    /* Memory that needs no word when it is free (done NULL: the app's
+     * static data, say) needs no completion record either. */
+    struct ref_done *r = done != NULL ? malloc(sizeof(*r)) : NULL;
     struct zebu_buf *h = zebu_buf_alloc(head_len);
     size_t room;
 
-    if (r == NULL || h == NULL) {
+    if ((done != NULL && r == NULL) || h == NULL) {
         free(r);
         if (h != NULL)
             zebu_buf_free(h);
@@ -78,18 +80,20 @@ static int tcp_send_ref(void *ctx, const void *head, size_t head_len, const void
             done(cookie);
         return -ENOMEM;
     }
-    *r = (struct ref_done){.pieces = 1, .done = done, .cookie = cookie};
+    if (r != NULL)
+        *r = (struct ref_done){.pieces = 1, .done = done, .cookie = cookie};
     memcpy(zebu_buf_data_mut(h, &room), head, head_len);
     const char *p = body;
     int err = 0;
     while (body_len > 0 && err == 0) {
         size_t n = body_len < REF_PIECE ? body_len : REF_PIECE;
-        struct zebu_buf *b = zebu_buf_ref(p, n, piece_done, r);
+        struct zebu_buf *b = zebu_buf_ref(p, n, r != NULL ? piece_done : NULL, r);
         if (b == NULL) {
             err = -ENOMEM;
             break;
         }
-        r->pieces++;
+        if (r != NULL)
+            r->pieces++;
         if (h != NULL) { /* the first piece rides with the head: one send */
             zebu_buf_append(h, b);
             b = h;
@@ -101,7 +105,8 @@ static int tcp_send_ref(void *ctx, const void *head, size_t head_len, const void
     }
     if (h != NULL)
         zebu_buf_free(h);
-    piece_done(r); /* the call's own hold */
+    if (r != NULL)
+        piece_done(r); /* the call's own hold */
     return err;
 }
 
@@ -164,7 +169,7 @@ static uint64_t tcp_now(void *ctx)
     return zebu_time_ns();
 }
 
-int zebu_http_serve_tcp(struct zebu_http_server *srv, struct zebu_tcp *c)
+static int serve_tcp(struct zebu_http_server *srv, struct zebu_tcp *c, void *mem, size_t len)
 {
     struct tcp_io t = {.c = c};
     const struct zebu_http_io io = {
@@ -172,7 +177,8 @@ int zebu_http_serve_tcp(struct zebu_http_server *srv, struct zebu_tcp *c)
     };
 
     zebu_tcp_set_nodelay(c, 1); /* responses go out whole, in as few sends as can be */
-    int err = zebu_http_serve_io(srv, &io);
+    int err = mem != NULL ? zebu_http_serve_io_mem(srv, &io, mem, len)
+                          : zebu_http_serve_io(srv, &io);
     if (t.pending != NULL)
         zebu_buf_free(t.pending);
     if (err == -ENOMEM)
@@ -180,6 +186,19 @@ int zebu_http_serve_tcp(struct zebu_http_server *srv, struct zebu_tcp *c)
     else
         zebu_tcp_close(c);
     return err;
+}
+
+int zebu_http_serve_tcp(struct zebu_http_server *srv, struct zebu_tcp *c)
+{
+    return serve_tcp(srv, c, NULL, 0);
+}
+
+int zebu_http_serve_tcp_mem(struct zebu_http_server *srv, struct zebu_tcp *c, void *mem,
+                            size_t len)
+{
+    if (mem == NULL)
+        return -EINVAL;
+    return serve_tcp(srv, c, mem, len);
 }
 
 struct conn_arg {

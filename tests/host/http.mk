@@ -4,10 +4,11 @@
 # flags and fuzz variables), before host.mk's rules.
 #
 # Targets:
-#   webserver_test (in HOST_TESTS)  site.c, http.c, http_parse.c under
+#   webserver_test (in HOST_TESTS)  site.c and http.c with lib/http under
 #                             ASan/UBSan: tests/host/site_test.c and
 #                             tests/host/http_test.c, with the in-memory
-#                             archive packer of tests/host/fuzz_http.c
+#                             archive packer of tests/host/fuzz_http.c and
+#                             lib/http's fake transport (http_lib_fake.c)
 #   host-webserver-check      those sources compile warning-free with the
 #                             kernel's flags, their headers are
 #                             self-contained (run by host-test)
@@ -23,20 +24,21 @@ HOST_WS_HDRS := $(sort $(wildcard apps/webserver/*.h))
 
 HOST_TESTS += webserver_test
 HOST_webserver_test_SRCS := tests/host/runner.c tests/host/site_test.c tests/host/http_test.c \
-	tests/host/fuzz_http.c $(HOST_WS_SRCS)
-$(addprefix $(HOST_BUILD)/tests/host/,site_test.o http_test.o fuzz_http.o): HOST_TEST_CFLAGS += -I.
+	tests/host/fuzz_http.c tests/host/http_lib_fake.c $(HOST_WS_SRCS) \
+	$(filter-out lib/http/serve.c,$(sort $(wildcard lib/http/*.c)))
+$(addprefix $(HOST_BUILD)/tests/host/,site_test.o http_test.o fuzz_http.o): HOST_TEST_CFLAGS += -I. -Iinclude
 
 $(HOST_BUILD)/apps/webserver/%.o: apps/webserver/%.c
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_TEST_CFLAGS) -c $< -o $@
+	$(HOST_CC) $(HOST_TEST_CFLAGS) -Iinclude -c $< -o $@
 
 .PHONY: host-webserver-check host-mksite-check
 host-webserver-check:
 	@for f in $(HOST_WS_SRCS); do \
-		$(HOST_CC) $(HOST_NET_KERNEL_CFLAGS) -c $$f -o /dev/null || exit 1; \
+		$(HOST_CC) $(HOST_NET_KERNEL_CFLAGS) -Iinclude -c $$f -o /dev/null || exit 1; \
 	done
 	@for h in $(HOST_WS_HDRS); do \
-		echo '#include "'$$h'"' | $(HOST_CC) $(HOST_NET_KERNEL_CFLAGS) -x c -fsyntax-only - \
+		echo '#include "'$$h'"' | $(HOST_CC) $(HOST_NET_KERNEL_CFLAGS) -Iinclude -x c -fsyntax-only - \
 			|| { echo "$$h is not self-contained"; exit 1; }; \
 	done
 	@echo "webserver: sources clean with kernel flags, headers self-contained"
@@ -72,7 +74,10 @@ host-test: host-webserver-check host-mksite-check
 # --- fuzzing: fuzz_http links the webserver sources, not net/ ----------------
 
 FUZZ_WS_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(HOST_WS_SRCS))
-$(FUZZ_BUILD)/fuzz_http: $(FUZZ_BUILD)/tests/host/fuzz_http.o $(FUZZ_WS_OBJS)
+$(FUZZ_WS_OBJS) $(FUZZ_BUILD)/tests/host/fuzz_http.o: FUZZ_CFLAGS += -Iinclude
+# lib/http and the fake transport: fuzz_http_lib's objects (http_lib.mk)
+$(FUZZ_BUILD)/fuzz_http: $(FUZZ_BUILD)/tests/host/fuzz_http.o $(FUZZ_WS_OBJS) \
+		$(patsubst %.c,$(FUZZ_BUILD)/%.o,$(filter-out lib/http/serve.c,$(sort $(wildcard lib/http/*.c))) tests/host/http_lib_fake.c)
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^
 
 # Seeds ([mode][...], see fuzz_http.c): requests piece by piece, a pipeline,

@@ -39,6 +39,8 @@ static int fake_send_ref(void *ctx, const void *head, size_t head_len, const voi
 {
     struct fake_io *f = ctx;
     f->refs++;
+    f->ref_body = body;
+    f->ref_len = body_len;
     out_put(f, head, head_len);
     out_put(f, body, body_len);
     if (done != NULL)

@@ -28,6 +28,8 @@ struct fake_io {
     /* clock and counts */
     uint64_t now;
     unsigned recvs, sends, refs;
+    const void *ref_body; /* the last body sent by reference, and its length */
+    size_t ref_len;
     /* output (NUL-terminated when not NULL) */
     char *out;
     size_t out_len, out_cap;

@@ -224,9 +224,13 @@ TEST(httplib_parse_any_split)
         "GET / HTTP/1.1\r\nHost: h\r\nA : b\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: h\r\nHost: i\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: h\n\r\n",
+        /* past the request line's limit before its bare LF: 414 however split */
+        "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\nHost: h\r\n\r\n",
     };
     struct zebu_http_limits lim;
     zebu_http_limits_default(&lim);
+    lim.request_line = 64;
 
     for (size_t k = 0; k < sizeof(reqs) / sizeof(reqs[0]); k++) {
         const char *s = reqs[k];
@@ -249,6 +253,36 @@ TEST(httplib_parse_any_split)
             n = zebu_http_parse(&p, &lim, s, i, &part, hdrs);
         CHECK_AT(__FILE__, __LINE__, n == nw && part.status == whole.status,
                  "req %zu byte by byte", k);
+        CHECK(k != 5 || whole.status == 414);
+    }
+}
+
+TEST(httplib_parse_buffer_moves_between_calls)
+{
+    static const char s[] = "GET /a?q HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nX-B: 2\r\n\r\n";
+    size_t len = sizeof(s) - 1;
+    struct zebu_http_limits lim;
+    zebu_http_limits_default(&lim);
+
+    for (size_t cut = 1; cut < len; cut++) {
+        static char a[128], b[128];
+        struct zebu_http_request r;
+        struct zebu_http_parser p;
+        zebu_http_parser_init(&p);
+        memcpy(a, s, cut);
+        CHECK_INT_EQ(zebu_http_parse(&p, &lim, a, cut, &r, hdrs), 0);
+        memset(b, 0, sizeof(b));
+        memcpy(b, s, len); /* the caller moved and grew its buffer */
+        memset(a, '#', sizeof(a));
+        CHECK_INT_EQ(zebu_http_parse(&p, &lim, b, len, &r, hdrs), (int)len);
+        CHECK_INT_EQ(r.status, 0);
+        CHECK(r.method.p == b && zebu_http_slice_eq(r.method, "GET"));
+        CHECK(zebu_http_slice_eq(r.path, "/a") && zebu_http_slice_eq(r.query, "q"));
+        CHECK(zebu_http_slice_eq(r.host, "h") && r.host.p > b && r.host.p < b + len);
+        CHECK_INT_EQ(r.header_count, 3);
+        const struct zebu_http_slice *v = zebu_http_header_get(&r, "x-b");
+        CHECK(v != NULL && zebu_http_slice_eq(*v, "2"));
+        CHECK(r.header_count == 3 && zebu_http_slice_eq(r.headers[1].name, "X-A"));
     }
 }
 
@@ -1036,6 +1070,159 @@ TEST(httplib_conn_limits)
     zebu_http_server_stats(s, &st);
     CHECK_UINT_EQ(st.parse_errors, 3);
     CHECK_UINT_EQ(st.responses_by_class[4], 3);
+    zebu_http_server_destroy(s);
+}
+
+/* ---- the caller's memory, the response log, the Server field -------------- */
+
+TEST(httplib_conn_in_callers_memory)
+{
+    struct zebu_http_limits lim;
+    zebu_http_limits_default(&lim);
+    lim.header_bytes = 1024;
+    lim.header_count = 8;
+    lim.output_bytes = 512;
+    struct zebu_http_server *s = test_server(&lim);
+    size_t need = zebu_http_conn_bytes(s);
+    /* state, 8 header slots, 512 + 64 output, 1024 + the least body window */
+    CHECK(need >= 1024 + 8 * sizeof(struct zebu_http_header) + 512 && need < 8192);
+    static char mem[16384];
+    struct fake_io f;
+    const char *in = "GET /hello HTTP/1.1\r\nHost: h\r\n\r\n"
+                     "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 700\r\n\r\n";
+    static char req[2048];
+    strcpy(req, in);
+    memset(req + strlen(in), 'b', 700);
+    strcpy(req + strlen(in) + 700, "GET /hello HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+
+    /* too small: refused before anything is read */
+    fake_io_init(&f, req, strlen(req));
+    CHECK_INT_EQ(zebu_http_serve_io_mem(s, &f.io, mem, need - 1), -EINVAL);
+    CHECK_UINT_EQ(f.out_len, 0);
+    CHECK_INT_EQ(zebu_http_serve_io_mem(s, &f.io, NULL, need), -EINVAL);
+    fake_io_free(&f);
+    /* the least size, at every alignment, in pieces: a body larger than the
+     * window is read through it */
+    for (size_t skew = 0; skew < 16; skew += 3) {
+        fake_io_init(&f, req, strlen(req));
+        f.piece = 100;
+        memset(mem, 0x5a, sizeof(mem));
+        CHECK_INT_EQ(zebu_http_serve_io_mem(s, &f.io, mem + skew, need), 0);
+        size_t pos = 0;
+        int n = 0;
+        while (pos < f.out_len && fake_parse_response(f.out, f.out_len, &pos, false, &rs[n]) == 0)
+            n++;
+        CHECK_INT_EQ(n, 3);
+        CHECK(rs[0].status == 200 && rs[0].body_len == 6);
+        CHECK(rs[1].status == 200 && rs[1].body_len == 700);
+        CHECK(rs[2].status == 200 && rs[2].close);
+        /* nothing written outside [mem + skew, mem + skew + need) */
+        CHECK(mem[skew + need] == 0x5a && (skew == 0 || mem[skew - 1] == 0x5a));
+        fake_io_free(&f);
+    }
+    zebu_http_server_destroy(s);
+}
+
+struct log_line {
+    int status;
+    size_t head;
+    uint64_t body;
+    bool refused;
+};
+static struct log_line log_lines[8];
+static unsigned log_count;
+
+static void log_fn(void *ctx, const struct zebu_http_request *req, int status, size_t head_bytes,
+                   uint64_t body_bytes)
+{
+    CHECK(ctx == (void *)log_lines);
+    if (log_count < 8)
+        log_lines[log_count] = (struct log_line){status, head_bytes, body_bytes, req->status != 0};
+    log_count++;
+}
+
+TEST(httplib_conn_log_callback)
+{
+    struct zebu_http_server *s = test_server(NULL);
+    zebu_http_server_log(s, log_fn, log_lines);
+    struct fake_io f;
+
+    static const char in[] = "GET /hello HTTP/1.1\r\nHost: h\r\n\r\n"
+                             "HEAD /hello HTTP/1.1\r\nHost: h\r\n\r\n"
+                             "GET /stream HTTP/1.1\r\nHost: h\r\n\r\n"
+                             "GET /missing HTTP/1.1\r\nHost: h\r\n\r\n"
+                             "GET /ref HTTP/1.1\r\nHost: h\r\n\r\n"
+                             "GET / HTTP/2.0\r\n\r\n";
+    log_count = 0;
+    fake_io_init(&f, in, sizeof(in) - 1);
+    CHECK_INT_EQ(zebu_http_serve_io(s, &f.io), 0);
+    CHECK_UINT_EQ(log_count, 6);
+    size_t pos = 0;
+    for (unsigned i = 0; i < 6 && i < log_count; i++) {
+        struct fake_response r;
+        size_t start = pos;
+        CHECK_INT_EQ(fake_parse_response(f.out, f.out_len, &pos, i == 1, &r), 0);
+        CHECK_INT_EQ(log_lines[i].status, r.status);
+        CHECK_UINT_EQ(log_lines[i].head, r.head_len);
+        CHECK_UINT_EQ(log_lines[i].body, r.body_len);
+        if (!r.chunked) /* head and body are all the bytes of the response */
+            CHECK_UINT_EQ(log_lines[i].head + log_lines[i].body, pos - start);
+        CHECK(log_lines[i].refused == (i == 5));
+    }
+    CHECK(log_lines[1].body == 0 && log_lines[1].head == log_lines[0].head); /* HEAD */
+    CHECK_INT_EQ(log_lines[3].status, 404);
+    CHECK_INT_EQ(log_lines[5].status, 505);
+    fake_io_free(&f);
+    zebu_http_server_destroy(s);
+}
+
+TEST(httplib_server_name_checked)
+{
+    struct zebu_http_server *s = zebu_http_server_create(NULL);
+    zebu_http_route(s, "GET", "/hello", h_hello, NULL);
+    struct fake_io f;
+    static const char *bad[] = {"a\r\nX-Injected: 1", "", " lead", "trail\t",
+                                "0123456789012345678901234567890123456789012345678901234567890123456789"};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        zebu_http_server_name(s, bad[i]);
+        CHECK_INT_EQ(serve_str(s, "GET /hello HTTP/1.1\r\nHost: h\r\n\r\n", &f), 1);
+        CHECK(memmem(f.out, f.out_len, "Server", 6) == NULL);
+        CHECK(memmem(f.out, f.out_len, "Injected", 8) == NULL);
+        fake_io_free(&f);
+    }
+    zebu_http_server_name(s, "Zebu/1 (test)");
+    CHECK_INT_EQ(serve_str(s, "GET /nope HTTP/1.1\r\nHost: h\r\n\r\n", &f), 1);
+    CHECK(rs[0].status == 404);
+    CHECK(memmem(f.out, f.out_len, "\r\nServer: Zebu/1 (test)\r\n", 25) != NULL);
+    fake_io_free(&f);
+    zebu_http_server_destroy(s);
+}
+
+static int h_header_n(struct zebu_http_request *req, struct zebu_http_response *resp, void *ctx)
+{
+    (void)req, (void)ctx;
+    CHECK_INT_EQ(zebu_http_header_n(resp, "ETag", "\"abc\"XYZ", 5), 0);
+    CHECK_INT_EQ(zebu_http_header_n(resp, "X-Bad", "a\nb", 3), -EINVAL);
+    CHECK_INT_EQ(zebu_http_header_n(resp, "X-Cut", "a\nb", 1), 0); /* only len bytes count */
+    CHECK_INT_EQ(zebu_http_header_n(resp, "content-LENGTH", "1", 1), -EINVAL);
+    CHECK_INT_EQ(zebu_http_header_n(resp, "Connection", "close", 5), -EINVAL);
+    CHECK_INT_EQ(zebu_http_header_n(resp, "Transfer-Encoding", "x", 1), -EINVAL);
+    CHECK_INT_EQ(zebu_http_header_n(resp, "Content-Lengths", "x", 1), 0); /* another name */
+    return zebu_http_body(resp, NULL, 0);
+}
+
+TEST(httplib_header_n)
+{
+    struct zebu_http_server *s = zebu_http_server_create(NULL);
+    zebu_http_route(s, NULL, "/", h_header_n, NULL);
+    struct fake_io f;
+
+    CHECK_INT_EQ(serve_str(s, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", &f), 1);
+    static const char want[] = "HTTP/1.1 200 OK\r\nETag: \"abc\"\r\nX-Cut: a\r\n"
+                               "Content-Lengths: x\r\nContent-Length: 0\r\n\r\n";
+    CHECK(f.out_len == sizeof(want) - 1 && memcmp(f.out, want, f.out_len) == 0);
+    fake_io_free(&f);
     zebu_http_server_destroy(s);
 }
 
