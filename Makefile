@@ -325,7 +325,7 @@ firecracker cloud-hypervisor: image
 		--mem $(MEM) --vcpus $(SMP) --tap $(TAP) $(MAC_ARG)
 
 # ---- tests ----
-TEST_APPS := hello ktest cores fpu apitest udp-echo echo webserver timeouts httplib kv jsonsvc
+TEST_APPS := hello ktest cores fpu apitest udp-echo echo webserver timeouts httplib kv jsonsvc apitour
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory host-test
