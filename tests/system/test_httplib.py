@@ -104,6 +104,9 @@ def silent(first):
     return [got.split(b"\r\n")[0].decode(), round(time.time() - t0, 1)]
 out["silent"] = silent(b"")
 out["stalled"] = silent(b"GET /hello HTTP/1.1\r\nHost: a\r\n")
+# A body that stops half way: 408 at the body timeout.
+out["half_body"] = silent(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n"
+                          b"Content-Type: application/json\r\n\r\n{\"name\": \"half")
 print(json.dumps(out))
 """
 
@@ -122,7 +125,7 @@ def guest_stats(ns):
 def test_http_library_against_curl_and_http_client(tmp_path):
     with tap_ns(f"{HOST}/24") as (ns, tap):
         guest = ConsoleGuest(["--kernel", image("httplib"), "--net", f"tap:{tap}", "--netns", ns,
-                              "--append", f"ip={GUEST}/24 header_ms=2000 idle_ms=1500", "--timeout", "300"])
+                              "--append", f"ip={GUEST}/24 header_ms=2000 idle_ms=1500 body_ms=2000", "--timeout", "300"])
         try:
             assert guest.wait_for(READY, 120), guest.output[-3000:]
             # curl: 100-continue asked for explicitly, then a chunked upload
@@ -161,15 +164,18 @@ def test_http_library_against_curl_and_http_client(tmp_path):
             assert r["silent"][0] == "" and 1.2 <= r["silent"][1] <= 8, r
             assert r["stalled"][0] == "HTTP/1.1 408 Request Timeout", r
             assert 1.5 <= r["stalled"][1] <= 10, r
+            assert r["half_body"][0] == "HTTP/1.1 408 Request Timeout", r
+            assert 1.5 <= r["half_body"][1] <= 10, r
 
             after = guest_stats(ns)
             # 8 requests on the keep-alive connection, 3 pipelined, 1 timed out
             # and this /stats (the one before was counted in `before`)
             # and the stalled header
-            assert after["requests"] - before["requests"] == 8 + 3 + 1 + 1 + 1, (before, after)
+            assert after["requests"] - before["requests"] == 8 + 3 + 1 + 1 + 1 + 1, (before, after)
+            assert after["timeouts_body"] - before["timeouts_body"] == 1, after
             assert after["timeouts_header"] - before["timeouts_header"] == 2, after
             assert after["timeouts_idle"] - before["timeouts_idle"] >= 1, after
-            assert after["responses_4xx"] - before["responses_4xx"] == 4, after  # 404 405 408 408
+            assert after["responses_4xx"] - before["responses_4xx"] == 5, after  # 404 405 3x408
             assert before["continues_sent"] == 1, before
             assert after["stack_copied_bytes"] == 0, after
             assert after["big_in_flight"] == 0, after

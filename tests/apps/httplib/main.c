@@ -16,6 +16,9 @@ static long body_max = 1 << 20;
 static long idle_ms = 60000;
 ZEBU_OPTION_INT("idle_ms", idle_ms, 1, 3600000,
                 "close a keep-alive connection with no request this long (ms)");
+static long body_ms = 30000;
+ZEBU_OPTION_INT("body_ms", body_ms, 1, 3600000,
+                "time a client has to send a request's whole body (ms; then 408)");
 static bool many;
 ZEBU_OPTION_BOOL("many", many,
                  "serve with zebu_http_serve_many: idle connections in a poller, no thread each");
@@ -174,6 +177,7 @@ int main(int argc, char **argv)
     zebu_http_limits_default(&lim);
     lim.header_ns = (uint64_t)header_ms * 1000000;
     lim.idle_ns = (uint64_t)idle_ms * 1000000;
+    lim.body_ns = (uint64_t)body_ms * 1000000;
     lim.body_bytes = (uint64_t)body_max;
     srv = zebu_http_server_create(&lim);
     if (srv == NULL)
