@@ -336,10 +336,11 @@ static enum http_status_slot status_slot(int status)
 
 void http_stats_account(struct http_stats *st, int status, size_t head_bytes, uint64_t body_bytes)
 {
-    st->requests++;
-    st->head_bytes += head_bytes;
-    st->body_bytes += body_bytes;
-    st->status[status_slot(status)]++;
+    /* Added atomically: with all_cores=1, connections end on every core. */
+    __atomic_add_fetch(&st->requests, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->head_bytes, head_bytes, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->body_bytes, body_bytes, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->status[status_slot(status)], 1, __ATOMIC_RELAXED);
 }
 
 int http_stats_format(const struct http_stats *st, char *buf, size_t cap)
@@ -372,6 +373,7 @@ int http_stats_format(const struct http_stats *st, char *buf, size_t cap)
         {"tsc_khz", st->tsc_khz},
         {"device_kicks", st->device_kicks},
         {"device_irqs", st->device_irqs},
+        {"api_forwarded", st->api_forwarded},
         {"zero_window_aborts", st->zero_window_aborts},
         {"reasm_bytes", st->reasm_bytes},
         {"reasm_bytes_max", st->reasm_bytes_max},

@@ -73,6 +73,7 @@ struct http_stats {
      * cores spent busy (not idle), the TSC's rate, and the network
      * device's notifications, each a VM exit. */
     uint64_t busy_cycles, tsc_khz, device_kicks, device_irqs;
+    uint64_t api_forwarded; /* socket calls made on other cores, run on core 0 */
     uint64_t zero_window_aborts;      /* connections reset: client's window shut too long (same) */
     /* IPv4 reassembly's heap bytes: now, the most at once, its limit (same) */
     uint64_t reasm_bytes, reasm_bytes_max, reasm_bytes_limit;

@@ -33,6 +33,12 @@ ZEBU_OPTION_INT("zero_window_ms", zero_window_ms, 0, 86400000,
 static long idle_ms = 60000;
 ZEBU_OPTION_INT("idle_ms", idle_ms, 0, 86400000,
                 "close a connection that sends nothing this long (ms; 0: never)");
+/* The one network stack is on core 0; with this, connection threads (the
+ * HTTP work) go to every core in turn and their socket calls hop to core
+ * 0 (include/zebu.h, Network). */
+static bool all_cores;
+ZEBU_OPTION_BOOL("all_cores", all_cores,
+                 "serve connections on every core in turn (their socket calls run on core 0)");
 
 /* A connection's whole state (lib/http's, CONN_MEM bytes: the 16 KiB
  * header block and the rest, see zebu_http_conn_bytes) lives on its
@@ -44,7 +50,7 @@ ZEBU_OPTION_INT("idle_ms", idle_ms, 0, 86400000,
 static struct site site;
 static struct http_stats stats;
 static struct zebu_http_server *server;
-static volatile long active;
+static long active; /* connection threads running, on any core: atomic */
 
 /* The kernel's count of one drop reason, by name (0 when it has none). */
 static uint64_t drops(const char *name)
@@ -80,6 +86,7 @@ static void refresh_stats(struct http_stats *st)
         stats.nomem.time_wait_reclaimed = nc.time_wait_reclaimed;
         stats.device_kicks = nc.device_kicks;
         stats.device_irqs = nc.device_irqs;
+        stats.api_forwarded = nc.api_forwarded;
         stats.zero_window_aborts = nc.tcp_zero_window_aborts;
         stats.reasm_bytes = nc.reasm_bytes;
         stats.reasm_bytes_max = nc.reasm_bytes_max;
@@ -103,9 +110,9 @@ static void *conn_thread(void *arg)
     char mem[CONN_MEM] __attribute__((aligned(16)));
     /* -ENOMEM: a response found no memory; lib/http reset the connection */
     if (zebu_http_serve_tcp_mem(server, arg, mem, sizeof(mem)) == -ENOMEM)
-        stats.connections_reset_nomem++;
-    stats.connections_open--;
-    active--;
+        __atomic_add_fetch(&stats.connections_reset_nomem, 1, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&stats.connections_open, 1, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&active, 1, __ATOMIC_RELAXED);
     return NULL;
 }
 
@@ -158,18 +165,19 @@ int main(int argc, char **argv)
     printf("webserver: serving %u files on http://%s:%ld/\n", (unsigned)site.count, addr, port);
     for (long n = 0; limit == 0 || n < limit; n++) {
         struct zebu_tcp *t = zebu_tcp_accept(l);
-        struct zebu_thread *th = zebu_thread_create(conn_thread, t, 0, "http", CONN_STACK);
+        int core = all_cores ? (int)(n % zebu_core_count()) : 0;
+        struct zebu_thread *th = zebu_thread_create(conn_thread, t, core, "http", CONN_STACK);
         if (th == NULL) { /* out of memory: refuse this one, keep serving */
             stats.connections_refused++;
             zebu_tcp_abort(t);
             continue;
         }
         stats.connections_accepted++;
-        stats.connections_open++;
-        active++;
+        __atomic_add_fetch(&stats.connections_open, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&active, 1, __ATOMIC_RELAXED);
         zebu_thread_detach(th);
     }
-    while (active > 0)
+    while (__atomic_load_n(&active, __ATOMIC_RELAXED) > 0)
         zebu_sleep_ns(10 * 1000 * 1000);
     printf("webserver: %llu requests on %llu connections; for want of memory %llu "
            "connections refused, %llu reset\n",
