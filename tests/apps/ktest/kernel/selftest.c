@@ -104,9 +104,10 @@ static void selftest_vnet(void)
         pr_err("selftest", "vnet: no virtio-net device came up (%d)", err);
         return;
     }
+    struct vnet_pair *q = &vnet.pair[0];
     event_init(&vnet_irq);
-    vnet.ctx = &vnet_irq;
-    vnet.notify = vnet_notify;
+    q->ctx = &vnet_irq;
+    q->notify = vnet_notify;
     static uint8_t frame[60];
     static const uint8_t me[4] = {10, 0, 2, 15}, gw[4] = {10, 0, 2, 2};
     build_arp_request(frame, vnet.mac, me, gw);
@@ -115,12 +116,12 @@ static void selftest_vnet(void)
     struct netdev_slice slices[2] = {{frame, 14}, {frame + 14, sizeof(frame) - 14}};
     uint64_t t0 = time_ns();
     for (int attempt = 0; attempt < 3; attempt++) {
-        vnet_transmit(&vnet, slices, 2, NULL, NULL);
+        vnet_transmit(q, slices, 2, NULL, NULL);
         uint64_t deadline = time_ns() + 500ull * 1000 * 1000;
         while (time_ns() < deadline) {
             struct netdev_rxbuf *b;
             uint32_t len;
-            while ((b = virtq_get_used(&vnet.rx, &len)) != NULL) {
+            while ((b = virtq_get_used(&q->rx, &len)) != NULL) {
                 const uint8_t *f = b->mem + vnet.hdr_len;
                 uint32_t flen = len - vnet.hdr_len;
                 int reply = flen >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[21] == 2 &&
@@ -130,16 +131,16 @@ static void selftest_vnet(void)
                             "%02x:%02x:%02x:%02x:%02x:%02x after %lu us (buffer %p, in place)\n",
                             f[22], f[23], f[24], f[25], f[26], f[27], (time_ns() - t0) / 1000,
                             (void *)b->mem);
-                    vnet_rx_release(&vnet, b);
+                    vnet_rx_release(q, b);
                     kprintf("selftest: vnet: %lu interrupts, %lu kicks, %lu kicks saved\n",
-                            vnet.stats.irqs, vnet.rx.kicks + vnet.tx.kicks,
-                            vnet.rx.kicks_saved + vnet.tx.kicks_saved);
+                            q->stats.irqs, q->rx.kicks + q->tx.kicks,
+                            q->rx.kicks_saved + q->tx.kicks_saved);
                     return;
                 }
-                vnet_rx_release(&vnet, b);
+                vnet_rx_release(q, b);
             }
             uint64_t now = time_ns();
-            if (now < deadline && !vnet_arm(&vnet))
+            if (now < deadline && !vnet_arm(q))
                 event_wait_timeout(&vnet_irq, vnet.polling ? 1000000 : deadline - now);
         }
     }
