@@ -3,7 +3,8 @@ at -smp 2 over a multi_queue tap with mq=on the driver sets two queue pairs
 through the control queue, each pair's interrupt routed to its own core,
 and UDP datagrams the host sends from many source ports arrive on both
 receive queues; with rss=on each one arrives on the queue the Toeplitz hash
-under the driver's key names. Without mq=on the same guest uses one pair."""
+under the driver's key names. Without mq=on the same guest uses one pair;
+with too few vectors one interrupt serves both pairs."""
 import re
 import subprocess
 import time
@@ -91,3 +92,16 @@ def test_without_mq_one_pair_takes_everything():
     assert list(pairs) == [0], out
     rx, tx_done, irqs, irq_core, _apic, _off = pairs[0]
     assert rx == FRAMES and tx_done == 1 and irqs >= 1 and irq_core == 0, out
+
+
+def test_too_few_vectors_one_interrupt_serves_both_pairs():
+    """vectors=1: no MSI-X table for a vector per pair (nor for MSI-X at
+    all), so the line interrupt on core 0 notifies both pairs, and both
+    still receive."""
+    out, pairs = run_mq(2, ["vectors=1"])
+    assert "line interrupts" in out, out
+    assert "2 queue pairs in use (device has 2), one vector for all" in out, out
+    assert sorted(pairs) == [0, 1], out
+    assert sum(p[0] for p in pairs.values()) == FRAMES, out
+    for i, (rx, _tx, irqs, irq_core, _apic, _off) in pairs.items():
+        assert rx > 0 and irqs >= 1 and irq_core == 0, out
