@@ -336,7 +336,8 @@ void knet_print_counters(void)
                  "memory: accepted connections reset for no memory %llu, "
                  "allocation failures: heap %llu, pages %llu; connections at most %u\n",
                  nd.info.rx_ring, nd.rx_held_max, nd.rx_copy_line,
-                 (unsigned long long)nd.cnt.rx_copied, (unsigned long long)vnet.pair[0].stats.rx_merged,
+                 (unsigned long long)nd.cnt.rx_copied,
+                 (unsigned long long)vnet.pair[0].stats.rx_merged,
                  (unsigned long long)vnet.pair[0].stats.rx_bad_buffers,
                  (unsigned long long)nd.cnt.tx_backlogged, (unsigned long long)nd.cnt.tx_csum_software,
                  (unsigned long long)nd.cnt.tx_refused,
