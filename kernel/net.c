@@ -118,7 +118,7 @@ static void device_notify(void *ctx)
 /* Sleeps until the device interrupts, knet_kick, or ms pass. */
 static void device_wait(uint64_t ms)
 {
-    if (vnet_arm(&vnet))
+    if (vnet_arm(&vnet.pair[0]))
         return; /* work raced in: poll again */
     if (vnet.polling)
         thread_sleep_ns((ms < 1 ? ms : 1) * 1000000);
@@ -147,7 +147,7 @@ static uint64_t net_wake_at;
 
 struct net_stack *knet_stack(void)
 {
-    return vnet.rx_deliver == NULL ? NULL : &stack;
+    return vnet.pair[0].rx_deliver == NULL ? NULL : &stack;
 }
 
 void knet_kick(void)
@@ -275,7 +275,7 @@ void knet_start(void)
     }
     struct netdev_info info;
     vnet_netdev_info(&vnet, &info);
-    netdev_init(&nd, &vnet_netdev_ops, &vnet, &info, (unsigned)rx_copy_at);
+    netdev_init(&nd, &vnet_netdev_ops, &vnet.pair[0], &info, (unsigned)rx_copy_at);
     event_init(&net_work);
     platform = (struct net_platform){plat_tx_alloc, plat_random32, plat_log, NULL};
     rng_state = cpu_rdtsc();
@@ -288,10 +288,10 @@ void knet_start(void)
     limit_connections();
     netdev_iface_init(&nd, &iface, "eth0");
     net_stack_add_iface(&stack, &iface);
-    vnet.ctx = &nd;
-    vnet.tx_done = netdev_tx_done;
-    vnet.notify = device_notify;
-    vnet.rx_deliver = netdev_rx;
+    vnet.pair[0].ctx = &nd;
+    vnet.pair[0].tx_done = netdev_tx_done;
+    vnet.pair[0].notify = device_notify;
+    vnet.pair[0].rx_deliver = netdev_rx;
     if (configure() != 0) {
         console_flush();
         platform_exit(ZEBU_EXIT_USAGE);
@@ -312,7 +312,7 @@ void knet_print_counters(void)
      * (2 MiB) the block its main thread needs. Without the memory, the
      * first lines still come out of a small buffer. */
     static char fallback[512];
-    if (vnet.rx_deliver == NULL)
+    if (vnet.pair[0].rx_deliver == NULL)
         return;
     char *heap = malloc(COUNTERS_MAX);
     char *buf = heap != NULL ? heap : fallback;
@@ -336,8 +336,9 @@ void knet_print_counters(void)
                  "memory: accepted connections reset for no memory %llu, "
                  "allocation failures: heap %llu, pages %llu; connections at most %u\n",
                  nd.info.rx_ring, nd.rx_held_max, nd.rx_copy_line,
-                 (unsigned long long)nd.cnt.rx_copied, (unsigned long long)vnet.stats.rx_merged,
-                 (unsigned long long)vnet.stats.rx_bad_buffers,
+                 (unsigned long long)nd.cnt.rx_copied,
+                 (unsigned long long)vnet.pair[0].stats.rx_merged,
+                 (unsigned long long)vnet.pair[0].stats.rx_bad_buffers,
                  (unsigned long long)nd.cnt.tx_backlogged, (unsigned long long)nd.cnt.tx_csum_software,
                  (unsigned long long)nd.cnt.tx_refused,
                  (unsigned long long)__atomic_load_n(&api_forwarded, __ATOMIC_RELAXED),
@@ -370,7 +371,7 @@ void knet_exit_report(void)
      * for ARP, would be lost too: the hypervisor may not have taken it off
      * the ring when the VM stops. Not from the network thread itself, nor
      * with interrupts off (panic paths do not come here). */
-    if (vnet.rx_deliver != NULL && exit_drain_ms > 0 && thread_self() != net_thread_ptr) {
+    if (vnet.pair[0].rx_deliver != NULL && exit_drain_ms > 0 && thread_self() != net_thread_ptr) {
         uint64_t end = knet_now_ms() + (uint64_t)exit_drain_ms;
         while (tx_unfinished() && knet_now_ms() < end)
             thread_sleep_ns(2 * 1000 * 1000);
@@ -383,7 +384,7 @@ void knet_exit_report(void)
 
 int zebu_net_wait_ready(uint64_t timeout_ns)
 {
-    if (vnet.rx_deliver == NULL)
+    if (vnet.pair[0].rx_deliver == NULL)
         return -ENODEV;
     uint64_t end = time_ns() + timeout_ns;
     while (!__atomic_load_n(&net_up, __ATOMIC_ACQUIRE)) {
@@ -406,7 +407,7 @@ void zebu_net_print_counters(void)
 
 int zebu_net_counters(struct zebu_net_counters *c)
 {
-    if (vnet.rx_deliver == NULL)
+    if (vnet.pair[0].rx_deliver == NULL)
         return -ENODEV;
     *c = (struct zebu_net_counters){
         .rx_packets = iface.cnt.rx_packets,
@@ -427,8 +428,8 @@ int zebu_net_counters(struct zebu_net_counters *c)
         .api_forwarded = __atomic_load_n(&api_forwarded, __ATOMIC_RELAXED),
         .send_retries_nomem = stack.tcp.nomem_retries,
         .time_wait_reclaimed = stack.tcp.time_wait_reclaimed,
-        .device_kicks = vnet.stats.kicks,
-        .device_irqs = vnet.stats.irqs,
+        .device_kicks = vnet.pair[0].stats.kicks,
+        .device_irqs = vnet.pair[0].stats.irqs,
         .tcp_zero_window_aborts = stack.tcp.limit_aborts[TCP_LIMIT_ZERO_WINDOW],
         .tcp_keepalive_probes = stack.tcp.keepalive_probes,
         .tcp_keepalive_timeouts = stack.tcp.keepalive_timeouts,
@@ -453,7 +454,7 @@ const char *zebu_net_drop_reason(unsigned i, uint64_t *count)
     if (i >= NET_DROP_COUNT)
         return NULL;
     if (count != NULL)
-        *count = vnet.rx_deliver == NULL ? 0 : iface.cnt.drops[i];
+        *count = vnet.pair[0].rx_deliver == NULL ? 0 : iface.cnt.drops[i];
     return net_drop_name((int)i);
 }
 

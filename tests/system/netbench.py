@@ -184,15 +184,17 @@ def reclaim_stale_namespaces():
 
 
 @contextmanager
-def tap_ns(tap_addr="10.0.9.1/24"):
+def tap_ns(tap_addr="10.0.9.1/24", multi_queue=False):
     """A plain tap in a namespace of the test's own, as a user or libvirt
     sets one up, with no relay: yields (netns, tap name). Boot QEMU inside
     the namespace (zebu-run --netns NS --net tap:NAME); the host's own stack
-    at tap_addr is the guest's peer. Removed whatever happens."""
+    at tap_addr is the guest's peer. multi_queue: a tap QEMU may open
+    several queues of (zebu-run --queues N). Removed whatever happens."""
     ns = new_namespace()
     tap = "zt0"
+    mq = ["multi_queue"] if multi_queue else []
     try:
-        for cmd in (["ip", "tuntap", "add", "dev", tap, "mode", "tap"],
+        for cmd in (["ip", "tuntap", "add", "dev", tap, "mode", "tap", *mq],
                     ["ip", "addr", "add", tap_addr, "dev", tap],
                     ["ip", "link", "set", tap, "up"]):
             subprocess.run(["ip", "netns", "exec", ns] + cmd, check=True)

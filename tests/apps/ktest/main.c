@@ -505,7 +505,7 @@ __attribute__((noinline)) static void fault_dispatch(const char *m)
     }
 }
 
-void selftest_run(void); /* kernel/selftest.c: selftest=ioapic|vnet|pmem */
+void selftest_run(void); /* kernel/selftest.c: selftest=ioapic|vnet|vnet-mq|pmem */
 
 int main(int argc, char **argv)
 {
