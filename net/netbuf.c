@@ -111,6 +111,7 @@ struct netbuf *nbuf_clone(struct netbuf *nb)
     c->next = NULL;
     c->qnext = NULL;
     c->refs = 1;
+    c->home = 0; /* the clone is net/'s own descriptor; the root keeps its tag */
     c->flags |= NB_RDONLY;
     c->release = clone_release;
     c->cookie = nbuf_get(root);

@@ -88,6 +88,10 @@ struct netbuf {
     uint16_t gso_size;    /* NB_GSO_TCP4: payload bytes per segment on the wire */
     uint32_t seq;         /* receive: a transport's sequence number of data[0] while it
                              queues the buffer (TCP's out-of-order queue) */
+    uint16_t home;        /* the embedder's tag: which owner may release this buffer
+                             (the kernel: 1 + the core whose stack received it; 0:
+                             anyone). net/ sets it to 0 whenever it makes a netbuf
+                             (nbuf_init, clones) and never reads it. */
 };
 
 /* A FIFO of netbuf heads linked through qnext. The queue holds one

@@ -166,10 +166,14 @@ TEST(net_netbuf_clone_shares_storage_and_keeps_it_alive)
     struct netbuf nb;
 
     nbuf_init(&nb, o.mem, sizeof(o.mem), 0, 64, owner_release, &o);
+    CHECK_UINT_EQ(nb.home, 0);
+    nb.home = 3; /* the embedder's tag stays on the original, not on clones */
     struct netbuf *c = nbuf_clone(&nb);
     CHECK(c != NULL);
     if (c == NULL)
         return;
+    CHECK_UINT_EQ(c->home, 0);
+    CHECK_UINT_EQ(nb.home, 3);
     CHECK_PTR_EQ(c->data, nb.data);
     CHECK_PTR_EQ(c->buf, o.mem);
     CHECK(c->flags & NB_RDONLY);
@@ -254,6 +258,7 @@ TEST(net_netbuf_wrap_app_memory_calls_done_once)
     if (nb == NULL)
         return;
     CHECK_PTR_EQ(nb->data, text);
+    CHECK_UINT_EQ(nb->home, 0); /* malloc'd descriptor, tag cleared */
     CHECK(nb->flags & NB_RDONLY);
     CHECK(nbuf_push(nb, 1) == NULL);
     struct netbuf *c = nbuf_clone(nb);
