@@ -277,7 +277,8 @@ void knet_start(void)
     vnet_netdev_info(&vnet, &info);
     netdev_init(&nd, &vnet_netdev_ops, &vnet.pair[0], &info, (unsigned)rx_copy_at);
     event_init(&net_work);
-    platform = (struct net_platform){plat_tx_alloc, plat_random32, plat_log, NULL};
+    platform = (struct net_platform){
+        .tx_alloc = plat_tx_alloc, .random32 = plat_random32, .log = plat_log, .ctx = NULL};
     rng_state = cpu_rdtsc();
     net_stack_init(&stack, &platform);
     stack.lim.tcp_msl_ms = (uint32_t)tcp_msl_ms;

@@ -147,6 +147,9 @@ void arp_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb, u
         return;
     }
     int for_us = ifc->ip != 0 && tpa == ifc->ip;
+    /* RFC 826: refresh a known sender; a packet aimed at us also creates
+     * the entry, whether or not we asked (a reply to a request another
+     * stack on this link sent in our name counts too). */
     struct arp_entry *e = spa != 0 ? find(ifc, spa) : NULL;
     if (e != NULL)
         resolved(st, ifc, e, sha, now_ms);
@@ -157,8 +160,25 @@ void arp_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb, u
             net_iface_drop(ifc, NET_DROP_ARP_IGNORED);
         return;
     }
+    if (spa != 0 && st->plat->arp_learned != NULL)
+        st->plat->arp_learned(st->plat->ctx, ifc, spa, sha);
     if (op == ARP_OP_REQUEST)
         send_arp(st, ifc, ARP_OP_REPLY, sha, sha, spa);
+}
+
+void arp_learn(struct net_stack *st, struct net_iface *ifc, uint32_t ip, const uint8_t mac[6],
+               uint64_t now_ms)
+{
+    if (ip == 0 || ip == ifc->ip)
+        return;
+    /* The same rules as a packet aimed at us, without the hook: refresh, or
+     * create when a free or resolved entry can be had (INCOMPLETE ones
+     * hold packets and are never evicted); else forget it. */
+    struct arp_entry *e = find(ifc, ip);
+    if (e == NULL)
+        e = alloc_entry(st, ifc, ip);
+    if (e != NULL)
+        resolved(st, ifc, e, mac, now_ms);
 }
 
 static int send_all(struct net_stack *st, struct net_iface *ifc, const uint8_t *mac,

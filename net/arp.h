@@ -15,7 +15,9 @@
  * arp_timeout_ms from the last reply or request that confirmed it, then
  * expires and the next packet resolves again. Entries are created only for
  * ARP packets aimed at us (or by our own requests); others only refresh
- * existing entries, as RFC 826 says.
+ * existing entries, as RFC 826 says. Every mapping a packet aimed at us
+ * carries is also handed to net_platform.arp_learned (when set), for
+ * other stacks on the same link (arp_learn).
  */
 #ifndef ZEBU_NET_ARP_H
 #define ZEBU_NET_ARP_H
@@ -54,6 +56,17 @@ struct arp_cache {
 /* A received ARP frame, data at the ARP header (Ethernet header pulled).
  * Consumes nb. Answers requests for our address; learns and refreshes. */
 void arp_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb, uint64_t now_ms);
+
+/*
+ * Enter ip -> mac as REACHABLE, as if a reply had come in: an existing
+ * entry is refreshed (and what it held is sent), else one is created from
+ * a free or resolved slot (never from an INCOMPLETE one); with none, the
+ * mapping is ignored. Does not call net_platform.arp_learned: this is how
+ * a replica stack takes a mapping another stack on the link learnt.
+ * Ignores ip 0 and ifc's own address.
+ */
+void arp_learn(struct net_stack *st, struct net_iface *ifc, uint32_t ip, const uint8_t mac[6],
+               uint64_t now_ms);
 
 /*
  * Send an IPv4 packet (chain starting at the IPv4 header) to next_hop on

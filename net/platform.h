@@ -47,6 +47,15 @@ struct net_platform {
      * ("arp: ..."). The embedder adds its own timestamp. May be NULL. */
     void (*log)(void *ctx, int level, const char *msg);
 
+    /*
+     * ARP learnt or confirmed ip -> mac on ifc from a received packet aimed
+     * at us (a reply to us, or a request for our address), whether or not
+     * this stack's cache had room for it. For an embedder that runs several
+     * stacks on one link and hands the mapping to the others (arp_learn).
+     * May be NULL.
+     */
+    void (*arp_learned)(void *ctx, struct net_iface *ifc, uint32_t ip, const uint8_t mac[6]);
+
     void *ctx; /* passed to every call above */
 };
 

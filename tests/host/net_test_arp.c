@@ -293,3 +293,161 @@ TEST(net_arp_tx_buffer_failures_are_counted_and_retried)
     check_arp_request_for(NT_POP(&h), NF_IP(10, 0, 0, 3));
     NT_DESTROY(&h);
 }
+
+/* ---- replication hooks (several stacks on one link) --------------------- */
+
+/* What net_platform.arp_learned saw; forward: a replica stack to hand the
+ * mapping to with arp_learn, as an embedder would. */
+static struct {
+    unsigned calls;
+    void *ctx;
+    struct net_iface *ifc;
+    uint32_t ip;
+    uint8_t mac[6];
+    struct fake_host *forward;
+} learned;
+
+static void record_learned(void *ctx, struct net_iface *ifc, uint32_t ip, const uint8_t mac[6])
+{
+    learned.calls++;
+    learned.ctx = ctx;
+    learned.ifc = ifc;
+    learned.ip = ip;
+    memcpy(learned.mac, mac, 6);
+    if (learned.forward != NULL)
+        arp_learn(&learned.forward->st, &learned.forward->dev.ifc, ip, mac, learned.forward->now);
+}
+
+static void hook_host(struct fake_host *h)
+{
+    nt_host(h, 0);
+    h->fp.plat.arp_learned = record_learned;
+    memset(&learned, 0, sizeof(learned));
+}
+
+TEST(net_arp_learned_hook_sees_packets_aimed_at_us_only)
+{
+    struct fake_host h;
+    uint8_t f[64];
+    static const uint8_t other_mac[6] = {0x52, 0x54, 0, 0, 0, 0x77};
+
+    hook_host(&h);
+    /* A request for someone else's address, from a sender we know or not:
+     * no hook (the known one is refreshed all the same). */
+    size_t n = nf_arp_frame(f, nf_bcast_mac, 1, other_mac, NF_IP(10, 0, 0, 7), zero_mac,
+                            NF_IP(10, 0, 0, 8));
+    fake_host_rx(&h, f, n);
+    CHECK_UINT_EQ(learned.calls, 0);
+
+    /* A request for our address. */
+    n = nf_arp_frame(f, nf_bcast_mac, 1, fake_mac_peer, PEER_IP, zero_mac, OUR_IP);
+    fake_host_rx(&h, f, n);
+    free(NT_POP(&h)); /* our reply */
+    CHECK_UINT_EQ(learned.calls, 1);
+    CHECK_PTR_EQ(learned.ctx, &h.fp);
+    CHECK_PTR_EQ(learned.ifc, &h.dev.ifc);
+    CHECK_UINT_EQ(learned.ip, PEER_IP);
+    CHECK(memcmp(learned.mac, fake_mac_peer, 6) == 0);
+
+    n = nf_arp_frame(f, nf_bcast_mac, 1, fake_mac_peer, PEER_IP, zero_mac, NF_IP(10, 0, 0, 8));
+    fake_host_rx(&h, f, n); /* refreshes PEER_IP, but not aimed at us */
+    CHECK_UINT_EQ(learned.calls, 1);
+
+    /* A reply to our own request. */
+    CHECK_INT_EQ(send_ip(&h, GW_IP, 1), 0);
+    check_arp_request_for(NT_POP(&h), GW_IP);
+    n = nf_arp_frame(f, fake_mac_a, 2, other_mac, GW_IP, fake_mac_a, OUR_IP);
+    fake_host_rx(&h, f, n);
+    free(NT_POP(&h)); /* the queued packet */
+    CHECK_UINT_EQ(learned.calls, 2);
+    CHECK_UINT_EQ(learned.ip, GW_IP);
+    CHECK(memcmp(learned.mac, other_mac, 6) == 0);
+
+    /* A reply to a request this stack never sent (another stack on the
+     * link asked in our name): learnt here too, and reported. */
+    n = nf_arp_frame(f, fake_mac_a, 2, other_mac, NF_IP(10, 0, 0, 30), fake_mac_a, OUR_IP);
+    fake_host_rx(&h, f, n);
+    CHECK_UINT_EQ(learned.calls, 3);
+    CHECK_UINT_EQ(learned.ip, NF_IP(10, 0, 0, 30));
+    const uint8_t *mac = arp_lookup(&h.dev.ifc, NF_IP(10, 0, 0, 30));
+    CHECK(mac != NULL && memcmp(mac, other_mac, 6) == 0);
+    CHECK_UINT_EQ(h.dev.tx_count, 0);
+    NT_DESTROY(&h);
+}
+
+/* Two stacks on one link with one address, as per-core replicas: the
+ * replica's request is answered to the first stack, whose hook hands the
+ * mapping over; the replica sends what it had queued, without reporting
+ * the mapping again. */
+TEST(net_arp_learn_on_a_replica_sends_its_queued_datagram)
+{
+    struct fake_host first, replica;
+    uint8_t f[64];
+
+    hook_host(&first);
+    nt_host(&replica, 0);
+    replica.fp.plat.arp_learned = record_learned;
+    learned.forward = &replica;
+    replica.now = 500;
+
+    CHECK_INT_EQ(send_ip(&replica, PEER_IP, 0x5a), 0);
+    check_arp_request_for(NT_POP(&replica), PEER_IP);
+    CHECK_UINT_EQ(arp_pending_datagrams(&replica.dev.ifc), 1);
+
+    size_t n = nf_arp_frame(f, fake_mac_a, 2, fake_mac_peer, PEER_IP, fake_mac_a, OUR_IP);
+    fake_host_rx(&first, f, n);
+    CHECK_UINT_EQ(learned.calls, 1); /* the first stack's; arp_learn does not call it */
+    CHECK_PTR_EQ(learned.ctx, &first.fp);
+    CHECK_UINT_EQ(first.dev.tx_count, 0);
+
+    struct fake_frame *p = NT_POP(&replica);
+    if (p != NULL) {
+        CHECK_UINT_EQ(p->len, 35);
+        CHECK(memcmp(p->data, fake_mac_peer, 6) == 0);
+        CHECK(memcmp(p->data + 6, fake_mac_a, 6) == 0);
+        CHECK_UINT_EQ(nf_get16(p->data + 12), 0x0800);
+        CHECK_UINT_EQ(nf_get32(p->data + 26), OUR_IP);
+        CHECK_UINT_EQ(nf_get32(p->data + 30), PEER_IP);
+        CHECK_UINT_EQ(p->data[34], 0x5a);
+        free(p);
+    }
+    CHECK_UINT_EQ(replica.dev.tx_count, 0);
+    CHECK_UINT_EQ(arp_pending_datagrams(&replica.dev.ifc), 0);
+    const uint8_t *mac = arp_lookup(&replica.dev.ifc, PEER_IP);
+    CHECK(mac != NULL && memcmp(mac, fake_mac_peer, 6) == 0);
+    /* REACHABLE from the replica's clock, for the usual lifetime. */
+    CHECK_UINT_EQ(arp_next_deadline(&replica.dev.ifc), 500 + replica.st.lim.arp_timeout_ms);
+    CHECK_INT_EQ(send_ip(&replica, PEER_IP, 0x5b), 0); /* cached: straight out */
+    p = NT_POP(&replica);
+    CHECK(p != NULL && p->data[34] == 0x5b && memcmp(p->data, fake_mac_peer, 6) == 0);
+    free(p);
+    learned.forward = NULL;
+    NT_DESTROY(&replica);
+    NT_DESTROY(&first);
+}
+
+TEST(net_arp_learn_never_evicts_incomplete_entries)
+{
+    struct fake_host h;
+
+    hook_host(&h);
+    h.st.lim.arp_entries = 2;
+    CHECK_INT_EQ(send_ip(&h, NF_IP(10, 0, 0, 50), 1), 0);
+    CHECK_INT_EQ(send_ip(&h, NF_IP(10, 0, 0, 51), 2), 0);
+    fake_dev_clear(&h.dev);
+    struct arp_cache before = h.dev.ifc.arp;
+
+    arp_learn(&h.st, &h.dev.ifc, PEER_IP, fake_mac_peer, h.now);
+    CHECK(arp_lookup(&h.dev.ifc, PEER_IP) == NULL);
+    CHECK_UINT_EQ(h.dev.ifc.arp.used, before.used);
+    for (unsigned i = 0; i < before.used; i++) {
+        const struct arp_entry *a = &before.entries[i], *b = &h.dev.ifc.arp.entries[i];
+        CHECK(a->ip == b->ip && a->state == ARP_INCOMPLETE && b->state == ARP_INCOMPLETE);
+        CHECK(a->pending.head == b->pending.head && b->pending.count == 1);
+    }
+    CHECK_UINT_EQ(arp_pending_datagrams(&h.dev.ifc), 2);
+    CHECK_UINT_EQ(h.dev.tx_count, 0);
+    CHECK_UINT_EQ(learned.calls, 0);
+    CHECK_UINT_EQ(net_iface_total_drops(&h.dev.ifc), 0);
+    NT_DESTROY(&h);
+}
