@@ -56,6 +56,16 @@ struct net_platform {
      */
     void (*arp_learned)(void *ctx, struct net_iface *ifc, uint32_t ip, const uint8_t mac[6]);
 
+    /*
+     * Whether an active open may use local port lport for the 4-tuple
+     * (host byte order): non-zero to accept. tcp_connect's ephemeral port
+     * choice skips refused ports (one pass over the range; -EADDRINUSE
+     * when none is left). For an embedder that steers each 4-tuple to one
+     * receive queue (RSS) and wants the replies on the calling core's.
+     * May be NULL: every free port will do.
+     */
+    int (*port_ok)(void *ctx, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport);
+
     void *ctx; /* passed to every call above */
 };
 

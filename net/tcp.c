@@ -308,17 +308,29 @@ struct tcp_conn *tcp_accept(struct tcp_conn *l)
     return c;
 }
 
-/* A free local port for an active open: the dynamic range (49152-65535,
- * RFC 6335 6) from a random start, so that ports are not guessable from
- * boot (RFC 6056 3). 0 when every one is in use. */
-static uint16_t pick_ephemeral(struct net_stack *st)
+/* Whether the embedder takes lport for this 4-tuple (net_platform.port_ok;
+ * without one, every port). */
+static int port_acceptable(const struct net_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+                           uint16_t rport)
+{
+    const struct net_platform *p = st->plat;
+
+    return p->port_ok == NULL || p->port_ok(p->ctx, lip, lport, rip, rport);
+}
+
+/* A free local port for an active open to rip:rport from lip: the dynamic
+ * range (49152-65535, RFC 6335 6) from a random start, so that ports are
+ * not guessable from boot (RFC 6056 3), skipping those the embedder
+ * refuses; one pass at most. 0 when none is free and acceptable. */
+static uint16_t pick_ephemeral(struct net_stack *st, uint32_t lip, uint32_t rip, uint16_t rport)
 {
     const unsigned range = 65536 - TCP_EPHEMERAL_FIRST;
 
     for (unsigned i = 0; i < range; i++) {
         uint16_t port = st->tcp.next_ephemeral;
         st->tcp.next_ephemeral = port == 65535 ? TCP_EPHEMERAL_FIRST : (uint16_t)(port + 1);
-        if (port >= TCP_EPHEMERAL_FIRST && !port_in_use(st, port))
+        if (port >= TCP_EPHEMERAL_FIRST && !port_in_use(st, port) &&
+            port_acceptable(st, lip, port, rip, rport))
             return port;
     }
     return 0;
@@ -338,7 +350,7 @@ int tcp_connect(struct net_stack *st, uint32_t ip, uint16_t port, uint64_t now_m
         return -ENOBUFS;
     if (tcp_table_reserve(st) != 0)
         return -ENOMEM;
-    uint16_t lport = pick_ephemeral(st);
+    uint16_t lport = pick_ephemeral(st, ifc->ip, ip, port);
     if (lport == 0)
         return -EADDRINUSE;
     struct tcp_conn *c = tcp_conn_new(st);

@@ -107,7 +107,8 @@ int tcp_listen(struct net_stack *st, uint16_t port, unsigned backlog, struct tcp
 struct tcp_conn *tcp_accept(struct tcp_conn *lsock);
 
 /*
- * Active open to ip:port from an ephemeral port: sends the SYN now. Returns
+ * Active open to ip:port from an ephemeral port (one net_platform.port_ok
+ * accepts, when set): sends the SYN now. Returns
  * 0 and the connection in *out (TCP_EV_CONNECTED, or TCP_EV_CLOSED with
  * tcp_error -ECONNREFUSED / -ETIMEDOUT, tells how it went), or
  * -ENETUNREACH, -ENOBUFS (tcp_conns limit), -EADDRINUSE, -ENOMEM.

@@ -1689,6 +1689,65 @@ TEST(net_tcp_isn_depends_on_tuple_and_time)
     NT_DESTROY(&h);
 }
 
+/* A port_ok that takes lport % 4 == 1 (or nothing), and what it was asked. */
+static struct {
+    int reject_all;
+    unsigned calls;
+    uint32_t lip, rip;
+    uint16_t rport;
+} port_filter;
+
+static int port_ok_mod4(void *ctx, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
+{
+    (void)ctx;
+    port_filter.calls++;
+    port_filter.lip = lip;
+    port_filter.rip = rip;
+    port_filter.rport = rport;
+    return !port_filter.reject_all && lport % 4 == 1;
+}
+
+TEST(net_tcp_connect_takes_only_ports_the_platform_accepts)
+{
+    struct fake_host h;
+    struct tcp_conn *c[8], *none = NULL;
+    uint16_t ports[8];
+    struct so o;
+
+    nt_host(&h, 0);
+    nt_learn_peer(&h);
+    memset(&port_filter, 0, sizeof(port_filter));
+    h.fp.plat.port_ok = port_ok_mod4;
+    for (int i = 0; i < 8; i++) {
+        CHECK_INT_EQ(tcp_connect(&h.st, PEER_IP, 5555, 0, &c[i]), 0);
+        ports[i] = 0;
+        if (tc_host_out(&h, &o))
+            ports[i] = o.sport; /* the SYN's source port */
+        CHECK_UINT_EQ(ports[i] % 4, 1);
+        CHECK(ports[i] >= 49152);
+        for (int j = 0; j < i; j++)
+            CHECK(ports[j] != ports[i]);
+    }
+    CHECK_UINT_EQ(port_filter.lip, OUR_IP);
+    CHECK_UINT_EQ(port_filter.rip, PEER_IP);
+    CHECK_UINT_EQ(port_filter.rport, 5555);
+
+    /* Nothing acceptable: one pass over the range (ports in use are not
+     * offered), then -EADDRINUSE with nothing sent or kept. */
+    port_filter.reject_all = 1;
+    port_filter.calls = 0;
+    uint64_t opened = h.st.tcp.conns_opened;
+    CHECK_INT_EQ(tcp_connect(&h.st, PEER_IP, 5555, 0, &none), -EADDRINUSE);
+    CHECK(none == NULL);
+    CHECK_UINT_EQ(port_filter.calls, 65536 - 49152 - 8);
+    CHECK_UINT_EQ(h.st.tcp.conns_opened, opened);
+    CHECK_UINT_EQ(h.dev.tx_count, 0);
+    for (int i = 0; i < 8; i++)
+        tcp_abort(c[i], 0);
+    fake_dev_clear(&h.dev);
+    NT_DESTROY(&h);
+}
+
 TEST(net_tcp_checksum_offload_used_when_offered)
 {
     struct tc t;
