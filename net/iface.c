@@ -60,6 +60,16 @@ void net_iface_clear_addr(struct net_iface *ifc)
     ifc->gw = 0;
 }
 
+void net_iface_mirror_addr(struct net_iface *dst, const struct net_iface *src)
+{
+    if (dst->ip != src->ip)
+        arp_flush(dst); /* learnt with the old address, as in set_addr */
+    dst->ip = src->ip;
+    dst->mask = src->mask;
+    dst->gw = src->gw;
+    dst->dns = src->dns;
+}
+
 int net_iface_is_bcast(const struct net_iface *ifc, uint32_t ip)
 {
     if (ip == IP4_BROADCAST)

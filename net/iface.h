@@ -136,6 +136,14 @@ int net_iface_set_addr(struct net_iface *ifc, uint32_t ip, uint32_t mask, uint32
 /* Forget the address (and the ARP cache, which was learnt with it). */
 void net_iface_clear_addr(struct net_iface *ifc);
 
+/* Give dst src's configuration - ip, mask, gw, dns; everything else
+ * (broadcast, routes) follows from those - without announcing it (no
+ * gratuitous ARP): for a replica stack's interface following the one that
+ * owns the address (its DHCP client, its ARP). dst's ARP cache is flushed
+ * when the address changes, as net_iface_set_addr does. An address-less
+ * src clears dst's. */
+void net_iface_mirror_addr(struct net_iface *dst, const struct net_iface *src);
+
 /* Whether ip is a broadcast address on ifc (limited or subnet-directed;
  * a /31 or /32 has only the limited one). */
 int net_iface_is_bcast(const struct net_iface *ifc, uint32_t ip);

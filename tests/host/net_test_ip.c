@@ -358,6 +358,49 @@ TEST(net_ip_routes_on_link_via_gateway_or_not_at_all)
     NT_DESTROY(&h);
 }
 
+/* A replica stack's interface takes the first's address silently and
+ * routes as it does; its ARP cache survives a mirror of the same address
+ * and goes with a new one. */
+TEST(net_ip_mirrored_address_routes_like_the_original_and_is_not_announced)
+{
+    struct fake_host first, replica;
+    uint32_t nh = 0;
+
+    nt_host(&first, 0);
+    first.dev.ifc.dns = NF_IP(10, 0, 0, 53);
+    fake_host_init(&replica, 2, fake_mac_a, 0, 0, 0, 0); /* no address yet */
+    CHECK(ip4_route(&replica.st, NF_IP(8, 8, 8, 8), &nh) == NULL);
+
+    net_iface_mirror_addr(&replica.dev.ifc, &first.dev.ifc);
+    CHECK_UINT_EQ(replica.dev.tx_count, 0); /* no gratuitous ARP */
+    CHECK_UINT_EQ(replica.dev.ifc.ip, OUR_IP);
+    CHECK_UINT_EQ(replica.dev.ifc.mask, MASK24);
+    CHECK_UINT_EQ(replica.dev.ifc.gw, GW_IP);
+    CHECK_UINT_EQ(replica.dev.ifc.dns, NF_IP(10, 0, 0, 53));
+    CHECK_PTR_EQ(ip4_route(&replica.st, NF_IP(8, 8, 8, 8), &nh), &replica.dev.ifc);
+    CHECK_UINT_EQ(nh, GW_IP);
+    CHECK_PTR_EQ(ip4_route(&replica.st, PEER_IP, &nh), &replica.dev.ifc);
+    CHECK_UINT_EQ(nh, PEER_IP);
+    CHECK(net_iface_is_bcast(&replica.dev.ifc, NF_IP(10, 0, 0, 255)));
+
+    nt_learn_peer(&replica);
+    net_iface_mirror_addr(&replica.dev.ifc, &first.dev.ifc); /* same address */
+    CHECK(arp_lookup(&replica.dev.ifc, PEER_IP) != NULL);
+    net_iface_set_addr(&first.dev.ifc, NF_IP(10, 0, 0, 3), MASK24, GW_IP);
+    net_iface_mirror_addr(&replica.dev.ifc, &first.dev.ifc); /* a new one */
+    CHECK_UINT_EQ(replica.dev.ifc.ip, NF_IP(10, 0, 0, 3));
+    CHECK(arp_lookup(&replica.dev.ifc, PEER_IP) == NULL);
+
+    net_iface_clear_addr(&first.dev.ifc); /* the lease is gone */
+    net_iface_mirror_addr(&replica.dev.ifc, &first.dev.ifc);
+    CHECK_UINT_EQ(replica.dev.ifc.ip, 0);
+    CHECK(ip4_route(&replica.st, NF_IP(8, 8, 8, 8), &nh) == NULL);
+    CHECK_UINT_EQ(replica.dev.tx_count, 0);
+    fake_dev_clear(&first.dev);
+    NT_DESTROY(&replica);
+    NT_DESTROY(&first);
+}
+
 TEST(net_ip_output_builds_a_valid_header)
 {
     struct fake_host h;
