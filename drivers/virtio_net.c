@@ -280,10 +280,8 @@ static void put_le16(uint8_t *p, uint16_t v)
     p[1] = (uint8_t)(v >> 8);
 }
 
-/* Hash types of struct virtio_net_rss_config (5.1.6.5.7.1). */
-#define RSS_HASH_IPV4 (1u << 0)
-#define RSS_HASH_TCP4 (1u << 1)
-#define RSS_HASH_UDP4 (1u << 2)
+/* Hash types of struct virtio_net_rss_config (5.1.6.5.7.1): VNET_RSS_*. */
+#define RSS_HASH_TYPES (VNET_RSS_IPV4 | VNET_RSS_TCP4 | VNET_RSS_UDP4)
 
 /* virtio_net_config's RSS fields (5.1.4): the longest key and table the
  * device takes, and the hash types it supports. */
@@ -292,10 +290,11 @@ static void put_le16(uint8_t *p, uint16_t v)
 #define CFG_RSS_TABLE_MAX  18
 #define CFG_RSS_HASH_TYPES 20
 
-/* RSS_CONFIG (5.1.6.5.7.1): hash_types, indirection_table_mask,
- * unclassified_queue 0, the table (entry e: pair e % npairs), max_tx_vq,
- * the key. Returns 0 or -EIO. */
-static int rss_configure(struct vnet *n)
+/* RSS_CONFIG (5.1.6.5.7.1): hash_types (those asked for that the device
+ * has), indirection_table_mask, unclassified_queue 0 (a packet of a type
+ * not hashed goes to pair 0), the table (entry e: pair e % npairs),
+ * max_tx_vq, the key. Returns 0 or -EIO. */
+static int rss_configure(struct vnet *n, uint32_t want_types)
 {
     uint8_t key_max = 0;
     uint16_t table_max = 0;
@@ -303,7 +302,8 @@ static int rss_configure(struct vnet *n)
     n->dev.ops->read_config(&n->dev, CFG_RSS_KEY_MAX, &key_max, 1);
     n->dev.ops->read_config(&n->dev, CFG_RSS_TABLE_MAX, &table_max, 2);
     n->dev.ops->read_config(&n->dev, CFG_RSS_HASH_TYPES, &types, 4);
-    types &= RSS_HASH_IPV4 | RSS_HASH_TCP4 | RSS_HASH_UDP4;
+    types &= want_types & RSS_HASH_TYPES;
+    n->rss_types = types;
     if (key_max < TOEPLITZ_KEY_LEN || table_max < VNET_RSS_TABLE || types == 0) {
         env_warn("virtio-net", "RSS: key %u bytes, table %u, hash types %#x: not used", key_max,
                  table_max, types);
@@ -335,7 +335,7 @@ unsigned vnet_rss_pair(const struct vnet *n, uint32_t src, uint32_t dst, uint16_
 /* With more than one pair: VQ_PAIRS_SET (5.1.6.5.5), then RSS where
  * negotiated. A device that refuses keeps one pair (the rest stay set up,
  * their rings filled, unused). */
-static void set_pairs(struct vnet *n)
+static void set_pairs(struct vnet *n, unsigned how)
 {
     if (n->npairs <= 1)
         return;
@@ -347,7 +347,14 @@ static void set_pairs(struct vnet *n)
     }
     /* VQ_PAIRS_SET turns RSS off in QEMU: RSS_CONFIG comes after. */
     if (vnet_has_feature(n, VIRTIO_NET_F_RSS))
-        n->rss = rss_configure(n) == 0;
+        n->rss = rss_configure(n, how & RSS_HASH_TYPES) == 0;
+    /* Flows the guest cannot predict would land on any pair: back to one
+     * when RSS was a condition (VQ_PAIRS_SET 1 is always taken). */
+    if (!n->rss && (how & VNET_PAIRS_NEED_RSS)) {
+        put_le16(count, 1);
+        ctrl_command(n, CTRL_MQ, CTRL_MQ_PAIRS_SET, count, 2);
+        n->npairs = 1;
+    }
 }
 
 /* The features asked for: the single-queue set, MQ with CTRL_VQ when more
@@ -404,10 +411,10 @@ static int setup_ctrl(struct vnet *n)
 
 int vnet_probe(struct vnet *n, uint32_t irq_apic, const struct platform_info *pi)
 {
-    return vnet_probe_pairs(n, &irq_apic, 1, pi);
+    return vnet_probe_pairs(n, &irq_apic, 1, 0, pi);
 }
 
-int vnet_probe_pairs(struct vnet *n, const uint32_t *apic, unsigned ncores,
+int vnet_probe_pairs(struct vnet *n, const uint32_t *apic, unsigned ncores, unsigned how,
                      const struct platform_info *pi)
 {
     memset(n, 0, sizeof(*n));
@@ -444,6 +451,9 @@ int vnet_probe_pairs(struct vnet *n, const uint32_t *apic, unsigned ncores,
     n->npairs = (uint16_t)(ncores < n->max_pairs ? ncores : n->max_pairs);
     if (n->npairs > VNET_MAX_PAIRS)
         n->npairs = VNET_MAX_PAIRS;
+    /* Asked for RSS as a condition of more pairs and not offered: one. */
+    if ((how & VNET_PAIRS_NEED_RSS) && !vnet_has_feature(n, VIRTIO_NET_F_RSS))
+        n->npairs = 1;
     /* Too few MSI-X entries for a vector per pair: one for all. */
     n->shared_vector = !n->dev.msix || pci_msix_count(n->dev.pci) < n->npairs;
     for (unsigned i = 0; i < n->npairs; i++)
@@ -467,7 +477,7 @@ int vnet_probe_pairs(struct vnet *n, const uint32_t *apic, unsigned ncores,
     if (vnet_has_feature(n, VIRTIO_NET_F_CTRL_VQ))
         virtq_disable_interrupts(&n->ctrl);
     virtio_driver_ok(&n->dev);
-    set_pairs(n);
+    set_pairs(n, how);
     env_info("virtio-net",
              "%02x:%02x:%02x:%02x:%02x:%02x via %s, link %s, %u+%u descriptors, "
              "%s interrupts",

@@ -116,6 +116,7 @@ struct vnet {
     uint16_t max_pairs; /* the device's max_virtqueue_pairs (1 without MQ) */
     uint16_t npairs;    /* pairs set up and in use */
     int rss;            /* RSS negotiated and programmed */
+    uint32_t rss_types; /* VNET_RSS_* the device hashes (the rest go to pair 0) */
     struct virtq ctrl;  /* the control queue (CTRL_VQ negotiated) */
     uint8_t *ctrl_buf;  /* command, data and ack of one control command */
     uint64_t ctrl_commands, ctrl_failures;
@@ -133,16 +134,26 @@ struct vnet {
  * or another negative errno. */
 int vnet_probe(struct vnet *n, uint32_t irq_apic, const struct platform_info *pi);
 
+/* What vnet_probe_pairs hashes with RSS (5.1.6.5.7.1's hash types):
+ * TCP/IPv4 and UDP/IPv4 by addresses and ports, other IPv4 by addresses.
+ * A packet of a type not asked for goes to pair 0. */
+#define VNET_RSS_IPV4 (1u << 0)
+#define VNET_RSS_TCP4 (1u << 1)
+#define VNET_RSS_UDP4 (1u << 2)
+/* More than one pair only where RSS comes up: without it the device (a
+ * multiqueue tap) steers flows its own way, which the guest cannot predict. */
+#define VNET_PAIRS_NEED_RSS (1u << 8)
+
 /* Like vnet_probe, asking for one queue pair per core in apic[0..ncores):
  * pair i takes its interrupts on core apic[i]. Gets min(ncores,
  * max_virtqueue_pairs, VNET_MAX_PAIRS) pairs where the device offers MQ
  * and CTRL_VQ (and the option virtio_net.mq is on), else one; n->npairs
- * says how many. With RSS offered (virtio_net.rss on), flows are spread
- * by the Toeplitz hash under toeplitz_default_key (net/toeplitz.h) of
- * TCP/UDP over IPv4 (addresses and ports; other IPv4 by addresses), entry
- * h % VNET_RSS_TABLE of a table whose entry e is pair e % npairs. Without
- * RSS the device (a multiqueue tap) steers flows its own way. */
-int vnet_probe_pairs(struct vnet *n, const uint32_t *apic, unsigned ncores,
+ * says how many. how: the VNET_RSS_* types to hash, and
+ * VNET_PAIRS_NEED_RSS. With RSS offered (virtio_net.rss on), flows of
+ * those types are spread by the Toeplitz hash under toeplitz_default_key
+ * (net/toeplitz.h), entry h % VNET_RSS_TABLE of a table whose entry e is
+ * pair e % npairs; n->rss_types says what the device hashes. */
+int vnet_probe_pairs(struct vnet *n, const uint32_t *apic, unsigned ncores, unsigned how,
                      const struct platform_info *pi);
 
 /* Pair i (i < n->npairs), NULL past the last. */

@@ -273,10 +273,17 @@ void zebu_mailbox_destroy(struct zebu_mailbox *mb);
  * The first virtio-net device comes up at boot: with ip=A.B.C.D/N (and
  * gw=, dns=) on the command line it takes that address, else it asks DHCP.
  * Addresses are host byte order uint32_t (10.0.2.15 is 0x0A00020F).
- * The stack runs on core 0. A socket or buffer call made from a thread on
- * another core works too: the thread moves to core 0 for the call and back
- * (counted in api_forwarded), so it costs two switches; a thread on core 0
- * calls directly.
+ * Cores. Where the device has RSS (multiqueue virtio-net; the launcher's
+ * --queues) each core runs a stack of its own on its own queue pair, and a
+ * TCP connection lives on the core that received it (zebu_tcp_core), from
+ * SYN to close; connections zebu_tcp_connect opens live on the calling
+ * core. UDP, ARP, DHCP and ICMP are core 0's. Without RSS one stack on
+ * core 0 serves every core. A call made from a thread on another core than
+ * its stack's works too: the thread moves there for the call and back
+ * (counted in api_forwarded), so it costs two switches. zebu_tcp_listen
+ * listens on every stack; called once per core (like SO_REUSEPORT), each
+ * core's handle accepts the connections its core received, so a server
+ * with a listening thread per core never crosses cores.
  *
  * Zero-copy UDP: zebu_udp_recv_buf() hands over the device's own receive
  * buffer (data in place); the caller owns it until zebu_buf_free() or until
@@ -355,9 +362,17 @@ struct zebu_net_counters {
     /* IPv4 reassembly: heap bytes it holds now for incomplete datagrams, the
      * most it ever held at once, and its limit. */
     uint64_t reasm_bytes, reasm_bytes_max, reasm_bytes_limit;
+    /* TCP connections established or begun (accepted and connected), and
+     * those the app took with zebu_tcp_accept. */
+    uint64_t tcp_conns_opened, tcp_conns_accepted;
+    uint64_t stacks; /* network stacks counted: one per core with RSS, else 1 */
 };
-/* 0, or -ENODEV when there is no network device. */
+/* 0, or -ENODEV when there is no network device. The totals of every
+ * stack. */
 int zebu_net_counters(struct zebu_net_counters *c);
+/* The counters of the stack on core (one per core with RSS): 0, or
+ * -ENODEV when that core has no stack of its own. */
+int zebu_net_core_counters(int core, struct zebu_net_counters *c);
 /* Drop reason number i: its name (e.g. "udp_bad_checksum") with its count in
  * *count, or NULL once i is past the last reason. */
 const char *zebu_net_drop_reason(unsigned i, uint64_t *count);
@@ -418,7 +433,11 @@ void zebu_buf_free(struct zebu_buf *b);
 struct zebu_tcp;
 
 /* A listener on port with room for backlog connections waiting for
- * accept; NULL with errno (ENODEV, EADDRINUSE, ENOBUFS, ENOMEM, EINVAL). */
+ * accept (in each core's stack); NULL with errno (ENODEV, EADDRINUSE,
+ * ENOBUFS, ENOMEM, EINVAL). Listening again on the same port from another
+ * core adds a handle for that core (EADDRINUSE from the same core): each
+ * handle accepts what its core's stack received, and what cores without
+ * a handle of their own received. Closing the last handle closes the port. */
 struct zebu_tcp *zebu_tcp_listen(uint16_t port, unsigned backlog);
 /* Blocks for the next established connection (the caller closes it); NULL
  * with errno ETIMEDOUT past the listener's ZEBU_TCP_LIMIT_ACCEPT_TIMEOUT. */
@@ -531,6 +550,11 @@ void zebu_tcp_peer(struct zebu_tcp *c, uint32_t *ip, uint16_t *port);
  * listener 0 (any local address) and the listening port. Either pointer
  * may be NULL. */
 void zebu_tcp_local(struct zebu_tcp *c, uint32_t *ip, uint16_t *port);
+/* The core whose network stack holds the connection: the core that
+ * received it (a stack per core, with RSS), or 0 (one stack). Calls on c
+ * from another core work but move there and back each time: a thread
+ * serving c is best created on this core (zebu_thread_create). */
+int zebu_tcp_core(struct zebu_tcp *c);
 
 /* "A.B.C.D" <-> host-order address: 0 or -EINVAL; format returns a count. */
 /* ---- Pollers: many connections, few threads ------------------------------

@@ -1,11 +1,13 @@
 /*
- * kernel/net.h — the network stack on the kernel: virtio-net under net/,
- * a network thread on core 0, and the app's socket calls.
+ * kernel/net.h — the network stacks on the kernel: virtio-net under net/,
+ * a network thread per stack, and the app's socket calls.
  *
- * One stack, owned by core 0: the network thread and every socket call run
- * there. A call made on another core moves its thread to core 0 for the
- * call (knet_enter/knet_leave, counted). net/ is single-core by design; a
- * stack per core comes with multiqueue virtio-net.
+ * net/ is single-core by design: a stack, its network thread and every
+ * call into it run on one core. With RSS (multiqueue virtio-net) each core
+ * has a stack on its own queue pair (stack i on core i); without it there
+ * is one, on core 0. A call made on a core other than its stack's moves
+ * its thread there for the call (knet_enter_core/knet_leave, counted).
+ * kernel/net.c says how the stacks share the address and ARP.
  */
 #ifndef ZEBU_KERNEL_NET_H
 #define ZEBU_KERNEL_NET_H
@@ -22,23 +24,39 @@ void knet_start(void);
 
 struct net_stack;
 
-/* The stack, for the socket calls in kernel/net_api.c; NULL when there is
- * no network device. Core 0 only. */
+/* The stack that serves calls made on this core: its own, or core 0's on
+ * a core without one; NULL when there is no network device. Use it on the
+ * core knet_home(this core) names. */
 struct net_stack *knet_stack(void);
+
+/* Stack i (i < knet_count()), which runs on core i; NULL past the last. */
+struct net_stack *knet_stack_at(unsigned i);
+
+/* Stacks running: one per core with RSS, 1 without, 0 with no device. */
+unsigned knet_count(void);
+
+/* The core whose stack serves calls made on core: core itself when it has
+ * a stack, else 0. */
+int knet_home(int core);
 
 /* Milliseconds since boot: the clock net/ is given. */
 uint64_t knet_now_ms(void);
 
 /* A socket call may have armed an earlier timer (a retransmission, a
- * delayed ACK): wake the network thread if it sleeps past it. */
+ * delayed ACK): wake this core's network thread if it sleeps past it. */
 void knet_kick(void);
 
-/* Every socket call starts with knet_enter: on another core, the calling
- * thread moves to core 0 (kernel/sched.h thread_move) and the call is
- * counted; knet_leave(home) takes it back. Returns the core to go back to,
- * or -1 when it was on core 0 already. */
+/* Every socket call starts with knet_enter_core(the core of the stack it
+ * needs): on another core, the calling thread moves there (kernel/sched.h
+ * thread_move) and the call is counted against that stack; knet_leave(home)
+ * takes it back. Returns the core to go back to, or -1 when it was there
+ * already. knet_enter() is knet_enter_core(0). */
+int knet_enter_core(int core);
 int knet_enter(void);
 void knet_leave(int home);
+
+/* Counts a connection the app accepted on this core's stack. */
+void knet_note_accepted(void);
 
 /* Counts a connection accepted and then reset because there was no memory
  * for the app's handle (zebu_tcp_accept). */

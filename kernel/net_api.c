@@ -2,19 +2,31 @@
  * kernel/net_api.c — the app's socket and buffer calls (include/zebu.h):
  * zebu_tcp_* over net/tcp, zebu_udp_* over net/udp, zebu_buf_*.
  *
- * Every call runs on core 0 with the stack and the network thread: each
- * public function is a wrapper (at the end of the file) that moves a
- * thread calling from another core to core 0 for the call and back
- * (knet_enter, counted); the work is in the static *_here functions. The
- * scheduler is cooperative, so nothing here locks. Buffer calls that touch
- * only the caller's memory (zebu_buf_alloc, _ref, _append, _data,
- * _data_mut) run where they are called. A blocking call loops:
- * try the non-blocking net/ call, and when it would block, wait on the
- * connection's event, which the stack's notify callback signals for every
- * change (readable, writable, accepted, connected, closed). Signals are
- * counted, so none is lost between the try and the wait; a spurious wake
- * only costs one more try. After a call that may have armed a timer the
- * network thread is kicked so it does not sleep past it.
+ * Every call runs on the core of the stack it uses (kernel/net.h): a TCP
+ * connection lives on the stack that received its first segment, a UDP
+ * socket on core 0's (RSS hashes TCP only). Each public function is a
+ * wrapper (at the end of the file) that moves a thread calling from
+ * another core to that core for the call and back (knet_enter_core,
+ * counted); the work is in the static *_here functions. The scheduler is
+ * cooperative and a stack is touched from its own core only, so the data
+ * path locks nothing. Buffer calls that touch only the caller's memory
+ * (zebu_buf_alloc, _ref, _append, _data, _data_mut) run where they are
+ * called; a received buffer carries its stack's core (netbuf.home) and is
+ * freed there. A blocking call loops: try the non-blocking net/ call,
+ * and when it would block, wait on the connection's event, which the
+ * stack's notify callback signals for every change (readable, writable,
+ * accepted, connected, closed). Signals are counted, so none is lost
+ * between the try and the wait; a spurious wake only costs one more try.
+ * After a call that may have armed a timer the stack's network thread is
+ * kicked so it does not sleep past it.
+ *
+ * Listening. A SYN may arrive on any core's pair, so a listened port has a
+ * listener in every stack: a listen group (like SO_REUSEPORT). Each
+ * zebu_tcp_listen on the port from another core adds a handle to the
+ * group; a handle accepts what its own core's stack received, and what
+ * stacks without a handle of their own received (moving there for it). An
+ * app that listens once per core thus accepts every connection on the core
+ * that received it; an app that listens once takes them all.
  *
  * Timeouts (zebu_tcp_set_limit's RECV, SEND and ACCEPT kinds) belong to the
  * handle, not to net/: a timed-out call leaves the connection as it was.
@@ -25,9 +37,12 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zebu.h>
 
 #include "kernel/net.h"
+#include "kernel/percpu.h"
+#include "kernel/spinlock.h"
 #include "kernel/sched.h"
 #include "kernel/time.h"
 #include "net/netbuf.h"
@@ -37,8 +52,14 @@
 /* The handle's timeouts, by what waits (0: none). */
 enum { TMO_RECV, TMO_SEND, TMO_ACCEPT, TMO_KINDS };
 
+struct listen_group;
+
 struct zebu_tcp {
-    struct tcp_conn *conn;
+    struct tcp_conn *conn; /* a listener: its core's stack's listener */
+    int core;              /* the core whose stack holds conn */
+    struct listen_group *grp; /* a listener: its port's group */
+    int listen_core;          /* a listener: the core it was made on */
+    struct zebu_tcp *grp_next;
     struct event ev;
     uint64_t timeout_ns[TMO_KINDS];
     /* Watched by a poller (zebu_poll_add): queued on its ready list at
@@ -49,14 +70,16 @@ struct zebu_tcp {
     bool queued;
 };
 
-/* A poller: handles with news, in the order they had it. Core 0 only
- * (every call runs there), so no lock. */
+/* A poller: handles with news, in the order they had it. Stacks on every
+ * core queue to it: the list is under lock. */
 struct zebu_poll {
+    struct spinlock lock;
     struct event ev;
     struct zebu_tcp *head, *tail;
     unsigned watched;
 };
 
+/* p's lock held. */
 static void ready_push(struct zebu_poll *p, struct zebu_tcp *z)
 {
     if (z->queued)
@@ -71,6 +94,7 @@ static void ready_push(struct zebu_poll *p, struct zebu_tcp *z)
     event_signal(&p->ev);
 }
 
+/* p's lock held. */
 static void ready_remove(struct zebu_poll *p, struct zebu_tcp *z)
 {
     if (!z->queued)
@@ -96,24 +120,37 @@ static uint64_t deadline(const struct zebu_tcp *z, int k)
     return z->timeout_ns[k] == 0 ? EVENT_NO_DEADLINE : event_deadline(z->timeout_ns[k]);
 }
 
+/* z changed: wake its waiters, queue it on its poller. */
+static void handle_news(struct zebu_tcp *z)
+{
+    event_signal(&z->ev);
+    struct zebu_poll *p = __atomic_load_n(&z->poll, __ATOMIC_ACQUIRE);
+    if (p == NULL)
+        return;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    if (z->poll == p)
+        ready_push(p, z);
+    spin_unlock_irqrestore(&p->lock, f);
+}
+
 static void tcp_notify(struct tcp_conn *c, unsigned events, void *arg)
 {
-    struct zebu_tcp *z = arg;
     (void)c;
     (void)events;
-    event_signal(&z->ev);
-    if (z->poll != NULL)
-        ready_push(z->poll, z);
+    handle_news(arg);
 }
 
 /* Before z goes: off its poller. */
 static void unwatch(struct zebu_tcp *z)
 {
-    if (z->poll == NULL)
+    struct zebu_poll *p = z->poll;
+    if (p == NULL)
         return;
-    ready_remove(z->poll, z);
-    z->poll->watched--;
-    z->poll = NULL;
+    uint64_t f = spin_lock_irqsave(&p->lock);
+    ready_remove(p, z);
+    p->watched--;
+    __atomic_store_n(&z->poll, NULL, __ATOMIC_RELEASE);
+    spin_unlock_irqrestore(&p->lock, f);
 }
 
 static struct zebu_tcp *wrap_conn(struct tcp_conn *conn)
@@ -122,12 +159,14 @@ static struct zebu_tcp *wrap_conn(struct tcp_conn *conn)
     if (z == NULL)
         return NULL;
     z->conn = conn;
+    z->core = (int)this_cpu()->id;
     event_init(&z->ev);
     tcp_set_notify(conn, tcp_notify, z);
     return z;
 }
 
-/* The stack when the caller may use it; else NULL with errno set. */
+/* This core's stack (the caller moved to knet_home); else NULL with errno
+ * set. */
 static struct net_stack *usable_stack(void)
 {
     struct net_stack *st = knet_stack();
@@ -136,41 +175,243 @@ static struct net_stack *usable_stack(void)
     return st;
 }
 
-static struct zebu_tcp *tcp_listen_here(uint16_t port, unsigned backlog)
-{
-    struct net_stack *st = usable_stack();
-    if (st == NULL)
-        return NULL;
+/* ---- listen groups ---- */
+
+#define MAX_STACKS 8 /* drivers/virtio_net.h VNET_MAX_PAIRS */
+
+struct listen_slot {
+    struct listen_group *g;
+    unsigned index; /* the stack (and core) */
     struct tcp_conn *l;
-    int err = tcp_listen(st, port, backlog, &l);
-    if (err != 0) {
-        errno = -err;
+};
+
+struct listen_group {
+    uint16_t port;
+    unsigned stacks;
+    struct listen_slot slot[MAX_STACKS];
+    unsigned ready; /* bit i: stack i's listener may have a connection */
+    struct spinlock lock; /* handles */
+    struct zebu_tcp *handles;
+    struct listen_group *next;
+};
+
+/* Groups by port; changed by listen and close only (listen_lock). */
+static struct zebu_mutex listen_lock = ZEBU_MUTEX_INIT;
+static struct listen_group *groups;
+
+/* Whether handle z accepts from stack i: its own core's, and any stack
+ * without a handle on its core; everything when z's core has no stack.
+ * g's lock held. */
+static bool takes_from(const struct listen_group *g, const struct zebu_tcp *z, unsigned i)
+{
+    if ((unsigned)z->listen_core >= g->stacks || (unsigned)z->listen_core == i)
+        return true;
+    for (const struct zebu_tcp *h = g->handles; h != NULL; h = h->grp_next)
+        if ((unsigned)h->listen_core == i)
+            return false;
+    return true;
+}
+
+/* Stack i's listener has a connection (on core i): wake the handles that
+ * take from it. */
+static void listen_notify(struct tcp_conn *c, unsigned events, void *arg)
+{
+    struct listen_slot *s = arg;
+    struct listen_group *g = s->g;
+    (void)c;
+    (void)events;
+    __atomic_or_fetch(&g->ready, 1u << s->index, __ATOMIC_RELEASE);
+    uint64_t f = spin_lock_irqsave(&g->lock);
+    for (struct zebu_tcp *h = g->handles; h != NULL; h = h->grp_next)
+        if (takes_from(g, h, s->index))
+            handle_news(h);
+    spin_unlock_irqrestore(&g->lock, f);
+}
+
+/* Runs fn(arg, i) on core i for every stack of g, moving there. */
+static int each_slot(struct listen_group *g, int (*fn)(struct listen_slot *, void *), void *arg)
+{
+    int first = 0;
+    for (unsigned i = 0; i < g->stacks; i++) {
+        if (g->slot[i].l == NULL)
+            continue;
+        int home = knet_enter_core((int)i);
+        int err = fn(&g->slot[i], arg);
+        knet_leave(home);
+        if (err != 0 && first == 0)
+            first = err;
+    }
+    return first;
+}
+
+static int slot_close(struct listen_slot *s, void *arg)
+{
+    (void)arg;
+    tcp_set_notify(s->l, NULL, NULL);
+    tcp_close(s->l, knet_now_ms());
+    knet_kick();
+    s->l = NULL;
+    return 0;
+}
+
+/* A group listening on port in every stack (listen_lock held). */
+static struct listen_group *group_create(uint16_t port, unsigned backlog)
+{
+    struct listen_group *g = calloc(1, sizeof(*g));
+    if (g == NULL) {
+        errno = ENOMEM;
         return NULL;
     }
-    struct zebu_tcp *z = wrap_conn(l);
-    if (z == NULL) {
-        tcp_close(l, knet_now_ms());
-        errno = ENOMEM;
+    g->port = port;
+    g->stacks = knet_count() < MAX_STACKS ? knet_count() : MAX_STACKS;
+    for (unsigned i = 0; i < g->stacks; i++) {
+        struct listen_slot *s = &g->slot[i];
+        s->g = g;
+        s->index = i;
+        int home = knet_enter_core((int)i);
+        int err = tcp_listen(knet_stack_at(i), port, backlog, &s->l);
+        if (err == 0)
+            tcp_set_notify(s->l, listen_notify, s);
+        knet_leave(home);
+        if (err != 0) {
+            s->l = NULL;
+            each_slot(g, slot_close, NULL);
+            free(g);
+            errno = -err;
+            return NULL;
+        }
     }
+    g->next = groups;
+    groups = g;
+    return g;
+}
+
+static struct zebu_tcp *tcp_listen_group(uint16_t port, unsigned backlog)
+{
+    if (knet_count() == 0) {
+        errno = ENODEV;
+        return NULL;
+    }
+    int core = (int)this_cpu()->id;
+    zebu_mutex_lock(&listen_lock);
+    struct listen_group *g = NULL;
+    for (struct listen_group *q = groups; port != 0 && q != NULL; q = q->next)
+        if (q->port == port)
+            g = q;
+    if (g != NULL) { /* another core joins: one handle per core */
+        for (struct zebu_tcp *h = g->handles; h != NULL; h = h->grp_next)
+            if (h->listen_core == core) {
+                zebu_mutex_unlock(&listen_lock);
+                errno = EADDRINUSE;
+                return NULL;
+            }
+    } else if ((g = group_create(port, backlog)) == NULL) {
+        zebu_mutex_unlock(&listen_lock);
+        return NULL;
+    }
+    struct zebu_tcp *z = calloc(1, sizeof(*z));
+    if (z == NULL) {
+        if (g->handles == NULL) {
+            groups = g->next;
+            each_slot(g, slot_close, NULL);
+            free(g);
+        }
+        zebu_mutex_unlock(&listen_lock);
+        errno = ENOMEM;
+        return NULL;
+    }
+    z->listen_core = core;
+    z->core = knet_home(core);
+    z->grp = g;
+    z->conn = g->slot[z->core].l;
+    event_init(&z->ev);
+    uint64_t f = spin_lock_irqsave(&g->lock);
+    z->grp_next = g->handles;
+    g->handles = z;
+    spin_unlock_irqrestore(&g->lock, f);
+    zebu_mutex_unlock(&listen_lock);
     return z;
 }
 
-/* The next established connection, wrapped, or NULL when none waits. */
-static struct zebu_tcp *accept_one(struct zebu_tcp *listener)
+/* Leaves z's group; the last handle closes every stack's listener. */
+static void listen_leave(struct zebu_tcp *z)
+{
+    struct listen_group *g = z->grp;
+    zebu_mutex_lock(&listen_lock);
+    uint64_t f = spin_lock_irqsave(&g->lock);
+    for (struct zebu_tcp **pp = &g->handles; *pp != NULL; pp = &(*pp)->grp_next)
+        if (*pp == z) {
+            *pp = z->grp_next;
+            break;
+        }
+    bool last = g->handles == NULL;
+    spin_unlock_irqrestore(&g->lock, f);
+    if (last) {
+        for (struct listen_group **pp = &groups; *pp != NULL; pp = &(*pp)->next)
+            if (*pp == g) {
+                *pp = g->next;
+                break;
+            }
+        each_slot(g, slot_close, NULL);
+        free(g);
+    } else {
+        /* Its stacks may now belong to the others: let them look. */
+        f = spin_lock_irqsave(&g->lock);
+        for (struct zebu_tcp *h = g->handles; h != NULL; h = h->grp_next)
+            handle_news(h);
+        spin_unlock_irqrestore(&g->lock, f);
+    }
+    zebu_mutex_unlock(&listen_lock);
+    unwatch(z);
+    free(z);
+}
+
+/* On stack s's core: its next established connection, wrapped, or NULL
+ * when none waits. */
+static struct zebu_tcp *accept_slot(struct zebu_tcp *listener, struct listen_slot *s)
 {
     struct tcp_conn *c;
-    while ((c = tcp_accept(listener->conn)) != NULL) {
+    while ((c = tcp_accept(s->l)) != NULL) {
         struct zebu_tcp *z = wrap_conn(c);
         if (z != NULL) {
             /* Like the stall limits, the listener's receive and send
              * timeouts apply to the connections it accepts. */
             z->timeout_ns[TMO_RECV] = listener->timeout_ns[TMO_RECV];
             z->timeout_ns[TMO_SEND] = listener->timeout_ns[TMO_SEND];
+            knet_note_accepted();
             return z;
         }
         tcp_abort(c, knet_now_ms()); /* no memory for the handle: refuse it */
         knet_note_accept_nomem();
         knet_kick();
+    }
+    return NULL;
+}
+
+/* The next connection any stack z takes from has, or NULL when none
+ * waits: its own core's stack first, then the others with news. */
+static struct zebu_tcp *accept_one(struct zebu_tcp *listener)
+{
+    struct listen_group *g = listener->grp;
+    unsigned n = g->stacks, own = (unsigned)listener->core;
+    for (unsigned k = 0; k < n; k++) {
+        unsigned i = (own + k) % n;
+        uint64_t f = spin_lock_irqsave(&g->lock);
+        bool mine = takes_from(g, listener, i);
+        spin_unlock_irqrestore(&g->lock, f);
+        if (!mine || g->slot[i].l == NULL)
+            continue;
+        unsigned bit = 1u << i;
+        if (!(__atomic_fetch_and(&g->ready, ~bit, __ATOMIC_ACQ_REL) & bit) &&
+            (int)i != (int)this_cpu()->id)
+            continue; /* nothing new there; the own stack is cheap to look at */
+        int home = knet_enter_core((int)i);
+        struct zebu_tcp *z = accept_slot(listener, &g->slot[i]);
+        knet_leave(home);
+        if (z != NULL) {
+            __atomic_or_fetch(&g->ready, bit, __ATOMIC_RELEASE); /* more may wait */
+            return z;
+        }
     }
     return NULL;
 }
@@ -240,6 +481,7 @@ static struct zebu_buf *recv_one(struct zebu_tcp *z)
     struct netbuf *nb = tcp_recv(z->conn, knet_now_ms());
     if (nb != NULL) {
         knet_kick();
+        nb->home = (uint16_t)(z->core + 1); /* freed on this core (zebu_buf_free) */
         return (struct zebu_buf *)nb;
     }
     int err = tcp_error(z->conn);
@@ -333,8 +575,8 @@ static void piece_done(void *arg)
  * piece is larger than the send buffer and room frees up piece by piece. */
 #define REF_PIECE (64 * 1024)
 
-int zebu_tcp_send_ref(struct zebu_tcp *z, const void *data, size_t len,
-                      void (*done)(void *cookie), void *cookie)
+static int tcp_send_ref_here(struct zebu_tcp *z, const void *data, size_t len,
+                             void (*done)(void *cookie), void *cookie)
 {
     struct ref_done *r = malloc(sizeof(*r));
     if (r == NULL)
@@ -425,6 +667,10 @@ static void tcp_close_here(struct zebu_tcp *z)
 {
     if (z == NULL)
         return;
+    if (z->grp != NULL) {
+        listen_leave(z);
+        return;
+    }
     unwatch(z);
     tcp_set_notify(z->conn, NULL, NULL); /* the event goes with z */
     tcp_close(z->conn, knet_now_ms());
@@ -436,6 +682,10 @@ static void tcp_abort_here(struct zebu_tcp *z)
 {
     if (z == NULL)
         return;
+    if (z->grp != NULL) {
+        listen_leave(z);
+        return;
+    }
     unwatch(z);
     tcp_set_notify(z->conn, NULL, NULL);
     tcp_abort(z->conn, knet_now_ms());
@@ -536,10 +786,12 @@ static int poll_add_here(struct zebu_poll *p, struct zebu_tcp *z, void *user)
 {
     if (z->poll != NULL)
         return -EBUSY;
-    z->poll = p;
+    uint64_t f = spin_lock_irqsave(&p->lock);
     z->user = user;
     p->watched++;
+    __atomic_store_n(&z->poll, p, __ATOMIC_RELEASE);
     ready_push(p, z); /* what happened before it was watched: look once */
+    spin_unlock_irqrestore(&p->lock, f);
     return 0;
 }
 
@@ -555,10 +807,12 @@ static int poll_wait_here(struct zebu_poll *p, struct zebu_poll_event *ev, int m
                           uint64_t timeout_ns)
 {
     uint64_t end = timeout_ns == UINT64_MAX ? EVENT_NO_DEADLINE : event_deadline(timeout_ns);
-    for (int timed_out = 0; p->head == NULL; timed_out = event_wait_until(&p->ev, end) != 0)
+    for (int timed_out = 0; __atomic_load_n(&p->head, __ATOMIC_ACQUIRE) == NULL;
+         timed_out = event_wait_until(&p->ev, end) != 0)
         if (timed_out || timeout_ns == 0)
             return 0;
     int n = 0;
+    uint64_t f = spin_lock_irqsave(&p->lock);
     while (n < max && p->head != NULL) {
         struct zebu_tcp *z = p->head;
         p->head = z->ready_next;
@@ -567,6 +821,7 @@ static int poll_wait_here(struct zebu_poll *p, struct zebu_poll_event *ev, int m
         z->queued = false;
         ev[n++] = (struct zebu_poll_event){.tcp = z, .user = z->user};
     }
+    spin_unlock_irqrestore(&p->lock, f);
     return n;
 }
 
@@ -653,6 +908,7 @@ static struct zebu_buf *udp_recv_buf_here(struct zebu_udp *u, uint32_t *ip, uint
         *ip = from.ip;
     if (port != NULL)
         *port = from.port;
+    nb->home = 1; /* core 0's stack: freed there */
     return (struct zebu_buf *)nb;
 }
 
@@ -681,96 +937,114 @@ const void *zebu_buf_data(struct zebu_buf *b, size_t *len)
     return nb->data;
 }
 
+/* The core whose stack a chain's received buffers belong to, or -1
+ * (memory of the heap or the app: any core may free it). */
+static int buf_owner(const struct zebu_buf *b)
+{
+    for (const struct netbuf *nb = (const struct netbuf *)b; nb != NULL; nb = nb->next)
+        if (nb->home != 0)
+            return nb->home - 1;
+    return -1;
+}
+
+/* b, ready to go to the stack on core: a chain holding another stack's
+ * received buffers is copied (they must go home to be freed), the copy
+ * returned and the original freed. NULL (b freed) without memory. */
+static struct zebu_buf *rehome(struct zebu_buf *b, int core)
+{
+    int owner = buf_owner(b);
+    if (owner < 0 || owner == core)
+        return b;
+    size_t len = 0;
+    for (const struct netbuf *nb = (const struct netbuf *)b; nb != NULL; nb = nb->next)
+        len += nb->len;
+    struct zebu_buf *copy = zebu_buf_alloc(len);
+    if (copy != NULL) {
+        uint8_t *p = zebu_buf_data_mut(copy, &len);
+        for (const struct netbuf *nb = (const struct netbuf *)b; nb != NULL; nb = nb->next) {
+            memcpy(p, nb->data, nb->len);
+            p += nb->len;
+        }
+    }
+    zebu_buf_free(b);
+    return copy;
+}
+
 static void buf_free_here(struct zebu_buf *b)
 {
     nbuf_put((struct netbuf *)b);
 }
 
-/* ---- the API: each call runs on the network core (knet_enter) ---- */
+/* ---- the API: each call runs on its stack's core (knet_enter_core) ---- */
 
+/* Accepting moves to each stack it takes a connection from (accept_one). */
 struct zebu_tcp *zebu_tcp_try_accept(struct zebu_tcp *listener)
 {
-    int home = knet_enter();
-    struct zebu_tcp *r = tcp_try_accept_here(listener);
-    knet_leave(home);
-    return r;
+    return tcp_try_accept_here(listener);
 }
 
 struct zebu_buf *zebu_tcp_try_recv_buf(struct zebu_tcp *c)
 {
-    int home = knet_enter();
+    int home = knet_enter_core(c->core);
     struct zebu_buf *r = tcp_try_recv_buf_here(c);
     knet_leave(home);
     return r;
 }
 
+/* Pollers run where they are called: their lists are under lock. */
 struct zebu_poll *zebu_poll_create(void)
 {
-    int home = knet_enter();
-    struct zebu_poll *r = poll_create_here();
-    knet_leave(home);
-    return r;
+    return poll_create_here();
 }
 
 int zebu_poll_destroy(struct zebu_poll *p)
 {
-    int home = knet_enter();
-    int r = poll_destroy_here(p);
-    knet_leave(home);
-    return r;
+    return poll_destroy_here(p);
 }
 
 int zebu_poll_add(struct zebu_poll *p, struct zebu_tcp *c, void *user)
 {
-    int home = knet_enter();
-    int r = poll_add_here(p, c, user);
-    knet_leave(home);
-    return r;
+    return poll_add_here(p, c, user);
 }
 
 int zebu_poll_del(struct zebu_poll *p, struct zebu_tcp *c)
 {
-    int home = knet_enter();
-    int r = poll_del_here(p, c);
-    knet_leave(home);
-    return r;
+    return poll_del_here(p, c);
 }
 
 int zebu_poll_wait(struct zebu_poll *p, struct zebu_poll_event *ev, int max, uint64_t timeout_ns)
 {
-    int home = knet_enter();
-    int r = poll_wait_here(p, ev, max, timeout_ns);
-    knet_leave(home);
-    return r;
+    return poll_wait_here(p, ev, max, timeout_ns);
 }
 
+/* A listener in every stack (tcp_listen_group moves to each). */
 struct zebu_tcp *zebu_tcp_listen(uint16_t port, unsigned backlog)
 {
-    int home = knet_enter();
-    struct zebu_tcp * r = tcp_listen_here(port, backlog);
-    knet_leave(home);
-    return r;
+    return tcp_listen_group(port, backlog);
 }
 
 struct zebu_tcp *zebu_tcp_accept(struct zebu_tcp *listener)
 {
-    int home = knet_enter();
-    struct zebu_tcp * r = tcp_accept_here(listener);
+    return tcp_accept_here(listener);
+}
+
+/* On the calling core's own stack where it has one. */
+struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_ns)
+{
+    int home = knet_enter_core(knet_home((int)this_cpu()->id));
+    struct zebu_tcp *r = tcp_connect_here(ip, port, timeout_ns);
     knet_leave(home);
     return r;
 }
 
-struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_ns)
+int zebu_tcp_core(struct zebu_tcp *z)
 {
-    int home = knet_enter();
-    struct zebu_tcp * r = tcp_connect_here(ip, port, timeout_ns);
-    knet_leave(home);
-    return r;
+    return z->core;
 }
 
 struct zebu_buf *zebu_tcp_recv_buf(struct zebu_tcp *z)
 {
-    int home = knet_enter();
+    int home = knet_enter_core(z->core);
     struct zebu_buf * r = tcp_recv_buf_here(z);
     knet_leave(home);
     return r;
@@ -778,7 +1052,7 @@ struct zebu_buf *zebu_tcp_recv_buf(struct zebu_tcp *z)
 
 long zebu_tcp_recv(struct zebu_tcp *z, void *buf, size_t size)
 {
-    int home = knet_enter();
+    int home = knet_enter_core(z->core);
     long r = tcp_recv_here(z, buf, size);
     knet_leave(home);
     return r;
@@ -786,15 +1060,27 @@ long zebu_tcp_recv(struct zebu_tcp *z, void *buf, size_t size)
 
 int zebu_tcp_send_buf(struct zebu_tcp *z, struct zebu_buf *b)
 {
-    int home = knet_enter();
+    b = rehome(b, z->core);
+    if (b == NULL)
+        return -ENOMEM;
+    int home = knet_enter_core(z->core);
     int r = tcp_send_buf_here(z, b);
+    knet_leave(home);
+    return r;
+}
+
+int zebu_tcp_send_ref(struct zebu_tcp *z, const void *data, size_t len,
+                      void (*done)(void *cookie), void *cookie)
+{
+    int home = knet_enter_core(z->core);
+    int r = tcp_send_ref_here(z, data, len, done, cookie);
     knet_leave(home);
     return r;
 }
 
 long zebu_tcp_send(struct zebu_tcp *z, const void *data, size_t len)
 {
-    int home = knet_enter();
+    int home = knet_enter_core(z->core);
     long r = tcp_send_here(z, data, len);
     knet_leave(home);
     return r;
@@ -802,7 +1088,7 @@ long zebu_tcp_send(struct zebu_tcp *z, const void *data, size_t len)
 
 int zebu_tcp_shutdown(struct zebu_tcp *z)
 {
-    int home = knet_enter();
+    int home = knet_enter_core(z->core);
     int r = tcp_shutdown_here(z);
     knet_leave(home);
     return r;
@@ -810,28 +1096,80 @@ int zebu_tcp_shutdown(struct zebu_tcp *z)
 
 void zebu_tcp_close(struct zebu_tcp *z)
 {
-    int home = knet_enter();
+    if (z == NULL)
+        return;
+    int home = knet_enter_core(z->core);
     tcp_close_here(z);
     knet_leave(home);
 }
 
 void zebu_tcp_abort(struct zebu_tcp *z)
 {
-    int home = knet_enter();
+    if (z == NULL)
+        return;
+    int home = knet_enter_core(z->core);
     tcp_abort_here(z);
     knet_leave(home);
 }
 
+/* What a listener passes on to the connections it accepts is set on every
+ * stack's listener: z as seen from stack s. */
+struct slot_call {
+    struct zebu_tcp *z;
+    int which;
+    uint64_t a, b;
+    unsigned n;
+};
+
+static struct zebu_tcp as_slot(const struct zebu_tcp *z, const struct listen_slot *s)
+{
+    struct zebu_tcp t = *z;
+    t.conn = s->l;
+    t.core = (int)s->index;
+    return t;
+}
+
+static int slot_nodelay(struct listen_slot *s, void *arg)
+{
+    struct slot_call *c = arg;
+    struct zebu_tcp t = as_slot(c->z, s);
+    tcp_set_nodelay_here(&t, c->which);
+    return 0;
+}
+
+static int slot_limit(struct listen_slot *s, void *arg)
+{
+    struct slot_call *c = arg;
+    struct zebu_tcp t = as_slot(c->z, s);
+    return tcp_set_limit_here(&t, c->which, c->a);
+}
+
+static int slot_keepalive(struct listen_slot *s, void *arg)
+{
+    struct slot_call *c = arg;
+    struct zebu_tcp t = as_slot(c->z, s);
+    return tcp_set_keepalive_here(&t, c->a, c->b, c->n);
+}
+
 void zebu_tcp_set_nodelay(struct zebu_tcp *z, int on)
 {
-    int home = knet_enter();
+    if (z->grp != NULL) {
+        struct slot_call c = {z, on, 0, 0, 0};
+        each_slot(z->grp, slot_nodelay, &c);
+        return;
+    }
+    int home = knet_enter_core(z->core);
     tcp_set_nodelay_here(z, on);
     knet_leave(home);
 }
 
 int zebu_tcp_set_limit(struct zebu_tcp *z, int which, uint64_t ns)
 {
-    int home = knet_enter();
+    if (z->grp != NULL && which == ZEBU_TCP_LIMIT_ZERO_WINDOW) {
+        struct slot_call c = {z, which, ns, 0, 0};
+        return each_slot(z->grp, slot_limit, &c);
+    }
+    int home = knet_enter_core(z->core);
     int r = tcp_set_limit_here(z, which, ns);
     knet_leave(home);
     return r;
@@ -840,7 +1178,11 @@ int zebu_tcp_set_limit(struct zebu_tcp *z, int which, uint64_t ns)
 int zebu_tcp_set_keepalive(struct zebu_tcp *z, uint64_t idle_ns, uint64_t interval_ns,
                            unsigned count)
 {
-    int home = knet_enter();
+    if (z->grp != NULL) {
+        struct slot_call c = {z, 0, idle_ns, interval_ns, count};
+        return each_slot(z->grp, slot_keepalive, &c);
+    }
+    int home = knet_enter_core(z->core);
     int r = tcp_set_keepalive_here(z, idle_ns, interval_ns, count);
     knet_leave(home);
     return r;
@@ -848,7 +1190,7 @@ int zebu_tcp_set_keepalive(struct zebu_tcp *z, uint64_t idle_ns, uint64_t interv
 
 int zebu_tcp_error(struct zebu_tcp *z)
 {
-    int home = knet_enter();
+    int home = knet_enter_core(z->core);
     int r = tcp_error_here(z);
     knet_leave(home);
     return r;
@@ -856,14 +1198,14 @@ int zebu_tcp_error(struct zebu_tcp *z)
 
 void zebu_tcp_peer(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)
 {
-    int home = knet_enter();
+    int home = knet_enter_core(z->core);
     tcp_peer_here(z, ip, port);
     knet_leave(home);
 }
 
 void zebu_tcp_local(struct zebu_tcp *z, uint32_t *ip, uint16_t *port)
 {
-    int home = knet_enter();
+    int home = knet_enter_core(z->core);
     tcp_local_here(z, ip, port);
     knet_leave(home);
 }
@@ -923,6 +1265,9 @@ long zebu_udp_recvfrom(struct zebu_udp *u, void *buf, size_t size, uint32_t *ip,
 
 int zebu_udp_send_buf(struct zebu_udp *u, uint32_t ip, uint16_t port, struct zebu_buf *b)
 {
+    b = rehome(b, 0);
+    if (b == NULL)
+        return -ENOMEM;
     int home = knet_enter();
     int r = udp_send_buf_here(u, ip, port, b);
     knet_leave(home);
@@ -931,7 +1276,8 @@ int zebu_udp_send_buf(struct zebu_udp *u, uint32_t ip, uint16_t port, struct zeb
 
 void zebu_buf_free(struct zebu_buf *b)
 {
-    int home = knet_enter();
+    int owner = buf_owner(b);
+    int home = owner >= 0 ? knet_enter_core(owner) : -1;
     buf_free_here(b);
     knet_leave(home);
 }

@@ -19,10 +19,11 @@ ZEBU_OPTION_INT("idle_ms", idle_ms, 0, 86400000,
 
 static bool all_cores;
 ZEBU_OPTION_BOOL("all_cores", all_cores,
-                 "serve connections on every core in turn (their socket calls run on core 0)");
+                 "serve on every core: with a stack per core (RSS) a listener per core, each "
+                 "connection served where it arrived; with one stack, in turn");
 
 /* Connection threads may run on every core: counted atomically. */
-static long active, finished, idle_closed;
+static long active, finished, idle_closed, accepted, acceptors;
 static uint64_t echoed_bytes;
 
 static void add(long *v, long d)
@@ -54,30 +55,26 @@ static void *serve(void *arg)
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* A connection's thread: on the core whose stack holds it when every core
+ * has one, else (one stack) on every core in turn, its calls moved to core
+ * 0. */
+static int serving_core(struct zebu_tcp *c, long n, int stacks)
 {
-    (void)argc;
-    (void)argv;
-    if (zebu_net_wait_ready(30ull * 1000 * 1000 * 1000) != 0) {
-        printf("echo: no network address\n");
-        return 1;
-    }
-    struct zebu_tcp *l = zebu_tcp_listen((uint16_t)port, 64);
-    if (l == NULL) {
-        printf("echo: cannot listen on port %ld: %s\n", port, strerror(errno));
-        return 1;
-    }
-    char addr[16];
-    zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
-    if (idle_ms > 0) { /* the listener passes both to every connection */
-        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_RECV_TIMEOUT, (uint64_t)idle_ms * 1000000);
-        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_SEND_TIMEOUT, (uint64_t)idle_ms * 1000000);
-    }
-    printf("echo: listening on %s:%ld\n", addr, port);
-    for (long n = 0; limit == 0 || n < limit; n++) {
+    if (!all_cores)
+        return 0;
+    return stacks > 1 ? zebu_tcp_core(c) : (int)(n % zebu_core_count());
+}
+
+/* Accepts on l until limit connections were accepted, all cores together. */
+static void accept_loop(struct zebu_tcp *l, int stacks)
+{
+    while (limit == 0 || __atomic_load_n(&accepted, __ATOMIC_RELAXED) < limit) {
         struct zebu_tcp *c = zebu_tcp_accept(l);
-        int core = all_cores ? (int)(n % zebu_core_count()) : 0;
-        struct zebu_thread *t = zebu_thread_create(serve, c, core, "echo-conn", 0);
+        if (c == NULL)
+            continue; /* the accept timeout: look at the count again */
+        long n = __atomic_fetch_add(&accepted, 1, __ATOMIC_RELAXED);
+        struct zebu_thread *t = zebu_thread_create(serve, c, serving_core(c, n, stacks),
+                                                   "echo-conn", 0);
         if (t == NULL) {
             printf("echo: no thread for a connection: %s\n", strerror(errno));
             zebu_tcp_abort(c);
@@ -86,7 +83,65 @@ int main(int argc, char **argv)
         add(&active, 1);
         zebu_thread_detach(t);
     }
-    while (__atomic_load_n(&active, __ATOMIC_RELAXED) > 0)
+}
+
+static struct zebu_tcp *listen_here(void)
+{
+    struct zebu_tcp *l = zebu_tcp_listen((uint16_t)port, 64);
+    if (l == NULL) {
+        printf("echo: cannot listen on port %ld (core %d): %s\n", port, zebu_core_id(),
+               strerror(errno));
+        return NULL;
+    }
+    if (idle_ms > 0) { /* the listener passes both to every connection */
+        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_RECV_TIMEOUT, (uint64_t)idle_ms * 1000000);
+        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_SEND_TIMEOUT, (uint64_t)idle_ms * 1000000);
+    }
+    if (limit != 0) /* several acceptors: each looks at the count now and then */
+        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ACCEPT_TIMEOUT, 100 * 1000 * 1000);
+    return l;
+}
+
+/* Another core's listener (a stack per core): its connections stay there. */
+static void *acceptor(void *arg)
+{
+    struct zebu_tcp *l = listen_here();
+    if (l != NULL) {
+        accept_loop(l, (int)(long)arg);
+        zebu_tcp_close(l);
+    }
+    add(&acceptors, -1);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    if (zebu_net_wait_ready(30ull * 1000 * 1000 * 1000) != 0) {
+        printf("echo: no network address\n");
+        return 1;
+    }
+    struct zebu_tcp *l = listen_here();
+    if (l == NULL)
+        return 1;
+    struct zebu_net_counters nc;
+    int stacks = zebu_net_counters(&nc) == 0 ? (int)nc.stacks : 1;
+    char addr[16];
+    zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
+    printf("echo: listening on %s:%ld\n", addr, port);
+    for (int core = 1; all_cores && core < stacks; core++) {
+        add(&acceptors, 1);
+        struct zebu_thread *t = zebu_thread_create(acceptor, (void *)(long)stacks, core,
+                                                   "echo-accept", 0);
+        if (t == NULL)
+            add(&acceptors, -1);
+        else
+            zebu_thread_detach(t);
+    }
+    accept_loop(l, stacks);
+    while (__atomic_load_n(&acceptors, __ATOMIC_RELAXED) > 0 ||
+           __atomic_load_n(&active, __ATOMIC_RELAXED) > 0)
         zebu_sleep_ns(10 * 1000 * 1000);
     printf("echo: %ld connections, %llu bytes echoed, %ld closed idle\n", finished,
            (unsigned long long)echoed_bytes, idle_closed);

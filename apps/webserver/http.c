@@ -6,6 +6,7 @@
  * log callback for every response, the library's refusals included.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -341,6 +342,18 @@ void http_stats_account(struct http_stats *st, int status, size_t head_bytes, ui
     __atomic_add_fetch(&st->head_bytes, head_bytes, __ATOMIC_RELAXED);
     __atomic_add_fetch(&st->body_bytes, body_bytes, __ATOMIC_RELAXED);
     __atomic_add_fetch(&st->status[status_slot(status)], 1, __ATOMIC_RELAXED);
+    int core = st->core_id != NULL ? st->core_id() : -1;
+    if (core >= 0 && core < HTTP_STATS_CORES)
+        __atomic_add_fetch(&st->core[core].requests, 1, __ATOMIC_RELAXED);
+}
+
+/* name, then value, then a newline. */
+static void put_line(struct writer *w, const char *name, uint64_t value)
+{
+    put(w, name);
+    put(w, " ");
+    put_u64(w, value);
+    put(w, "\n");
 }
 
 int http_stats_format(const struct http_stats *st, char *buf, size_t cap)
@@ -374,6 +387,7 @@ int http_stats_format(const struct http_stats *st, char *buf, size_t cap)
         {"device_kicks", st->device_kicks},
         {"device_irqs", st->device_irqs},
         {"api_forwarded", st->api_forwarded},
+        {"net_stacks", st->net_stacks},
         {"zero_window_aborts", st->zero_window_aborts},
         {"reasm_bytes", st->reasm_bytes},
         {"reasm_bytes_max", st->reasm_bytes_max},
@@ -390,11 +404,17 @@ int http_stats_format(const struct http_stats *st, char *buf, size_t cap)
     };
 
     put(&w, "Zebu web server: access counters since boot\n");
-    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-        put(&w, lines[i].name);
-        put(&w, " ");
-        put_u64(&w, lines[i].value);
-        put(&w, "\n");
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+        put_line(&w, lines[i].name, lines[i].value);
+    for (unsigned c = 0; c < st->cores && c < HTTP_STATS_CORES; c++) {
+        char name[32];
+        static const char *const what[] = {"requests", "busy_cycles", "accepted", "forwarded"};
+        const uint64_t v[] = {st->core[c].requests, st->core[c].busy_cycles,
+                              st->core[c].accepted, st->core[c].forwarded};
+        for (int k = 0; k < 4; k++) {
+            snprintf(name, sizeof(name), "core%u_%s", c, what[k]);
+            put_line(&w, name, v[k]);
+        }
     }
     for (int i = 0; i < HTTP_SLOT_COUNT; i++) {
         put(&w, "status_");

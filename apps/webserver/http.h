@@ -52,6 +52,8 @@ enum http_status_slot {
     HTTP_SLOT_COUNT
 };
 
+#define HTTP_STATS_CORES 8
+
 struct http_stats {
     uint64_t requests;
     uint64_t head_bytes; /* response header bytes */
@@ -78,6 +80,16 @@ struct http_stats {
     /* IPv4 reassembly's heap bytes: now, the most at once, its limit (same) */
     uint64_t reasm_bytes, reasm_bytes_max, reasm_bytes_limit;
     uint64_t status[HTTP_SLOT_COUNT];
+    /* Per core (the first HTTP_STATS_CORES): requests answered there
+     * (counted by the core that answered), cycles busy, connections its
+     * network stack accepted, and socket calls moved to it from another
+     * core (the app fills in all but requests). cores: how many to show. */
+    unsigned cores;
+    uint64_t net_stacks; /* network stacks: one per core with RSS, else 1 */
+    int (*core_id)(void); /* the calling core (NULL: not counted per core) */
+    struct {
+        uint64_t requests, busy_cycles, accepted, forwarded;
+    } core[HTTP_STATS_CORES];
     /* Memory pressure in the kernel and the stack (the app fills these in):
      * what was refused, and how, when memory ran out. */
     struct {

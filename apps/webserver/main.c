@@ -33,12 +33,14 @@ ZEBU_OPTION_INT("zero_window_ms", zero_window_ms, 0, 86400000,
 static long idle_ms = 60000;
 ZEBU_OPTION_INT("idle_ms", idle_ms, 0, 86400000,
                 "close a connection that sends nothing this long (ms; 0: never)");
-/* The one network stack is on core 0; with this, connection threads (the
- * HTTP work) go to every core in turn and their socket calls hop to core
- * 0 (include/zebu.h, Network). */
+/* Every core serves: with a stack per core (RSS), a listener per core and
+ * each connection's thread where its stack is, so nothing crosses cores;
+ * with one stack (core 0), connection threads on every core in turn, their
+ * socket calls moved to core 0 (include/zebu.h, Network). */
 static bool all_cores;
 ZEBU_OPTION_BOOL("all_cores", all_cores,
-                 "serve connections on every core in turn (their socket calls run on core 0)");
+                 "serve on every core: with a stack per core (RSS) a listener per core, each "
+                 "connection served where it arrived; with one stack, in turn");
 
 /* A connection's whole state (lib/http's, CONN_MEM bytes: the 16 KiB
  * header block and the rest, see zebu_http_conn_bytes) lives on its
@@ -48,9 +50,10 @@ ZEBU_OPTION_BOOL("all_cores", all_cores,
 #define CONN_MEM   (20 * 1024)
 
 static struct site site;
-static struct http_stats stats;
+static struct http_stats stats = {.core_id = zebu_core_id};
 static struct zebu_http_server *server;
 static long active; /* connection threads running, on any core: atomic */
+static long accepted, acceptors; /* all cores together: atomic */
 
 /* The kernel's count of one drop reason, by name (0 when it has none). */
 static uint64_t drops(const char *name)
@@ -87,16 +90,26 @@ static void refresh_stats(struct http_stats *st)
         stats.device_kicks = nc.device_kicks;
         stats.device_irqs = nc.device_irqs;
         stats.api_forwarded = nc.api_forwarded;
+        stats.net_stacks = nc.stacks;
         stats.zero_window_aborts = nc.tcp_zero_window_aborts;
         stats.reasm_bytes = nc.reasm_bytes;
         stats.reasm_bytes_max = nc.reasm_bytes_max;
         stats.reasm_bytes_limit = nc.reasm_bytes_limit;
     }
     stats.busy_cycles = 0;
+    stats.cores = (unsigned)zebu_core_count();
     for (int core = 0; core < zebu_core_count(); core++) {
         struct zebu_core_stats cs;
-        if (zebu_core_stats(core, &cs) == 0)
-            stats.busy_cycles += cs.cycles - cs.idle_cycles;
+        uint64_t busy = zebu_core_stats(core, &cs) == 0 ? cs.cycles - cs.idle_cycles : 0;
+        stats.busy_cycles += busy;
+        if (core >= HTTP_STATS_CORES)
+            continue;
+        stats.core[core].busy_cycles = busy;
+        struct zebu_net_counters cc;
+        if (zebu_net_core_counters(core, &cc) == 0) {
+            stats.core[core].accepted = cc.tcp_conns_accepted;
+            stats.core[core].forwarded = cc.api_forwarded;
+        }
     }
     stats.tsc_khz = zebu_tsc_khz();
     stats.nomem.syn_dropped = drops("tcp_nomem");
@@ -134,6 +147,63 @@ static int open_site(void)
     return 0;
 }
 
+/* The core a connection's thread runs on (see all_cores). */
+static int serving_core(struct zebu_tcp *t, long n, int stacks)
+{
+    if (!all_cores)
+        return 0;
+    return stacks > 1 ? zebu_tcp_core(t) : (int)(n % zebu_core_count());
+}
+
+/* Accepts on l until limit connections were accepted, all cores together. */
+static void accept_loop(struct zebu_tcp *l, int stacks)
+{
+    while (limit == 0 || __atomic_load_n(&accepted, __ATOMIC_RELAXED) < limit) {
+        struct zebu_tcp *t = zebu_tcp_accept(l);
+        if (t == NULL)
+            continue; /* the accept timeout: look at the count again */
+        long n = __atomic_fetch_add(&accepted, 1, __ATOMIC_RELAXED);
+        struct zebu_thread *th = zebu_thread_create(conn_thread, t, serving_core(t, n, stacks),
+                                                    "http", CONN_STACK);
+        if (th == NULL) { /* out of memory: refuse this one, keep serving */
+            __atomic_add_fetch(&stats.connections_refused, 1, __ATOMIC_RELAXED);
+            zebu_tcp_abort(t);
+            continue;
+        }
+        __atomic_add_fetch(&stats.connections_accepted, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&stats.connections_open, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&active, 1, __ATOMIC_RELAXED);
+        zebu_thread_detach(th);
+    }
+}
+
+static struct zebu_tcp *listen_here(void)
+{
+    struct zebu_tcp *l = zebu_tcp_listen((uint16_t)port, 128);
+    if (l == NULL) {
+        printf("webserver: cannot listen on port %ld (core %d): %s\n", port, zebu_core_id(),
+               strerror(errno));
+        return NULL;
+    }
+    if (zero_window_ms > 0) /* inherited by every connection accepted */
+        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ZERO_WINDOW, (uint64_t)zero_window_ms * 1000000);
+    if (limit != 0) /* several acceptors: each looks at the count now and then */
+        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ACCEPT_TIMEOUT, 100 * 1000 * 1000);
+    return l;
+}
+
+/* Another core's listener (a stack per core): its connections stay there. */
+static void *acceptor(void *arg)
+{
+    struct zebu_tcp *l = listen_here();
+    if (l != NULL) {
+        accept_loop(l, (int)(long)arg);
+        zebu_tcp_close(l);
+    }
+    __atomic_sub_fetch(&acceptors, 1, __ATOMIC_RELAXED);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -153,30 +223,26 @@ int main(int argc, char **argv)
         printf("webserver: no network address\n");
         return 1;
     }
-    struct zebu_tcp *l = zebu_tcp_listen((uint16_t)port, 128);
-    if (l == NULL) {
-        printf("webserver: cannot listen on port %ld: %s\n", port, strerror(errno));
+    struct zebu_tcp *l = listen_here();
+    if (l == NULL)
         return 1;
-    }
-    if (zero_window_ms > 0) /* inherited by every connection accepted */
-        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ZERO_WINDOW, (uint64_t)zero_window_ms * 1000000);
+    struct zebu_net_counters nc;
+    int stacks = zebu_net_counters(&nc) == 0 ? (int)nc.stacks : 1;
     char addr[16];
     zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
     printf("webserver: serving %u files on http://%s:%ld/\n", (unsigned)site.count, addr, port);
-    for (long n = 0; limit == 0 || n < limit; n++) {
-        struct zebu_tcp *t = zebu_tcp_accept(l);
-        int core = all_cores ? (int)(n % zebu_core_count()) : 0;
-        struct zebu_thread *th = zebu_thread_create(conn_thread, t, core, "http", CONN_STACK);
-        if (th == NULL) { /* out of memory: refuse this one, keep serving */
-            stats.connections_refused++;
-            zebu_tcp_abort(t);
-            continue;
-        }
-        stats.connections_accepted++;
-        __atomic_add_fetch(&stats.connections_open, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&active, 1, __ATOMIC_RELAXED);
-        zebu_thread_detach(th);
+    for (int core = 1; all_cores && core < stacks; core++) {
+        __atomic_add_fetch(&acceptors, 1, __ATOMIC_RELAXED);
+        struct zebu_thread *th = zebu_thread_create(acceptor, (void *)(long)stacks, core,
+                                                    "http-accept", 0);
+        if (th == NULL)
+            __atomic_sub_fetch(&acceptors, 1, __ATOMIC_RELAXED);
+        else
+            zebu_thread_detach(th);
     }
+    accept_loop(l, stacks);
+    while (__atomic_load_n(&acceptors, __ATOMIC_RELAXED) > 0)
+        zebu_sleep_ns(10 * 1000 * 1000);
     while (__atomic_load_n(&active, __ATOMIC_RELAXED) > 0)
         zebu_sleep_ns(10 * 1000 * 1000);
     printf("webserver: %llu requests on %llu connections; for want of memory %llu "

@@ -226,7 +226,7 @@ def test_echo_serves_from_every_core_with_one_stack():
             out = finish(proc)
     assert proc.returncode == 0, out[-3000:]
     assert f"echo: {clients} connections, {clients * size} bytes echoed" in out, out[-3000:]
-    m = re.search(r"socket calls made on another core and run on core 0 (\d+)", out)
+    m = re.search(r"cores: 1 stack; socket calls moved to another core (\d+)", out)
     assert m and int(m.group(1)) > 0, out[-3000:]
     assert "panic" not in out.lower(), out[-3000:]
 

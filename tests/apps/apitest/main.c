@@ -6,11 +6,16 @@
  *   mode=walltime  zebu_wall_time_ns against the monotonic clock
  *   mode=printf    floating-point printf inside the unikernel
  *   mode=net       zebu_tcp_local / zebu_udp_local on real sockets
+ *   mode=connect   threads on every core open connections to an echo
+ *                  server at peer_ip:peer, each a line out and back
  */
 #include <zebu.h>
 
 static const char *mode = "none";
-ZEBU_OPTION_STRING("mode", mode, "mutex | random | walltime | printf | net | none");
+ZEBU_OPTION_STRING("mode", mode, "mutex | random | walltime | printf | net | connect | none");
+
+static const char *peer_ip = "10.0.2.2";
+ZEBU_OPTION_STRING("peer_ip", peer_ip, "mode=connect: the echo server's address");
 
 static long count = 20000;
 ZEBU_OPTION_INT("count", count, 1, 100000000, "increments per thread for mode=mutex");
@@ -331,6 +336,65 @@ static void check_net(void)
     zebu_udp_close(fixed);
 }
 
+/* ---- connect: outgoing connections from every core ---- */
+
+static long connects_done;
+
+/* count connections from this thread's core, one after the other: each
+ * sends a line naming its core and port and reads it back. */
+static void *connector(void *arg)
+{
+    long n = (long)arg;
+    uint32_t ip;
+    zebu_ip4_parse(peer_ip, &ip);
+    for (long i = 0; i < n; i++) {
+        struct zebu_tcp *c = zebu_tcp_connect(ip, (uint16_t)peer_port, 20000000000ull);
+        if (c == NULL) {
+            printf("apitest: connect: core %d: connect failed: errno %d\n", zebu_core_id(), errno);
+            continue;
+        }
+        uint16_t lport;
+        zebu_tcp_local(c, NULL, &lport);
+        char line[64], back[64];
+        int len = snprintf(line, sizeof(line), "core %d port %u\n", zebu_core_id(), lport);
+        long got = 0;
+        if (zebu_tcp_send(c, line, (size_t)len) == len)
+            while (got < len) {
+                long r = zebu_tcp_recv(c, back + got, sizeof(back) - (size_t)got);
+                if (r <= 0)
+                    break;
+                got += r;
+            }
+        int same = got == len && memcmp(line, back, (size_t)len) == 0;
+        printf("apitest: connect: thread core %d conn core %d port %u echo %s\n", zebu_core_id(),
+               zebu_tcp_core(c), lport, same ? "ok" : "bad");
+        zebu_tcp_close(c);
+    }
+    __atomic_add_fetch(&connects_done, 1, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+static void check_connect(void)
+{
+    if (zebu_net_wait_ready(30000000000ull) != 0) {
+        printf("apitest: connect: no network\n");
+        exit(1);
+    }
+    int cores = zebu_core_count();
+    for (int core = 0; core < cores; core++) {
+        struct zebu_thread *t = zebu_thread_create(connector, (void *)count, core, "conn", 0);
+        if (t == NULL)
+            exit(1);
+        zebu_thread_detach(t);
+    }
+    while (__atomic_load_n(&connects_done, __ATOMIC_RELAXED) < cores)
+        zebu_sleep_ns(10000000);
+    struct zebu_net_counters nc;
+    zebu_net_counters(&nc);
+    printf("apitest: connect: %d cores, %llu stacks, calls moved %llu\n", cores,
+           (unsigned long long)nc.stacks, (unsigned long long)nc.api_forwarded);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -340,6 +404,8 @@ int main(int argc, char **argv)
         check_mutex();
     else if (strcmp(mode, "net") == 0)
         check_net();
+    else if (strcmp(mode, "connect") == 0)
+        check_connect();
     else if (strcmp(mode, "printf") == 0)
         check_printf();
     else if (strcmp(mode, "walltime") == 0)

@@ -209,6 +209,8 @@ static void tour_tcp_client(void)
     check("zebu_tcp_peer", pip == HOST_IP && pport == tport, "wrong peer");
     zebu_tcp_local(c, &lip, &lport);
     check("zebu_tcp_local", lip == zebu_net_addr() && lport != 0, "wrong local");
+    /* One stack (user networking has no RSS): every connection is core 0's. */
+    check("zebu_tcp_core", zebu_tcp_core(c) == 0, "not core 0");
     check("zebu_tcp_send", zebu_tcp_send(c, "abc", 3) == 3, "short");
     static const char ref[] = "def";
     check("zebu_tcp_send_ref", zebu_tcp_send_ref(c, ref, 3, done, &ref_done) == 0, "");
@@ -331,7 +333,12 @@ static void tour_net(void)
     tour_udp();
     tour_tcp_server();
     struct zebu_net_counters nc;
-    check("zebu_net_counters", zebu_net_counters(&nc) == 0 && nc.rx_packets > 0, "");
+    check("zebu_net_counters", zebu_net_counters(&nc) == 0 && nc.rx_packets > 0 && nc.stacks == 1,
+          "");
+    struct zebu_net_counters c0;
+    check("zebu_net_core_counters", zebu_net_core_counters(0, &c0) == 0 &&
+                                        c0.rx_packets > 0 && c0.rx_packets <= nc.rx_packets &&
+                                        zebu_net_core_counters(1, &c0) == -ENODEV, "");
     uint64_t count = 0;
     const char *name = zebu_net_drop_reason(0, &count);
     check("zebu_net_drop_reason", name != NULL && zebu_net_drop_reason(100000, NULL) == NULL, "");

@@ -223,7 +223,8 @@ static void selftest_vnet_mq(void)
     uint32_t apic[MAX_CPUS];
     for (int c = 0; c < cpu_count; c++)
         apic[c] = cpu_table[c]->apic_id;
-    int err = vnet_probe_pairs(&vnet, apic, (unsigned)cpu_count, smp_platform());
+    int err = vnet_probe_pairs(&vnet, apic, (unsigned)cpu_count,
+                               VNET_RSS_IPV4 | VNET_RSS_TCP4 | VNET_RSS_UDP4, smp_platform());
     if (err != 0) {
         pr_err("selftest", "vnet-mq: no virtio-net device came up (%d)", err);
         return;
