@@ -324,9 +324,9 @@ uint32_t zebu_net_addr(void);
 /* Prints the interface and stack counters (packets, bytes, drops by reason). */
 void zebu_net_print_counters(void);
 
-/* The same counters as data. They are updated on core 0 without locks; a
- * reader elsewhere sees each field whole but may see a frame counted in
- * rx_packets before its bytes. */
+/* The same counters as data. Each stack updates its own on its core
+ * without locks; a reader elsewhere sees each field whole but may see a
+ * frame counted in rx_packets before its bytes. */
 struct zebu_net_counters {
     uint64_t rx_packets, rx_bytes; /* frames the device delivered */
     uint64_t tx_packets, tx_bytes; /* frames the device accepted */
@@ -344,7 +344,7 @@ struct zebu_net_counters {
     /* Memory pressure (drops for want of memory are drop reasons too:
      * tcp_nomem, rx_nomem, tx_nobuf, tx_nomem): */
     uint64_t accept_nomem;        /* connections reset at accept: no memory for the handle */
-    uint64_t api_forwarded;       /* socket and buffer calls made on another core, run on core 0 */
+    uint64_t api_forwarded;       /* socket and buffer calls moved to their stack's core */
     uint64_t send_retries_nomem;  /* TCP sends that found no memory, retried by a timer */
     uint64_t time_wait_reclaimed; /* TIME-WAIT connections freed early (table full, no memory) */
     /* TCP data segments by payload size: [0] up to the MSS, [1] up to

@@ -238,9 +238,10 @@ static void follow_stack0(struct knet *k, uint64_t now)
         src.mask = pub_mask;
         src.gw = pub_gw;
         src.dns = pub_dns;
-        k->addr_seen = addr_seq;
+        unsigned seen = addr_seq;
         spin_unlock_irqrestore(&addr_lock, f);
         net_iface_mirror_addr(&k->iface, &src);
+        __atomic_store_n(&k->addr_seen, seen, __ATOMIC_RELEASE);
     }
     if (__atomic_load_n(&k->arp_n, __ATOMIC_RELAXED) == 0)
         return;
@@ -620,12 +621,24 @@ void knet_exit_report(void)
 
 /* ---- the app's network API (include/zebu.h) ---- */
 
+/* Every replica has taken stack 0's address as last published. */
+static int replicas_follow(void)
+{
+    unsigned seq = __atomic_load_n(&addr_seq, __ATOMIC_ACQUIRE);
+    for (unsigned i = 1; i < nknets; i++)
+        if (__atomic_load_n(&knets[i]->addr_seen, __ATOMIC_ACQUIRE) != seq)
+            return 0;
+    return 1;
+}
+
 int zebu_net_wait_ready(uint64_t timeout_ns)
 {
     if (nknets == 0)
         return -ENODEV;
     uint64_t end = time_ns() + timeout_ns;
-    while (!__atomic_load_n(&net_up, __ATOMIC_ACQUIRE)) {
+    /* Ready once every core's stack has the address: a connection opened
+     * on any core, or received there, works from then on. */
+    while (!__atomic_load_n(&net_up, __ATOMIC_ACQUIRE) || !replicas_follow()) {
         if (time_ns() >= end)
             return -ETIMEDOUT;
         thread_sleep_ns(2 * 1000 * 1000);

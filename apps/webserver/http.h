@@ -30,7 +30,7 @@
 #define HTTP_FIELDS_MAX    64    /* header fields; more: 431 */
 #define HTTP_OUTPUT_MAX    512   /* lib/http's output buffer: the head (fields up to 352 bytes) */
 #define HTTP_INM_MAX       8     /* If-None-Match lines looked at; more are ignored */
-#define HTTP_SCRATCH_MAX   2048  /* the stats page, every counter at 20 digits */
+#define HTTP_SCRATCH_MAX   4096  /* the stats page, every counter at 20 digits, 8 cores */
 #define HTTP_STATS_PATH    "/_stats"
 #define HTTP_SERVER_NAME   "Zebu"
 
@@ -75,7 +75,7 @@ struct http_stats {
      * cores spent busy (not idle), the TSC's rate, and the network
      * device's notifications, each a VM exit. */
     uint64_t busy_cycles, tsc_khz, device_kicks, device_irqs;
-    uint64_t api_forwarded; /* socket calls made on other cores, run on core 0 */
+    uint64_t api_forwarded; /* socket calls moved to their stack's core */
     uint64_t zero_window_aborts;      /* connections reset: client's window shut too long (same) */
     /* IPv4 reassembly's heap bytes: now, the most at once, its limit (same) */
     uint64_t reasm_bytes, reasm_bytes_max, reasm_bytes_limit;

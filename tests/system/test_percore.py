@@ -9,15 +9,13 @@ load passes on the per-core stacks as it does on one."""
 import hashlib
 import re
 import subprocess
-import threading
-import time
 
 import pytest
 
 from conftest import ROOT, image
 from netbench import (WEBSERVER_READY, ConsoleGuest, have_root_networking, parse_wrk, tap_ns,
                       webserver_stats)
-from test_tcp import ECHO_CLIENT, check_echo, finish
+from test_tcp import echo_clients, finish
 from test_webserver import MANY_CLIENT
 
 pytestmark = pytest.mark.skipif(not have_root_networking(),
@@ -90,14 +88,7 @@ def test_echo_on_every_core_with_a_stack_each():
              "--timeout", "600"], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT)
         try:
-            runs = [subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c",
-                                      ECHO_CLIENT, GUEST, "7", str(size), str(i)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                    for i in range(clients)]
-            for r in runs:
-                o, e = r.communicate(timeout=600)
-                assert r.returncode == 0, e[-2000:]
-                check_echo(o, size)
+            echo_clients(ns, GUEST, size, clients)
         finally:
             out = finish(proc)
     assert proc.returncode == 0, out[-3000:]

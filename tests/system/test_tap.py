@@ -21,7 +21,7 @@ import pytest
 from conftest import ROOT, image
 from netbench import (WEBSERVER_READY, ConsoleGuest, have_root_networking, parse_wrk, tap_ns,
                       webserver_stats)
-from test_tcp import ECHO_CLIENT, check_echo, check_zero_copy, finish
+from test_tcp import ECHO_CLIENT, check_echo, check_zero_copy, echo_clients, finish
 
 pytestmark = pytest.mark.skipif(not have_root_networking(),
                                 reason="needs root, /dev/net/tun, iproute2")
@@ -214,14 +214,7 @@ def test_echo_serves_from_every_core_with_one_stack():
             f"ip={GUEST}/24 limit={clients} all_cores=1 net.stats=1")], cwd=ROOT,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            runs = [subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c",
-                                      ECHO_CLIENT, GUEST, "7", str(size), str(i)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                    for i in range(clients)]
-            for r in runs:
-                o, e = r.communicate(timeout=600)
-                assert r.returncode == 0, e[-2000:]
-                check_echo(o, size)
+            echo_clients(ns, GUEST, size, clients)
         finally:
             out = finish(proc)
     assert proc.returncode == 0, out[-3000:]
