@@ -53,6 +53,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -61,8 +62,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "system"))
-from netbench import (WEBSERVER_READY, ConsoleGuest, parse_wrk, tap_ns,  # noqa: E402
-                      webserver_stats)  # (the test bench)
+from netbench import (WEBSERVER_READY, ConsoleGuest, parse_wrk,  # noqa: E402
+                      reclaim_stale_namespaces, tap_ns, webserver_stats)  # (the test bench)
 
 PYTHON = "/usr/bin/python3"
 IMAGE = os.path.join(ROOT, "build", "webserver.elf32")
@@ -80,6 +81,10 @@ ACCEL_LINE = r"zebu-run: accel (\w+)(?:, -cpu (\S+))?: ([^\n]*)"
 
 def fail(msg):
     sys.exit(f"bench-percore: {msg}")
+
+
+def _interrupted(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")  # unwinds the guest's and namespace's clean-up
 
 
 def check_prerequisites():
@@ -266,6 +271,9 @@ def main():
     if a.connections < a.threads:
         fail("wrk needs --connections >= --threads")
     check_prerequisites()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
+    reclaim_stale_namespaces()
     tmp = tempfile.mkdtemp(prefix="zebu-bench-percore-")
     runs, accels = [], set()
     try:
@@ -277,6 +285,8 @@ def main():
                 rnd[name], acc = boot_and_measure(a, archive, name, smp, mq, stacks)
                 accels.add((acc["accel"], acc["cpu"], acc["why"]))
             runs.append(rnd)
+    except KeyboardInterrupt as e:
+        fail(f"interrupted ({e or 'SIGINT'}); guest and namespace removed")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     summary = {p: summarize(runs, p) for p in PATHS}
