@@ -350,6 +350,8 @@ bench: deps-bench
 	$(Q)$(PYTHON) tools/boottime --runs 10 --app webserver --smp 1
 	$(Q)$(PYTHON) tools/boottime --runs 10 --app webserver --smp 8
 	$(Q)$(PYTHON) tools/bench-smp.py --runs 5
+	$(Q)$(MAKE) --no-print-directory APP=webserver image
+	$(Q)$(PYTHON) tools/bench-percore.py
 	$(Q)$(MAKE) --no-print-directory APP=udp-echo image
 	$(Q)$(PYTHON) tools/bench-net.py
 	$(Q)$(MAKE) --no-print-directory APP=webserver image
@@ -383,7 +385,7 @@ help:
 	@echo "  make test         host unit tests, then system tests that boot real QEMU guests"
 	@echo "  make host-test    host unit tests only (ASan, UBSan, ThreadSanitizer)"
 	@echo "  make fuzz         fuzz every network parser (FUZZ_SECONDS=300 each)"
-	@echo "  make bench        boot time, image size, SMP, network figures, Zebu vs Linux+nginx, apps/kv vs etcd (docs/BENCHMARKS.md)"
+	@echo "  make bench        boot time, image size, SMP, a network stack per core, network figures, Zebu vs Linux+nginx, apps/kv vs etcd (docs/BENCHMARKS.md)"
 	@echo "  make libvirt      build/\$$APP.libvirt.xml, a libvirt domain (docs/deploy.md)"
 	@echo "  make oci          build/\$$APP.oci/ and .oci.tar, an OCI image with urunc's annotations"
 	@echo "  make firecracker  build/\$$APP.firecracker.json (Firecracker's config) and"
