@@ -275,8 +275,9 @@ int zebu_http_serve_io_mem(struct zebu_http_server *srv, const struct zebu_http_
                            size_t len);
 
 /* Zebu's binding (lib/http/serve.c): listen on port, a thread per
- * connection on core 0 with a 60 KiB stack. Returns only on failure:
- * -errno (listening failed). Call from core 0. */
+ * connection with a 60 KiB stack, on the core whose network stack holds
+ * the connection (core 0 with one stack; include/zebu.h, "Cores").
+ * Returns only on failure: -errno (listening failed). */
 struct zebu_tcp;
 int zebu_http_serve(struct zebu_http_server *srv, uint16_t port);
 /* Serve one accepted connection on the calling thread, then close it (a

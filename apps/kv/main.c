@@ -40,7 +40,8 @@ ZEBU_OPTION_INT("idle_ms", idle_ms, 1, 3600000,
                 "close a keep-alive connection with no request this long (ms)");
 static bool one_core;
 ZEBU_OPTION_BOOL("one_core", one_core,
-                 "serve every connection on core 0 (default: every core in turn)");
+                 "serve every connection on core 0 (default: every core, where it arrived or "
+                 "in turn)");
 
 static struct kv_store store;
 static struct zebu_mutex store_lock = ZEBU_MUTEX_INIT;
@@ -537,12 +538,16 @@ int main(int argc, char **argv)
     int cores = one_core ? 1 : zebu_core_count();
     printf("kv: serving on http://%s:%ld/ (%d core%s, max_keys=%ld max_mb=%ld value_max=%ld)\n",
            addr, port, cores, cores == 1 ? "" : "s", max_keys, max_mb, value_max);
+    struct zebu_net_counters nc;
+    bool per_core = cores > 1 && zebu_net_counters(&nc) == 0 && nc.stacks > 1;
     for (unsigned long n = 0;; n++) {
         struct zebu_tcp *c = zebu_tcp_accept(l);
         if (c == NULL)
             continue;
-        struct zebu_thread *t =
-            zebu_thread_create(conn_thread, c, (int)(n % (unsigned long)cores), "kv", 60 * 1024);
+        /* A stack per core: serve the connection where it arrived, so no
+         * socket call moves; one stack: every core in turn. */
+        int core = per_core ? zebu_tcp_core(c) : (int)(n % (unsigned long)cores);
+        struct zebu_thread *t = zebu_thread_create(conn_thread, c, core, "kv", 60 * 1024);
         if (t == NULL) { /* out of memory: refuse this one, keep serving */
             zebu_tcp_abort(c);
             continue;

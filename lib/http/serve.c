@@ -228,7 +228,8 @@ int zebu_http_serve(struct zebu_http_server *srv, uint16_t port)
         struct zebu_thread *th = NULL;
         if (a != NULL) {
             *a = (struct conn_arg){srv, c};
-            th = zebu_thread_create(conn_thread, a, 0, "http", CONN_STACK);
+            /* Where its stack is (a stack per core), so no call moves. */
+            th = zebu_thread_create(conn_thread, a, zebu_tcp_core(c), "http", CONN_STACK);
         }
         if (th == NULL) { /* out of memory: refuse this one, keep serving */
             free(a);

@@ -189,8 +189,12 @@ def curl(ns, *args):
     return int(code), body
 
 
-def test_kv_service(tmp_path):
-    with tap_ns(f"{HOST}/24") as (ns, tap):
+@pytest.mark.parametrize("multi_queue", [False, True], ids=["one_stack", "stack_per_core"])
+def test_kv_service(tmp_path, multi_queue):
+    """One stack (a plain tap: handlers on both cores in turn, their socket
+    calls moved to core 0) and a stack per core (a multi_queue tap: each
+    connection served where it arrived)."""
+    with tap_ns(f"{HOST}/24", multi_queue=multi_queue) as (ns, tap):
         guest = ConsoleGuest(["--kernel", image("kv"), "--net", f"tap:{tap}", "--netns", ns,
                               "--smp", "2", "--append",
                               f"ip={GUEST}/24 key_max=64 value_max=1000 max_keys=40",
@@ -279,7 +283,8 @@ def test_kv_service(tmp_path):
             code, body = curl(ns, f"{url}/user%2F1")
             assert metric(ms, "kv_bytes") >= len("user/1") + len(body.encode()), text
             conns = [metric(ms, "kv_connections_total", core=str(i)) for i in (0, 1)]
-            assert conns[0] >= 1 and conns[1] >= 1, text  # handlers ran on both cores
+            if not multi_queue:  # in turn: handlers ran on both cores
+                assert conns[0] >= 1 and conns[1] >= 1, text
 
             # max_keys=40: fill up to it, then 507
             code, body = curl(ns, "-G", "--data-urlencode", "limit=1000", url)
@@ -314,7 +319,8 @@ def test_kv_service(tmp_path):
             assert metric(ms2, "kv_requests_total", method="GET", code="5xx") == 0, text
             assert metric(ms2, "kv_requests_total", method="PUT", code="5xx") == 1, text  # the 507
             conns = [metric(ms2, "kv_connections_total", core=str(i)) for i in (0, 1)]
-            assert conns[1] >= 4, text
+            # in turn, or where RSS put them (60-odd connections by now)
+            assert conns[0] >= 4 and conns[1] >= 4, text
         finally:
             out = guest.stop()
     assert "panic" not in out.lower(), out[-3000:]
