@@ -315,8 +315,8 @@ static int rss_configure(struct vnet *n, uint32_t want_types)
     put_le16(c + 4, VNET_RSS_TABLE - 1);
     put_le16(c + 6, 0);
     c += 8;
-    for (unsigned e = 0; e < VNET_RSS_TABLE; e++, c += 2)
-        put_le16(c, (uint16_t)(e % n->npairs));
+    for (unsigned e = 0; e < VNET_RSS_TABLE; e++, c += 2) /* what toeplitz_queue reads */
+        put_le16(c, (uint16_t)toeplitz_queue(e, VNET_RSS_TABLE, n->npairs));
     put_le16(c, n->npairs);
     c[2] = TOEPLITZ_KEY_LEN;
     memcpy(c + 3, toeplitz_default_key, TOEPLITZ_KEY_LEN);
@@ -329,7 +329,7 @@ unsigned vnet_rss_pair(const struct vnet *n, uint32_t src, uint32_t dst, uint16_
     if (!n->rss || n->npairs <= 1)
         return 0;
     uint32_t h = toeplitz_ipv4_ports(toeplitz_default_key, src, dst, sport, dport);
-    return (h & (VNET_RSS_TABLE - 1)) % n->npairs;
+    return toeplitz_queue(h, VNET_RSS_TABLE, n->npairs);
 }
 
 /* With more than one pair: VQ_PAIRS_SET (5.1.6.5.5), then RSS where

@@ -63,3 +63,10 @@ uint32_t toeplitz_ipv4(const uint8_t *key, uint32_t src, uint32_t dst)
     put32(in + 4, dst);
     return toeplitz_hash(key, TOEPLITZ_KEY_LEN, in, sizeof(in));
 }
+
+unsigned toeplitz_queue(uint32_t hash, unsigned table_len, unsigned queues)
+{
+    if (queues <= 1 || table_len == 0)
+        return 0;
+    return (hash & (table_len - 1)) % queues;
+}

@@ -39,4 +39,10 @@ uint32_t toeplitz_ipv4_ports(const uint8_t *key, uint32_t src, uint32_t dst, uin
  * for a packet without a port it hashes, such as ICMP or a fragment). */
 uint32_t toeplitz_ipv4(const uint8_t *key, uint32_t src, uint32_t dst);
 
+/* The queue a hash selects through an indirection table of table_len
+ * entries (a power of two) whose entry e is queue e % queues: the table
+ * drivers/virtio_net.c programs. The device indexes the table with the
+ * hash's low bits. */
+unsigned toeplitz_queue(uint32_t hash, unsigned table_len, unsigned queues);
+
 #endif

@@ -66,3 +66,53 @@ TEST(toeplitz_spreads_source_ports_over_two_queues)
              1]++;
     CHECK(seen[0] > 8 && seen[1] > 8);
 }
+
+TEST(toeplitz_queue_is_the_indirection_table_entry)
+{
+    /* The table the driver programs, built here on its own: entry e holds
+     * queue e % queues; the device reads entry hash % 128. */
+    for (unsigned queues = 1; queues <= 8; queues++) {
+        uint16_t table[128];
+        for (unsigned e = 0; e < 128; e++)
+            table[e] = (uint16_t)(e % queues);
+        unsigned seen[8] = {0};
+        for (uint16_t p = 40000; p < 42000; p++) {
+            uint32_t h = toeplitz_ipv4_ports(toeplitz_default_key, IP(10, 0, 9, 1),
+                                             IP(10, 0, 9, 2), p, 80);
+            unsigned q = toeplitz_queue(h, 128, queues);
+            CHECK_UINT_EQ(q, table[h % 128]);
+            seen[q]++;
+        }
+        /* 2,000 flows spread: every queue gets at least half its share. */
+        for (unsigned q = 0; q < queues; q++)
+            CHECK(seen[q] >= 2000 / queues / 2);
+    }
+    CHECK_UINT_EQ(toeplitz_queue(0xFFFFFFFFu, 128, 0), 0);
+}
+
+TEST(toeplitz_queue_partitions_local_ports_between_stacks)
+{
+    /* What kernel/net.c's port_ok does for an active open: a stack keeps a
+     * local port only if the peer's answers (source: the peer) hash to its
+     * queue. The four stacks' choices split the port range between them,
+     * no port twice, each about a quarter: no two stacks can open the same
+     * 4-tuple, and none runs short of ports. */
+    const uint32_t us = IP(10, 0, 9, 2), peer = IP(10, 0, 9, 1);
+    unsigned kept[4] = {0}, total = 0;
+    for (uint32_t lport = 49152; lport < 49152 + 4096; lport++) {
+        unsigned owners = 0;
+        for (unsigned mine = 0; mine < 4; mine++) {
+            uint32_t h = toeplitz_ipv4_ports(toeplitz_default_key, peer, us, 8080,
+                                             (uint16_t)lport);
+            if (toeplitz_queue(h, 128, 4) == mine) {
+                kept[mine]++;
+                owners++;
+            }
+        }
+        CHECK_UINT_EQ(owners, 1);
+        total += owners;
+    }
+    CHECK_UINT_EQ(total, 4096);
+    for (unsigned mine = 0; mine < 4; mine++)
+        CHECK(kept[mine] > 4096 / 4 / 2 && kept[mine] < 4096 / 4 * 2);
+}
