@@ -19,8 +19,9 @@ ZEBU_OPTION_INT("idle_ms", idle_ms, 0, 86400000,
 
 static bool all_cores;
 ZEBU_OPTION_BOOL("all_cores", all_cores,
-                 "serve on every core: with a stack per core (RSS) a listener per core, each "
-                 "connection served where it arrived; with one stack, in turn");
+                 "with one network stack, serve connections on every core in turn (their "
+                 "socket calls move to core 0); with a stack per core (RSS) every core "
+                 "listens and serves what it received, whatever this says");
 
 /* Connection threads may run on every core: counted atomically. */
 static long active, finished, idle_closed, accepted, acceptors;
@@ -56,13 +57,13 @@ static void *serve(void *arg)
 }
 
 /* A connection's thread: on the core whose stack holds it when every core
- * has one, else (one stack) on every core in turn, its calls moved to core
- * 0. */
+ * has one; else (one stack) on core 0, or with all_cores=1 on every core
+ * in turn, its calls moved to core 0. */
 static int serving_core(struct zebu_tcp *c, long n, int stacks)
 {
-    if (!all_cores)
-        return 0;
-    return stacks > 1 ? zebu_tcp_core(c) : (int)(n % zebu_core_count());
+    if (stacks > 1)
+        return zebu_tcp_core(c);
+    return all_cores ? (int)(n % zebu_core_count()) : 0;
 }
 
 /* Accepts on l until limit connections were accepted, all cores together. */
@@ -130,7 +131,7 @@ int main(int argc, char **argv)
     char addr[16];
     zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
     printf("echo: listening on %s:%ld\n", addr, port);
-    for (int core = 1; all_cores && core < stacks; core++) {
+    for (int core = 1; core < stacks; core++) {
         add(&acceptors, 1);
         struct zebu_thread *t = zebu_thread_create(acceptor, (void *)(long)stacks, core,
                                                    "echo-accept", 0);

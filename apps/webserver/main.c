@@ -33,14 +33,16 @@ ZEBU_OPTION_INT("zero_window_ms", zero_window_ms, 0, 86400000,
 static long idle_ms = 60000;
 ZEBU_OPTION_INT("idle_ms", idle_ms, 0, 86400000,
                 "close a connection that sends nothing this long (ms; 0: never)");
-/* Every core serves: with a stack per core (RSS), a listener per core and
- * each connection's thread where its stack is, so nothing crosses cores;
- * with one stack (core 0), connection threads on every core in turn, their
- * socket calls moved to core 0 (include/zebu.h, Network). */
+/* With a stack per core (RSS) every core serves: a listener per core and
+ * each connection's thread where its stack is, so nothing crosses cores.
+ * With one stack (core 0), connections are served there, or with
+ * all_cores=1 on every core in turn, their socket calls moved to core 0
+ * (include/zebu.h, Network). */
 static bool all_cores;
 ZEBU_OPTION_BOOL("all_cores", all_cores,
-                 "serve on every core: with a stack per core (RSS) a listener per core, each "
-                 "connection served where it arrived; with one stack, in turn");
+                 "with one network stack, serve connections on every core in turn (their "
+                 "socket calls move to core 0); with a stack per core (RSS) every core "
+                 "listens and serves what it received, whatever this says");
 
 /* A connection's whole state (lib/http's, CONN_MEM bytes: the 16 KiB
  * header block and the rest, see zebu_http_conn_bytes) lives on its
@@ -150,9 +152,9 @@ static int open_site(void)
 /* The core a connection's thread runs on (see all_cores). */
 static int serving_core(struct zebu_tcp *t, long n, int stacks)
 {
-    if (!all_cores)
-        return 0;
-    return stacks > 1 ? zebu_tcp_core(t) : (int)(n % zebu_core_count());
+    if (stacks > 1)
+        return zebu_tcp_core(t);
+    return all_cores ? (int)(n % zebu_core_count()) : 0;
 }
 
 /* Accepts on l until limit connections were accepted, all cores together. */
@@ -231,7 +233,7 @@ int main(int argc, char **argv)
     char addr[16];
     zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
     printf("webserver: serving %u files on http://%s:%ld/\n", (unsigned)site.count, addr, port);
-    for (int core = 1; all_cores && core < stacks; core++) {
+    for (int core = 1; core < stacks; core++) {
         __atomic_add_fetch(&acceptors, 1, __ATOMIC_RELAXED);
         struct zebu_thread *th = zebu_thread_create(acceptor, (void *)(long)stacks, core,
                                                     "http-accept", 0);

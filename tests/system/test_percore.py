@@ -43,7 +43,7 @@ def test_web_server_serves_on_every_core_with_a_stack_each(smp):
     with tap_ns(f"{HOST}/24", multi_queue=True) as (ns, tap):
         g = ConsoleGuest(["--smp", str(smp), "--kernel", image("webserver"), "--net",
                           f"tap:{tap}", "--netns", ns, "--module", image("webserver", "site"),
-                          "--append", f"ip={GUEST}/24 all_cores=1", "--timeout", "600"])
+                          "--append", f"ip={GUEST}/24", "--timeout", "600"])
         try:
             assert g.wait_for(WEBSERVER_READY, 120), g.output[-3000:]
             # 1,000 connections at once, each a GET checked byte for byte.
@@ -77,14 +77,14 @@ def test_web_server_serves_on_every_core_with_a_stack_each(smp):
 
 
 def test_echo_on_every_core_with_a_stack_each():
-    """apps/echo all_cores=1 at -smp 2: 16 clients at once, each 256 KiB
+    """apps/echo at -smp 2 with its defaults: 16 clients at once, each 256 KiB
     both ways, echoed byte for byte; the exit dump's per-core lines show
     both stacks accepting."""
     size, clients = 256 << 10, 16
     with tap_ns(f"{HOST}/24", multi_queue=True) as (ns, tap):
         proc = subprocess.Popen(
             ["tools/zebu-run", "--smp", "2", "--kernel", image("echo"), "--net", f"tap:{tap}",
-             "--netns", ns, "--append", f"ip={GUEST}/24 limit={clients} all_cores=1 net.stats=1",
+             "--netns", ns, "--append", f"ip={GUEST}/24 limit={clients} net.stats=1",
              "--timeout", "600"], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT)
         try:
