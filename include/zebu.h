@@ -445,6 +445,32 @@ struct zebu_tcp *zebu_tcp_accept(struct zebu_tcp *listener);
 /* Without waiting: the next established connection, or NULL with errno
  * EAGAIN when none waits (for a poller's loop). */
 struct zebu_tcp *zebu_tcp_try_accept(struct zebu_tcp *listener);
+/* A server on every core, in one call: zebu_tcp_serve listens on port on
+ * every core that has a network stack (one listener per core with RSS; with
+ * one stack, one on the calling core) and starts a thread for each
+ * connection on the core that holds it (zebu_tcp_core), so none of its
+ * socket calls moves; with one stack and spread set, on every core in turn
+ * instead (their calls then move to core 0). The thread runs serve(c, arg)
+ * and serve owns c (it closes it). setup(listener, arg), if given, runs for
+ * each listener made (set the limits a listener passes on there); ready(arg)
+ * once the port is listened on, before the first accept. With no memory
+ * for a thread the connection is aborted and refused(arg) called, if given.
+ * After limit connections (0: never), once every serve call has returned:
+ * 0. A negative errno if the port cannot be listened on (-EINVAL without
+ * serve). */
+struct zebu_tcp_server {
+    uint16_t port;
+    unsigned backlog;
+    long limit;
+    size_t stack_size; /* each connection thread's (0: the default) */
+    bool spread;
+    void (*serve)(struct zebu_tcp *c, void *arg);
+    void (*setup)(struct zebu_tcp *listener, void *arg);
+    void (*ready)(void *arg);
+    void (*refused)(void *arg);
+    void *arg;
+};
+int zebu_tcp_serve(const struct zebu_tcp_server *cfg);
 /* Connects to ip:port; NULL with errno (ECONNREFUSED, ETIMEDOUT,
  * ENETUNREACH, ...) when it fails or takes longer than timeout_ns. */
 struct zebu_tcp *zebu_tcp_connect(uint32_t ip, uint16_t port, uint64_t timeout_ns);

@@ -274,10 +274,11 @@ size_t zebu_http_conn_bytes(const struct zebu_http_server *srv);
 int zebu_http_serve_io_mem(struct zebu_http_server *srv, const struct zebu_http_io *io, void *mem,
                            size_t len);
 
-/* Zebu's binding (lib/http/serve.c): listen on port, a thread per
- * connection with a 60 KiB stack, on the core whose network stack holds
- * the connection (core 0 with one stack; include/zebu.h, "Cores").
- * Returns only on failure: -errno (listening failed). */
+/* Zebu's binding (lib/http/serve.c): listen on port (zebu_tcp_serve: on
+ * every core with a stack per core), a thread per connection with a 60 KiB
+ * stack, on the core whose network stack holds the connection (core 0
+ * with one stack; include/zebu.h, "Cores"). Returns only on failure:
+ * -errno (listening failed). */
 struct zebu_tcp;
 int zebu_http_serve(struct zebu_http_server *srv, uint16_t port);
 /* Serve one accepted connection on the calling thread, then close it (a

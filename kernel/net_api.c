@@ -36,6 +36,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zebu.h>
@@ -973,6 +974,122 @@ static struct zebu_buf *rehome(struct zebu_buf *b, int core)
 static void buf_free_here(struct zebu_buf *b)
 {
     nbuf_put((struct netbuf *)b);
+}
+
+/* ---- zebu_tcp_serve: a listener and an accept loop per core ----
+ *
+ * Made of the public calls only. Each core with a stack accepts on a
+ * handle of its own (the listen group gives each what its core received)
+ * and starts every connection's thread where the connection lives. */
+
+struct serve_run {
+    const struct zebu_tcp_server *cfg;
+    int stacks;
+    long accepted; /* all cores together: atomic */
+    long running;  /* acceptor and connection threads: atomic */
+};
+
+struct serve_conn {
+    struct serve_run *run;
+    struct zebu_tcp *c;
+};
+
+static void *serve_conn_thread(void *arg)
+{
+    struct serve_conn sc = *(struct serve_conn *)arg;
+    free(arg);
+    sc.run->cfg->serve(sc.c, sc.run->cfg->arg);
+    __atomic_sub_fetch(&sc.run->running, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* With limit set, each accept waits this long at most and the loop looks
+ * at the count again (another core may have taken the last one). */
+#define SERVE_RECHECK_NS (100ull * 1000 * 1000)
+
+static void serve_accept_loop(struct serve_run *r, struct zebu_tcp *l)
+{
+    const struct zebu_tcp_server *cfg = r->cfg;
+    while (cfg->limit == 0 || __atomic_load_n(&r->accepted, __ATOMIC_RELAXED) < cfg->limit) {
+        struct zebu_tcp *c = zebu_tcp_accept(l);
+        if (c == NULL)
+            continue; /* the recheck timeout */
+        long n = __atomic_fetch_add(&r->accepted, 1, __ATOMIC_RELAXED);
+        int core = r->stacks > 1 ? zebu_tcp_core(c)
+                   : cfg->spread ? (int)(n % zebu_core_count())
+                                 : knet_home(zebu_core_id());
+        struct serve_conn *sc = malloc(sizeof(*sc));
+        struct zebu_thread *t = NULL;
+        __atomic_add_fetch(&r->running, 1, __ATOMIC_RELAXED);
+        if (sc != NULL) {
+            *sc = (struct serve_conn){r, c};
+            t = zebu_thread_create(serve_conn_thread, sc, core, "tcp-serve", cfg->stack_size);
+        }
+        if (t == NULL) { /* out of memory: refuse this one, keep serving */
+            free(sc);
+            __atomic_sub_fetch(&r->running, 1, __ATOMIC_RELAXED);
+            zebu_tcp_abort(c);
+            if (cfg->refused != NULL)
+                cfg->refused(cfg->arg);
+            continue;
+        }
+        zebu_thread_detach(t);
+    }
+}
+
+static struct zebu_tcp *serve_listen(struct serve_run *r)
+{
+    const struct zebu_tcp_server *cfg = r->cfg;
+    struct zebu_tcp *l = zebu_tcp_listen(cfg->port, cfg->backlog);
+    if (l == NULL)
+        return NULL;
+    if (cfg->limit != 0)
+        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ACCEPT_TIMEOUT, SERVE_RECHECK_NS);
+    if (cfg->setup != NULL)
+        cfg->setup(l, cfg->arg);
+    return l;
+}
+
+static void *serve_acceptor(void *arg)
+{
+    struct serve_run *r = arg;
+    struct zebu_tcp *l = serve_listen(r);
+    if (l != NULL) {
+        serve_accept_loop(r, l);
+        zebu_tcp_close(l);
+    } else {
+        printf("zebu_tcp_serve: cannot listen on port %u on core %d: %s\n", r->cfg->port,
+               zebu_core_id(), strerror(errno));
+    }
+    __atomic_sub_fetch(&r->running, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+int zebu_tcp_serve(const struct zebu_tcp_server *cfg)
+{
+    if (cfg == NULL || cfg->serve == NULL)
+        return -EINVAL;
+    struct serve_run r = {.cfg = cfg, .stacks = (int)knet_count()};
+    struct zebu_tcp *l = serve_listen(&r);
+    if (l == NULL)
+        return -errno;
+    if (cfg->ready != NULL)
+        cfg->ready(cfg->arg);
+    for (int core = 0; core < r.stacks; core++) {
+        if (core == zebu_core_id())
+            continue;
+        __atomic_add_fetch(&r.running, 1, __ATOMIC_RELAXED);
+        struct zebu_thread *t = zebu_thread_create(serve_acceptor, &r, core, "tcp-accept", 0);
+        if (t == NULL) /* that core's connections come to this handle */
+            __atomic_sub_fetch(&r.running, 1, __ATOMIC_RELAXED);
+        else
+            zebu_thread_detach(t);
+    }
+    serve_accept_loop(&r, l);
+    zebu_tcp_close(l);
+    while (__atomic_load_n(&r.running, __ATOMIC_ACQUIRE) > 0)
+        zebu_sleep_ns(10 * 1000 * 1000);
+    return 0;
 }
 
 /* ---- the API: each call runs on its stack's core (knet_enter_core) ---- */

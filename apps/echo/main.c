@@ -24,7 +24,7 @@ ZEBU_OPTION_BOOL("all_cores", all_cores,
                  "listens and serves what it received, whatever this says");
 
 /* Connection threads may run on every core: counted atomically. */
-static long active, finished, idle_closed, accepted, acceptors;
+static long finished, idle_closed;
 static uint64_t echoed_bytes;
 
 static void add(long *v, long d)
@@ -32,9 +32,9 @@ static void add(long *v, long d)
     __atomic_add_fetch(v, d, __ATOMIC_RELAXED);
 }
 
-static void *serve(void *arg)
+static void serve(struct zebu_tcp *c, void *arg)
 {
-    struct zebu_tcp *c = arg;
+    (void)arg;
     struct zebu_buf *b;
     int err = 0;
     while ((b = zebu_tcp_recv_buf(c)) != NULL) {
@@ -52,67 +52,29 @@ static void *serve(void *arg)
     }
     zebu_tcp_close(c);
     add(&finished, 1);
-    add(&active, -1);
-    return NULL;
 }
 
-/* A connection's thread: on the core whose stack holds it when every core
- * has one; else (one stack) on core 0, or with all_cores=1 on every core
- * in turn, its calls moved to core 0. */
-static int serving_core(struct zebu_tcp *c, long n, int stacks)
+static void setup(struct zebu_tcp *l, void *arg)
 {
-    if (stacks > 1)
-        return zebu_tcp_core(c);
-    return all_cores ? (int)(n % zebu_core_count()) : 0;
-}
-
-/* Accepts on l until limit connections were accepted, all cores together. */
-static void accept_loop(struct zebu_tcp *l, int stacks)
-{
-    while (limit == 0 || __atomic_load_n(&accepted, __ATOMIC_RELAXED) < limit) {
-        struct zebu_tcp *c = zebu_tcp_accept(l);
-        if (c == NULL)
-            continue; /* the accept timeout: look at the count again */
-        long n = __atomic_fetch_add(&accepted, 1, __ATOMIC_RELAXED);
-        struct zebu_thread *t = zebu_thread_create(serve, c, serving_core(c, n, stacks),
-                                                   "echo-conn", 0);
-        if (t == NULL) {
-            printf("echo: no thread for a connection: %s\n", strerror(errno));
-            zebu_tcp_abort(c);
-            continue;
-        }
-        add(&active, 1);
-        zebu_thread_detach(t);
-    }
-}
-
-static struct zebu_tcp *listen_here(void)
-{
-    struct zebu_tcp *l = zebu_tcp_listen((uint16_t)port, 64);
-    if (l == NULL) {
-        printf("echo: cannot listen on port %ld (core %d): %s\n", port, zebu_core_id(),
-               strerror(errno));
-        return NULL;
-    }
+    (void)arg;
     if (idle_ms > 0) { /* the listener passes both to every connection */
         zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_RECV_TIMEOUT, (uint64_t)idle_ms * 1000000);
         zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_SEND_TIMEOUT, (uint64_t)idle_ms * 1000000);
     }
-    if (limit != 0) /* several acceptors: each looks at the count now and then */
-        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ACCEPT_TIMEOUT, 100 * 1000 * 1000);
-    return l;
 }
 
-/* Another core's listener (a stack per core): its connections stay there. */
-static void *acceptor(void *arg)
+static void ready(void *arg)
 {
-    struct zebu_tcp *l = listen_here();
-    if (l != NULL) {
-        accept_loop(l, (int)(long)arg);
-        zebu_tcp_close(l);
-    }
-    add(&acceptors, -1);
-    return NULL;
+    (void)arg;
+    char addr[16];
+    zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
+    printf("echo: listening on %s:%ld\n", addr, port);
+}
+
+static void refused(void *arg)
+{
+    (void)arg;
+    printf("echo: no thread for a connection: %s\n", strerror(ENOMEM));
 }
 
 int main(int argc, char **argv)
@@ -123,27 +85,23 @@ int main(int argc, char **argv)
         printf("echo: no network address\n");
         return 1;
     }
-    struct zebu_tcp *l = listen_here();
-    if (l == NULL)
+    /* With a stack per core every core listens and serves what it
+     * received; with one, core 0 serves, or every core with all_cores. */
+    struct zebu_tcp_server cfg = {
+        .port = (uint16_t)port,
+        .backlog = 64,
+        .limit = limit,
+        .spread = all_cores,
+        .serve = serve,
+        .setup = setup,
+        .ready = ready,
+        .refused = refused,
+    };
+    int err = zebu_tcp_serve(&cfg);
+    if (err != 0) {
+        printf("echo: cannot listen on port %ld: %s\n", port, strerror(-err));
         return 1;
-    struct zebu_net_counters nc;
-    int stacks = zebu_net_counters(&nc) == 0 ? (int)nc.stacks : 1;
-    char addr[16];
-    zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
-    printf("echo: listening on %s:%ld\n", addr, port);
-    for (int core = 1; core < stacks; core++) {
-        add(&acceptors, 1);
-        struct zebu_thread *t = zebu_thread_create(acceptor, (void *)(long)stacks, core,
-                                                   "echo-accept", 0);
-        if (t == NULL)
-            add(&acceptors, -1);
-        else
-            zebu_thread_detach(t);
     }
-    accept_loop(l, stacks);
-    while (__atomic_load_n(&acceptors, __ATOMIC_RELAXED) > 0 ||
-           __atomic_load_n(&active, __ATOMIC_RELAXED) > 0)
-        zebu_sleep_ns(10 * 1000 * 1000);
     printf("echo: %ld connections, %llu bytes echoed, %ld closed idle\n", finished,
            (unsigned long long)echoed_bytes, idle_closed);
     zebu_net_print_counters();

@@ -54,8 +54,7 @@ ZEBU_OPTION_BOOL("all_cores", all_cores,
 static struct site site;
 static struct http_stats stats = {.core_id = zebu_core_id};
 static struct zebu_http_server *server;
-static long active; /* connection threads running, on any core: atomic */
-static long accepted, acceptors; /* all cores together: atomic */
+
 
 /* The kernel's count of one drop reason, by name (0 when it has none). */
 static uint64_t drops(const char *name)
@@ -120,15 +119,16 @@ static void refresh_stats(struct http_stats *st)
     stats.nomem.tx_dropped = drops("tx_nobuf") + drops("tx_nomem");
 }
 
-static void *conn_thread(void *arg)
+static void conn_thread(struct zebu_tcp *c, void *arg)
 {
+    (void)arg;
     char mem[CONN_MEM] __attribute__((aligned(16)));
+    __atomic_add_fetch(&stats.connections_accepted, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&stats.connections_open, 1, __ATOMIC_RELAXED);
     /* -ENOMEM: a response found no memory; lib/http reset the connection */
-    if (zebu_http_serve_tcp_mem(server, arg, mem, sizeof(mem)) == -ENOMEM)
+    if (zebu_http_serve_tcp_mem(server, c, mem, sizeof(mem)) == -ENOMEM)
         __atomic_add_fetch(&stats.connections_reset_nomem, 1, __ATOMIC_RELAXED);
     __atomic_sub_fetch(&stats.connections_open, 1, __ATOMIC_RELAXED);
-    __atomic_sub_fetch(&active, 1, __ATOMIC_RELAXED);
-    return NULL;
 }
 
 static int open_site(void)
@@ -149,61 +149,25 @@ static int open_site(void)
     return 0;
 }
 
-/* The core a connection's thread runs on (see all_cores). */
-static int serving_core(struct zebu_tcp *t, long n, int stacks)
+static void setup(struct zebu_tcp *l, void *arg)
 {
-    if (stacks > 1)
-        return zebu_tcp_core(t);
-    return all_cores ? (int)(n % zebu_core_count()) : 0;
-}
-
-/* Accepts on l until limit connections were accepted, all cores together. */
-static void accept_loop(struct zebu_tcp *l, int stacks)
-{
-    while (limit == 0 || __atomic_load_n(&accepted, __ATOMIC_RELAXED) < limit) {
-        struct zebu_tcp *t = zebu_tcp_accept(l);
-        if (t == NULL)
-            continue; /* the accept timeout: look at the count again */
-        long n = __atomic_fetch_add(&accepted, 1, __ATOMIC_RELAXED);
-        struct zebu_thread *th = zebu_thread_create(conn_thread, t, serving_core(t, n, stacks),
-                                                    "http", CONN_STACK);
-        if (th == NULL) { /* out of memory: refuse this one, keep serving */
-            __atomic_add_fetch(&stats.connections_refused, 1, __ATOMIC_RELAXED);
-            zebu_tcp_abort(t);
-            continue;
-        }
-        __atomic_add_fetch(&stats.connections_accepted, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&stats.connections_open, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&active, 1, __ATOMIC_RELAXED);
-        zebu_thread_detach(th);
-    }
-}
-
-static struct zebu_tcp *listen_here(void)
-{
-    struct zebu_tcp *l = zebu_tcp_listen((uint16_t)port, 128);
-    if (l == NULL) {
-        printf("webserver: cannot listen on port %ld (core %d): %s\n", port, zebu_core_id(),
-               strerror(errno));
-        return NULL;
-    }
+    (void)arg;
     if (zero_window_ms > 0) /* inherited by every connection accepted */
         zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ZERO_WINDOW, (uint64_t)zero_window_ms * 1000000);
-    if (limit != 0) /* several acceptors: each looks at the count now and then */
-        zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ACCEPT_TIMEOUT, 100 * 1000 * 1000);
-    return l;
 }
 
-/* Another core's listener (a stack per core): its connections stay there. */
-static void *acceptor(void *arg)
+static void ready(void *arg)
 {
-    struct zebu_tcp *l = listen_here();
-    if (l != NULL) {
-        accept_loop(l, (int)(long)arg);
-        zebu_tcp_close(l);
-    }
-    __atomic_sub_fetch(&acceptors, 1, __ATOMIC_RELAXED);
-    return NULL;
+    (void)arg;
+    char addr[16];
+    zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
+    printf("webserver: serving %u files on http://%s:%ld/\n", (unsigned)site.count, addr, port);
+}
+
+static void refused(void *arg) /* out of memory: refused, the server goes on */
+{
+    (void)arg;
+    __atomic_add_fetch(&stats.connections_refused, 1, __ATOMIC_RELAXED);
 }
 
 int main(int argc, char **argv)
@@ -225,28 +189,24 @@ int main(int argc, char **argv)
         printf("webserver: no network address\n");
         return 1;
     }
-    struct zebu_tcp *l = listen_here();
-    if (l == NULL)
+    /* With a stack per core every core listens and serves what it
+     * received; with one, core 0 serves, or every core with all_cores. */
+    struct zebu_tcp_server cfg = {
+        .port = (uint16_t)port,
+        .backlog = 128,
+        .limit = limit,
+        .stack_size = CONN_STACK,
+        .spread = all_cores,
+        .serve = conn_thread,
+        .setup = setup,
+        .ready = ready,
+        .refused = refused,
+    };
+    int err = zebu_tcp_serve(&cfg);
+    if (err != 0) {
+        printf("webserver: cannot listen on port %ld: %s\n", port, strerror(-err));
         return 1;
-    struct zebu_net_counters nc;
-    int stacks = zebu_net_counters(&nc) == 0 ? (int)nc.stacks : 1;
-    char addr[16];
-    zebu_ip4_format(zebu_net_addr(), addr, sizeof(addr));
-    printf("webserver: serving %u files on http://%s:%ld/\n", (unsigned)site.count, addr, port);
-    for (int core = 1; core < stacks; core++) {
-        __atomic_add_fetch(&acceptors, 1, __ATOMIC_RELAXED);
-        struct zebu_thread *th = zebu_thread_create(acceptor, (void *)(long)stacks, core,
-                                                    "http-accept", 0);
-        if (th == NULL)
-            __atomic_sub_fetch(&acceptors, 1, __ATOMIC_RELAXED);
-        else
-            zebu_thread_detach(th);
     }
-    accept_loop(l, stacks);
-    while (__atomic_load_n(&acceptors, __ATOMIC_RELAXED) > 0)
-        zebu_sleep_ns(10 * 1000 * 1000);
-    while (__atomic_load_n(&active, __ATOMIC_RELAXED) > 0)
-        zebu_sleep_ns(10 * 1000 * 1000);
     printf("webserver: %llu requests on %llu connections; for want of memory %llu "
            "connections refused, %llu reset\n",
            (unsigned long long)stats.requests, (unsigned long long)stats.connections_accepted,

@@ -201,43 +201,30 @@ int zebu_http_serve_tcp_mem(struct zebu_http_server *srv, struct zebu_tcp *c, vo
     return serve_tcp(srv, c, mem, len);
 }
 
-struct conn_arg {
-    struct zebu_http_server *srv;
-    struct zebu_tcp *c;
-};
-
-static void *conn_thread(void *arg)
+static void serve_conn(struct zebu_tcp *c, void *arg)
 {
-    struct conn_arg a = *(struct conn_arg *)arg;
-    free(arg);
-    zebu_http_serve_tcp(a.srv, a.c);
-    return NULL;
+    zebu_http_serve_tcp(arg, c);
 }
 
+static void serve_setup(struct zebu_tcp *l, void *arg)
+{
+    (void)arg;
+    zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ZERO_WINDOW, ZERO_WINDOW_NS); /* inherited */
+}
+
+/* zebu_tcp_serve: a listener per core where each core has a network stack,
+ * each connection's thread on its own core. */
 int zebu_http_serve(struct zebu_http_server *srv, uint16_t port)
 {
-    struct zebu_tcp *l = zebu_tcp_listen(port, 128);
-    if (l == NULL)
-        return -errno;
-    zebu_tcp_set_limit(l, ZEBU_TCP_LIMIT_ZERO_WINDOW, ZERO_WINDOW_NS); /* inherited */
-    for (;;) {
-        struct zebu_tcp *c = zebu_tcp_accept(l);
-        if (c == NULL)
-            continue;
-        struct conn_arg *a = malloc(sizeof(*a));
-        struct zebu_thread *th = NULL;
-        if (a != NULL) {
-            *a = (struct conn_arg){srv, c};
-            /* Where its stack is (a stack per core), so no call moves. */
-            th = zebu_thread_create(conn_thread, a, zebu_tcp_core(c), "http", CONN_STACK);
-        }
-        if (th == NULL) { /* out of memory: refuse this one, keep serving */
-            free(a);
-            zebu_tcp_abort(c);
-            continue;
-        }
-        zebu_thread_detach(th);
-    }
+    struct zebu_tcp_server cfg = {
+        .port = port,
+        .backlog = 128,
+        .stack_size = CONN_STACK,
+        .serve = serve_conn,
+        .setup = serve_setup,
+        .arg = srv,
+    };
+    return zebu_tcp_serve(&cfg);
 }
 
 /* ---- many connections, few threads ---------------------------------------

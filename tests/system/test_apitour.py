@@ -47,27 +47,34 @@ def test_the_tour_calls_every_function_of_zebu_h(tmp_path):
         threading.Thread(target=srv.serve_forever, daemon=True).start()
     module = tmp_path / "tour.bin"
     module.write_bytes(b"apitour module\n")
-    fwd = free_port()
+    fwd, fwd2 = free_port(), free_port()
     proc = subprocess.Popen([LAUNCHER, "--kernel", image("apitour"), "--smp", "2", "--net",
                              "user", "--hostfwd", f"tcp:127.0.0.1:{fwd}-:7000",
+                             "--hostfwd", f"tcp:127.0.0.1:{fwd2}-:7001",
                              "--module", str(module), "--timeout", "240", "--append",
                              f"tport={tcp.server_address[1]} uport={udp.server_address[1]}"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     out = b""
     try:
-        # Wait for "tour: listening", then connect through the forward.
-        deadline = time.time() + 180
-        while b"tour: listening" not in out and time.time() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            out += line
-        assert b"tour: listening" in out, out.decode(errors="replace")[-3000:]
-        c = socket.create_connection(("127.0.0.1", fwd), timeout=30)
-        c.sendall(b"tour")
-        echoed = c.recv(16)
-        c.close()
+        # Wait for "tour: listening", then connect through the forward;
+        # then for "tour: serving" (zebu_tcp_serve), and once more.
+        echoes = []
+        for line_wanted, port, data in ((b"tour: listening", fwd, b"tour"),
+                                        (b"tour: serving", fwd2, b"serve")):
+            deadline = time.time() + 180
+            while line_wanted not in out and time.time() < deadline:
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                out += line
+            assert line_wanted in out, out.decode(errors="replace")[-3000:]
+            c = socket.create_connection(("127.0.0.1", port), timeout=30)
+            c.sendall(data)
+            echoes.append(c.recv(16))
+            c.close()
+        echoed = echoes[0]
+        assert echoes[1] == b"serve", echoes
         out += proc.communicate(timeout=180)[0]
     finally:
         kill_group(proc)

@@ -291,6 +291,36 @@ static void tour_tcp_server(void)
     zebu_tcp_close(l);
 }
 
+static int served;
+
+static void serve_once(struct zebu_tcp *c, void *arg)
+{
+    char buf[8];
+    long n = zebu_tcp_recv(c, buf, sizeof(buf));
+    if (n > 0 && zebu_tcp_send(c, buf, (size_t)n) == n)
+        __atomic_store_n((int *)arg, zebu_tcp_core(c) + 1, __ATOMIC_RELAXED);
+    zebu_tcp_close(c);
+}
+
+static void serve_ready(void *arg)
+{
+    (void)arg;
+    printf("tour: serving\n");
+}
+
+/* The test connects to port 7001 once "tour: serving" is out, sends
+ * "serve" and reads it back; zebu_tcp_serve returns after that one. */
+static void tour_tcp_serve(void)
+{
+    struct zebu_tcp_server bad = {.port = 7001};
+    struct zebu_tcp_server cfg = {
+        .port = 7001, .backlog = 4, .limit = 1, .serve = serve_once, .ready = serve_ready,
+        .arg = &served,
+    };
+    check("zebu_tcp_serve", zebu_tcp_serve(&bad) == -EINVAL && zebu_tcp_serve(&cfg) == 0 &&
+                                served == 1, "the connection was not served on core 0");
+}
+
 static void tour_udp(void)
 {
     struct zebu_udp *u = zebu_udp_bind(0);
@@ -332,6 +362,7 @@ static void tour_net(void)
     tour_tcp_client();
     tour_udp();
     tour_tcp_server();
+    tour_tcp_serve();
     struct zebu_net_counters nc;
     check("zebu_net_counters", zebu_net_counters(&nc) == 0 && nc.rx_packets > 0 && nc.stacks == 1,
           "");
