@@ -33,6 +33,7 @@
 #include "net/config.h"
 #include "net/dhcp.h"
 #include "net/iface.h"
+#include "net/ipv4.h"
 #include "net/netbuf.h"
 #include "net/netdev.h"
 #include "net/stack.h"
@@ -78,10 +79,18 @@ ZEBU_OPTION_BOOL("net.stats", net_stats_on_exit, "print network counters when th
  * calls from other cores move to it (knet_enter_core, counted).
  */
 #define ARP_UPDATES 32
+#define STEERED_MAX 32
 
 struct arp_update {
     uint32_t ip;
     uint8_t mac[6];
+};
+
+/* A TCP segment reassembled from fragments on another stack (see
+ * plat_steer_tcp). */
+struct steered {
+    struct netbuf *nb;
+    struct ip4_info ip;
 };
 
 struct knet {
@@ -103,6 +112,10 @@ struct knet {
     unsigned arp_n;
     uint64_t arp_q_lost;
     unsigned addr_seen;
+    /* TCP segments from fragments another stack reassembled (lock). */
+    struct steered steer_q[STEERED_MAX];
+    unsigned steer_n;
+    uint64_t steered_in, steer_lost;
 };
 
 static struct vnet vnet;
@@ -179,6 +192,53 @@ static int plat_port_ok(void *ctx, uint32_t lip, uint16_t lport, uint32_t rip, u
 {
     struct knet *k = ctx;
     return vnet_rss_pair(&vnet, rip, lip, rport, lport) == k->pair->index;
+}
+
+/* RSS hashes TCP by ports, which fragments do not carry: they land on pair
+ * 0, and stack 0 reassembles them. A segment of a flow that lives on
+ * another core goes there (a reset from a stack without the flow would
+ * end the connection). The buffer is a heap copy: any core may free it. */
+static int plat_steer_tcp(void *ctx, struct net_iface *ifc, struct netbuf *nb,
+                          const struct ip4_info *ip)
+{
+    struct knet *self = ctx;
+    (void)ifc;
+    if (nknets <= 1 || nb->len < 4)
+        return 0;
+    uint16_t sport = (uint16_t)(nb->data[0] << 8 | nb->data[1]);
+    uint16_t dport = (uint16_t)(nb->data[2] << 8 | nb->data[3]);
+    unsigned q = vnet_rss_pair(&vnet, ip->src, ip->dst, sport, dport);
+    if (q == self->pair->index || q >= nknets)
+        return 0;
+    struct knet *k = knets[q];
+    uint64_t f = spin_lock_irqsave(&k->lock);
+    int room = k->steer_n < STEERED_MAX;
+    if (room)
+        k->steer_q[k->steer_n++] = (struct steered){nb, *ip};
+    else
+        k->steer_lost++; /* TCP sends it again */
+    spin_unlock_irqrestore(&k->lock, f);
+    if (room)
+        event_signal(&k->work);
+    else
+        nbuf_put(nb);
+    return 1;
+}
+
+/* Segments other stacks handed over, into this stack's TCP. */
+static void take_steered(struct knet *k, uint64_t now)
+{
+    if (__atomic_load_n(&k->steer_n, __ATOMIC_RELAXED) == 0)
+        return;
+    struct steered q[STEERED_MAX];
+    uint64_t f = spin_lock_irqsave(&k->lock);
+    unsigned n = k->steer_n;
+    memcpy(q, k->steer_q, n * sizeof(q[0]));
+    k->steer_n = 0;
+    k->steered_in += n;
+    spin_unlock_irqrestore(&k->lock, f);
+    for (unsigned i = 0; i < n; i++)
+        tcp_input(&k->stack, &k->iface, q[i].nb, &q[i].ip, now);
 }
 
 /* ---- the device (net/netdev.h does the rest) ---- */
@@ -317,6 +377,7 @@ static void *net_thread(void *arg)
     for (;;) {
         if (k->core != 0)
             follow_stack0(k, knet_now_ms());
+        take_steered(k, knet_now_ms());
         int got = netdev_poll(&k->nd, RX_BUDGET, knet_now_ms());
         uint64_t now = knet_now_ms();
         /* At deadlines, and at least once a second: TCP's timer queue
@@ -425,6 +486,7 @@ static struct knet *knet_create(unsigned i, int cc)
         .log = plat_log,
         .arp_learned = i == 0 && vnet.npairs > 1 ? plat_arp_learned : NULL,
         .port_ok = vnet.npairs > 1 ? plat_port_ok : NULL,
+        .steer_tcp = vnet.npairs > 1 ? plat_steer_tcp : NULL,
         .ctx = k,
     };
     k->rng_state = cpu_rdtsc() ^ ((uint64_t)i << 56);
@@ -505,13 +567,16 @@ static int format_cores(char *buf, size_t size)
         struct knet *k = knets[i];
         int w = snprintf(buf + n, size - n,
                          "core %u: rx %llu packets, tx %llu packets, connections accepted %llu, "
-                         "opened %llu, interrupts %llu, calls moved here %llu\n",
+                         "opened %llu, interrupts %llu, calls moved here %llu, segments from "
+                         "fragments handed here %llu (lost %llu)\n",
                          i, (unsigned long long)k->iface.cnt.rx_packets,
                          (unsigned long long)k->iface.cnt.tx_packets,
                          (unsigned long long)__atomic_load_n(&k->accepted, __ATOMIC_RELAXED),
                          (unsigned long long)k->stack.tcp.conns_opened,
                          (unsigned long long)k->pair->stats.irqs,
-                         (unsigned long long)__atomic_load_n(&k->api_forwarded, __ATOMIC_RELAXED));
+                         (unsigned long long)__atomic_load_n(&k->api_forwarded, __ATOMIC_RELAXED),
+                         (unsigned long long)__atomic_load_n(&k->steered_in, __ATOMIC_RELAXED),
+                         (unsigned long long)__atomic_load_n(&k->steer_lost, __ATOMIC_RELAXED));
         if (w < 0)
             break;
         n += (size_t)w;

@@ -105,6 +105,12 @@ void ip4_input(struct net_stack *st, struct net_iface *ifc, struct netbuf *nb, u
         nb = ip4_reasm_input(st, ifc, nb, &ip, net_get_be16(nb->data + 4), frag, now_ms);
         if (nb == NULL)
             return;
+        nb->l4_off = (uint16_t)(nb->data - nb->buf);
+        /* A device that steers by ports could not for the fragments: the
+         * embedder may hand the segment to the stack that owns its flow. */
+        if (ip.proto == IP4_PROTO_TCP && st->plat->steer_tcp != NULL &&
+            st->plat->steer_tcp(st->plat->ctx, ifc, nb, &ip))
+            return;
     } else {
         nbuf_pull(nb, ip.hdr_len);
     }

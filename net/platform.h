@@ -22,6 +22,7 @@
 
 struct netbuf;
 struct net_iface;
+struct ip4_info;
 
 /* Log levels for net_platform.log. Only NET_LOG_DEBUG may be per packet;
  * the stack rate-limits everything else. */
@@ -65,6 +66,18 @@ struct net_platform {
      * May be NULL: every free port will do.
      */
     int (*port_ok)(void *ctx, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport);
+
+    /*
+     * A TCP segment that came in IPv4 fragments, reassembled (nb at the
+     * TCP header, ip its IPv4 fields), before this stack's TCP sees it:
+     * return non-zero to take it (nb consumed), for an embedder with a
+     * stack per core whose device hashes flows by ports, which it cannot
+     * do for fragments: it hands the segment to the stack that owns the
+     * flow (tcp_input there, with the same ip). 0: this stack takes it.
+     * May be NULL.
+     */
+    int (*steer_tcp)(void *ctx, struct net_iface *ifc, struct netbuf *nb,
+                     const struct ip4_info *ip);
 
     void *ctx; /* passed to every call above */
 };

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/checksum.h"
 #include "net/ipv4.h"
+#include "net/tcp.h"
 #include "net/udp.h"
 #include "net_test.h"
 
@@ -498,4 +500,81 @@ TEST(net_frag_flood_stays_within_limits_and_gives_everything_back)
         send_frag(&e.h, e.d, 0x78, off, n - off < 1480 ? n - off : 1480, off + 1480 < n);
     EXPECT_DGRAM(e.s, e.d, n);
     env_destroy(&e);
+}
+
+/* ---- TCP in fragments, steered to the stack that owns the flow --------- */
+
+/* A SYN from the peer's port 40000 to port 80 (20-byte header, no options),
+ * its checksum over the pseudo-header filled in. */
+static size_t make_syn(uint8_t *t)
+{
+    memset(t, 0, 20);
+    t[0] = 40000 >> 8, t[1] = 40000 & 0xff, t[2] = 0, t[3] = 80;
+    t[4] = 0x12, t[5] = 0x34, t[6] = 0x56, t[7] = 0x78; /* seq */
+    t[12] = 5 << 4, t[13] = 0x02, t[14] = 0xff, t[15] = 0xff; /* SYN, window */
+    uint32_t sum = net_csum_add(net_csum_pseudo(PEER_IP, OUR_IP, 6, 20), t, 20);
+    uint16_t c = net_csum_value(sum);
+    t[16] = (uint8_t)(c >> 8), t[17] = (uint8_t)c;
+    return 20;
+}
+
+static void send_tcp_frag(struct fake_host *h, const uint8_t *t, size_t off, size_t len, int more)
+{
+    static uint8_t f[NF_MAX_FRAME];
+    size_t n = nf_eth(f, fake_mac_a, fake_mac_peer, 0x0800);
+    n += nf_ip(f + n, PEER_IP, OUR_IP, 6, 901, (uint16_t)((more ? 0x2000 : 0) | off / 8), len);
+    memcpy(f + n, t + off, len);
+    fake_host_rx(h, f, n + len);
+}
+
+/* The owner of every flow in the test: hands the segment to its TCP. */
+static struct fake_host *steer_to;
+static unsigned steered;
+
+static int steer_all(void *ctx, struct net_iface *ifc, struct netbuf *nb, const struct ip4_info *ip)
+{
+    (void)ctx;
+    (void)ifc;
+    steered++;
+    tcp_input(&steer_to->st, &steer_to->dev.ifc, nb, ip, steer_to->now);
+    return 1;
+}
+
+/* Two stacks with one address, as a stack per core: a SYN that came in
+ * two fragments reaches the first, which has no listener; its steer hook
+ * hands it to the second, which has one and answers SYN-ACK. Without the
+ * hook the first answers the same SYN with a reset. */
+TEST(net_frag_tcp_is_steered_to_the_stack_that_owns_the_flow)
+{
+    uint8_t syn[20];
+    make_syn(syn);
+    for (int with_hook = 0; with_hook <= 1; with_hook++) {
+        struct fake_host first, owner;
+        nt_host(&first, 0);
+        nt_host(&owner, 0);
+        nt_learn_peer(&first);
+        nt_learn_peer(&owner);
+        struct tcp_conn *l;
+        CHECK_INT_EQ(tcp_listen(&owner.st, 80, 4, &l), 0);
+        steer_to = &owner;
+        steered = 0;
+        if (with_hook)
+            first.fp.plat.steer_tcp = steer_all;
+        send_tcp_frag(&first, syn, 0, 16, 1);
+        CHECK_UINT_EQ(first.dev.tx_count, 0); /* waiting for the rest */
+        send_tcp_frag(&first, syn, 16, 4, 0);
+        CHECK_UINT_EQ(steered, (unsigned)with_hook);
+        struct fake_frame *f = first.dev.tx_head, *g = owner.dev.tx_head;
+        if (with_hook) {
+            CHECK(f == NULL); /* no reset from the stack without the flow */
+            CHECK(g != NULL && g->len >= 54 && g->data[47] == 0x12); /* SYN-ACK */
+            CHECK_UINT_EQ(owner.st.tcp.half_open, 1);
+        } else {
+            CHECK(f != NULL && f->len >= 54 && (f->data[47] & 0x04)); /* RST */
+            CHECK(g == NULL);
+        }
+        tcp_close(l, owner.now);
+        NT_DESTROY(&owner);
+        NT_DESTROY(&first);
+    }
 }

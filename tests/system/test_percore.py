@@ -154,3 +154,78 @@ def test_outgoing_connections_stay_on_the_calling_core():
     assert sorted({c[0] for c in conns}) == ["0", "1"], conns
     m = re.search(r"apitest: connect: 2 cores, (\d+) stacks, calls moved (\d+)", out)
     assert m and (int(m[1]), int(m[2])) == (2, 0), out[-3000:]
+
+
+# Sends, from the namespace through raw sockets, a SYN to guest:7 from each
+# of N source ports, each SYN in two IPv4 fragments (RSS cannot hash those
+# by ports: they land on pair 0), then reports how the guest answered:
+# "synack=<n> rst=<n>".
+FRAG_SYNS = r"""
+import socket, struct, sys, time
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+S, D = socket.inet_aton(src), socket.inet_aton(dst)
+tx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+rx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+rx.settimeout(0.2)
+ports = list(range(41000, 41000 + n))
+for i, p in enumerate(ports):
+    tcp = struct.pack("!HHIIBBHHH", p, 7, 1000 + i, 0, 5 << 4, 0x02, 65535, 0, 0)
+    c = csum(S + D + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    for off, part, more in ((0, tcp[:16], 1), (16, tcp[16:], 0)):
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(part), 777 + i,
+                         (0x2000 if more else 0) | off // 8, 64, 6, 0, S, D)
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        tx.sendto(ip + part, (dst, 0))
+    time.sleep(0.02)
+answers = {}
+end = time.time() + 5
+while time.time() < end and len(answers) < n:
+    try:
+        pkt = rx.recv(2048)
+    except socket.timeout:
+        continue
+    if pkt[12:16] != D:
+        continue
+    t = pkt[(pkt[0] & 15) * 4:]
+    sport, dport = struct.unpack("!HH", t[:4])
+    if sport == 7 and dport in ports and dport not in answers:
+        answers[dport] = t[13]
+print("synack=%d rst=%d" % (sum(1 for f in answers.values() if f & 0x12 == 0x12),
+                             sum(1 for f in answers.values() if f & 0x04)))
+"""
+
+
+def test_tcp_in_fragments_reaches_the_core_that_owns_the_flow():
+    """Fragments carry no ports, so RSS puts them on pair 0 whatever their
+    flow. Stack 0 reassembles each SYN and hands those whose flow hashes to
+    core 1 over (counted there): kept on core 0, such a connection would
+    never see the rest of its segments, which RSS sends to core 1. Every SYN
+    is answered with a SYN-ACK, none with a reset."""
+    n = 24
+    with tap_ns(f"{HOST}/24", multi_queue=True) as (ns, tap):
+        proc = subprocess.Popen(
+            ["tools/zebu-run", "--smp", "2", "--kernel", image("echo"), "--net", f"tap:{tap}",
+             "--netns", ns, "--append", f"ip={GUEST}/24 limit=2 net.stats=1",
+             "--timeout", "300"], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT)
+        try:
+            echo_clients(ns, GUEST, 4096, 1)  # the guest is up
+            p = nsrun(ns, ["/usr/bin/python3", "-c", FRAG_SYNS, HOST, GUEST, str(n)], timeout=120)
+            echo_clients(ns, GUEST, 4096, 1)  # the second of limit=2: it ends
+            assert p.returncode == 0, p.stderr[-3000:]
+            m = re.search(r"synack=(\d+) rst=(\d+)", p.stdout)
+            assert m and (int(m[1]), int(m[2])) == (n, 0), p.stdout
+        finally:
+            out = finish(proc)
+    handed = {int(c): int(h) for c, h in re.findall(
+        r"core (\d+): .* segments from fragments handed here (\d+) \(lost 0\)", out)}
+    assert sorted(handed) == [0, 1], out[-3000:]
+    assert 0 < handed[1] < n and handed[0] == 0, handed
