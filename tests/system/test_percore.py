@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT, image
 from netbench import (WEBSERVER_READY, ConsoleGuest, have_root_networking, parse_wrk, tap_ns,
                       webserver_stats)
-from test_tcp import echo_clients, finish
+from test_tcp import echo_clients, finish, start_echo
 from test_webserver import MANY_CLIENT
 
 pytestmark = pytest.mark.skipif(not have_root_networking(),
@@ -82,11 +82,8 @@ def test_echo_on_every_core_with_a_stack_each():
     both stacks accepting."""
     size, clients = 256 << 10, 16
     with tap_ns(f"{HOST}/24", multi_queue=True) as (ns, tap):
-        proc = subprocess.Popen(
-            ["tools/zebu-run", "--smp", "2", "--kernel", image("echo"), "--net", f"tap:{tap}",
-             "--netns", ns, "--append", f"ip={GUEST}/24 limit={clients} net.stats=1",
-             "--timeout", "600"], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT)
+        proc = start_echo(f"tap:{tap}", f"ip={GUEST}/24 limit={clients} net.stats=1",
+                          extra=["--smp", "2", "--netns", ns])
         try:
             echo_clients(ns, GUEST, size, clients)
         finally:
@@ -211,11 +208,8 @@ def test_tcp_in_fragments_reaches_the_core_that_owns_the_flow():
     is answered with a SYN-ACK, none with a reset."""
     n = 24
     with tap_ns(f"{HOST}/24", multi_queue=True) as (ns, tap):
-        proc = subprocess.Popen(
-            ["tools/zebu-run", "--smp", "2", "--kernel", image("echo"), "--net", f"tap:{tap}",
-             "--netns", ns, "--append", f"ip={GUEST}/24 limit=2 net.stats=1",
-             "--timeout", "300"], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT)
+        proc = start_echo(f"tap:{tap}", f"ip={GUEST}/24 limit=2 net.stats=1", timeout=300,
+                          extra=["--smp", "2", "--netns", ns])
         try:
             echo_clients(ns, GUEST, 4096, 1)  # the guest is up
             p = nsrun(ns, ["/usr/bin/python3", "-c", FRAG_SYNS, HOST, GUEST, str(n)], timeout=120)
