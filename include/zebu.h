@@ -283,7 +283,8 @@ void zebu_mailbox_destroy(struct zebu_mailbox *mb);
  * (counted in api_forwarded), so it costs two switches. zebu_tcp_listen
  * listens on every stack; called once per core (like SO_REUSEPORT), each
  * core's handle accepts the connections its core received, so a server
- * with a listening thread per core never crosses cores.
+ * with a listening thread per core never crosses cores; zebu_tcp_serve
+ * does all of that in one call.
  *
  * Zero-copy UDP: zebu_udp_recv_buf() hands over the device's own receive
  * buffer (data in place); the caller owns it until zebu_buf_free() or until
